@@ -1,0 +1,28 @@
+/** Three projects: unit (pure code), integration (real Redis), interop (real Python Celery). */
+const common = {
+  preset: "ts-jest",
+  testEnvironment: "node",
+  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", isolatedModules: true }] },
+};
+module.exports = {
+  reporters: ["default", "<rootDir>/test/summary-reporter.js"],
+  projects: [
+    { ...common, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
+    {
+      ...common,
+      displayName: "integration",
+      testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
+      globalSetup: "<rootDir>/test/services/global-setup.js",
+      globalTeardown: "<rootDir>/test/services/global-teardown.js",
+      testTimeout: 60000,
+    },
+    {
+      ...common,
+      displayName: "interop",
+      testMatch: ["<rootDir>/interop-tests/**/*.test.ts"],
+      globalSetup: "<rootDir>/test/services/global-setup.js",
+      globalTeardown: "<rootDir>/test/services/global-teardown.js",
+      testTimeout: 120000,
+    },
+  ],
+};

@@ -1,0 +1,77 @@
+import type { RawMessage } from "../protocol/message";
+
+/** Where a message goes: an exchange and a routing key (Celery: "" + queue name for direct). */
+export interface PublishTarget {
+  exchange: string;
+  routingKey: string;
+  /** Message priority 0..255 (Redis maps it onto kombu's priority buckets). */
+  priority?: number;
+}
+
+/** One message handed to a consumer. Settle it exactly once. */
+export interface Delivery {
+  message: RawMessage;
+  /** Logical queue it came from (priority suffix stripped). */
+  queue: string;
+  exchange: string;
+  routingKey: string;
+  redelivered: boolean;
+  /** Transport delivery tag (Redis: properties.delivery_tag; AMQP: channel integer as string). */
+  deliveryTag: string;
+  ack(): Promise<void>;
+  /** requeue=false drops the message (Celery: reject without requeue == ack on Redis). */
+  reject(requeue: boolean): Promise<void>;
+}
+
+/** Options of a consumer. */
+export interface ConsumeOptions {
+  /** Queue names to consume from, fairly. */
+  queues: string[];
+  /**
+   * Called before each fetch; the consumer only fetches while it returns true (prefetch window).
+   * The transport calls `poke()` of the returned Consumer handle when capacity may have freed.
+   */
+  hasCapacity(): boolean;
+  onDelivery(delivery: Delivery): void;
+  /** A message the transport itself could not read (bad envelope): logged by the caller. */
+  onTransportError?(error: Error, raw: string | Buffer | null): void;
+}
+
+/** A running consumer. */
+export interface Consumer {
+  /** Wake the fetch loop after capacity freed. */
+  poke(): void;
+  /** Stop fetching. Messages already delivered stay unsettled until acked/rejected. */
+  cancel(): Promise<void>;
+  /** Add / remove queues at run time. */
+  addQueue(queue: string): void;
+  removeQueue(queue: string): void;
+}
+
+/** Declaration of a task queue as Celery's kombu.Queue (direct exchange of the same name by default). */
+export interface QueueDeclaration {
+  name: string;
+  exchange?: string;
+  exchangeType?: "direct" | "topic" | "fanout";
+  routingKey?: string;
+  maxPriority?: number;
+}
+
+/** A message broker, Redis or AMQP. */
+export interface Transport {
+  readonly name: "redis" | "amqp";
+  connect(): Promise<void>;
+  close(): Promise<void>;
+  declareQueue(queue: QueueDeclaration): Promise<void>;
+  /** Resolves once the broker has accepted the message. */
+  publish(message: RawMessage, target: PublishTarget): Promise<void>;
+  consume(options: ConsumeOptions): Promise<Consumer>;
+  /** Fanout: publish on an exchange to every subscriber (Redis PUBLISH, AMQP fanout/topic). */
+  broadcast(exchange: string, routingKey: string, message: RawMessage): Promise<void>;
+  /** Subscribe to a fanout exchange; `pattern` is the binding key (`#`/`*` allowed). */
+  subscribe(exchange: string, pattern: string, onMessage: (message: RawMessage, routingKey: string) => void): Promise<() => Promise<void>>;
+  /** Remove every message from the queues; returns how many were removed. */
+  purge(queues: string[]): Promise<number>;
+  /** Put back messages that were delivered but never settled (visibility timeout) – Redis only. */
+  restoreUnacked?(): Promise<number>;
+}
