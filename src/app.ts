@@ -1,0 +1,102 @@
+/** The Celery application: settings, task registry, broker and backend connections. */
+import { v4 as uuid4 } from "uuid";
+import { resolveConfig } from "./config";
+import type { CeleryConfig } from "./config";
+import { createBackend, createTransport } from "./connections";
+import type { Transport } from "./transport/types";
+import type { ResultBackend } from "./backend/types";
+import type { WireValue } from "./protocol/message";
+import { AsyncResult } from "./client/async-result";
+import type { ApplyOptions } from "./client/options";
+import { Producer } from "./client/producer";
+import { Task } from "./client/task";
+import type { TaskContext, TaskOptions, TaskSender } from "./client/task";
+import { Worker } from "./worker/worker";
+import type { WorkerOptions } from "./worker/worker";
+
+/** Settings given to `new Celery(main, settings)`. */
+export type CelerySettings = Partial<CeleryConfig>;
+
+/** A Celery app, compatible with Python Celery apps sharing the same broker and backend. */
+export class Celery implements TaskSender {
+  /** Name of the main module (Celery's `main`). */
+  readonly main: string;
+  /** Resolved settings. */
+  readonly conf: CeleryConfig;
+  /** Registered tasks by name. */
+  readonly tasks = new Map<string, Task>();
+  /** This client's id: the `reply_to` of every message it sends. */
+  readonly oid: string = uuid4();
+  private transportPromise: Promise<Transport> | null = null;
+  private backendPromise: Promise<ResultBackend> | null = null;
+  private producer: Producer | null = null;
+
+  constructor(main: string, settings: CelerySettings = {}) {
+    this.main = main;
+    this.conf = resolveConfig(settings);
+  }
+
+  /** Register a bound task: the handler gets a TaskContext first. */
+  task<A extends unknown[], R>(name: string, handler: (ctx: TaskContext, ...args: A) => R, options: TaskOptions & { bind: true }): Task<A, R>;
+  /** Register a task. Python kwargs are mapped onto `params` names, or passed as a trailing object. */
+  task<A extends unknown[], R>(name: string, handler: (...args: A) => R, options?: TaskOptions & { bind?: false }): Task<A, R>;
+  task(name: string, handler: (...args: never[]) => unknown, options: TaskOptions = {}): Task {
+    if (this.tasks.has(name)) throw new Error(`task ${name} is already registered`);
+    const task = new Task(name, handler, options, this);
+    this.tasks.set(name, task);
+    return task;
+  }
+
+  /** The connected broker transport (created on first use). */
+  connection(): Promise<Transport> {
+    if (!this.transportPromise) {
+      const transport = createTransport(this.conf);
+      this.transportPromise = transport.connect().then(() => transport);
+      this.transportPromise.catch(() => (this.transportPromise = null));
+    }
+    return this.transportPromise;
+  }
+
+  /** The connected result backend (created on first use). */
+  backend(): Promise<ResultBackend> {
+    if (!this.backendPromise) {
+      const backend = createBackend(this.conf);
+      this.backendPromise = backend.connect().then(() => backend);
+      this.backendPromise.catch(() => (this.backendPromise = null));
+    }
+    return this.backendPromise;
+  }
+
+  /** Send a task by name (Celery `send_task`). Resolves once the broker accepted the message. */
+  async sendTask<R = unknown>(
+    name: string,
+    args: WireValue[] = [],
+    kwargs: { [key: string]: WireValue } = {},
+    options: ApplyOptions = {},
+  ): Promise<AsyncResult<R>> {
+    const transport = await this.connection();
+    if (!this.producer) this.producer = new Producer(transport, this.conf, this.oid);
+    const id = await this.producer.send(name, args, kwargs, options);
+    return this.AsyncResult<R>(id);
+  }
+
+  /** A handle on a task's result by id. */
+  AsyncResult<R = unknown>(id: string): AsyncResult<R> {
+    return new AsyncResult<R>(id, () => this.backend());
+  }
+
+  /** A worker consuming this app's queues. */
+  worker(options: WorkerOptions = {}): Worker {
+    return new Worker(this, options);
+  }
+
+  /** Close broker and backend connections. */
+  async close(): Promise<void> {
+    const t = this.transportPromise;
+    const b = this.backendPromise;
+    this.transportPromise = null;
+    this.backendPromise = null;
+    this.producer = null;
+    await Promise.all([t?.then((x) => x.close()).catch(() => undefined), b?.then((x) => x.close()).catch(() => undefined)]);
+  }
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+/** `celeriac worker|call|result|purge`, mirroring the `celery` command. */
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { parseLogLevel } from "../logging";
+import { loadApp, clientApp } from "./load-app";
+import { expandNodeName } from "./hostname";
+import type { WireValue } from "../protocol/message";
+
+function parseJson(text: string | undefined, what: string, fallback: WireValue): WireValue {
+  if (text === undefined) return fallback;
+  try {
+    return JSON.parse(text) as WireValue;
+  } catch (err) {
+    throw new Error(`--${what} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function splitList(value: string | undefined): string[] | undefined {
+  return value ? value.split(",").map((s) => s.trim()).filter(Boolean) : undefined;
+}
+
+async function worker(argv: { app: string; queues?: string; concurrency?: number; hostname?: string; loglevel: string; "prefetch-multiplier"?: number }): Promise<void> {
+  const app = loadApp(argv.app);
+  const w = app.worker({
+    queues: splitList(argv.queues),
+    concurrency: argv.concurrency,
+    hostname: expandNodeName(argv.hostname),
+    prefetchMultiplier: argv["prefetch-multiplier"],
+    logLevel: parseLogLevel(argv.loglevel),
+  });
+  let signals = 0;
+  const shutdown = (sig: string) => {
+    signals++;
+    if (signals > 1 || sig === "SIGQUIT") {
+      w.logger.warn("Cold shutdown (MainProcess)");
+      process.exit(1);
+    }
+    w.logger.warn("Warm shutdown (MainProcess)");
+    void w.stop().then(() => app.close()).then(() => process.exit(0));
+  };
+  for (const sig of ["SIGTERM", "SIGINT", "SIGQUIT"] as const) process.on(sig, () => shutdown(sig));
+  await w.start();
+}
+
+async function call(argv: { app?: string; task: string; args?: string; kwargs?: string; queue?: string; countdown?: number; priority?: number }): Promise<void> {
+  const app = clientApp(argv.app);
+  const args = parseJson(argv.args, "args", []);
+  const kwargs = parseJson(argv.kwargs, "kwargs", {});
+  if (!Array.isArray(args)) throw new Error("--args must be a JSON array");
+  if (typeof kwargs !== "object" || kwargs === null || Array.isArray(kwargs)) throw new Error("--kwargs must be a JSON object");
+  const r = await app.sendTask(argv.task, args, kwargs as { [k: string]: WireValue }, {
+    queue: argv.queue,
+    countdown: argv.countdown,
+    priority: argv.priority,
+  });
+  process.stdout.write(r.id + "\n");
+  await app.close();
+}
+
+async function result(argv: { app?: string; id: string; wait?: number }): Promise<void> {
+  const app = clientApp(argv.app);
+  const r = app.AsyncResult(argv.id);
+  if (argv.wait !== undefined) await r.get({ timeout: argv.wait * 1000, propagate: false });
+  const meta = await r.meta();
+  process.stdout.write(JSON.stringify({ state: meta?.status ?? "PENDING", result: meta?.result ?? null, traceback: meta?.traceback ?? null }) + "\n");
+  await app.close();
+}
+
+async function purge(argv: { app?: string; queues?: string }): Promise<void> {
+  const app = clientApp(argv.app);
+  const transport = await app.connection();
+  const queues = splitList(argv.queues) ?? [app.conf.taskDefaultQueue];
+  const n = await transport.purge(queues);
+  process.stdout.write(`Purged ${n} message${n === 1 ? "" : "s"} from ${queues.length} known task queue${queues.length === 1 ? "" : "s"}.\n`);
+  await app.close();
+}
+
+void yargs(hideBin(process.argv))
+  .scriptName("celeriac")
+  .command(
+    "worker",
+    "Start a worker",
+    (y) =>
+      y
+        .option("app", { alias: "A", type: "string", demandOption: true, describe: "module exporting the Celery app" })
+        .option("queues", { alias: "Q", type: "string", describe: "comma-separated queues" })
+        .option("concurrency", { alias: "c", type: "number" })
+        .option("hostname", { alias: "n", type: "string", describe: "node name, e.g. worker1@%h" })
+        .option("loglevel", { alias: "l", type: "string", default: "info" })
+        .option("prefetch-multiplier", { type: "number" }),
+    (argv) => worker(argv),
+  )
+  .command(
+    "call <task>",
+    "Send a task and print its id",
+    (y) =>
+      y
+        .positional("task", { type: "string", demandOption: true })
+        .option("app", { alias: "A", type: "string" })
+        .option("args", { alias: "a", type: "string", describe: "JSON array" })
+        .option("kwargs", { alias: "k", type: "string", describe: "JSON object" })
+        .option("queue", { alias: "Q", type: "string" })
+        .option("countdown", { type: "number" })
+        .option("priority", { type: "number" }),
+    (argv) => call(argv as typeof argv & { task: string }),
+  )
+  .command(
+    "result <id>",
+    "Print a task's state and result as JSON",
+    (y) =>
+      y
+        .positional("id", { type: "string", demandOption: true })
+        .option("app", { alias: "A", type: "string" })
+        .option("wait", { type: "number", describe: "seconds to wait for a ready state" }),
+    (argv) => result(argv as typeof argv & { id: string }),
+  )
+  .command(
+    "purge",
+    "Remove all messages from task queues",
+    (y) => y.option("app", { alias: "A", type: "string" }).option("queues", { alias: "Q", type: "string" }),
+    (argv) => purge(argv),
+  )
+  .demandCommand(1)
+  .strict()
+  .fail((msg, err) => {
+    process.stderr.write(`celeriac: ${err ? err.message : msg}\n`);
+    process.exit(2);
+  })
+  .parseAsync()
+  .catch((err: Error) => {
+    process.stderr.write(`celeriac: ${err.message}\n`);
+    process.exit(1);
+  });

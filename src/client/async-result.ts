@@ -1,0 +1,121 @@
+/** AsyncResult: a handle on a task's state and result in the result backend. */
+import type { ResultBackend } from "../backend/types";
+import { exceptionInfoToError } from "../protocol/exceptions";
+import type { ExceptionInfo, ResultMeta, TaskState } from "../protocol/result-meta";
+import { EXCEPTION_STATES, PROPAGATE_STATES, READY_STATES } from "../protocol/result-meta";
+import type { WireValue } from "../protocol/message";
+
+/** Options of `AsyncResult.get`. */
+export interface GetOptions {
+  /** Milliseconds to wait; undefined or null waits forever. */
+  timeout?: number | null;
+  /** Throw the task's error for FAILURE/REVOKED (default true). */
+  propagate?: boolean;
+}
+
+/** Raised by `get()` when the timeout passes first. */
+export class ResultTimeoutError extends Error {
+  constructor(taskId: string, timeoutMs: number) {
+    super(`The operation timed out waiting for task ${taskId} (${timeoutMs} ms)`);
+    this.name = "TimeoutError";
+  }
+}
+
+function isExceptionInfo(value: WireValue): value is WireValue & ExceptionInfo {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && "exc_type" in value;
+}
+
+/** A pending or finished task's result, read from the result backend. */
+export class AsyncResult<R = unknown> {
+  readonly id: string;
+  private readonly backendRef: () => Promise<ResultBackend>;
+  private cache: ResultMeta | null = null;
+
+  constructor(id: string, backend: () => Promise<ResultBackend>) {
+    this.id = id;
+    this.backendRef = backend;
+  }
+
+  private backend(): Promise<ResultBackend> {
+    return this.backendRef();
+  }
+
+  /** Wait for the task to finish and return its result; throws its error when it failed (propagate). */
+  async get(options: GetOptions = {}): Promise<R> {
+    const meta = this.cache && READY_STATES.has(this.cache.status) ? this.cache : await this.waitMeta(options.timeout ?? null);
+    this.cache = meta;
+    if (PROPAGATE_STATES.has(meta.status) && options.propagate !== false) {
+      throw this.errorFrom(meta);
+    }
+    return this.valueFrom(meta) as R;
+  }
+
+  private async waitMeta(timeout: number | null): Promise<ResultMeta> {
+    try {
+      return await (await this.backend()).waitForReady(this.id, timeout);
+    } catch (err) {
+      if (err instanceof Error && err.name === "TimeoutError") throw new ResultTimeoutError(this.id, timeout ?? 0);
+      throw err;
+    }
+  }
+
+  private errorFrom(meta: ResultMeta): Error {
+    const info: ExceptionInfo = isExceptionInfo(meta.result)
+      ? meta.result
+      : { exc_type: "Exception", exc_message: [String(meta.result)], exc_module: "builtins" };
+    const err = exceptionInfoToError(info);
+    err.traceback = meta.traceback;
+    return err;
+  }
+
+  private valueFrom(meta: ResultMeta): unknown {
+    if (EXCEPTION_STATES.has(meta.status) && isExceptionInfo(meta.result)) return this.errorFrom(meta);
+    return meta.result;
+  }
+
+  /** The stored meta document, or null while PENDING. */
+  async meta(): Promise<ResultMeta | null> {
+    if (this.cache && READY_STATES.has(this.cache.status)) return this.cache;
+    this.cache = await (await this.backend()).get(this.id);
+    return this.cache;
+  }
+
+  /** Current state; PENDING when nothing is stored. */
+  async state(): Promise<TaskState> {
+    return (await this.meta())?.status ?? "PENDING";
+  }
+
+  /** True when the task finished (SUCCESS, FAILURE or REVOKED). */
+  async ready(): Promise<boolean> {
+    return READY_STATES.has(await this.state());
+  }
+
+  async successful(): Promise<boolean> {
+    return (await this.state()) === "SUCCESS";
+  }
+
+  async failed(): Promise<boolean> {
+    return (await this.state()) === "FAILURE";
+  }
+
+  /** The result (or the error for exception states, or progress meta for custom states) without waiting. */
+  async result(): Promise<unknown> {
+    const meta = await this.meta();
+    return meta ? this.valueFrom(meta) : null;
+  }
+
+  /** Python traceback text of a failure, else null. */
+  async traceback(): Promise<string | null> {
+    return (await this.meta())?.traceback ?? null;
+  }
+
+  /** Delete the stored result. */
+  async forget(): Promise<void> {
+    this.cache = null;
+    await (await this.backend()).forget(this.id);
+  }
+
+  toString(): string {
+    return this.id;
+  }
+}

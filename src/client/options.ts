@@ -1,0 +1,45 @@
+/** Options of `applyAsync` / `sendTask`, in camelCase with Celery's meaning. */
+import type { Embed, SignatureDict, WireValue } from "../protocol/message";
+import type { SerializerName } from "../protocol/serializers";
+
+/** Per-call options; layered over task options, which are layered over app settings. */
+export interface ApplyOptions {
+  /** Pre-assigned task id. */
+  taskId?: string;
+  /** Earliest run time. */
+  eta?: Date | string;
+  /** Seconds from now before the task may run. */
+  countdown?: number;
+  /** Seconds from now, or an absolute time, after which the task is discarded. */
+  expires?: number | Date | string;
+  queue?: string;
+  exchange?: string;
+  routingKey?: string;
+  priority?: number;
+  serializer?: SerializerName;
+  compression?: string;
+  /** Custom headers merged into the message headers. */
+  headers?: { [key: string]: WireValue };
+  ignoreResult?: boolean;
+  /** Display name for logs and monitoring. */
+  shadow?: string;
+  /** Hard time limit in seconds. */
+  timeLimit?: number;
+  /** Soft time limit in seconds. */
+  softTimeLimit?: number;
+  rootId?: string;
+  parentId?: string;
+  groupId?: string;
+  groupIndex?: number;
+  retries?: number;
+  argsrepr?: string;
+  kwargsrepr?: string;
+  /** Signatures to call with the result (Celery `link`). */
+  link?: SignatureDict | SignatureDict[];
+  /** Signatures to call with the task id on failure (Celery `link_error`). */
+  linkError?: SignatureDict | SignatureDict[];
+  /** Remaining chain (reversed, as on the wire) and chord body: set by canvas code. */
+  chain?: Embed["chain"];
+  chord?: Embed["chord"];
+  replyTo?: string;
+}

@@ -1,0 +1,119 @@
+/** Turns (name, args, kwargs, options) into a published task message: options layered, routed, encoded. */
+import { hostname } from "node:os";
+import { v4 as uuid4 } from "uuid";
+import type { CeleryConfig, Route } from "../config";
+import { encodeTask } from "../protocol/encode";
+import type { TaskSpec } from "../protocol/encode";
+import type { WireValue } from "../protocol/message";
+import type { Transport, QueueDeclaration } from "../transport/types";
+import type { ApplyOptions } from "./options";
+import { resolveRoute } from "./routes";
+
+/** `gen<pid>@<host>`: Celery's name for a producing process. */
+export const ORIGIN = `gen${process.pid}@${hostname()}`;
+
+function toDate(value: Date | string): Date {
+  const d = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(d.getTime())) throw new Error(`invalid date: ${String(value)}`);
+  return d;
+}
+
+function asList<T>(value: T | T[] | undefined): T[] | null {
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value : [value];
+}
+
+/** Where a message for `taskName` goes, after call options, taskRoutes and defaults. */
+export function routeFor(config: CeleryConfig, taskName: string, options: ApplyOptions): Required<Pick<Route, "queue">> & Route {
+  const routed = resolveRoute(config.taskRoutes, taskName) ?? {};
+  const queue = options.queue ?? routed.queue ?? config.taskDefaultQueue;
+  return {
+    queue,
+    exchange: options.exchange ?? routed.exchange,
+    routingKey: options.routingKey ?? routed.routingKey,
+    priority: options.priority ?? routed.priority ?? config.taskDefaultPriority ?? undefined,
+  };
+}
+
+/** Build the protocol-level task spec for a call. */
+export function buildTaskSpec(
+  config: CeleryConfig,
+  replyTo: string,
+  taskName: string,
+  args: WireValue[],
+  kwargs: { [key: string]: WireValue },
+  options: ApplyOptions,
+  priority: number | undefined,
+): TaskSpec {
+  const id = options.taskId ?? uuid4();
+  const now = Date.now();
+  const eta = options.eta !== undefined ? toDate(options.eta) : options.countdown !== undefined ? new Date(now + options.countdown * 1000) : null;
+  const expires =
+    options.expires === undefined ? null : typeof options.expires === "number" ? new Date(now + options.expires * 1000) : toDate(options.expires);
+  return {
+    id,
+    task: taskName,
+    args,
+    kwargs,
+    embed: {
+      callbacks: asList(options.link),
+      errbacks: asList(options.linkError),
+      chain: options.chain ?? null,
+      chord: options.chord ?? null,
+    },
+    eta,
+    expires,
+    group: options.groupId ?? null,
+    groupIndex: options.groupIndex ?? null,
+    retries: options.retries ?? 0,
+    timelimit: [options.timeLimit ?? null, options.softTimeLimit ?? null],
+    rootId: options.rootId ?? id,
+    parentId: options.parentId ?? null,
+    shadow: options.shadow ?? null,
+    argsrepr: options.argsrepr,
+    kwargsrepr: options.kwargsrepr,
+    origin: ORIGIN,
+    ignoreResult: options.ignoreResult ?? false,
+    replyTo: options.replyTo ?? replyTo,
+    priority: priority ?? 0,
+    headers: options.headers,
+  };
+}
+
+/** Publishes task messages on one transport, declaring each queue once like Python's producer. */
+export class Producer {
+  private readonly declared = new Map<string, Promise<void>>();
+  constructor(private readonly transport: Transport, private readonly config: CeleryConfig, private readonly replyTo: string) {}
+
+  private declare(queue: QueueDeclaration): Promise<void> {
+    let p = this.declared.get(queue.name);
+    if (!p) {
+      p = this.transport.declareQueue(queue);
+      this.declared.set(queue.name, p);
+      p.catch(() => this.declared.delete(queue.name));
+    }
+    return p;
+  }
+
+  /** Encode and publish; resolves with the task id once the broker accepted the message. */
+  async send(taskName: string, args: WireValue[], kwargs: { [key: string]: WireValue }, options: ApplyOptions): Promise<string> {
+    const route = routeFor(this.config, taskName, options);
+    const spec = buildTaskSpec(this.config, this.replyTo, taskName, args, kwargs, options, route.priority);
+    const raw = encodeTask(spec, {
+      serializer: options.serializer ?? this.config.taskSerializer,
+      compression: options.compression ?? this.config.taskCompression,
+      protocolExtras: this.config.taskProtocolExtras,
+    });
+    const exchange = route.exchange ?? route.queue;
+    const routingKey = route.routingKey ?? route.queue;
+    await this.declare({ name: route.queue, exchange, routingKey });
+    // Celery publishes direct routes through the anonymous exchange with routing key = queue.
+    const direct = exchange === route.queue;
+    await this.transport.publish(raw, {
+      exchange: direct ? "" : exchange,
+      routingKey: direct ? route.queue : routingKey,
+      priority: spec.priority ?? undefined,
+    });
+    return spec.id;
+  }
+}

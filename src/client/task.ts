@@ -1,0 +1,110 @@
+/** Task: a registered handler plus the client methods (`delay`, `applyAsync`, `s`). */
+import type { WireValue, SignatureDict } from "../protocol/message";
+import type { TaskState } from "../protocol/result-meta";
+import type { ApplyOptions } from "./options";
+import type { AsyncResult } from "./async-result";
+
+/** The request a bound handler sees as `ctx.request` (Celery's `self.request`). */
+export interface RequestInfo {
+  id: string;
+  task: string;
+  name: string;
+  args: WireValue[];
+  kwargs: { [key: string]: WireValue };
+  retries: number;
+  rootId: string;
+  parentId: string | null;
+  groupId: string | null;
+  groupIndex: number | null;
+  eta: Date | null;
+  expires: Date | null;
+  hostname: string;
+  correlationId: string;
+  replyTo: string;
+  origin: string | null;
+  ignoreResult: boolean;
+  timelimit: [number | null, number | null];
+  deliveryInfo: { exchange: string; routingKey: string; priority: number | null; redelivered: boolean };
+  headers: { [key: string]: WireValue | undefined };
+}
+
+/** Options of `ctx.retry`. */
+export interface RetryOptions {
+  /** Seconds before the retry runs (default: the task's defaultRetryDelay, 180). 0 = at once. */
+  countdown?: number;
+  eta?: Date;
+  /** The error to report (stored with RETRY, and as the FAILURE when retries are exhausted). */
+  exc?: unknown;
+  /** Override the task's maxRetries (null: unlimited). */
+  maxRetries?: number | null;
+  args?: WireValue[];
+  kwargs?: { [key: string]: WireValue };
+  queue?: string;
+  priority?: number;
+}
+
+/** What a bound handler gets as its first argument. */
+export interface TaskContext {
+  readonly request: RequestInfo;
+  /** Ask for a retry; throws, so `return ctx.retry(...)` or `throw ctx.retry(...)` both work. */
+  retry(options?: RetryOptions): never;
+  /** Store a state with meta (e.g. `updateState("PROGRESS", { done: 3 })`), visible to Python `AsyncResult.state/.info`. */
+  updateState(state: TaskState, meta?: WireValue): Promise<void>;
+  /** Aborted when the soft time limit passes or the task is terminated. */
+  readonly signal: AbortSignal;
+}
+
+/** Per-task settings (Celery task attributes). */
+export interface TaskOptions {
+  /** Parameter names: Python kwargs are mapped onto these positions. */
+  params?: string[];
+  /** Pass a TaskContext as the first argument. */
+  bind?: boolean;
+  acksLate?: boolean;
+  ignoreResult?: boolean;
+  trackStarted?: boolean;
+  maxRetries?: number | null;
+  defaultRetryDelay?: number;
+  timeLimit?: number | null;
+  softTimeLimit?: number | null;
+  /** Default apply options for this task (queue, priority, ...). */
+  defaults?: ApplyOptions;
+}
+
+/** A handler as stored in the registry. */
+export type AnyHandler = (...args: never[]) => unknown;
+
+/** Something that can send tasks: the app. */
+export interface TaskSender {
+  sendTask<R = unknown>(name: string, args?: WireValue[], kwargs?: { [key: string]: WireValue }, options?: ApplyOptions): Promise<AsyncResult<R>>;
+}
+
+/** A registered task. `A` are the positional parameters, `R` the result. */
+export class Task<A extends unknown[] = unknown[], R = unknown> {
+  constructor(
+    readonly name: string,
+    readonly handler: AnyHandler,
+    readonly options: TaskOptions,
+    private readonly sender: TaskSender,
+  ) {}
+
+  /** Send with positional arguments (Celery `delay`). Resolves once the broker accepted the message. */
+  delay(...args: A): Promise<AsyncResult<Awaited<R>>> {
+    return this.applyAsync(args);
+  }
+
+  /** Send with args, kwargs and options (Celery `apply_async`). */
+  applyAsync(args?: A | WireValue[], kwargs?: { [key: string]: WireValue }, options?: ApplyOptions): Promise<AsyncResult<Awaited<R>>> {
+    return this.sender.sendTask<Awaited<R>>(this.name, (args ?? []) as WireValue[], kwargs ?? {}, { ...this.options.defaults, ...options });
+  }
+
+  /** A signature of this task (Celery `s()`), in Celery's dict form. */
+  s(...args: A | WireValue[]): SignatureDict {
+    return { task: this.name, args: args as WireValue[], kwargs: {}, options: {}, subtask_type: null, immutable: false };
+  }
+
+  /** An immutable signature (Celery `si()`): the parent's result is not prepended. */
+  si(...args: A | WireValue[]): SignatureDict {
+    return { ...this.s(...args), immutable: true };
+  }
+}

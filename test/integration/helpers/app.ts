@@ -1,0 +1,54 @@
+/** Shared set-up for end-to-end tests: an app on the private test Redis with its own queue. */
+import { randomUUID } from "node:crypto";
+import Redis from "ioredis";
+import { Celery } from "../../../src";
+import type { CelerySettings } from "../../../src";
+import { Logger } from "../../../src/logging";
+
+/** Base URL of the private test redis-server started by test/services/global-setup.js. */
+export function testRedisBase(): string {
+  return process.env.CELERIAC_TEST_REDIS_URL ?? "redis://127.0.0.1:16379";
+}
+
+/** URL of one database of the test redis. */
+export function testRedisUrl(db: number): string {
+  return `${testRedisBase()}/${db}`;
+}
+
+/** A unique queue name for one test. */
+export function uniqueQueue(prefix = "q"): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Captures log lines instead of writing them. */
+export function captureLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const logger = new Logger("INFO", (l) => lines.push(l)) as Logger & { lines: string[] };
+  logger.lines = lines;
+  return logger;
+}
+
+/** A fresh app on broker db 8 / backend db 9 whose default queue is unique. */
+export function testApp(settings: CelerySettings = {}): Celery {
+  return new Celery("test", {
+    broker: testRedisUrl(8),
+    backend: testRedisUrl(9),
+    taskDefaultQueue: uniqueQueue(),
+    ...settings,
+  });
+}
+
+/** A raw ioredis client on a db (close it after use). */
+export function rawRedis(db: number): Redis {
+  return new Redis(testRedisUrl(db));
+}
+
+/** Wait until `check` returns true, or fail after `ms`. */
+export async function waitFor(check: () => Promise<boolean> | boolean, ms = 10000, what = "condition"): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
