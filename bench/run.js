@@ -1,0 +1,150 @@
+// Benchmark: Python Celery workers vs celeriac vs celery-node on one private Redis, in one run.
+//   npm run bench            (BENCH_N=10000 BENCH_RT=500 BENCH_PYTHON=/usr/bin/python3 by default)
+// Prints tasks/s, round-trip p50/p99 and peak/idle RSS side by side, and celeriac / best Python pool.
+const { spawn, execFileSync } = require("node:child_process");
+const fs = require("node:fs");
+const path = require("node:path");
+const Redis = require("ioredis");
+
+const ROOT = path.resolve(__dirname, "..");
+const N = Number(process.env.BENCH_N || 10000);
+const RT = Number(process.env.BENCH_RT || 500);
+const PY = process.env.BENCH_PYTHON || "/usr/bin/python3";
+const PORT = Number(process.env.BENCH_REDIS_PORT || 16391);
+const BROKER = `redis://127.0.0.1:${PORT}/0`;
+const BACKEND = `redis://127.0.0.1:${PORT}/1`;
+const STAGING = "bench-staging";
+const node = process.execPath;
+const celeriacCli = path.join(ROOT, "dist/cli/main.js");
+const pyWorker = (pool) => ({ cmd: PY, args: ["-m", "celery", "-A", "benchapp", "worker", "-l", "warning", "--without-gossip", "--without-mingle", ...pool], cwd: path.join(ROOT, "bench/py"), python: true });
+
+const WORKERS = [
+  { label: "python solo", ...pyWorker(["-P", "solo"]) },
+  { label: "python prefork -c 2", ...pyWorker(["-P", "prefork", "-c", "2"]) },
+  { label: "python threads -c 8", ...pyWorker(["-P", "threads", "-c", "8"]) },
+  { label: "celeriac -c 16", cmd: node, args: [celeriacCli, "worker", "-A", "bench/tsapp.js", "-c", "16", "-l", "warning"], cwd: ROOT, celeriac: true },
+  { label: "celery-node", cmd: node, args: [path.join(ROOT, "bench/celery-node-worker.js")], cwd: ROOT },
+];
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function rssOfTree(pid) {
+  // Sum VmRSS (kB) of pid and all its descendants.
+  const children = new Map();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(entry));
+    } catch {}
+  }
+  let total = 0;
+  const stack = [pid];
+  while (stack.length) {
+    const p = stack.pop();
+    try {
+      const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, "utf8"));
+      if (m) total += Number(m[1]);
+    } catch {}
+    stack.push(...(children.get(p) || []));
+  }
+  return total / 1024;
+}
+
+function runJson(cmd, args, env, cwd) {
+  const out = execFileSync(cmd, args, { env: { ...process.env, ...env }, cwd, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26 });
+  const lines = out.trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+async function waitUntil(check, ms, what) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await sleep(5);
+  }
+  throw new Error(`timed out: ${what}`);
+}
+
+async function scenario(worker, ignoreResult, broker, backend) {
+  await broker.flushall();
+  const env = { BENCH_BROKER: BROKER, BENCH_BACKEND: BACKEND, BENCH_IGNORE_RESULT: ignoreResult ? "1" : "0" };
+  runJson(PY, [path.join(ROOT, "bench/py/enqueue.py"), String(N)], { ...env, BENCH_QUEUE: STAGING }, path.join(ROOT, "bench/py"));
+  const staged = await broker.llen(STAGING);
+  if (staged !== N) throw new Error(`expected ${N} staged messages, found ${staged}`);
+  const child = spawn(worker.cmd, worker.args, { cwd: worker.cwd, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d.toString()));
+  try {
+    // Ready = it consumed one warm-up message.
+    await broker.lpush("celery", await broker.lindex(STAGING, 0));
+    await waitUntil(async () => (await broker.llen("celery")) === 0 && (await broker.hlen("unacked")) === 0, 60000, `${worker.label} ready\n${stderr}`);
+    await sleep(300);
+    const idleRss = rssOfTree(child.pid);
+    let peakRss = idleRss;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOfTree(child.pid))), 100);
+    const t0 = process.hrtime.bigint();
+    await broker.rename(STAGING, "celery");
+    const done = ignoreResult
+      ? async () => (await broker.llen("celery")) === 0 && (await broker.hlen("unacked")) === 0
+      : async () => (await backend.dbsize()) >= N; // the warm-up copy shares an id with a staged message
+    await waitUntil(done, 600000, `${worker.label} drain\n${stderr}`);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    clearInterval(sampler);
+    let rt = null;
+    if (!ignoreResult) {
+      const py = runJson(PY, [path.join(ROOT, "bench/py/roundtrip.py"), String(RT)], env, path.join(ROOT, "bench/py"));
+      const ts = runJson(node, [path.join(ROOT, "bench/roundtrip-celeriac.js"), String(RT)], env, ROOT);
+      rt = { py, ts };
+    }
+    return { label: worker.label, ignoreResult, tasksPerSec: N / seconds, seconds, idleRss, peakRss, rt };
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => {
+      const t = setTimeout(() => { child.kill("SIGKILL"); r(); }, 10000);
+      child.on("exit", () => { clearTimeout(t); r(); });
+    });
+  }
+}
+
+const f = (x, d = 0) => (x === null || x === undefined ? "-" : Number(x).toFixed(d));
+
+async function main() {
+  const dir = path.join(ROOT, ".tmp", `redis-bench-${PORT}`);
+  execFileSync("bash", [path.join(ROOT, "scripts/private-redis.sh"), "start", String(PORT), dir], { stdio: "inherit" });
+  const broker = new Redis(BROKER);
+  const backend = new Redis(BACKEND);
+  const pyVersion = execFileSync(PY, ["-c", "import celery; print(celery.__version__)"], { encoding: "utf8" }).trim();
+  console.log(`N=${N} round trips=${RT} Python Celery ${pyVersion} (${PY}), node ${process.version}, ${require("node:os").cpus().length} cores`);
+  const rows = [];
+  for (const ignoreResult of [false, true]) {
+    for (const w of WORKERS) {
+      const row = await scenario(w, ignoreResult, broker, backend);
+      rows.push(row);
+      console.log(
+        `${row.label.padEnd(22)} ${ignoreResult ? "ignore_result" : "with results "} ${f(row.tasksPerSec).padStart(7)} tasks/s` +
+          `  RSS idle ${f(row.idleRss)} MB peak ${f(row.peakRss)} MB` +
+          (row.rt ? `  round trip p50/p99: python client ${f(row.rt.py.p50_ms, 2)}/${f(row.rt.py.p99_ms, 2)} ms, celeriac client ${f(row.rt.ts.p50_ms, 2)}/${f(row.rt.ts.p99_ms, 2)} ms` : ""),
+      );
+    }
+  }
+  for (const ignoreResult of [false, true]) {
+    const set = rows.filter((r) => r.ignoreResult === ignoreResult);
+    const bestPy = set.filter((r) => r.label.startsWith("python")).sort((a, b) => b.tasksPerSec - a.tasksPerSec)[0];
+    const ts = set.find((r) => r.label.startsWith("celeriac"));
+    const cn = set.find((r) => r.label === "celery-node");
+    console.log(
+      `${ignoreResult ? "ignore_result" : "with results"}: celeriac / best Python pool (${bestPy.label}) = ${(ts.tasksPerSec / bestPy.tasksPerSec).toFixed(2)}x; celeriac / celery-node = ${(ts.tasksPerSec / cn.tasksPerSec).toFixed(2)}x`,
+    );
+  }
+  broker.disconnect();
+  backend.disconnect();
+  execFileSync("bash", [path.join(ROOT, "scripts/private-redis.sh"), "stop", String(PORT), dir], { stdio: "inherit" });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
