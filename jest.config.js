@@ -14,7 +14,7 @@ module.exports = {
       testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
       globalSetup: "<rootDir>/test/services/global-setup.js",
       globalTeardown: "<rootDir>/test/services/global-teardown.js",
-      testTimeout: 60000,
+      setupFilesAfterEnv: ["<rootDir>/test/services/timeout-60s.js"],
     },
     {
       ...common,
@@ -22,7 +22,7 @@ module.exports = {
       testMatch: ["<rootDir>/interop-tests/**/*.test.ts"],
       globalSetup: "<rootDir>/test/services/global-setup.js",
       globalTeardown: "<rootDir>/test/services/global-teardown.js",
-      testTimeout: 120000,
+      setupFilesAfterEnv: ["<rootDir>/test/services/timeout-60s.js"],
     },
   ],
 };

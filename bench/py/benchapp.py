@@ -1,0 +1,24 @@
+"""Python Celery app of the benchmark: ``python -m celery -A benchapp worker`` (cwd bench/py).
+
+  BENCH_BROKER         broker URL          (default redis://127.0.0.1:6379/0)
+  BENCH_BACKEND        result backend URL  (default: none)
+  BENCH_IGNORE_RESULT  "1" -> task_ignore_result (no result is stored)
+"""
+import os
+
+from celery import Celery
+
+app = Celery('benchapp',
+             broker=os.environ.get('BENCH_BROKER', 'redis://127.0.0.1:6379/0'),
+             backend=os.environ.get('BENCH_BACKEND') or None)
+app.conf.update(
+    enable_utc=True,
+    timezone='UTC',
+    task_ignore_result=os.environ.get('BENCH_IGNORE_RESULT') == '1',
+    broker_connection_retry_on_startup=True,
+)
+
+
+@app.task(name='tasks.add')
+def add(x, y):
+    return x + y

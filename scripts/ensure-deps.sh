@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Installs what the tests, the demo and the benchmarks need, and only what is missing.
+# Idempotent and silent when everything is already there (run by `npm test`'s pretest).
+#
+#   Debian packages : redis-server, Debian's Celery 5.2 for /usr/bin/python3 (+ redis, msgpack,
+#                     yaml) and python3-venv        -> apt-get update (once) + apt-get install
+#   interop venv    : interop-tests/.venv with the NEWEST celery[redis], msgpack, pyyaml from PyPI
+#   node modules    : npm ci when node_modules/ is missing
+#
+# Works on a fresh Debian 12 with node and npm (as root, or with sudo). No Docker.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+SYS_PY=/usr/bin/python3
+VENV="$ROOT/interop-tests/.venv"
+VENV_PY="$VENV/bin/python"
+PY_MODULES="celery, redis, msgpack, yaml"
+
+say() { echo "ensure-deps: $*"; }
+
+# --- Debian packages -------------------------------------------------------------------------
+APT_PACKAGES=(
+  redis-server
+  python3-celery python3-redis python3-msgpack python3-yaml
+  python3-venv
+  # RabbitMQ (next issue): add rabbitmq-server here, and its start/stop to
+  # test/services/global-setup.js / global-teardown.js.
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  say "installing Debian packages: ${missing[*]}"
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! "$SYS_PY" -c "import $PY_MODULES" 2>/dev/null; then
+  echo "ensure-deps: $SYS_PY cannot import $PY_MODULES although the Debian packages are installed" >&2
+  exit 1
+fi
+
+# --- interop virtualenv with the newest Celery from PyPI --------------------------------------
+if ! "$VENV_PY" -c "import $PY_MODULES" 2>/dev/null; then
+  say "creating interop-tests/.venv (newest celery[redis], msgpack, pyyaml from PyPI)"
+  start=$SECONDS
+  rm -rf "$VENV"
+  "$SYS_PY" -m venv "$VENV"
+  "$VENV_PY" -m pip install -q --disable-pip-version-check --upgrade "celery[redis]" msgpack pyyaml
+  say "interop-tests/.venv ready in $((SECONDS - start))s: $("$VENV_PY" -c \
+    'import celery, kombu, redis; print("celery", celery.__version__, "kombu", kombu.__version__, "redis-py", redis.__version__)')"
+fi
+
+# --- node modules ------------------------------------------------------------------------------
+if [ ! -d node_modules ]; then
+  say "npm ci"
+  log=$(mktemp)
+  if ! npm ci --no-audit --no-fund --loglevel=error >"$log" 2>&1; then
+    # The registry reachable here lacks optional platform packages (msgpackr-extract for darwin,
+    # win32, linux-arm: 404), so `npm install` writes a lock without them and `npm ci` then calls
+    # that lock out of sync. `npm install --no-save` installs the same locked versions and leaves
+    # package-lock.json as it is.
+    grep -E '^npm error (code|Missing|`npm ci`)' "$log" >&2 || cat "$log" >&2
+    say "npm ci refused the lock file; falling back to npm install --no-save"
+    npm install --no-save --no-audit --no-fund --loglevel=error
+  fi
+  rm -f "$log"
+fi

@@ -1,0 +1,53 @@
+/**
+ * Jest globalSetup of the integration and interop projects: the services the tests talk to.
+ *
+ * Redis: a PRIVATE redis-server on 127.0.0.1:16379 (CELERIAC_TEST_REDIS_PORT overrides the port),
+ * data dir <repo>/.tmp/redis-<port>, no persistence. A developer's own Redis on 6379 is never used.
+ * If something already answers PING on that port it is reused and left running by the teardown.
+ * Test workers see CELERIAC_TEST_REDIS_URL (globalSetup's process.env is inherited by the workers
+ * jest forks afterwards).
+ *
+ * Jest runs this once per distinct globalSetup path, not once per project; it is idempotent anyway.
+ */
+const { execFileSync } = require("child_process");
+const path = require("path");
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const PRIVATE_REDIS = path.join(ROOT, "scripts", "private-redis.sh");
+
+function redisPort() {
+  return Number(process.env.CELERIAC_TEST_REDIS_PORT || 16379);
+}
+
+function redisDir(port) {
+  return path.join(ROOT, ".tmp", `redis-${port}`);
+}
+
+/** What this process started, for global-teardown.js (same process, separate module). */
+function started() {
+  globalThis.__CELERIAC_SERVICES_STARTED__ ??= {};
+  return globalThis.__CELERIAC_SERVICES_STARTED__;
+}
+
+function startRedis() {
+  const port = redisPort();
+  let out;
+  try {
+    out = execFileSync("bash", [PRIVATE_REDIS, "start", String(port), redisDir(port)], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    }).trim();
+  } catch (err) {
+    throw new Error(`could not start the test redis-server on 127.0.0.1:${port}: ${err.stderr || err.message}`);
+  }
+  if (out === "started") started().redis = { port, dir: redisDir(port) };
+  process.env.CELERIAC_TEST_REDIS_URL = `redis://127.0.0.1:${port}`;
+}
+
+// RabbitMQ (next issue): start a private broker here and set CELERIAC_TEST_AMQP_URL.
+
+module.exports = async function globalSetup() {
+  startRedis();
+};
+module.exports.PRIVATE_REDIS = PRIVATE_REDIS;
+module.exports.started = started;
