@@ -21,6 +21,12 @@ export interface Delivery {
   ack(): Promise<void>;
   /** requeue=false drops the message (Celery: reject without requeue == ack on Redis). */
   reject(requeue: boolean): Promise<void>;
+  /**
+   * Optional: give back a message that was never processed (warm shutdown, held ETA tasks), so it
+   * is served next. Redis: RPUSH to the front of its queue with redelivered flags (kombu
+   * restore_unacked); without it, use reject(true).
+   */
+  release?(): Promise<void>;
 }
 
 /** Options of a consumer. */
@@ -32,6 +38,12 @@ export interface ConsumeOptions {
    * The transport calls `poke()` of the returned Consumer handle when capacity may have freed.
    */
   hasCapacity(): boolean;
+  /**
+   * Optional: how many more deliveries may be handed over right now (the prefetch window left).
+   * When given, a transport may fetch that many messages in one broker round trip (Redis: one
+   * Lua call); without it the Redis transport fetches one message per round trip.
+   */
+  capacity?(): number;
   onDelivery(delivery: Delivery): void;
   /** A message the transport itself could not read (bad envelope): logged by the caller. */
   onTransportError?(error: Error, raw: string | Buffer | null): void;

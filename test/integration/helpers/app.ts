@@ -5,15 +5,9 @@ import { Celery } from "../../../src";
 import type { CelerySettings } from "../../../src";
 import { Logger } from "../../../src/logging";
 
-/** Base URL of the private test redis-server started by test/services/global-setup.js. */
-export function testRedisBase(): string {
-  return process.env.CELERIAC_TEST_REDIS_URL ?? "redis://127.0.0.1:16379";
-}
+import { testRedisUrl } from "../../../interop-tests/harness/redis";
 
-/** URL of one database of the test redis. */
-export function testRedisUrl(db: number): string {
-  return `${testRedisBase()}/${db}`;
-}
+export { testRedisUrl };
 
 /** A unique queue name for one test. */
 export function uniqueQueue(prefix = "q"): string {
