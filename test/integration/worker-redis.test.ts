@@ -66,7 +66,8 @@ test("delay runs the task and get() returns its result", async () => {
   const r = await add.delay(2, 3);
   expect(await r.get({ timeout: 10000 })).toBe(5);
   expect(await r.state()).toBe("SUCCESS");
-  expect(logger.lines.some((l) => /INFO\/MainProcess\] Task tasks\.add\[[0-9a-f-]+\] succeeded in [0-9.e-]+s: 5$/.test(l))).toBe(true);
+  const line = new RegExp(`INFO/MainProcess\\] Task tasks\\.add\\[${r.id}\\] succeeded in [0-9.e-]+s: 5$`);
+  await waitFor(() => logger.lines.some((l) => line.test(l)), 2000, "Celery-style success log line");
 });
 
 test("kwargs are mapped onto declared params, otherwise passed as a trailing object", async () => {

@@ -1,0 +1,316 @@
+/**
+ * Celery's Redis result backend (spec §7.4, §7.6, §7.7):
+ *   task meta  `celery-task-meta-<id>`     SETEX result_expires + PUBLISH on the key name
+ *   group meta `celery-taskset-meta-<gid>` `{"result": [[gid, null], [member tuples]]}`
+ *   chord join `celery-taskset-meta-<gid>.s/.j/.t`
+ * Waiting uses SUBSCRIBE on the key name over one shared subscriber connection (no polling).
+ */
+import Redis, { type RedisOptions } from "ioredis";
+import type { ResultBackend } from "../types";
+import type { GroupMeta, ResultMeta } from "../../protocol/result-meta";
+import { READY_STATES, decodeGroupMeta, decodeResultMeta, encodeResultMeta } from "../../protocol/result-meta";
+import { pyJsonDumps } from "../../protocol/serializers/json";
+import { defineBackendScripts, type ScriptedBackendRedis } from "./scripts";
+
+export interface RedisBackendOptions {
+  /** Seconds a stored value lives (Celery result_expires, 86400). null or 0 = no TTL. */
+  resultExpires?: number | null;
+  /**
+   * Celery 5.3+ `result_backend_transport_options.global_keyprefix`: prepended to every key and
+   * channel; "_" is appended unless it already ends in ":", "_", "-" or ".".
+   */
+  keyPrefix?: string;
+  /** Extra ioredis options. */
+  redisOptions?: RedisOptions;
+}
+
+/** Rejection of waitForReady when the timeout passes. */
+export class ResultTimeoutError extends Error {
+  constructor(taskId: string, timeoutMs: number) {
+    super(`The operation timed out waiting for the result of task ${taskId} (${timeoutMs} ms)`);
+    this.name = "TimeoutError";
+  }
+}
+
+/** Celery's `_add_global_keyprefix` rule. */
+export function normalizeKeyPrefix(prefix: string | undefined | null): string {
+  if (!prefix) return "";
+  return ":_-.".includes(prefix[prefix.length - 1]) ? prefix : prefix + "_";
+}
+
+interface Waiter {
+  resolve(meta: ResultMeta): void;
+  reject(err: Error): void;
+}
+
+interface Channel {
+  waiters: Set<Waiter>;
+  /** Resolves once SUBSCRIBE was acknowledged. */
+  subscribed: Promise<unknown>;
+}
+
+/** Result of onChordPartReturn. */
+export interface ChordPartResult {
+  /** This call completed the chord (and deleted its .j/.t/.s keys). */
+  complete: boolean;
+  /** The .j members in group_index order (JSON texts `[1, id, state, result]`) when complete. */
+  members: string[];
+}
+
+export class RedisBackend implements ResultBackend {
+  readonly name = "redis";
+  readonly keyPrefix: string;
+  /** TTL in whole seconds; 0 = none. */
+  readonly expires: number;
+  private readonly url: string;
+  private readonly redisOptions: RedisOptions;
+  private _client: ScriptedBackendRedis | null = null;
+  private sub: Redis | null = null;
+  private readonly channels = new Map<string, Channel>();
+  private closed = false;
+
+  constructor(url: string, options: RedisBackendOptions = {}) {
+    this.url = url;
+    this.keyPrefix = normalizeKeyPrefix(options.keyPrefix);
+    const e = options.resultExpires === undefined ? 86400 : options.resultExpires;
+    this.expires = e === null ? 0 : Math.max(0, Math.trunc(e));
+    this.redisOptions = options.redisOptions ?? {};
+  }
+
+  private get client(): ScriptedBackendRedis {
+    if (!this._client) {
+      if (this.closed) throw new Error("RedisBackend is closed");
+      this._client = defineBackendScripts(new Redis(this.url, { lazyConnect: true, enableAutoPipelining: true, ...this.redisOptions }));
+      this._client.on("error", () => {
+        /* reconnects by itself; command errors reach their callers */
+      });
+    }
+    return this._client;
+  }
+
+  /** `celery-task-meta-<id>` with the key prefix. */
+  taskKey(taskId: string): string {
+    return `${this.keyPrefix}celery-task-meta-${taskId}`;
+  }
+
+  /** `celery-taskset-meta-<gid><suffix>` with the key prefix. */
+  groupKey(groupId: string, suffix = ""): string {
+    return `${this.keyPrefix}celery-taskset-meta-${groupId}${suffix}`;
+  }
+
+  async connect(): Promise<void> {
+    const c = this.client;
+    if (c.status === "wait") await c.connect();
+    await c.ping();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const ch of this.channels.values()) {
+      for (const w of ch.waiters) w.reject(new Error("RedisBackend closed while waiting for a result"));
+    }
+    this.channels.clear();
+    const sub = this.sub;
+    this.sub = null;
+    const client = this._client;
+    this._client = null;
+    for (const conn of [sub, client]) {
+      if (!conn) continue;
+      if (conn.status === "wait") conn.disconnect();
+      else await conn.quit().catch(() => conn.disconnect());
+    }
+  }
+
+  /** Atomic GET-check (never overwrite SUCCESS) + SETEX + PUBLISH. */
+  async store(taskId: string, meta: ResultMeta): Promise<void> {
+    await this.client.celeriacStore(this.taskKey(taskId), encodeResultMeta(meta), this.expires);
+  }
+
+  async get(taskId: string): Promise<ResultMeta | null> {
+    const text = await this.client.get(this.taskKey(taskId));
+    return text === null ? null : decodeResultMeta(text);
+  }
+
+  async forget(taskId: string): Promise<void> {
+    await this.client.del(this.taskKey(taskId));
+  }
+
+  // ------------------------------------------------------------------ waiting
+
+  private subscriber(): Redis {
+    if (!this.sub) {
+      if (this.closed) throw new Error("RedisBackend is closed");
+      const sub = new Redis(this.url, { ...this.redisOptions, enableAutoPipelining: false });
+      sub.on("error", () => {
+        /* reconnects and re-subscribes by itself */
+      });
+      sub.on("message", (channel: string, text: string) => this.onMessage(channel, text));
+      // After a reconnect, anything published meanwhile was missed: read the keys again.
+      let first = true;
+      sub.on("ready", () => {
+        if (first) {
+          first = false;
+          return;
+        }
+        for (const channel of this.channels.keys()) void this.check(channel);
+      });
+      this.sub = sub;
+    }
+    return this.sub;
+  }
+
+  private onMessage(channel: string, text: string): void {
+    const ch = this.channels.get(channel);
+    if (!ch) return;
+    let meta: ResultMeta;
+    try {
+      meta = decodeResultMeta(text);
+    } catch {
+      return;
+    }
+    if (READY_STATES.has(meta.status)) this.settle(channel, meta);
+  }
+
+  private settle(channel: string, meta: ResultMeta): void {
+    const ch = this.channels.get(channel);
+    if (!ch) return;
+    for (const w of [...ch.waiters]) w.resolve(meta);
+  }
+
+  /** GET the key of a channel and wake its waiters when it is ready. */
+  private async check(channel: string): Promise<void> {
+    try {
+      const text = await this.client.get(channel);
+      if (text === null) return;
+      const meta = decodeResultMeta(text);
+      if (READY_STATES.has(meta.status)) this.settle(channel, meta);
+    } catch (err) {
+      const ch = this.channels.get(channel);
+      if (ch) for (const w of [...ch.waiters]) w.reject(err as Error);
+    }
+  }
+
+  private removeWaiter(channel: string, waiter: Waiter): void {
+    const ch = this.channels.get(channel);
+    if (!ch) return;
+    ch.waiters.delete(waiter);
+    if (ch.waiters.size === 0) {
+      this.channels.delete(channel);
+      // commands run in order on the subscriber connection, so a later SUBSCRIBE wins
+      this.sub?.unsubscribe(channel).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Resolve with the meta once the task is ready (SUCCESS/FAILURE/REVOKED): SUBSCRIBE to the key
+   * name first, then GET to close the race. Rejects with an error named "TimeoutError" after
+   * `timeoutMs` (null = wait forever).
+   */
+  waitForReady(taskId: string, timeoutMs: number | null): Promise<ResultMeta> {
+    const channel = this.taskKey(taskId);
+    return new Promise<ResultMeta>((resolve, reject) => {
+      let timer: NodeJS.Timeout | null = null;
+      let done = false;
+      const waiter: Waiter = {
+        resolve: (meta) => finish(() => resolve(meta)),
+        reject: (err) => finish(() => reject(err)),
+      };
+      const finish = (f: () => void): void => {
+        if (done) return;
+        done = true;
+        if (timer) clearTimeout(timer);
+        this.removeWaiter(channel, waiter);
+        f();
+      };
+      let sub: Redis;
+      try {
+        sub = this.subscriber();
+      } catch (err) {
+        reject(err as Error);
+        return;
+      }
+      let ch = this.channels.get(channel);
+      if (!ch) {
+        ch = { waiters: new Set(), subscribed: sub.subscribe(channel) };
+        this.channels.set(channel, ch);
+      }
+      ch.waiters.add(waiter);
+      if (timeoutMs !== null) timer = setTimeout(() => waiter.reject(new ResultTimeoutError(taskId, timeoutMs)), Math.max(0, timeoutMs));
+      ch.subscribed.then(
+        async () => {
+          if (done) return;
+          try {
+            const text = await this.client.get(channel);
+            if (text === null || done) return;
+            const meta = decodeResultMeta(text);
+            if (READY_STATES.has(meta.status)) waiter.resolve(meta);
+          } catch (err) {
+            waiter.reject(err as Error);
+          }
+        },
+        (err: Error) => waiter.reject(err),
+      );
+    });
+  }
+
+  // ------------------------------------------------------------------ groups
+
+  /** `GroupResult.save()`: SETEX + PUBLISH `{"result": [[gid, null], [member tuples]]}`. */
+  async saveGroup(groupId: string, meta: GroupMeta): Promise<void> {
+    const key = this.groupKey(groupId);
+    const value = encodeResultMeta({ result: meta.result });
+    const multi = this.client.multi();
+    if (this.expires > 0) multi.setex(key, this.expires, value);
+    else multi.set(key, value);
+    multi.publish(key, value);
+    const res = await multi.exec();
+    for (const [err] of res ?? []) if (err) throw err;
+  }
+
+  async restoreGroup(groupId: string): Promise<GroupMeta | null> {
+    const text = await this.client.get(this.groupKey(groupId));
+    if (text === null) return null;
+    return decodeGroupMeta(text);
+  }
+
+  async deleteGroup(groupId: string): Promise<void> {
+    await this.client.del(this.groupKey(groupId));
+  }
+
+  // ------------------------------------------------------------------ chords (native join)
+
+  /** Celery `set_chord_size`: SETEX + PUBLISH `celery-taskset-meta-<gid>.s` = size. */
+  async setChordSize(groupId: string, size: number): Promise<void> {
+    const key = this.groupKey(groupId, ".s");
+    const multi = this.client.multi();
+    if (this.expires > 0) multi.setex(key, this.expires, String(size));
+    else multi.set(key, String(size));
+    multi.publish(key, String(size));
+    const res = await multi.exec();
+    for (const [err] of res ?? []) if (err) throw err;
+  }
+
+  /**
+   * One finished header task (Celery on_chord_part_return, ordered zset mode), atomically.
+   * `member` is the JSON text `[1, "<task id>", "<state>", <encoded result>]`
+   * (see chordMember). Returns whether this call completed the chord, with every member.
+   */
+  async onChordPartReturn(groupId: string, groupIndex: number | null, member: string): Promise<ChordPartResult> {
+    const res = await this.client.celeriacChordPart(
+      this.groupKey(groupId, ".j"),
+      this.groupKey(groupId, ".t"),
+      this.groupKey(groupId, ".s"),
+      groupIndex === null || groupIndex === undefined ? "+inf" : String(groupIndex),
+      member,
+      this.expires,
+    );
+    if (Number(res[0]) !== 1) return { complete: false, members: [] };
+    return { complete: true, members: res.slice(1).map(String) };
+  }
+}
+
+/** The `.j` member Celery writes: json.dumps([1, task_id, state, encoded_result]). */
+export function chordMember(taskId: string, state: string, encodedResult: unknown): string {
+  return pyJsonDumps([1, taskId, state, encodedResult]);
+}

@@ -1,0 +1,62 @@
+/** Lua scripts of the Redis result backend. */
+import type Redis from "ioredis";
+
+/**
+ * store: never overwrite a stored SUCCESS (Celery reads the meta before every write); then
+ * SETEX (or SET when ttl is 0) + PUBLISH on the key name, atomically.
+ *   KEYS: meta key; ARGV: value, ttl seconds (0 = no TTL) → 1 written, 0 skipped
+ */
+export const STORE_LUA = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, d = pcall(cjson.decode, cur)
+  if ok and type(d) == 'table' and d['status'] == 'SUCCESS' then return 0 end
+end
+local ttl = tonumber(ARGV[2])
+if ttl and ttl > 0 then
+  redis.call('SETEX', KEYS[1], ttl, ARGV[1])
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+redis.call('PUBLISH', KEYS[1], ARGV[1])
+return 1
+`;
+
+/**
+ * chord part return (Celery RedisBackend.on_chord_part_return, zset mode), atomically:
+ * ZADD .j <group_index> <member>, ZCOUNT, GET .t, GET .s, EXPIRE ×3 when ttl > 0; when .s exists
+ * and ZCOUNT == .s + .t: ZRANGE .j 0 -1, DEL .j .t .s and return {1, members...}; else {0}.
+ *   KEYS: .j, .t, .s; ARGV: score ('+inf' when no index), member, ttl
+ */
+export const CHORD_PART_LUA = `
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+local count = redis.call('ZCOUNT', KEYS[1], '-inf', '+inf')
+local extra = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+local size = redis.call('GET', KEYS[3])
+local ttl = tonumber(ARGV[3])
+if ttl and ttl > 0 then
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', KEYS[2], ttl)
+  redis.call('EXPIRE', KEYS[3], ttl)
+end
+if size and count == tonumber(size) + extra then
+  local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+  table.insert(members, 1, 1)
+  return members
+end
+return {0}
+`;
+
+export interface BackendScripts {
+  celeriacStore(key: string, value: string, ttl: number): Promise<number>;
+  celeriacChordPart(j: string, t: string, s: string, score: string, member: string, ttl: number): Promise<(string | number)[]>;
+}
+
+export type ScriptedBackendRedis = Redis & BackendScripts;
+
+export function defineBackendScripts(redis: Redis): ScriptedBackendRedis {
+  redis.defineCommand("celeriacStore", { lua: STORE_LUA, numberOfKeys: 1 });
+  redis.defineCommand("celeriacChordPart", { lua: CHORD_PART_LUA, numberOfKeys: 3 });
+  return redis as ScriptedBackendRedis;
+}

@@ -1,0 +1,185 @@
+/**
+ * Exceptions as they cross the wire (spec §7.3): `{exc_type, exc_message: [args], exc_module}`,
+ * plus Python-like traceback text and `repr()` for events.
+ */
+import type { WireValue } from "./message";
+import type { ExceptionInfo } from "./result-meta";
+import { PyTuple, pyRepr } from "./repr";
+
+/** Module reported for errors raised by JS code: not importable by Python (spec §7.3). */
+export const JS_EXC_MODULE = "celeriac.js";
+
+/** Python `str(arg)` for one exception argument. */
+function pyStr(v: WireValue): string {
+  return typeof v === "string" ? v : pyRepr(v);
+}
+
+/** Python `str(exc)`: "" for no args, str(arg) for one, the args tuple repr otherwise. */
+export function excStr(args: readonly WireValue[]): string {
+  if (args.length === 0) return "";
+  if (args.length === 1) return pyStr(args[0]);
+  return pyRepr(new PyTuple(args));
+}
+
+/** An exception that came from (or is meant for) the wire; `name` is the exc_type. */
+export class CeleryError extends Error {
+  readonly excType: string;
+  readonly excMessage: WireValue[];
+  readonly excModule: string;
+  traceback: string | null;
+
+  constructor(excType: string, excMessage: WireValue[] = [], excModule: string = JS_EXC_MODULE, traceback: string | null = null) {
+    super(excStr(excMessage));
+    this.name = excType.split(".").pop() || excType;
+    this.excType = excType;
+    this.excMessage = excMessage;
+    this.excModule = excModule;
+    this.traceback = traceback;
+  }
+
+  toExceptionInfo(): ExceptionInfo {
+    return { exc_type: this.excType, exc_message: this.excMessage, exc_module: this.excModule };
+  }
+}
+
+function toWire(v: unknown): WireValue {
+  switch (typeof v) {
+    case "string":
+    case "number":
+    case "boolean":
+    case "bigint":
+      return v;
+    case "undefined":
+      return null;
+    case "object":
+      if (v === null || v instanceof Date || Buffer.isBuffer(v)) return v;
+      if (Array.isArray(v)) return v.map(toWire);
+      if (v instanceof Error) return String(v.message);
+      try {
+        const out: { [k: string]: WireValue } = {};
+        for (const k of Object.keys(v)) out[k] = toWire((v as { [k: string]: unknown })[k]);
+        return out;
+      } catch {
+        return String(v);
+      }
+    default:
+      return String(v);
+  }
+}
+
+interface ErrorLike {
+  name?: unknown;
+  message?: unknown;
+  excType?: unknown;
+  excMessage?: unknown;
+  excModule?: unknown;
+  args?: unknown;
+}
+
+function errorTypeName(err: Error): string {
+  if (err.name && err.name !== "Error") return err.name;
+  const ctor = (err as { constructor?: { name?: string } }).constructor?.name;
+  return ctor && ctor !== "Object" ? ctor : "Error";
+}
+
+/**
+ * Wire form of any thrown value. JS errors: exc_type = `name` (or the constructor name),
+ * exc_message = `excMessage` or array `args` when present, else `[message]` (`[]` when empty),
+ * exc_module = `excModule` when present, else `celeriac.js`.
+ */
+export function errorToExceptionInfo(err: unknown): ExceptionInfo {
+  if (err instanceof CeleryError) return err.toExceptionInfo();
+  if (err instanceof Error) {
+    const e = err as Error & ErrorLike;
+    const excType = typeof e.excType === "string" && e.excType ? e.excType : errorTypeName(err);
+    const args = Array.isArray(e.excMessage) ? e.excMessage : Array.isArray(e.args) ? e.args : null;
+    const excMessage = args ? args.map(toWire) : err.message ? [err.message] : [];
+    const excModule = typeof e.excModule === "string" && e.excModule ? e.excModule : JS_EXC_MODULE;
+    return { exc_type: excType, exc_message: excMessage, exc_module: excModule };
+  }
+  return { exc_type: "Error", exc_message: err === undefined ? [] : [toWire(err)], exc_module: JS_EXC_MODULE };
+}
+
+/** True when a value has the shape of an exception dict. */
+export function isExceptionInfo(v: unknown): v is ExceptionInfo {
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    typeof (v as { exc_type?: unknown }).exc_type === "string" &&
+    (v as { exc_message?: unknown }).exc_message !== undefined
+  );
+}
+
+/** Error object for a stored exception dict (tolerates malformed input). */
+export function exceptionInfoToError(info: ExceptionInfo | WireValue, traceback: string | null = null): CeleryError {
+  if (isExceptionInfo(info)) {
+    const raw = info.exc_message as WireValue;
+    const args = Array.isArray(raw) ? raw : raw === null ? [] : [raw];
+    const module = typeof info.exc_module === "string" ? info.exc_module : "celery.exceptions";
+    return new CeleryError(info.exc_type, args, module, traceback);
+  }
+  return new CeleryError("Exception", info === null || info === undefined ? [] : [info as WireValue], "builtins", traceback);
+}
+
+/** Python `repr(exc)`, e.g. `ValueError('bad value', 42)`, as sent in task-failed events. */
+export function excRepr(info: ExceptionInfo): string {
+  const name = info.exc_type.split(".").pop() || info.exc_type;
+  return `${name}(${info.exc_message.map((a) => pyRepr(a)).join(", ")})`;
+}
+
+const V8_FRAME = /^\s*at (?:(.+?) \()?(.+?):(\d+):(\d+)\)?$/;
+
+/**
+ * Python-like traceback text for a JS error:
+ * `Traceback (most recent call last):\n  File "f.js", line 3, in fn\n<ExcType>: <message>\n`.
+ * JS stacks list the innermost call first; frames are reversed to Python's order.
+ */
+export function formatTraceback(err: unknown): string {
+  const info = errorToExceptionInfo(err);
+  const frames: string[] = [];
+  const stack = err instanceof Error && typeof err.stack === "string" ? err.stack : "";
+  for (const line of stack.split("\n")) {
+    if (!/^\s+at /.test(line)) continue;
+    const m = V8_FRAME.exec(line);
+    if (m) frames.push(`  File "${m[2]}", line ${m[3]}, in ${m[1] ?? "<module>"}`);
+    else frames.push(`  ${line.trim()}`);
+  }
+  frames.reverse();
+  const name = info.exc_type.split(".").pop() || info.exc_type;
+  const msg = excStr(info.exc_message);
+  const qualified = info.exc_module === "builtins" || info.exc_module === "__main__" ? name : `${info.exc_module}.${name}`;
+  const last = err instanceof Error && !(err instanceof CeleryError) && info.exc_module === JS_EXC_MODULE ? name : qualified;
+  return `Traceback (most recent call last):\n${frames.map((f) => f + "\n").join("")}${msg ? `${last}: ${msg}` : last}\n`;
+}
+
+// Celery-defined exceptions -------------------------------------------------------------------
+
+/** `celery.exceptions.NotRegistered(name)`; stored with traceback null. */
+export function notRegistered(name: string): ExceptionInfo {
+  return { exc_type: "NotRegistered", exc_message: [name], exc_module: "celery.exceptions" };
+}
+
+/** `celery.exceptions.TaskRevokedError(reason)`: "revoked" | "expired" | "terminated". */
+export function taskRevoked(reason: string): ExceptionInfo {
+  return { exc_type: "TaskRevokedError", exc_message: [reason], exc_module: "celery.exceptions" };
+}
+
+/** `billiard.exceptions.TimeLimitExceeded(seconds)` (hard limit; traceback null). */
+export function timeLimitExceeded(seconds: number): ExceptionInfo {
+  return { exc_type: "TimeLimitExceeded", exc_message: [seconds], exc_module: "billiard.exceptions" };
+}
+
+/** `billiard.exceptions.SoftTimeLimitExceeded()`. */
+export function softTimeLimitExceeded(): ExceptionInfo {
+  return { exc_type: "SoftTimeLimitExceeded", exc_message: [], exc_module: "billiard.exceptions" };
+}
+
+/** `celery.exceptions.MaxRetriesExceededError(msg)`. */
+export function maxRetriesExceeded(msg: string): ExceptionInfo {
+  return { exc_type: "MaxRetriesExceededError", exc_message: [msg], exc_module: "celery.exceptions" };
+}
+
+/** `celery.exceptions.ChordError(msg)`, e.g. `Dependency <id> raised ValueError('x')`. */
+export function chordError(msg: string): ExceptionInfo {
+  return { exc_type: "ChordError", exc_message: [msg], exc_module: "celery.exceptions" };
+}

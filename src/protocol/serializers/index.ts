@@ -1,0 +1,144 @@
+/**
+ * Serializer registry (spec §4.1): json (default), msgpack, yaml. Pickle is never decoded.
+ */
+import type { WireValue } from "../message";
+import { pyJsonDumps, pyJsonLoads } from "./json";
+import { msgpackDumps, msgpackLoads } from "./msgpack";
+import { yamlDumps, yamlLoads } from "./yaml";
+
+export type SerializerName = "json" | "msgpack" | "yaml";
+
+export interface SerializedBody {
+  body: Buffer;
+  contentType: string;
+  contentEncoding: string;
+}
+
+/** Raised when a message's content type is not accepted (kombu's `ContentDisallowed`). */
+export class ContentDisallowed extends Error {
+  readonly contentType: string;
+  constructor(message: string, contentType: string) {
+    super(message);
+    this.name = "ContentDisallowed";
+    this.contentType = contentType;
+  }
+}
+
+/** Name ↔ content type ↔ content encoding, as kombu registers them. */
+export const CONTENT_TYPES: { readonly [name: string]: { contentType: string; contentEncoding: string } } = {
+  json: { contentType: "application/json", contentEncoding: "utf-8" },
+  msgpack: { contentType: "application/x-msgpack", contentEncoding: "binary" },
+  yaml: { contentType: "application/x-yaml", contentEncoding: "utf-8" },
+  pickle: { contentType: "application/x-python-serialize", contentEncoding: "binary" },
+};
+
+const TYPE_TO_NAME: { readonly [contentType: string]: string } = {
+  "application/json": "json",
+  "application/x-msgpack": "msgpack",
+  "application/x-yaml": "yaml",
+  "application/x-python-serialize": "pickle",
+};
+
+/** Content types kombu always trusts (raw bytes / raw text); they bypass `accept`. */
+const TRUSTED = new Set(["application/data", "application/text"]);
+
+/** The serializer name for a content type (`"json"` for `application/json`), or null. */
+export function serializerNameFor(contentType: string): string | null {
+  return TYPE_TO_NAME[normalizeContentType(contentType)] ?? null;
+}
+
+function normalizeContentType(contentType: string): string {
+  return (contentType || "application/data").split(";")[0].trim().toLowerCase();
+}
+
+/** Turns an accept list of names and/or MIME types into a set of MIME types. */
+export function acceptedContentTypes(accept: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const a of accept) {
+    const key = a.trim().toLowerCase();
+    out.add(CONTENT_TYPES[key]?.contentType ?? key);
+  }
+  return out;
+}
+
+export function serialize(value: unknown, name: SerializerName): SerializedBody {
+  switch (name) {
+    case "json":
+      return { body: Buffer.from(pyJsonDumps(value), "utf8"), ...CONTENT_TYPES.json };
+    case "msgpack":
+      return { body: msgpackDumps(value), ...CONTENT_TYPES.msgpack };
+    case "yaml":
+      return { body: Buffer.from(yamlDumps(value), "utf8"), ...CONTENT_TYPES.yaml };
+    default:
+      throw new Error(`No encoder installed for ${String(name)}`);
+  }
+}
+
+function nodeEncoding(contentEncoding: string): BufferEncoding {
+  const e = (contentEncoding || "utf-8").trim().toLowerCase().replace(/_/g, "-");
+  switch (e) {
+    case "utf-8":
+    case "utf8":
+    case "binary":
+    case "ascii-8bit":
+      return "utf8";
+    case "ascii":
+    case "us-ascii":
+      return "ascii";
+    case "latin-1":
+    case "latin1":
+    case "iso-8859-1":
+      return "latin1";
+    case "utf-16le":
+    case "utf-16-le":
+      return "utf16le";
+    default:
+      throw new Error(`Unsupported content encoding: ${contentEncoding}`);
+  }
+}
+
+/** Throws `ContentDisallowed` unless `contentType` is trusted or in `accept` (names or MIME). */
+export function assertContentAccepted(contentType: string, accept: readonly string[]): void {
+  const ctype = normalizeContentType(contentType);
+  if (TRUSTED.has(ctype)) return;
+  const name = TYPE_TO_NAME[ctype];
+  if (!acceptedContentTypes(accept).has(ctype) || name === undefined) {
+    throw new ContentDisallowed(
+      `Refusing to deserialize untrusted content of type ${name ?? ctype} (${ctype})`,
+      ctype,
+    );
+  }
+}
+
+/**
+ * Decodes a (decompressed) body. `accept` holds serializer names and/or MIME types, like
+ * Celery's `accept_content`. Throws `ContentDisallowed` for types that are not accepted, unknown,
+ * or pickle (never decoded here, even when accepted).
+ */
+export function deserialize(
+  body: Buffer,
+  contentType: string,
+  contentEncoding: string,
+  accept: readonly string[],
+): WireValue {
+  const ctype = normalizeContentType(contentType);
+  if (TRUSTED.has(ctype)) {
+    return ctype === "application/text" ? body.toString(nodeEncoding(contentEncoding)) : body;
+  }
+  assertContentAccepted(ctype, accept);
+  switch (TYPE_TO_NAME[ctype]) {
+    case "json":
+      return pyJsonLoads(body.toString(nodeEncoding(contentEncoding)));
+    case "msgpack":
+      return msgpackLoads(body);
+    case "yaml":
+      return yamlLoads(body.toString(nodeEncoding(contentEncoding)));
+    default:
+      throw new ContentDisallowed(
+        `Refusing to deserialize pickle content (${ctype}): celeriac never deserializes pickle`,
+        ctype,
+      );
+  }
+}
+
+export { pyJsonDumps, pyJsonLoads } from "./json";

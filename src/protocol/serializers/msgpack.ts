@@ -1,0 +1,79 @@
+/**
+ * msgpack, compatible with Python `msgpack.packb(use_bin_type=True)` / `unpackb(raw=False)` as
+ * kombu uses them (spec §4.3).
+ *
+ * Encoding: integral JS numbers are written as msgpack ints of any width (msgpackr alone would
+ * write numbers outside 32 bits as float64, which Python reads as float); bigint → int64/uint64;
+ * Buffer → bin; Date → kombu 5.2 style string (`…Z`), since Python's msgpack has no portable
+ * datetime; `undefined` object values are skipped. No records extension.
+ * Decoding: 64-bit ints become `bigint` only outside ±2^53, bin → Buffer, maps → plain objects.
+ * Known loss: integral floats (`3.0`) come back as numbers and are re-encoded as ints.
+ */
+import { Packr, Unpackr } from "msgpackr";
+import type { WireValue } from "../message";
+import { kombu52DatetimeString } from "../isotime";
+import { PyFloat } from "./json";
+
+const packr = new Packr({ useRecords: false, variableMapSize: true, moreTypes: false, encodeUndefinedAsNil: true });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: "bigint" });
+
+const INT32_MIN = -0x80000000;
+const UINT32_MAX = 0xffffffff;
+
+function prepare(value: unknown): unknown {
+  switch (typeof value) {
+    case "number":
+      if (Number.isInteger(value) && (value < INT32_MIN || value > UINT32_MAX) && Number.isSafeInteger(value)) {
+        return BigInt(value);
+      }
+      return value;
+    case "object": {
+      if (value === null || Buffer.isBuffer(value)) return value;
+      if (value instanceof PyFloat) return value.value; // integral values are still sent as ints
+      if (value instanceof Uint8Array) return Buffer.from(value);
+      if (value instanceof Date) return kombu52DatetimeString(value);
+      if (Array.isArray(value)) return value.map(prepare);
+      if (value instanceof Map) {
+        const out: { [k: string]: unknown } = {};
+        for (const [k, v] of value) if (v !== undefined) out[String(k)] = prepare(v);
+        return out;
+      }
+      const out: { [k: string]: unknown } = {};
+      for (const k of Object.keys(value)) {
+        const v = (value as { [k: string]: unknown })[k];
+        if (v !== undefined) out[k] = prepare(v);
+      }
+      return out;
+    }
+    default:
+      return value;
+  }
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+function normalize(value: unknown): WireValue {
+  if (typeof value === "bigint") {
+    return value <= MAX_SAFE && value >= -MAX_SAFE ? Number(value) : value;
+  }
+  if (value === null || typeof value !== "object") {
+    return value === undefined ? null : (value as WireValue);
+  }
+  if (Buffer.isBuffer(value) || value instanceof Date) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = normalize(value[i]);
+    return value as WireValue[];
+  }
+  const obj = value as { [k: string]: unknown };
+  for (const k of Object.keys(obj)) obj[k] = normalize(obj[k]);
+  return obj as { [k: string]: WireValue };
+}
+
+export function msgpackDumps(value: unknown): Buffer {
+  return packr.pack(prepare(value));
+}
+
+export function msgpackLoads(body: Buffer): WireValue {
+  return normalize(unpackr.unpack(body));
+}

@@ -1,0 +1,372 @@
+/**
+ * The consume loop of the Redis transport.
+ *
+ * While `hasCapacity()` is true and messages are waiting, one FETCH script call pops up to
+ * min(capacity(), fetchBatchSize) messages (bucket-major, round robin over the queues) and
+ * records them in `unacked`/`unacked_index` atomically. When the queues are empty it falls back
+ * to kombu's `BRPOP q1 q2 … q1␆␖3 … <pollTimeout>` on a dedicated connection and records the
+ * message right after (the gap kombu also has). Without capacity the loop sleeps until `poke()`.
+ */
+import type Redis from "ioredis";
+import type { ConsumeOptions, Consumer, Delivery } from "../types";
+import type { RawMessage } from "../../protocol/message";
+import { BadEnvelopeError, decodeEnvelope, redeliveredEnvelope, unackedValue } from "./envelope";
+import { bucketKeys, queueForPriority } from "./keys";
+import type { ResolvedRedisTransportOptions } from "./options";
+import type { ScriptedRedis } from "./scripts";
+
+/** What the consumer needs from its transport. */
+export interface ConsumerHost {
+  readonly options: ResolvedRedisTransportOptions;
+  readonly cmd: ScriptedRedis;
+  /** Prefix a key with the global key prefix. */
+  key(name: string): string;
+  /** A new connection for blocking commands. */
+  newBlockingConnection(): Redis;
+  /** Restore expired unacked messages now (restore_visible). */
+  restoreVisible(onError?: (err: Error, raw: string | null) => void): Promise<number>;
+  /** Queues a stored exchange/routing key resolves to (kombu `_lookup`). */
+  lookup(exchange: string, routingKey: string): Promise<string[]>;
+  consumerClosed(consumer: RedisConsumer): void;
+}
+
+function nowSeconds(): string {
+  return ((performance.timeOrigin + performance.now()) / 1000).toFixed(7);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** One delivered message; settle it exactly once (later calls are no-ops). */
+export class RedisDelivery implements Delivery {
+  private settled: Promise<void> | null = null;
+
+  constructor(
+    private readonly host: ConsumerHost,
+    readonly message: RawMessage,
+    readonly queue: string,
+    readonly exchange: string,
+    readonly routingKey: string,
+    readonly redelivered: boolean,
+    readonly deliveryTag: string,
+    /** The envelope text as popped from the list. */
+    readonly raw: string,
+  ) {}
+
+  /** ZREM unacked_index + HDEL unacked. */
+  ack(): Promise<void> {
+    if (!this.settled) {
+      const h = this.host;
+      this.settled = h.cmd.celeriacAck(h.key(h.options.unackedKey), h.key(h.options.unackedIndexKey), this.deliveryTag).then(() => undefined);
+    }
+    return this.settled;
+  }
+
+  /** requeue=false: same as ack (kombu). requeue=true: back to the END of the queue (LPUSH) with redelivered flags. */
+  reject(requeue: boolean): Promise<void> {
+    if (!this.settled) this.settled = requeue ? this.requeue("L") : this.ack();
+    return this.settled;
+  }
+
+  /**
+   * Give an unprocessed message back to the FRONT of its queue (RPUSH, served next), as kombu
+   * does for every held message at warm shutdown (restore_unacked).
+   */
+  release(): Promise<void> {
+    if (!this.settled) this.settled = this.requeue("R");
+    return this.settled;
+  }
+
+  private async requeue(side: "L" | "R"): Promise<void> {
+    const h = this.host;
+    const queues = await h.lookup(this.exchange, this.routingKey);
+    const text = redeliveredEnvelope(this.raw);
+    const priority = this.message.properties.priority;
+    const dests = queues.map((q) => h.key(queueForPriority(q, priority, h.options.prioritySteps, h.options.sep)));
+    if (dests.length === 0) dests.push(h.key(h.options.badEnvelopeKey));
+    await h.cmd.celeriacRequeue(2 + dests.length, h.key(h.options.unackedKey), h.key(h.options.unackedIndexKey), ...dests, this.deliveryTag, text, side);
+  }
+}
+
+export class RedisConsumer implements Consumer {
+  private queues: string[];
+  private cancelled = false;
+  private wake: (() => void) | null = null;
+  private loop: Promise<void> = Promise.resolve();
+  private restoreTimer: NodeJS.Timeout | null = null;
+  private blocking: Redis | null = null;
+  /** CLIENT ID of the blocking connection (for CLIENT UNBLOCK), refreshed on every (re)connect. */
+  private blockingId: number | null = null;
+  /** True while a BRPOP is outstanding. */
+  private inBrpop = false;
+  /** Keys of the fetch call, rebuilt when queues change. */
+  private keyCache: { keys: string[]; byKey: Map<string, string> } | null = null;
+
+  constructor(
+    private readonly host: ConsumerHost,
+    private readonly opts: ConsumeOptions,
+  ) {
+    this.queues = [...new Set(opts.queues)];
+    if (host.options.queueOrderStrategy === "sorted") this.queues.sort();
+  }
+
+  start(): void {
+    const interval = this.host.options.unackedRestoreInterval * 1000;
+    this.restoreTimer = setInterval(() => void this.restore(), interval);
+    this.restoreTimer.unref?.();
+    this.loop = this.run();
+  }
+
+  poke(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  async cancel(): Promise<void> {
+    if (this.cancelled) return this.loop;
+    this.cancelled = true;
+    if (this.restoreTimer) clearInterval(this.restoreTimer);
+    this.poke();
+    this.unblock();
+    await this.loop;
+    this.blocking?.disconnect();
+    this.blocking = null;
+    this.host.consumerClosed(this);
+  }
+
+  addQueue(queue: string): void {
+    if (this.queues.includes(queue)) return;
+    this.queues.push(queue);
+    if (this.host.options.queueOrderStrategy === "sorted") this.queues.sort();
+    this.keyCache = null;
+    this.poke();
+    this.unblock();
+  }
+
+  removeQueue(queue: string): void {
+    this.queues = this.queues.filter((q) => q !== queue);
+    this.keyCache = null;
+  }
+
+  get activeQueues(): readonly string[] {
+    return this.queues;
+  }
+
+  /**
+   * End an outstanding BRPOP now with CLIENT UNBLOCK (it returns as a timeout, so no message can
+   * be lost — unlike closing the connection).
+   */
+  private unblock(): void {
+    if (!this.inBrpop || this.blockingId === null) return;
+    this.host.cmd.client("UNBLOCK", this.blockingId, "TIMEOUT").catch(() => undefined);
+  }
+
+  private report(err: Error, raw: string | Buffer | null): void {
+    try {
+      if (this.opts.onTransportError) this.opts.onTransportError(err, raw);
+      else this.host.options.onError(err, raw);
+    } catch {
+      /* a failing error handler must not stop the loop */
+    }
+  }
+
+  private async restore(): Promise<void> {
+    if (this.cancelled) return;
+    try {
+      await this.host.restoreVisible((err, raw) => this.report(err, raw));
+    } catch (err) {
+      this.report(new Error(`restore of unacked messages failed: ${(err as Error).message}`), null);
+    }
+  }
+
+  /** Fetch keys bucket-major in the current queue order, and key → logical queue. */
+  private keys(): { keys: string[]; byKey: Map<string, string> } {
+    if (this.keyCache) return this.keyCache;
+    const o = this.host.options;
+    const keys: string[] = [];
+    const byKey = new Map<string, string>();
+    const perQueue = this.queues.map((q) => bucketKeys(q, o.prioritySteps, o.sep));
+    for (let b = 0; b < o.prioritySteps.length; b++) {
+      for (let i = 0; i < this.queues.length; i++) {
+        const k = this.host.key(perQueue[i][b]);
+        keys.push(k);
+        byKey.set(k, this.queues[i]);
+      }
+    }
+    this.keyCache = { keys, byKey };
+    return this.keyCache;
+  }
+
+  /** kombu round_robin_cycle.rotate: the queue that delivered goes to the end. */
+  private rotate(queue: string): void {
+    if (this.host.options.queueOrderStrategy !== "round_robin") return;
+    const i = this.queues.indexOf(queue);
+    if (i < 0 || i === this.queues.length - 1) return;
+    this.queues.splice(i, 1);
+    this.queues.push(queue);
+    this.keyCache = null;
+  }
+
+  private waitForPoke(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  private room(): number {
+    if (!this.opts.hasCapacity()) return 0;
+    if (!this.opts.capacity) return 1;
+    const n = Math.floor(this.opts.capacity());
+    return Math.max(0, Math.min(n, this.host.options.fetchBatchSize));
+  }
+
+  private async run(): Promise<void> {
+    await this.restore();
+    let failures = 0;
+    while (!this.cancelled) {
+      if (this.queues.length === 0) {
+        await this.waitForPoke();
+        continue;
+      }
+      const room = this.room();
+      if (room <= 0) {
+        const waiting = this.waitForPoke();
+        // capacity may have freed between the check and installing the waiter
+        if (this.room() > 0) this.poke();
+        await waiting;
+        continue;
+      }
+      try {
+        const got = await this.fetch(room);
+        if (got === 0 && !this.cancelled) await this.blockingPop();
+        failures = 0;
+      } catch (err) {
+        if (this.cancelled) break;
+        failures++;
+        this.report(new Error(`redis consume error: ${(err as Error).message}`), null);
+        await delay(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+      }
+    }
+  }
+
+  /** One FETCH script call; returns how many messages it popped. */
+  private async fetch(max: number): Promise<number> {
+    const o = this.host.options;
+    const { keys } = this.keys();
+    const queues = [...this.queues];
+    const res = await this.host.cmd.celeriacFetch(
+      3 + keys.length,
+      this.host.key(o.unackedKey),
+      this.host.key(o.unackedIndexKey),
+      this.host.key(o.badEnvelopeKey),
+      ...keys,
+      max,
+      nowSeconds(),
+      queues.length,
+      ...queues,
+    );
+    for (let i = 0; i + 2 < res.length; i += 3) {
+      const queue = queues[Number(res[i]) - 1];
+      const raw = String(res[i + 1]);
+      if (Number(res[i + 2]) !== 1) {
+        this.report(new BadEnvelopeError(`unreadable message on queue ${queue} moved to list ${o.badEnvelopeKey}`, raw), raw);
+        continue;
+      }
+      this.rotate(queue);
+      await this.handOver(raw, queue);
+    }
+    return res.length / 3;
+  }
+
+  /** Decode a tracked message and give it to onDelivery (or park it in the bad list). */
+  private async handOver(raw: string, queue: string): Promise<void> {
+    let decoded;
+    try {
+      decoded = decodeEnvelope(raw, queue);
+    } catch (err) {
+      const o = this.host.options;
+      const tag = tagOf(raw);
+      if (tag !== null) {
+        await this.host.cmd.celeriacBad(this.host.key(o.unackedKey), this.host.key(o.unackedIndexKey), this.host.key(o.badEnvelopeKey), tag, raw);
+      }
+      this.report(new BadEnvelopeError(`${(err as Error).message} (queue ${queue}; moved to list ${o.badEnvelopeKey})`, raw), raw);
+      return;
+    }
+    const d = new RedisDelivery(this.host, decoded.message, queue, decoded.exchange, decoded.routingKey, decoded.redelivered, decoded.deliveryTag, raw);
+    try {
+      this.opts.onDelivery(d);
+    } catch (err) {
+      this.report(new Error(`onDelivery threw for message ${d.deliveryTag} from queue ${queue}: ${(err as Error).message}`), null);
+    }
+  }
+
+  /** kombu's BRPOP over every bucket of every queue (pollTimeout), used when the lists were empty. */
+  private async blockingPop(): Promise<void> {
+    const o = this.host.options;
+    if (!this.blocking) {
+      const conn = this.host.newBlockingConnection();
+      let connects = 0;
+      conn.on("ready", () => {
+        if (connects++ === 0) return;
+        this.blockingId = null; // reconnected: a new id (best effort; only speeds up cancel)
+        conn.client("ID").then((id) => (this.blockingId = Number(id)), () => undefined);
+      });
+      this.blocking = conn;
+      this.blockingId = Number(await conn.client("ID"));
+    }
+    const { keys, byKey } = this.keys();
+    let reply: [string, string] | null;
+    this.inBrpop = true;
+    try {
+      reply = await this.blocking.brpop(...keys, o.pollTimeout);
+    } finally {
+      this.inBrpop = false;
+    }
+    if (!reply) return;
+    const [key, raw] = reply;
+    const queue = byKey.get(key) ?? stripBucket(key.slice(o.globalKeyprefix.length), o.sep);
+    if (this.cancelled) {
+      // popped while cancelling: it was never delivered, put it back where it was served from
+      await this.host.cmd.rpush(key, raw);
+      return;
+    }
+    let ids: { tag: string; exchange: string; routingKey: string } | null = null;
+    try {
+      const d = decodeEnvelope(raw, queue);
+      ids = { tag: d.deliveryTag, exchange: d.exchange, routingKey: d.routingKey };
+    } catch {
+      ids = null;
+    }
+    if (!ids) {
+      await this.host.cmd.lpush(this.host.key(o.badEnvelopeKey), raw);
+      this.report(new BadEnvelopeError(`unreadable message on queue ${queue} moved to list ${o.badEnvelopeKey}`, raw), raw);
+      return;
+    }
+    await this.host.cmd
+      .multi()
+      .zadd(this.host.key(o.unackedIndexKey), nowSeconds(), ids.tag)
+      .hset(this.host.key(o.unackedKey), ids.tag, unackedValue(raw, ids.exchange, ids.routingKey))
+      .exec();
+    this.rotate(queue);
+    await this.handOver(raw, queue);
+  }
+}
+
+/** kombu: `dest.rsplit(sep, 1)[0]`. */
+function stripBucket(key: string, sep: string): string {
+  const i = key.lastIndexOf(sep);
+  return i >= 0 ? key.slice(0, i) : key;
+}
+
+function tagOf(raw: string): string | null {
+  try {
+    const env = JSON.parse(raw) as { properties?: { delivery_tag?: unknown } };
+    const tag = env?.properties?.delivery_tag;
+    return typeof tag === "string" ? tag : null;
+  } catch {
+    const m = /"delivery_tag":\s*"([^"\\]+)"/.exec(raw);
+    return m ? m[1] : null;
+  }
+}

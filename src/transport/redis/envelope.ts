@@ -1,0 +1,203 @@
+/**
+ * RawMessage ⇄ kombu's Redis envelope (spec §5.1):
+ *
+ *   {"body": <base64>, "content-encoding": ..., "content-type": ..., "headers": {...},
+ *    "properties": {correlation_id, reply_to, <other props>, delivery_mode, [expiration],
+ *                   delivery_info: {exchange, routing_key}, priority, body_encoding: "base64",
+ *                   delivery_tag: <uuid4>}}
+ *
+ * written with Python-identical `json.dumps` text, in kombu's key order.
+ */
+import { randomUUID } from "node:crypto";
+import type { RawMessage, TaskProperties, WireValue } from "../../protocol/message";
+import { pyJsonDumps, pyJsonLoads, pyJsonString } from "../../protocol/serializers/json";
+
+/** A message the transport cannot read. `raw` is the text as it was found. */
+export class BadEnvelopeError extends Error {
+  readonly raw: string;
+  constructor(message: string, raw: string) {
+    super(message);
+    this.name = "BadEnvelopeError";
+    this.raw = raw;
+  }
+}
+
+/** Properties the transport owns; the rest of `RawMessage.properties` is copied through. */
+const TRANSPORT_PROPERTIES = new Set(["delivery_info", "priority", "body_encoding", "delivery_tag"]);
+/** kombu's Producer adds these after the caller's properties. */
+const LATE_PROPERTIES = ["delivery_mode", "expiration"];
+
+export interface EncodedEnvelope {
+  /** JSON text to LPUSH / PUBLISH. */
+  text: string;
+  deliveryTag: string;
+  /** `properties.priority` as written (bucket = step of clamp(priority)). */
+  priority: number | WireValue;
+}
+
+/**
+ * Build the envelope text for a publish. Priority: `priority` argument (publish target), else
+ * `message.properties.priority`, else 0.
+ */
+export function encodeEnvelope(
+  message: RawMessage,
+  exchange: string,
+  routingKey: string,
+  priority?: number,
+  deliveryTag: string = randomUUID(),
+): EncodedEnvelope {
+  const src = message.properties ?? {};
+  const props: { [k: string]: unknown } = {};
+  if (src.correlation_id !== undefined) props.correlation_id = src.correlation_id;
+  if (src.reply_to !== undefined) props.reply_to = src.reply_to;
+  for (const key of Object.keys(src)) {
+    if (key === "correlation_id" || key === "reply_to" || TRANSPORT_PROPERTIES.has(key) || LATE_PROPERTIES.includes(key)) continue;
+    const v = src[key];
+    if (v !== undefined) props[key] = v;
+  }
+  props.delivery_mode = src.delivery_mode ?? 2;
+  if (src.expiration !== undefined) props.expiration = src.expiration;
+  props.delivery_info = { exchange, routing_key: routingKey };
+  const prio = priority ?? src.priority ?? 0;
+  props.priority = prio;
+  props.body_encoding = "base64";
+  props.delivery_tag = deliveryTag;
+  const envelope = {
+    body: message.body.toString("base64"),
+    "content-encoding": message.contentEncoding,
+    "content-type": message.contentType,
+    headers: message.headers ?? {},
+    properties: props,
+  };
+  return { text: pyJsonDumps(envelope), deliveryTag, priority: prio };
+}
+
+/** What a consumer learns from one envelope. */
+export interface DecodedEnvelope {
+  message: RawMessage;
+  deliveryTag: string;
+  exchange: string;
+  routingKey: string;
+  redelivered: boolean;
+}
+
+function isPlainObject(v: unknown): v is { [k: string]: WireValue } {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v) && !(v instanceof Date);
+}
+
+/**
+ * Parse an envelope. `defaultRoutingKey` (the logical queue it was popped from) is used when
+ * `delivery_info` is missing. Throws BadEnvelopeError.
+ */
+export function decodeEnvelope(raw: string, defaultRoutingKey = ""): DecodedEnvelope {
+  let env: WireValue;
+  try {
+    env = pyJsonLoads(raw);
+  } catch (err) {
+    throw new BadEnvelopeError(`message is not JSON: ${(err as Error).message}`, raw);
+  }
+  if (!isPlainObject(env)) throw new BadEnvelopeError("message is not a kombu envelope (not a JSON object)", raw);
+  const props = env.properties;
+  if (!isPlainObject(props)) throw new BadEnvelopeError("kombu envelope without a properties object", raw);
+  const tag = props.delivery_tag;
+  if (typeof tag !== "string" || tag === "") throw new BadEnvelopeError("kombu envelope without properties.delivery_tag", raw);
+  const headers = env.headers ?? {};
+  if (!isPlainObject(headers)) throw new BadEnvelopeError(`kombu envelope ${tag}: headers is not an object`, raw);
+  const bodyValue = env.body ?? "";
+  if (typeof bodyValue !== "string") throw new BadEnvelopeError(`kombu envelope ${tag}: body is not a string`, raw);
+  const bodyEncoding = props.body_encoding;
+  let body: Buffer;
+  if (bodyEncoding === "base64") {
+    if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(bodyValue)) throw new BadEnvelopeError(`kombu envelope ${tag}: body is not valid base64`, raw);
+    body = Buffer.from(bodyValue, "base64");
+  } else if (bodyEncoding === undefined || bodyEncoding === null) {
+    body = Buffer.from(bodyValue, "utf8");
+  } else {
+    throw new BadEnvelopeError(`kombu envelope ${tag}: unknown body_encoding ${String(bodyEncoding)}`, raw);
+  }
+  const info = isPlainObject(props.delivery_info) ? props.delivery_info : {};
+  const exchange = typeof info.exchange === "string" ? info.exchange : "";
+  const routingKey = typeof info.routing_key === "string" ? info.routing_key : defaultRoutingKey;
+  const properties: TaskProperties = {};
+  for (const key of Object.keys(props)) {
+    if (key === "delivery_info" || key === "body_encoding" || key === "delivery_tag") continue;
+    properties[key] = props[key];
+  }
+  const contentType = env["content-type"];
+  const contentEncoding = env["content-encoding"];
+  return {
+    message: {
+      body,
+      contentType: typeof contentType === "string" ? contentType : "",
+      contentEncoding: typeof contentEncoding === "string" ? contentEncoding : "",
+      headers,
+      properties,
+    },
+    deliveryTag: tag,
+    exchange,
+    routingKey,
+    redelivered: info.redelivered === true || headers.redelivered === true,
+  };
+}
+
+/** The `unacked` hash value kombu writes: json.dumps([envelope, exchange, routing_key]). */
+export function unackedValue(rawEnvelope: string, exchange: string, routingKey: string): string {
+  return `[${rawEnvelope}, ${pyJsonString(exchange)}, ${pyJsonString(routingKey)}]`;
+}
+
+const NEEDS_PY_PARSER = /NaN|Infinity|\d{16}/;
+
+/** Parse JSON for rewriting: no kombu ≥ 5.3 type revival unless Python-only tokens require it. */
+function parseForRewrite(text: string): unknown {
+  return NEEDS_PY_PARSER.test(text) ? pyJsonLoads(text) : JSON.parse(text);
+}
+
+/** A parsed `unacked` hash value, with the envelope rewritten as kombu restores it. */
+export interface RestorableEntry {
+  /** Envelope text with headers.redelivered / delivery_info.redelivered = true. */
+  text: string;
+  exchange: string;
+  routingKey: string;
+  priority: unknown;
+}
+
+/**
+ * kombu `_do_restore_message`: set `headers.redelivered` and
+ * `properties.delivery_info.redelivered` (stopping at the first missing level, like its KeyError)
+ * and dump again. Throws BadEnvelopeError when the value is not `[envelope, exchange, rk]`.
+ */
+export function restorableFromUnacked(value: string): RestorableEntry {
+  let parsed: unknown;
+  try {
+    parsed = parseForRewrite(value);
+  } catch (err) {
+    throw new BadEnvelopeError(`unacked entry is not JSON: ${(err as Error).message}`, value);
+  }
+  if (!Array.isArray(parsed) || parsed.length < 3 || !isPlainObject(parsed[0])) {
+    throw new BadEnvelopeError("unacked entry is not [envelope, exchange, routing_key]", value);
+  }
+  const [env, exchange, routingKey] = parsed as [{ [k: string]: WireValue }, unknown, unknown];
+  return {
+    text: redeliveredText(env),
+    exchange: typeof exchange === "string" ? exchange : "",
+    routingKey: typeof routingKey === "string" ? routingKey : "",
+    priority: isPlainObject(env.properties) ? env.properties.priority : undefined,
+  };
+}
+
+/** Envelope text of a raw envelope with the redelivered flags set (for reject(requeue)). */
+export function redeliveredEnvelope(rawEnvelope: string): string {
+  const env = parseForRewrite(rawEnvelope);
+  if (!isPlainObject(env)) throw new BadEnvelopeError("message is not a kombu envelope", rawEnvelope);
+  return redeliveredText(env);
+}
+
+function redeliveredText(env: { [k: string]: WireValue }): string {
+  const headers = env.headers;
+  if (isPlainObject(headers)) {
+    headers.redelivered = true;
+    const props = env.properties;
+    if (isPlainObject(props) && isPlainObject(props.delivery_info)) props.delivery_info.redelivered = true;
+  }
+  return pyJsonDumps(env);
+}

@@ -1,0 +1,199 @@
+/**
+ * Lua scripts of the Redis transport. Each runs atomically inside Redis, so a message is never
+ * outside both its list and the `unacked` hash (except in the BRPOP fallback, as in kombu).
+ */
+import type Redis from "ioredis";
+
+/**
+ * Lua `pystr(s)`: Python `json.dumps(s)` (ensure_ascii) of a UTF-8 string — must stay identical
+ * to `pyJsonString` in src/protocol/serializers/json.ts (the unacked value is built by both).
+ */
+const PYSTR = `
+local SHORT = {[8]='\\\\b', [9]='\\\\t', [10]='\\\\n', [12]='\\\\f', [13]='\\\\r', [34]='\\\\"', [92]='\\\\\\\\'}
+local function pystr(s)
+  if not string.find(s, '[%z\\1-\\31"\\\\\\127-\\255]') then return '"' .. s .. '"' end
+  local out = {}
+  local i, n = 1, #s
+  while i <= n do
+    local c = string.byte(s, i)
+    local cp, len = nil, 1
+    if c < 128 then
+      if SHORT[c] then out[#out + 1] = SHORT[c]
+      elseif c < 32 or c == 127 then out[#out + 1] = string.format('\\\\u%04x', c)
+      else out[#out + 1] = string.char(c) end
+    else
+      if c >= 240 and i + 3 <= n then
+        cp = (c - 240) * 262144 + (string.byte(s, i + 1) - 128) * 4096 + (string.byte(s, i + 2) - 128) * 64 + (string.byte(s, i + 3) - 128)
+        len = 4
+      elseif c >= 224 and i + 2 <= n then
+        cp = (c - 224) * 4096 + (string.byte(s, i + 1) - 128) * 64 + (string.byte(s, i + 2) - 128)
+        len = 3
+      elseif c >= 192 and i + 1 <= n then
+        cp = (c - 192) * 64 + (string.byte(s, i + 1) - 128)
+        len = 2
+      else
+        cp = 65533
+      end
+      if cp >= 65536 then
+        cp = cp - 65536
+        out[#out + 1] = string.format('\\\\u%04x\\\\u%04x', 55296 + math.floor(cp / 1024), 56320 + cp % 1024)
+      else
+        out[#out + 1] = string.format('\\\\u%04x', cp)
+      end
+    end
+    i = i + len
+  end
+  return '"' .. table.concat(out) .. '"'
+end
+`;
+
+/** Lua `envelope_ids(msg)` → tag, exchange, routing_key (nil tag = unreadable envelope). */
+const ENVELOPE_IDS = `
+local function envelope_ids(msg)
+  local ok, env = pcall(cjson.decode, msg)
+  if not ok or type(env) ~= 'table' then return nil end
+  local props = env['properties']
+  if type(props) ~= 'table' then return nil end
+  local tag = props['delivery_tag']
+  if type(tag) ~= 'string' or tag == '' then return nil end
+  local ex, rk = '', nil
+  local di = props['delivery_info']
+  if type(di) == 'table' then
+    if type(di['exchange']) == 'string' then ex = di['exchange'] end
+    if type(di['routing_key']) == 'string' then rk = di['routing_key'] end
+  end
+  return tag, ex, rk
+end
+`;
+
+/**
+ * fetch: pop up to ARGV[1] messages, bucket-major (all queues' bucket 0, then the next step...),
+ * one message per queue in turn inside a bucket (round robin), and record each in
+ * unacked_index (score ARGV[2]) + unacked ([envelope, exchange, routing_key]) in the same script.
+ * An unreadable message is moved to the bad-envelope list instead.
+ *   KEYS: unacked, unacked_index, bad-envelope list, then nBuckets × nQueues lists (bucket-major)
+ *   ARGV: max, now, nQueues, queue names (logical, for a missing routing key)
+ *   → flat array: queueIndex (1-based), raw, status (1 = tracked, 0 = moved to bad list)
+ */
+export const FETCH_LUA = `${PYSTR}${ENVELOPE_IDS}
+local maxn = tonumber(ARGV[1])
+local now = ARGV[2]
+local nq = tonumber(ARGV[3])
+local nb = (#KEYS - 3) / nq
+local out = {}
+local n = 0
+for b = 0, nb - 1 do
+  local active = {}
+  for qi = 1, nq do active[qi] = qi end
+  while n < maxn and #active > 0 do
+    local still = {}
+    for _, qi in ipairs(active) do
+      if n >= maxn then break end
+      local msg = redis.call('RPOP', KEYS[3 + b * nq + qi])
+      if msg then
+        n = n + 1
+        still[#still + 1] = qi
+        local tag, ex, rk = envelope_ids(msg)
+        if tag then
+          if not rk then rk = ARGV[3 + qi] end
+          redis.call('ZADD', KEYS[2], now, tag)
+          redis.call('HSET', KEYS[1], tag, '[' .. msg .. ', ' .. pystr(ex) .. ', ' .. pystr(rk) .. ']')
+          out[#out + 1] = qi
+          out[#out + 1] = msg
+          out[#out + 1] = 1
+        else
+          redis.call('LPUSH', KEYS[3], msg)
+          out[#out + 1] = qi
+          out[#out + 1] = msg
+          out[#out + 1] = 0
+        end
+      end
+    end
+    active = still
+  end
+  if n >= maxn then break end
+end
+return out
+`;
+
+/** ack: KEYS unacked, unacked_index; ARGV tag. (kombu: ZREM + HDEL) */
+export const ACK_LUA = `
+redis.call('ZREM', KEYS[2], ARGV[1])
+return redis.call('HDEL', KEYS[1], ARGV[1])
+`;
+
+/**
+ * requeue (reject(requeue=true) → LPUSH, release at shutdown → RPUSH): if the tag is still in
+ * `unacked`, remove it from both indices and push ARGV[2] to every KEYS[3..]; else only clean up.
+ *   ARGV: tag, envelope text, "L" | "R"
+ */
+export const REQUEUE_LUA = `
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1])
+if not v then return 0 end
+for i = 3, #KEYS do
+  if ARGV[3] == 'L' then redis.call('LPUSH', KEYS[i], ARGV[2]) else redis.call('RPUSH', KEYS[i], ARGV[2]) end
+end
+return 1
+`;
+
+/**
+ * restore one expired entry (restore_visible), compare-and-swap on the value read before:
+ *   KEYS: unacked, unacked_index, destination lists...
+ *   ARGV: tag, expected hash value, new envelope text, ceiling score
+ *   → 1 restored, 0 entry gone (index cleaned), -1 changed meanwhile (skipped)
+ */
+export const RESTORE_LUA = `
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
+if v ~= ARGV[2] then return -1 end
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if score and tonumber(score) > tonumber(ARGV[4]) then return -1 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1])
+for i = 3, #KEYS do redis.call('RPUSH', KEYS[i], ARGV[3]) end
+return 1
+`;
+
+/**
+ * move an unacked entry to the bad-envelope list: KEYS unacked, unacked_index, bad list;
+ * ARGV tag, raw text to keep. Removes the tag from both indices and LPUSHes the raw text.
+ */
+export const BAD_LUA = `
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('LPUSH', KEYS[3], ARGV[2])
+return 1
+`;
+
+/** release the restore mutex only if we still own it (redis-py Lock.release). */
+export const UNLOCK_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/** The transport's commands, registered with ioredis `defineCommand` (EVALSHA, NOSCRIPT-safe). */
+export interface TransportScripts {
+  celeriacFetch(numKeys: number, ...args: (string | number)[]): Promise<(string | number)[]>;
+  celeriacAck(...args: string[]): Promise<number>;
+  celeriacRequeue(numKeys: number, ...args: string[]): Promise<number>;
+  celeriacRestore(numKeys: number, ...args: string[]): Promise<number>;
+  celeriacBad(...args: string[]): Promise<number>;
+  celeriacUnlock(...args: string[]): Promise<number>;
+}
+
+export type ScriptedRedis = Redis & TransportScripts;
+
+export function defineTransportScripts(redis: Redis): ScriptedRedis {
+  redis.defineCommand("celeriacFetch", { lua: FETCH_LUA });
+  redis.defineCommand("celeriacAck", { lua: ACK_LUA, numberOfKeys: 2 });
+  redis.defineCommand("celeriacRequeue", { lua: REQUEUE_LUA });
+  redis.defineCommand("celeriacRestore", { lua: RESTORE_LUA });
+  redis.defineCommand("celeriacBad", { lua: BAD_LUA, numberOfKeys: 3 });
+  redis.defineCommand("celeriacUnlock", { lua: UNLOCK_LUA, numberOfKeys: 1 });
+  return redis as ScriptedRedis;
+}

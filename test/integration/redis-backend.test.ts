@@ -1,0 +1,241 @@
+/** RedisBackend against a real redis-server, checked against Celery's captured values. */
+import type Redis from "ioredis";
+import { RedisBackend, chordMember, normalizeKeyPrefix } from "../../src/backend/redis";
+import { decodeResultMeta } from "../../src/protocol/result-meta";
+import type { GroupMeta, ResultMeta } from "../../src/protocol/result-meta";
+import { flushDb, loadVector, rawClient, redisUrl, sleep, unique } from "./helpers/redis";
+
+jest.setTimeout(30000);
+
+const DB = 4;
+let raw: Redis;
+const backends: RedisBackend[] = [];
+
+function backend(options: ConstructorParameters<typeof RedisBackend>[1] = {}): RedisBackend {
+  const b = new RedisBackend(redisUrl(DB), options);
+  backends.push(b);
+  return b;
+}
+
+beforeAll(async () => {
+  await flushDb(DB);
+  raw = rawClient(DB);
+});
+afterEach(async () => {
+  await Promise.all(backends.splice(0).map((b) => b.close()));
+});
+afterAll(() => raw.disconnect());
+
+function meta(taskId: string, status: string, result: ResultMeta["result"] = null): ResultMeta {
+  return {
+    status,
+    result,
+    traceback: null,
+    children: [],
+    date_done: status === "SUCCESS" || status === "FAILURE" ? "2026-11-22T01:42:28.748231" : null,
+    task_id: taskId,
+  };
+}
+
+/** Messages PUBLISHed on a channel, seen by a raw subscriber. */
+async function listen(channel: string): Promise<{ messages: string[]; stop(): void }> {
+  const sub = rawClient(DB);
+  const messages: string[] = [];
+  sub.on("message", (c, m) => c === channel && messages.push(m));
+  await sub.subscribe(channel);
+  return { messages, stop: () => sub.disconnect() };
+}
+
+describe("task meta (B1, B2, B4, B5)", () => {
+  test("SUCCESS is stored byte-identical to Celery's value, SETEX 86400 + PUBLISH on the key name", async () => {
+    const v = loadVector("backend-redis-success-int");
+    const m = decodeResultMeta(v.raw);
+    const b = backend();
+    const probe = await listen(v.redis_key);
+    await b.store(m.task_id, m);
+    expect(await raw.get(v.redis_key)).toBe(v.raw);
+    expect(await raw.ttl(v.redis_key)).toBe(86400);
+    expect(v.ttl_seconds).toBe(86400);
+    await sleep(50);
+    expect(probe.messages).toEqual([v.raw]);
+    probe.stop();
+    expect(await b.get(m.task_id)).toEqual(m);
+  });
+
+  test("FAILURE with exception dict and traceback is stored byte-identical", async () => {
+    for (const name of ["backend-redis-failure-valueerror", "backend-redis-failure-custom", "backend-redis-revoked"]) {
+      const v = loadVector(name);
+      const m = decodeResultMeta(v.raw);
+      await backend().store(m.task_id, m);
+      expect(await raw.get(v.redis_key)).toBe(v.raw);
+    }
+  });
+
+  test("a stored SUCCESS is never overwritten (and nothing is published)", async () => {
+    const b = backend();
+    const id = unique("t");
+    const key = `celery-task-meta-${id}`;
+    await b.store(id, meta(id, "SUCCESS", 1));
+    const probe = await listen(key);
+    await b.store(id, meta(id, "STARTED"));
+    await b.store(id, meta(id, "FAILURE"));
+    expect((await b.get(id))?.status).toBe("SUCCESS");
+    await sleep(50);
+    expect(probe.messages).toEqual([]);
+    probe.stop();
+    // other states are overwritten
+    const id2 = unique("t");
+    await b.store(id2, meta(id2, "STARTED"));
+    await b.store(id2, meta(id2, "FAILURE"));
+    expect((await b.get(id2))?.status).toBe("FAILURE");
+  });
+
+  test("TTL follows resultExpires; null or 0 stores without TTL", async () => {
+    const id = unique("t");
+    await backend({ resultExpires: 120 }).store(id, meta(id, "SUCCESS"));
+    expect(await raw.ttl(`celery-task-meta-${id}`)).toBe(120);
+    for (const e of [null, 0]) {
+      const id2 = unique("t");
+      await backend({ resultExpires: e }).store(id2, meta(id2, "SUCCESS"));
+      expect(await raw.ttl(`celery-task-meta-${id2}`)).toBe(-1);
+    }
+  });
+
+  test("get of a missing key is null (PENDING); forget deletes", async () => {
+    const b = backend();
+    const id = unique("t");
+    expect(await b.get(id)).toBeNull();
+    await b.store(id, meta(id, "SUCCESS"));
+    await b.forget(id);
+    expect(await raw.exists(`celery-task-meta-${id}`)).toBe(0);
+    expect(await b.get(id)).toBeNull();
+  });
+});
+
+describe("waitForReady by SUBSCRIBE (B20)", () => {
+  test("wakes on the PUBLISH right away, ignoring non-ready states", async () => {
+    const b = backend();
+    const writer = backend();
+    const id = unique("t");
+    const waiting = b.waitForReady(id, 10000);
+    await sleep(100);
+    await writer.store(id, meta(id, "STARTED"));
+    await sleep(100);
+    const t0 = performance.now();
+    await writer.store(id, meta(id, "SUCCESS", 42));
+    const got = await waiting;
+    const latency = performance.now() - t0;
+    expect(got.result).toBe(42);
+    expect(latency).toBeLessThan(50); // a poll loop (Celery polls every 0.5 s) would be far slower
+  });
+
+  test("already ready: the GET after SUBSCRIBE resolves at once", async () => {
+    const b = backend();
+    const id = unique("t");
+    await b.store(id, meta(id, "FAILURE", { exc_type: "ValueError", exc_message: ["x"], exc_module: "builtins" }));
+    const got = await b.waitForReady(id, 1000);
+    expect(got.status).toBe("FAILURE");
+  });
+
+  test("times out with a TimeoutError and unsubscribes when no waiter remains", async () => {
+    const b = backend();
+    const id = unique("t");
+    const key = `celery-task-meta-${id}`;
+    const w1 = b.waitForReady(id, 200);
+    const w2 = b.waitForReady(id, 600);
+    await sleep(50);
+    expect(await raw.pubsub("NUMSUB", key)).toEqual([key, 1]); // one shared subscription
+    await expect(w1).rejects.toMatchObject({ name: "TimeoutError" });
+    expect(await raw.pubsub("NUMSUB", key)).toEqual([key, 1]);
+    await expect(w2).rejects.toMatchObject({ name: "TimeoutError" });
+    await sleep(50);
+    expect(await raw.pubsub("NUMSUB", key)).toEqual([key, 0]);
+  });
+
+  test("many waiters on many tasks share one subscriber connection", async () => {
+    const b = backend();
+    const writer = backend();
+    const ids = Array.from({ length: 50 }, () => unique("t"));
+    const before = Number((await raw.info("clients")).match(/connected_clients:(\d+)/)![1]);
+    const waits = ids.map((id) => b.waitForReady(id, 10000));
+    await sleep(100);
+    const during = Number((await raw.info("clients")).match(/connected_clients:(\d+)/)![1]);
+    expect(during - before).toBeLessThanOrEqual(2); // command + subscriber connection
+    await Promise.all(ids.map((id, i) => writer.store(id, meta(id, "SUCCESS", i))));
+    expect((await Promise.all(waits)).map((m) => m.result)).toEqual(ids.map((_, i) => i));
+  });
+});
+
+describe("groups and chords (B13, B15)", () => {
+  test("saveGroup writes Celery's GroupResult tuple byte-identical; restore and delete", async () => {
+    const v = loadVector("backend-redis-group-save");
+    const b = backend();
+    const gid = v.decoded.result[0][0];
+    const probe = await listen(v.redis_key);
+    await b.saveGroup(gid, v.decoded as GroupMeta);
+    expect(await raw.get(v.redis_key)).toBe(v.raw);
+    expect(await raw.ttl(v.redis_key)).toBe(86400);
+    await sleep(50);
+    expect(probe.messages).toEqual([v.raw]);
+    probe.stop();
+    expect(await b.restoreGroup(gid)).toEqual(v.decoded);
+    await b.deleteGroup(gid);
+    expect(await b.restoreGroup(gid)).toBeNull();
+  });
+
+  test("native chord join: .s size, .j zset by group_index, completion returns ordered members and deletes keys", async () => {
+    const v = loadVector("backend-redis-chord-join");
+    const b = backend();
+    const gid = unique("g");
+    await b.setChordSize(gid, 3);
+    expect(await raw.get(`celery-taskset-meta-${gid}.s`)).toBe("3");
+    const [m0, m1, m2] = [chordMember("a", "SUCCESS", 2), chordMember("b", "SUCCESS", 4), chordMember("c", "SUCCESS", null)];
+    expect(m0).toBe(v.raw[0][0].replace("b2eb0acd-5e8c-45f2-bb7c-0d96151dc4a6", "a"));
+    expect(await b.onChordPartReturn(gid, 1, m1)).toEqual({ complete: false, members: [] });
+    expect(await b.onChordPartReturn(gid, 0, m0)).toEqual({ complete: false, members: [] });
+    expect(await raw.zrange(`celery-taskset-meta-${gid}.j`, 0, -1, "WITHSCORES")).toEqual([m0, "0", m1, "1"]);
+    expect(await raw.ttl(`celery-taskset-meta-${gid}.j`)).toBe(86400);
+    expect(await b.onChordPartReturn(gid, 2, m2)).toEqual({ complete: true, members: [m0, m1, m2] });
+    expect(await raw.exists(`celery-taskset-meta-${gid}.j`, `celery-taskset-meta-${gid}.s`, `celery-taskset-meta-${gid}.t`)).toBe(0);
+  });
+
+  test("concurrent chord parts: exactly one completes", async () => {
+    const b1 = backend();
+    const b2 = backend();
+    const gid = unique("g");
+    await b1.setChordSize(gid, 20);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? b1 : b2).onChordPartReturn(gid, i, chordMember(`t${i}`, "SUCCESS", i))),
+    );
+    const done = results.filter((r) => r.complete);
+    expect(done.length).toBe(1);
+    expect(done[0].members.map((m) => JSON.parse(m)[3])).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+});
+
+describe("keyPrefix (Celery 5.3+ result_backend_transport_options.global_keyprefix)", () => {
+  test("'_' is appended unless the prefix ends in : _ - .", () => {
+    expect(normalizeKeyPrefix("myapp")).toBe("myapp_");
+    for (const p of ["a:", "a_", "a-", "a."]) expect(normalizeKeyPrefix(p)).toBe(p);
+    expect(normalizeKeyPrefix("")).toBe("");
+  });
+
+  test("prefixed task, group and chord keys and channels", async () => {
+    const b = backend({ keyPrefix: "myapp" });
+    const id = unique("t");
+    const key = `myapp_celery-task-meta-${id}`;
+    const waiting = b.waitForReady(id, 5000);
+    await sleep(50);
+    expect(await raw.pubsub("NUMSUB", key)).toEqual([key, 1]);
+    await b.store(id, meta(id, "SUCCESS", 7));
+    expect((await waiting).result).toBe(7);
+    expect(await raw.exists(key)).toBe(1);
+    await b.saveGroup("g1", { result: [["g1", null], [[[id, null], null]]] });
+    expect(await raw.get("myapp_celery-taskset-meta-g1")).toBe(`{"result": [["g1", null], [[["${id}", null], null]]]}`);
+    await b.setChordSize("g1", 1);
+    expect(await raw.get("myapp_celery-taskset-meta-g1.s")).toBe("1");
+    const b2 = backend({ keyPrefix: "other:" });
+    await b2.store(id, meta(id, "SUCCESS", 8));
+    expect(await raw.exists(`other:celery-task-meta-${id}`)).toBe(1);
+  });
+});

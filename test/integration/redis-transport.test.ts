@@ -1,0 +1,600 @@
+/** RedisTransport against a real redis-server, checked against kombu's captured vectors. */
+import { randomUUID } from "node:crypto";
+import type Redis from "ioredis";
+import { RedisTransport, UndeliverableError, encodeEnvelope } from "../../src/transport/redis";
+import { unackedValue } from "../../src/transport/redis/envelope";
+import { topicKeyToPattern } from "../../src/transport/redis/keys";
+import { pyJsonDumps, pyJsonString } from "../../src/protocol/serializers/json";
+import type { RawMessage } from "../../src/protocol/message";
+import type { Delivery } from "../../src/transport/types";
+import { SEP, flushDb, loadVector, rawClient, rawMessage, record, redisUrl, sleep, unique, waitFor } from "./helpers/redis";
+
+jest.setTimeout(30000);
+
+const DB = 2;
+const PREFIX_DB = 3;
+let raw: Redis;
+const transports: RedisTransport[] = [];
+
+function transport(options: ConstructorParameters<typeof RedisTransport>[1] = {}, db = DB): RedisTransport {
+  const t = new RedisTransport(redisUrl(db), options);
+  transports.push(t);
+  return t;
+}
+
+beforeAll(async () => {
+  await flushDb(DB);
+  await flushDb(PREFIX_DB);
+  raw = rawClient(DB);
+});
+
+afterEach(async () => {
+  await Promise.all(transports.splice(0).map((t) => t.close()));
+});
+
+afterAll(() => raw.disconnect());
+
+/** The RawMessage a vector's envelope decodes to. */
+function messageOfVector(envelope: { [k: string]: unknown }): RawMessage {
+  const props = { ...(envelope.properties as { [k: string]: unknown }) };
+  delete props.delivery_info;
+  delete props.body_encoding;
+  delete props.delivery_tag;
+  return {
+    body: Buffer.from(envelope.body as string, "base64"),
+    contentType: envelope["content-type"] as string,
+    contentEncoding: envelope["content-encoding"] as string,
+    headers: envelope.headers as RawMessage["headers"],
+    properties: props as RawMessage["properties"],
+  };
+}
+
+describe("envelope (R1, R2)", () => {
+  test("encodeEnvelope writes kombu's exact bytes for the redis-delay vector", () => {
+    const v = loadVector("redis-delay");
+    const env = JSON.parse(v.raw);
+    const out = encodeEnvelope(messageOfVector(env), "", "celery", undefined, env.properties.delivery_tag);
+    expect(out.text).toBe(v.raw);
+  });
+
+  test("extra properties keep kombu's order (expiration after delivery_mode, leaked options before)", () => {
+    for (const name of ["redis-expires-seconds", "redis-options-misc", "redis-worker-retry-message"]) {
+      const v = loadVector(name);
+      const rawText: string = Array.isArray(v.raw) ? v.raw[0] : v.raw;
+      const env = JSON.parse(rawText);
+      const di = env.properties.delivery_info;
+      const out = encodeEnvelope(messageOfVector(env), di.exchange, di.routing_key, undefined, env.properties.delivery_tag);
+      expect(out.text).toBe(rawText);
+    }
+  });
+
+  test("a message published by RedisTransport has the shape and key order of redis-delay", async () => {
+    const t = transport();
+    const q = unique();
+    const v = loadVector("redis-delay");
+    const vEnv = JSON.parse(v.raw);
+    await t.publish(messageOfVector(vEnv), { exchange: "", routingKey: q });
+    const [text] = await raw.lrange(q, 0, -1);
+    const ours = JSON.parse(text);
+    expect(Object.keys(ours)).toEqual(Object.keys(vEnv));
+    expect(Object.keys(ours.properties)).toEqual(Object.keys(vEnv.properties));
+    expect(ours.properties.delivery_tag).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // identical to the vector except the routing key and the delivery tag
+    const expected = v.raw
+      .replace('"routing_key": "celery"', `"routing_key": "${q}"`)
+      .replace(vEnv.properties.delivery_tag, ours.properties.delivery_tag);
+    expect(text).toBe(expected);
+  });
+});
+
+describe("publish / declare (R3, R4, R5, R6)", () => {
+  test("declareQueue adds kombu's binding member; publish LPUSHes to the queue list", async () => {
+    const t = transport();
+    const q = unique();
+    await t.declareQueue({ name: q });
+    expect(await raw.smembers(`_kombu.binding.${q}`)).toEqual([`${q}${SEP}${SEP}${q}`]);
+    // the redis-delay vector shows the same member for the default queue
+    const v = loadVector("redis-delay");
+    expect(v.redis_keys_after["_kombu.binding.celery"].value).toEqual([`celery${SEP}${SEP}celery`]);
+    await t.publish(rawMessage(), { exchange: "", routingKey: q });
+    await t.publish(rawMessage(), { exchange: "", routingKey: q });
+    expect(await raw.llen(q)).toBe(2);
+  });
+
+  test("priority buckets: 0,2 → q; 5 → q␆␖3; 9 → q␆␖9 (redis-priority); lower number served first", async () => {
+    const t = transport();
+    const q = unique();
+    for (const p of [9, 5, 2, 0]) await t.publish(rawMessage(`p${p}`, {}, p), { exchange: "", routingKey: q, priority: p });
+    expect(await raw.llen(q)).toBe(2);
+    expect(await raw.llen(`${q}${SEP}3`)).toBe(1);
+    expect(await raw.llen(`${q}${SEP}6`)).toBe(0);
+    expect(await raw.llen(`${q}${SEP}9`)).toBe(1);
+    const v = loadVector("redis-priority");
+    expect(v.redis_key).toEqual(["celery", "celery", `celery${SEP}3`, `celery${SEP}9`]);
+    const bucket9 = JSON.parse((await raw.lrange(`${q}${SEP}9`, 0, -1))[0]);
+    expect(bucket9.properties.priority).toBe(9);
+    const r = await record(t, [q], { autoAck: true });
+    await waitFor(() => r.deliveries.length === 4);
+    expect(r.deliveries.map((d) => d.message.headers.id)).toEqual(["p2", "p0", "p5", "p9"]);
+    // p2 before p0: FIFO inside bucket 0 (2 was published first)
+    await r.consumer.cancel();
+  });
+
+  test("priority from message.properties when the target has none; clamped to 0..9", async () => {
+    const t = transport();
+    const q = unique();
+    await t.publish(rawMessage("a", {}, 7), { exchange: "", routingKey: q });
+    await t.publish(rawMessage("b"), { exchange: "", routingKey: q, priority: 255 });
+    expect(await raw.llen(`${q}${SEP}6`)).toBe(1);
+    expect(await raw.llen(`${q}${SEP}9`)).toBe(1);
+  });
+
+  test("named direct exchange routes through _kombu.binding.<exchange> (redis-custom-queue)", async () => {
+    const t = transport();
+    const ex = unique("ex");
+    const [q1, q2] = [unique(), unique()];
+    await t.declareQueue({ name: q1, exchange: ex, routingKey: "a" });
+    await t.declareQueue({ name: q2, exchange: ex, routingKey: "b" });
+    expect((await raw.smembers(`_kombu.binding.${ex}`)).sort()).toEqual([`a${SEP}${SEP}${q1}`, `b${SEP}${SEP}${q2}`].sort());
+    await t.publish(rawMessage("m1"), { exchange: ex, routingKey: "a" });
+    expect(await raw.llen(q1)).toBe(1);
+    expect(await raw.llen(q2)).toBe(0);
+    const env = JSON.parse((await raw.lrange(q1, 0, -1))[0]);
+    expect(env.properties.delivery_info).toEqual({ exchange: ex, routing_key: "a" });
+    await expect(t.publish(rawMessage(), { exchange: ex, routingKey: "zzz" })).rejects.toBeInstanceOf(UndeliverableError);
+    // a binding written by another process (kombu) is found too
+    const t2 = transport();
+    await t2.publish(rawMessage("m2"), { exchange: ex, routingKey: "b" });
+    expect(await raw.llen(q2)).toBe(1);
+  });
+
+  test("topic exchange: kombu's regex pattern in the binding, AMQP-style matching", async () => {
+    expect(topicKeyToPattern("celeryev.*")).toBe("^celeryev\\..*?[^\\.]$");
+    expect(topicKeyToPattern("a.#")).toBe("^a\\..*?$");
+    const t = transport();
+    const ex = unique("topic");
+    const [qa, qb] = [unique(), unique()];
+    await t.declareQueue({ name: qa, exchange: ex, exchangeType: "topic", routingKey: "task.*" });
+    await t.declareQueue({ name: qb, exchange: ex, exchangeType: "topic", routingKey: "#" });
+    expect(await raw.smembers(`_kombu.binding.${ex}`)).toContain(`task.*${SEP}^task\\..*?[^\\.]$${SEP}${qa}`);
+    await t.publish(rawMessage(), { exchange: ex, routingKey: "task.sent" });
+    await t.publish(rawMessage(), { exchange: ex, routingKey: "other" });
+    expect(await raw.llen(qa)).toBe(1);
+    expect(await raw.llen(qb)).toBe(2);
+  });
+});
+
+describe("consuming and ack emulation (R7, R8)", () => {
+  test("a kombu envelope from a vector is consumed and decoded; unacked entry is byte-identical to kombu's", async () => {
+    const t = transport();
+    const q = unique();
+    const v = loadVector("redis-unacked-eta");
+    const kombuValue: string = v.raw; // [envelope, "", "celery"] as kombu wrote it
+    const envText = v.decoded ? JSON.stringify(v.decoded.entry[0]) : "";
+    expect(envText).not.toBe("");
+    // take the exact envelope text out of the kombu value
+    const envelopeRaw = kombuValue.slice(1, kombuValue.length - ', "", "celery"]'.length);
+    const env = JSON.parse(envelopeRaw);
+    await raw.del("unacked", "unacked_index");
+    await raw.lpush(q, envelopeRaw);
+    const r = await record(t, [q]);
+    await waitFor(() => r.deliveries.length === 1);
+    const d = r.deliveries[0];
+    expect(d.queue).toBe(q);
+    expect(d.exchange).toBe("");
+    expect(d.routingKey).toBe("celery");
+    expect(d.redelivered).toBe(false);
+    expect(d.deliveryTag).toBe(env.properties.delivery_tag);
+    expect(d.message.body.toString()).toBe(Buffer.from(env.body, "base64").toString());
+    expect(d.message.headers).toEqual(env.headers);
+    expect(d.message.contentType).toBe("application/json");
+    expect(d.message.contentEncoding).toBe("utf-8");
+    expect(d.message.properties).toEqual({ correlation_id: env.properties.correlation_id, reply_to: env.properties.reply_to, delivery_mode: 2, priority: 0 });
+    expect(await raw.hget("unacked", d.deliveryTag)).toBe(kombuValue);
+    const score = Number(await raw.zscore("unacked_index", d.deliveryTag));
+    expect(Math.abs(score - Date.now() / 1000)).toBeLessThan(5);
+    await d.ack();
+    expect(await raw.hget("unacked", d.deliveryTag)).toBeNull();
+    expect(await raw.zscore("unacked_index", d.deliveryTag)).toBeNull();
+    await r.consumer.cancel();
+  });
+
+  test("the BRPOP path (queue empty when polling starts) also records unacked before delivery", async () => {
+    const t = transport();
+    const q = unique();
+    const r = await record(t, [q]);
+    await sleep(150); // the consumer is now blocked in BRPOP
+    await t.publish(rawMessage("late"), { exchange: "", routingKey: q });
+    await waitFor(() => r.deliveries.length === 1, 5000);
+    const d = r.deliveries[0];
+    expect(d.message.headers.id).toBe("late");
+    expect(await raw.hget("unacked", d.deliveryTag)).toContain('"late"');
+    expect(await raw.zscore("unacked_index", d.deliveryTag)).not.toBeNull();
+    await d.ack();
+    expect(await raw.hexists("unacked", d.deliveryTag)).toBe(0);
+    await r.consumer.cancel();
+  });
+
+  test("Lua and TypeScript write the same unacked value for unusual exchange/routing keys", async () => {
+    const t = transport();
+    const q = unique();
+    const rk = 'k/é"\\\t\u0001\u007f😀中';
+    const env = encodeEnvelope(rawMessage("odd"), "ex/ü", rk);
+    await raw.lpush(q, env.text);
+    const r = await record(t, [q]);
+    await waitFor(() => r.deliveries.length === 1);
+    expect(await raw.hget("unacked", env.deliveryTag)).toBe(unackedValue(env.text, "ex/ü", rk));
+    expect(unackedValue(env.text, "ex/ü", rk)).toBe(`[${env.text}, ${pyJsonString("ex/ü")}, ${pyJsonString(rk)}]`);
+    expect(pyJsonString(rk)).toBe('"k/\\u00e9\\"\\\\\\t\\u0001\\u007f\\ud83d\\ude00\\u4e2d"');
+    await r.settle(r.deliveries[0]);
+    await r.consumer.cancel();
+  });
+
+  test("several queues are consumed fairly (round robin), batch fetch", async () => {
+    const t = transport();
+    const qs = [unique(), unique(), unique()];
+    for (const q of qs) for (let i = 0; i < 30; i++) await t.publish(rawMessage(`${q}:${i}`), { exchange: "", routingKey: q });
+    const r = await record(t, qs, { prefetch: 7, autoAck: true });
+    await waitFor(() => r.deliveries.length === 90);
+    const first30 = r.deliveries.slice(0, 30).map((d) => d.queue);
+    for (const q of qs) expect(first30.filter((x) => x === q).length).toBe(10);
+    // FIFO within each queue
+    for (const q of qs) {
+      const ids = r.deliveries.filter((d) => d.queue === q).map((d) => d.message.headers.id);
+      expect(ids).toEqual(Array.from({ length: 30 }, (_, i) => `${q}:${i}`));
+    }
+    await r.consumer.cancel();
+  });
+
+  test("several queues are consumed fairly without capacity() (one message per round trip)", async () => {
+    const t = transport();
+    const qs = [unique(), unique()];
+    for (const q of qs) for (let i = 0; i < 10; i++) await t.publish(rawMessage(`${q}:${i}`), { exchange: "", routingKey: q });
+    const r = await record(t, qs, { prefetch: 1, autoAck: true, batch: false });
+    await waitFor(() => r.deliveries.length === 20);
+    expect(r.deliveries.map((d) => d.queue)).toEqual(Array.from({ length: 20 }, (_, i) => qs[i % 2]));
+    expect(r.maxUnsettled()).toBe(1);
+    await r.consumer.cancel();
+  });
+
+  test("queueOrderStrategy priority: the first queue is drained first", async () => {
+    const t = transport({ queueOrderStrategy: "priority" });
+    const [a, b] = [unique(), unique()];
+    for (const q of [a, b]) for (let i = 0; i < 5; i++) await t.publish(rawMessage(`${q}:${i}`), { exchange: "", routingKey: q });
+    const r = await record(t, [a, b], { prefetch: 1, autoAck: true, batch: false });
+    await waitFor(() => r.deliveries.length === 10);
+    expect(r.deliveries.map((d) => d.queue)).toEqual([a, a, a, a, a, b, b, b, b, b]);
+    await r.consumer.cancel();
+  });
+
+  test("prefetch is respected: never more unsettled deliveries than capacity allows", async () => {
+    const t = transport();
+    const q = unique();
+    for (let i = 0; i < 20; i++) await t.publish(rawMessage(`m${i}`), { exchange: "", routingKey: q });
+    const r = await record(t, [q], { prefetch: 5 });
+    await waitFor(() => r.deliveries.length === 5);
+    await sleep(300);
+    expect(r.deliveries.length).toBe(5);
+    expect(await raw.llen(q)).toBe(15);
+    await r.settle(r.deliveries[0]);
+    await r.settle(r.deliveries[1]);
+    await waitFor(() => r.deliveries.length === 7);
+    await sleep(200);
+    expect(r.deliveries.length).toBe(7);
+    expect(r.maxUnsettled()).toBe(5);
+    let settled = 2;
+    while (settled < 20) {
+      await waitFor(() => r.deliveries.length > settled);
+      await r.settle(r.deliveries[settled++]);
+    }
+    expect(r.deliveries.length).toBe(20);
+    expect(r.maxUnsettled()).toBe(5);
+    await r.consumer.cancel();
+  });
+
+  test("addQueue / removeQueue at run time", async () => {
+    const t = transport();
+    const [a, b] = [unique(), unique()];
+    const r = await record(t, [a], { autoAck: true });
+    await t.publish(rawMessage("b1"), { exchange: "", routingKey: b });
+    await sleep(200);
+    expect(r.deliveries.length).toBe(0);
+    r.consumer.addQueue(b);
+    await waitFor(() => r.deliveries.length === 1, 5000);
+    expect(r.deliveries[0].queue).toBe(b);
+    await r.consumer.cancel();
+  });
+
+  test("cancel() ends a pending BRPOP at once (CLIENT UNBLOCK) and loses nothing", async () => {
+    const t = transport({ pollTimeout: 5 });
+    const q = unique();
+    const r = await record(t, [q]);
+    await sleep(150); // blocked in BRPOP for up to 5 s
+    const t0 = Date.now();
+    await r.consumer.cancel();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await t.publish(rawMessage("after-cancel"), { exchange: "", routingKey: q });
+    await sleep(100);
+    expect(r.deliveries.length).toBe(0);
+    expect(await raw.llen(q)).toBe(1);
+  });
+});
+
+describe("reject, release and restore (R9, R10)", () => {
+  test("reject(false) drops; reject(true) puts the message back at the END (LPUSH) with redelivered flags", async () => {
+    const t = transport();
+    const q = unique();
+    await t.publish(rawMessage("first"), { exchange: "", routingKey: q });
+    const r = await record(t, [q], { prefetch: 1 });
+    await waitFor(() => r.deliveries.length === 1);
+    await t.publish(rawMessage("second"), { exchange: "", routingKey: q });
+    const d = r.deliveries[0];
+    // pause consuming while we look at the list
+    await r.consumer.cancel();
+    await r.settle(d, "requeue");
+    expect(await raw.hexists("unacked", d.deliveryTag)).toBe(0);
+    const list = await raw.lrange(q, 0, -1); // index 0 = LPUSH end = served last
+    expect(list.length).toBe(2);
+    const back = JSON.parse(list[0]);
+    expect(back.headers.id).toBe("first");
+    expect(back.headers.redelivered).toBe(true);
+    expect(back.properties.delivery_info).toEqual({ exchange: "", routing_key: q, redelivered: true });
+    const r2 = await record(t, [q], { prefetch: 10 });
+    await waitFor(() => r2.deliveries.length === 2);
+    expect(r2.deliveries.map((x) => x.message.headers.id)).toEqual(["second", "first"]);
+    expect(r2.deliveries[1].redelivered).toBe(true);
+    await r2.settle(r2.deliveries[0], "drop");
+    await r2.settle(r2.deliveries[1], "drop");
+    expect(await raw.hexists("unacked", r2.deliveries[1].deliveryTag)).toBe(0);
+    expect(await raw.llen(q)).toBe(0);
+    await r2.consumer.cancel();
+  });
+
+  test("release() gives a message back to the FRONT of its queue (RPUSH, kombu warm shutdown)", async () => {
+    const t = transport();
+    const q = unique();
+    await t.publish(rawMessage("held"), { exchange: "", routingKey: q });
+    const r = await record(t, [q], { prefetch: 1 });
+    await waitFor(() => r.deliveries.length === 1);
+    await r.consumer.cancel();
+    await t.publish(rawMessage("newer"), { exchange: "", routingKey: q });
+    await r.deliveries[0].release!();
+    const list = await raw.lrange(q, 0, -1);
+    expect(JSON.parse(list[list.length - 1]).headers.id).toBe("held"); // RPOP end: served next
+    expect(await raw.hexists("unacked", r.deliveries[0].deliveryTag)).toBe(0);
+  });
+
+  test("restore_visible reproduces kombu's restored message byte for byte (redis-restored-message)", async () => {
+    const t = transport({ visibilityTimeout: 5 });
+    const eta = loadVector("redis-unacked-eta");
+    const restored = loadVector("redis-restored-message");
+    const tag: string = eta.hash_field;
+    await raw.del("celery", "unacked", "unacked_index", "unacked_mutex");
+    await raw.hset("unacked", tag, eta.raw);
+    await raw.zadd("unacked_index", String(Date.now() / 1000 - 60), tag);
+    expect(await t.restoreUnacked()).toBe(1);
+    expect(await raw.lrange("celery", 0, -1)).toEqual([restored.raw]);
+    expect(await raw.hexists("unacked", tag)).toBe(0);
+    expect(await raw.zscore("unacked_index", tag)).toBeNull();
+    expect(await raw.exists("unacked_mutex")).toBe(0);
+    await raw.del("celery");
+  });
+
+  test("restore_visible skips entries younger than the visibility timeout and is locked by unacked_mutex", async () => {
+    const t = transport({ visibilityTimeout: 5 });
+    await raw.del("unacked", "unacked_index", "unacked_mutex");
+    const q = unique();
+    const env = encodeEnvelope(rawMessage("young"), "", q);
+    await raw.hset("unacked", env.deliveryTag, unackedValue(env.text, "", q));
+    await raw.zadd("unacked_index", String(Date.now() / 1000), env.deliveryTag);
+    expect(await t.restoreUnacked()).toBe(0);
+    await raw.zadd("unacked_index", String(Date.now() / 1000 - 10), env.deliveryTag);
+    await raw.set("unacked_mutex", "someone-else", "PX", 300000);
+    expect(await t.restoreUnacked()).toBe(0); // another process is restoring
+    expect(await raw.get("unacked_mutex")).toBe("someone-else");
+    await raw.del("unacked_mutex");
+    expect(await t.restoreUnacked()).toBe(1);
+    expect(await raw.llen(q)).toBe(1);
+  });
+
+  test("a delivered message never acked comes back after the visibility timeout, redelivered", async () => {
+    const t1 = transport({ visibilityTimeout: 1, unackedRestoreInterval: 0.3 });
+    const q = unique();
+    await t1.publish(rawMessage("lost-worker"), { exchange: "", routingKey: q });
+    const r1 = await record(t1, [q]);
+    await waitFor(() => r1.deliveries.length === 1);
+    expect(r1.deliveries[0].redelivered).toBe(false);
+    await r1.consumer.cancel(); // "worker dies": the delivery is never settled
+    await t1.close();
+    const t2 = transport({ visibilityTimeout: 1, unackedRestoreInterval: 0.3 });
+    const r2 = await record(t2, [q]);
+    await waitFor(() => r2.deliveries.length === 1, 5000, "restored delivery");
+    const d = r2.deliveries[0];
+    expect(d.message.headers.id).toBe("lost-worker");
+    expect(d.redelivered).toBe(true);
+    expect(d.message.headers.redelivered).toBe(true);
+    expect(d.deliveryTag).toBe(r1.deliveries[0].deliveryTag);
+    await r2.settle(d);
+    await r2.consumer.cancel();
+  });
+
+  test("restored messages keep their priority bucket", async () => {
+    const t = transport({ visibilityTimeout: 1 });
+    const q = unique();
+    await t.publish(rawMessage("p9", {}, 9), { exchange: "", routingKey: q, priority: 9 });
+    const r = await record(t, [q]);
+    await waitFor(() => r.deliveries.length === 1);
+    await r.consumer.cancel();
+    await sleep(1100);
+    expect(await t.restoreUnacked()).toBeGreaterThanOrEqual(1);
+    expect(await raw.llen(`${q}${SEP}9`)).toBe(1);
+  });
+});
+
+describe("bad envelopes are kept, reported and skipped", () => {
+  test("unreadable messages go to celeriac.bad-envelopes; the consumer goes on", async () => {
+    const t = transport();
+    const q = unique();
+    await raw.del("celeriac.bad-envelopes");
+    await raw.lpush(q, "this is not json");
+    await raw.lpush(q, pyJsonDumps({ body: "", headers: {}, properties: { delivery_info: {} } })); // no delivery_tag
+    const badBody = encodeEnvelope(rawMessage("bad-body"), "", q);
+    const badBodyText = badBody.text.replace(/"body": "[^"]*"/, '"body": 42');
+    await raw.lpush(q, badBodyText); // readable by Lua, rejected by the decoder
+    await t.publish(rawMessage("good"), { exchange: "", routingKey: q });
+    const r = await record(t, [q], { autoAck: true });
+    await waitFor(() => r.deliveries.length === 1 && r.errors.length === 3);
+    expect(r.deliveries[0].message.headers.id).toBe("good");
+    expect(r.errors.map((e) => e.error.name)).toEqual(["BadEnvelopeError", "BadEnvelopeError", "BadEnvelopeError"]);
+    expect(r.errors[0].raw).toBe("this is not json");
+    const kept = await raw.lrange("celeriac.bad-envelopes", 0, -1);
+    expect(kept.sort()).toEqual(["this is not json", badBodyText, pyJsonDumps({ body: "", headers: {}, properties: { delivery_info: {} } })].sort());
+    expect(await raw.hexists("unacked", badBody.deliveryTag)).toBe(0);
+    await r.consumer.cancel();
+  });
+
+  test("a bad message arriving through BRPOP is kept too", async () => {
+    const t = transport();
+    const q = unique();
+    await raw.del("celeriac.bad-envelopes");
+    const r = await record(t, [q], { autoAck: true });
+    await sleep(150);
+    await raw.lpush(q, "{broken");
+    await waitFor(() => r.errors.length === 1, 5000);
+    expect(await raw.lrange("celeriac.bad-envelopes", 0, -1)).toEqual(["{broken"]);
+    await r.consumer.cancel();
+  });
+});
+
+describe("global_keyprefix (R13)", () => {
+  test("prefix on list, binding set, unacked keys and channels; stripped from what the consumer sees", async () => {
+    const praw = rawClient(PREFIX_DB);
+    try {
+      const t = transport({ globalKeyprefix: "myapp:" }, PREFIX_DB);
+      const q = unique();
+      await t.declareQueue({ name: q });
+      expect(await praw.smembers(`myapp:_kombu.binding.${q}`)).toEqual([`${q}${SEP}${SEP}${q}`]);
+      await t.publish(rawMessage("x", {}, 3), { exchange: "", routingKey: q, priority: 3 });
+      expect(await praw.llen(`myapp:${q}${SEP}3`)).toBe(1);
+      expect(await praw.exists(`${q}${SEP}3`)).toBe(0);
+      const env = JSON.parse((await praw.lrange(`myapp:${q}${SEP}3`, 0, -1))[0]);
+      expect(env.properties.delivery_info.routing_key).toBe(q); // no prefix inside the message
+      const r = await record(t, [q]);
+      await waitFor(() => r.deliveries.length === 1);
+      expect(r.deliveries[0].queue).toBe(q);
+      expect(await praw.hexists("myapp:unacked", r.deliveries[0].deliveryTag)).toBe(1);
+      expect(await praw.zscore("myapp:unacked_index", r.deliveries[0].deliveryTag)).not.toBeNull();
+      await r.settle(r.deliveries[0]);
+      expect(await praw.hexists("myapp:unacked", r.deliveries[0].deliveryTag)).toBe(0);
+      // BRPOP path: reply key prefix stripped
+      await sleep(150);
+      await t.publish(rawMessage("y"), { exchange: "", routingKey: q });
+      await waitFor(() => r.deliveries.length === 2, 5000);
+      expect(r.deliveries[1].queue).toBe(q);
+      await r.settle(r.deliveries[1]);
+      await r.consumer.cancel();
+      // fanout channel
+      const sub = rawClient(PREFIX_DB);
+      const got: string[] = [];
+      sub.on("pmessage", (_p, channel) => got.push(channel));
+      await sub.psubscribe("myapp:*");
+      await t.broadcast("celery.pidbox", "", rawMessage("bc"));
+      await waitFor(() => got.length === 1);
+      expect(got).toEqual([`myapp:/${PREFIX_DB}.celery.pidbox`]);
+      sub.disconnect();
+      expect(await t.purge([q])).toBe(0);
+    } finally {
+      praw.disconnect();
+    }
+  });
+});
+
+describe("fanout (R12)", () => {
+  test("broadcast PUBLISHes on /{db}.<exchange>/<routing key>; subscribe PSUBSCRIBEs with # → *", async () => {
+    const t = transport();
+    const ex = unique("ev");
+    const seen: string[] = [];
+    const probe = rawClient(DB);
+    probe.on("pmessage", (_p, channel, message) => seen.push(`${channel} ${JSON.parse(message).properties.delivery_info.routing_key}`));
+    await probe.psubscribe(`/${DB}.${ex}*`);
+    const got: { id: unknown; rk: string }[] = [];
+    const unsubscribe = await t.subscribe(ex, "#", (m, rk) => got.push({ id: m.headers.id, rk }));
+    expect(await raw.pubsub("NUMPAT")).toBeGreaterThanOrEqual(2);
+    await t.broadcast(ex, "worker.heartbeat", rawMessage("hb"));
+    await waitFor(() => got.length === 1 && seen.length === 1);
+    expect(got).toEqual([{ id: "hb", rk: "worker.heartbeat" }]);
+    expect(seen).toEqual([`/${DB}.${ex}/worker.heartbeat worker.heartbeat`]);
+    await unsubscribe();
+    await t.broadcast(ex, "worker.heartbeat", rawMessage("hb2"));
+    await waitFor(() => seen.length === 2);
+    await sleep(50);
+    expect(got.length).toBe(1);
+    probe.disconnect();
+  });
+
+  test("an exact subscription (pidbox style) and a fanout exchange declared locally", async () => {
+    const t = transport();
+    const ex = unique("pidbox");
+    const q = unique("node");
+    await t.declareQueue({ name: q, exchange: ex, exchangeType: "fanout", routingKey: "" });
+    const got: unknown[] = [];
+    await t.subscribe(ex, "", (m) => got.push(m.headers.id));
+    await t.publish(rawMessage("ping"), { exchange: ex, routingKey: "" });
+    await waitFor(() => got.length === 1);
+    expect(got).toEqual(["ping"]);
+    expect(await raw.llen(q)).toBe(0);
+  });
+});
+
+describe("purge", () => {
+  test("purge deletes every bucket and returns the count", async () => {
+    const t = transport();
+    const [a, b] = [unique(), unique()];
+    for (const p of [0, 3, 6, 9, 0]) await t.publish(rawMessage(), { exchange: "", routingKey: a, priority: p });
+    await t.publish(rawMessage(), { exchange: "", routingKey: b });
+    expect(await t.purge([a, b])).toBe(6);
+    expect(await raw.exists(a, `${a}${SEP}3`, `${a}${SEP}6`, `${a}${SEP}9`, b)).toBe(0);
+    expect(await t.purge([a])).toBe(0);
+  });
+});
+
+describe("throughput", () => {
+  test("publish + consume + ack of 10,000 messages", async () => {
+    const t = transport();
+    const q = unique("bench");
+    const N = 10000;
+    const msg: RawMessage = rawMessage(randomUUID());
+    const t0 = performance.now();
+    const pubs: Promise<void>[] = [];
+    for (let i = 0; i < N; i++) pubs.push(t.publish(msg, { exchange: "", routingKey: q }));
+    await Promise.all(pubs);
+    const t1 = performance.now();
+    let acked = 0;
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    let unsettled = 0;
+    const prefetch = 200;
+    const consumer = await t.consume({
+      queues: [q],
+      hasCapacity: () => unsettled < prefetch,
+      capacity: () => prefetch - unsettled,
+      onDelivery: (d: Delivery) => {
+        unsettled++;
+        void d.ack().then(() => {
+          unsettled--;
+          acked++;
+          consumer.poke();
+          if (acked === N) done();
+        });
+      },
+    });
+    await finished;
+    const t2 = performance.now();
+    await consumer.cancel();
+    const pubRate = Math.round(N / ((t1 - t0) / 1000));
+    const conRate = Math.round(N / ((t2 - t1) / 1000));
+    console.log(`redis transport: publish ${pubRate}/s, consume+ack ${conRate}/s, end to end ${Math.round(N / ((t2 - t0) / 1000))}/s`);
+    expect(await raw.llen(q)).toBe(0);
+    expect(conRate).toBeGreaterThan(2000);
+  });
+});
