@@ -93,19 +93,21 @@ export class Worker {
     this.consumer = await transport.consume({
       queues: this.queues,
       hasCapacity: () => this.unsettled < this.prefetch,
+      capacity: () => Math.max(0, this.prefetch - this.unsettled),
       onDelivery: (d) => this.onDelivery(d),
       onTransportError: (err) => this.logger.error(`Broker message could not be read: ${err.message}`),
     });
     this.logger.info(`${this.hostname} ready. Queues: ${this.queues.join(", ")}; concurrency ${this.concurrency}; tasks: ${[...this.app.tasks.keys()].join(", ")}`);
   }
 
-  private async settle(request: Request, how: "ack" | "requeue" | "drop"): Promise<void> {
+  private async settle(request: Request, how: "ack" | "requeue" | "release" | "drop"): Promise<void> {
     if (request.acknowledged) return;
     request.acknowledged = true;
     this.unsettled--;
     try {
       if (how === "ack") await request.delivery.ack();
-      else await request.delivery.reject(how === "requeue");
+      else if (how === "release" && request.delivery.release) await request.delivery.release();
+      else await request.delivery.reject(how !== "drop");
     } catch (err) {
       this.logger.error(`Could not ${how} message of task ${request.task.name}[${request.task.id}]: ${(err as Error).message}`);
     }
@@ -183,7 +185,8 @@ export class Worker {
       return;
     }
     const acksLate = task.options.acksLate ?? this.app.conf.taskAcksLate;
-    if (!acksLate) await this.settle(request, "ack");
+    // The ack is not awaited: commands on the broker connection stay in order, and settle() logs failures.
+    if (!acksLate) void this.settle(request, "ack");
     request.timeStart = Date.now();
     this.active.add(request);
     try {
@@ -198,7 +201,8 @@ export class Worker {
 
   /**
    * Warm shutdown: stop consuming, give back what has not started (ETA-held and reserved
-   * messages are requeued), wait for running tasks to finish and settle.
+   * messages go back to the front of their queue, as kombu's restore does), wait for running
+   * tasks to finish and settle.
    */
   stop(): Promise<void> {
     if (!this.stopping) this.stopping = this.shutdown();
@@ -211,10 +215,10 @@ export class Worker {
     for (const [request, timer] of this.scheduled) {
       clearTimeout(timer);
       this.unsettled++;
-      giveBack.push(this.settle(request, "requeue"));
+      giveBack.push(this.settle(request, "release"));
     }
     this.scheduled.clear();
-    for (const request of this.pool.takeQueued()) giveBack.push(this.settle(request, "requeue"));
+    for (const request of this.pool.takeQueued()) giveBack.push(this.settle(request, "release"));
     await Promise.all(giveBack);
     await this.pool.onIdle();
     this.logger.info(`${this.hostname} stopped.`);

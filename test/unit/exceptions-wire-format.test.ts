@@ -1,0 +1,78 @@
+import * as fs from "fs";
+import * as path from "path";
+import {
+  CeleryError,
+  errorToExceptionInfo,
+  exceptionInfoToError,
+  excRepr,
+  excStr,
+  formatTraceback,
+  maxRetriesExceeded,
+  notRegistered,
+  softTimeLimitExceeded,
+  taskRevoked,
+  timeLimitExceeded,
+} from "../../src/protocol/exceptions";
+import { pyJsonLoads } from "../../src/protocol/serializers/json";
+import type { WireValue } from "../../src/protocol/message";
+import type { ExceptionInfo } from "../../src/protocol/result-meta";
+import { loadVector } from "../vectors";
+
+const cases = (
+  pyJsonLoads(fs.readFileSync(path.join(__dirname, "../fixtures/python-codec-cases.json"), "utf8")) as {
+    exceptions: { type: string; args: WireValue[]; repr: string; str: string }[];
+  }
+).exceptions;
+
+const resultOf = (name: string): ExceptionInfo => (loadVector(name).decoded as unknown as { result: ExceptionInfo }).result;
+
+describe("exceptions", () => {
+  test.each(cases.map((c) => [c.repr, c]))("excRepr/excStr match Python for %s", (_r, c) => {
+    const info = { exc_type: c.type, exc_message: c.args, exc_module: "builtins" };
+    expect(excRepr(info)).toBe(c.repr);
+    expect(excStr(c.args)).toBe(c.str);
+  });
+
+  test("Celery's own exceptions have the captured wire form", () => {
+    expect(notRegistered("tasks.not_registered")).toEqual(resultOf("backend-redis-failure-not-registered"));
+    expect(taskRevoked("revoked")).toEqual(resultOf("backend-redis-revoked"));
+    expect(taskRevoked("expired")).toEqual(resultOf("backend-redis-expired"));
+    expect(timeLimitExceeded(1)).toEqual(resultOf("backend-redis-hard-time-limit"));
+    expect(softTimeLimitExceeded()).toEqual(resultOf("backend-redis-soft-time-limit"));
+    expect(maxRetriesExceeded("x")).toEqual({ exc_type: "MaxRetriesExceededError", exc_message: ["x"], exc_module: "celery.exceptions" });
+  });
+
+  test("the task-failed event repr of NotRegistered matches the capture", () => {
+    expect(excRepr(notRegistered("tasks.not_registered"))).toBe("NotRegistered('tasks.not_registered')");
+  });
+
+  test("JS errors map to {exc_type, [message], celeriac.js}", () => {
+    expect(errorToExceptionInfo(new TypeError("bad"))).toEqual({ exc_type: "TypeError", exc_message: ["bad"], exc_module: "celeriac.js" });
+    class MyError extends Error {}
+    expect(errorToExceptionInfo(new MyError("m")).exc_type).toBe("MyError");
+    expect(errorToExceptionInfo(new Error()).exc_message).toEqual([]);
+    const custom = Object.assign(new Error("x"), { excMessage: ["bad value", 42], excModule: "vecapp", name: "CustomError" });
+    expect(errorToExceptionInfo(custom)).toEqual({ exc_type: "CustomError", exc_message: ["bad value", 42], exc_module: "vecapp" });
+    expect(errorToExceptionInfo("boom")).toEqual({ exc_type: "Error", exc_message: ["boom"], exc_module: "celeriac.js" });
+  });
+
+  test("exception dicts become CeleryError and back", () => {
+    const info = resultOf("backend-redis-failure-custom");
+    const err = exceptionInfoToError(info, "tb");
+    expect(err).toBeInstanceOf(CeleryError);
+    expect(err.name).toBe("CustomError");
+    expect(err.message).toBe("('custom failure', 7)");
+    expect(err.excModule).toBe("vecapp");
+    expect(err.traceback).toBe("tb");
+    expect(errorToExceptionInfo(err)).toEqual(info);
+    expect(exceptionInfoToError("weird" as WireValue).excType).toBe("Exception");
+  });
+
+  test("formatTraceback looks like a Python traceback", () => {
+    const tb = formatTraceback(new RangeError("out of range"));
+    expect(tb.startsWith("Traceback (most recent call last):\n  File ")).toBe(true);
+    expect(tb.endsWith("\nRangeError: out of range\n")).toBe(true);
+    expect(formatTraceback(new CeleryError("ValueError", ["bad value", 42], "builtins"))).toMatch(/\nValueError: \('bad value', 42\)\n$/);
+    expect(formatTraceback(new CeleryError("CustomError", ["x"], "vecapp"))).toMatch(/\nvecapp\.CustomError: x\n$/);
+  });
+});

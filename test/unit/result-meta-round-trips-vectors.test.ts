@@ -1,0 +1,87 @@
+import {
+  buildResultMeta,
+  dateDone,
+  decodeGroupMeta,
+  decodeResultMeta,
+  encodeResultMeta,
+  groupResultTuple,
+  parseDateDone,
+  type ResultMeta,
+} from "../../src/protocol/result-meta";
+import type { WireValue } from "../../src/protocol/message";
+import { loadVector, vectorNames } from "../vectors";
+
+// JS cannot tell 3.0 from 3 (documented loss): compare with Python's integral floats unwrapped.
+const dropIntegralFloatZero = (s: string): string => s.replace(/(\d)\.0(?=[,\]}])/g, "$1");
+
+const metaVectors = vectorNames("backend-redis-").filter((n) => {
+  const v = loadVector(n);
+  return typeof v.raw === "string" && (v.decoded as { status?: unknown }).status !== undefined;
+});
+
+describe("result meta", () => {
+  test.each(metaVectors)("%s decodes to `decoded` and re-encodes byte for byte", (name) => {
+    const v = loadVector(name);
+    const meta = decodeResultMeta(v.raw as string);
+    expect(meta).toEqual(v.decoded);
+    expect(encodeResultMeta(meta)).toBe(dropIntegralFloatZero(v.raw as string));
+    expect(encodeResultMeta(decodeResultMeta(Buffer.from(v.raw as string)))).toBe(encodeResultMeta(meta));
+  });
+
+  test.each(metaVectors)("%s is rebuilt by buildResultMeta with Celery's key order", (name) => {
+    const d = loadVector(name).decoded as ResultMeta;
+    const built = buildResultMeta({
+      taskId: d.task_id,
+      status: d.status,
+      result: d.result,
+      traceback: d.traceback,
+      children: d.children,
+      groupId: d.group_id,
+      parentId: d.parent_id,
+      extended:
+        d.name !== undefined
+          ? { name: d.name, args: d.args as WireValue[], kwargs: d.kwargs as { [k: string]: WireValue }, worker: d.worker as string, retries: d.retries as number, queue: d.queue as string }
+          : null,
+      dateDone: d.date_done,
+    });
+    expect(encodeResultMeta(built)).toBe(dropIntegralFloatZero(loadVector(name).raw as string));
+  });
+
+  test("date_done is set only for ready states", () => {
+    const at = new Date(Date.UTC(2026, 10, 22, 1, 41, 12, 89));
+    expect(dateDone(at)).toBe("2026-11-22T01:41:12.089000");
+    expect(buildResultMeta({ taskId: "t", status: "SUCCESS", result: 1 }).date_done).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
+    expect(buildResultMeta({ taskId: "t", status: "STARTED", result: null }).date_done).toBeNull();
+    expect(buildResultMeta({ taskId: "t", status: "RETRY", result: null }).date_done).toBeNull();
+    expect((loadVector("backend-redis-started").decoded as ResultMeta).date_done).toBeNull();
+    expect((loadVector("backend-redis-retry").decoded as ResultMeta).date_done).toBeNull();
+  });
+
+  test("parseDateDone reads naive (5.2) and aware (5.5+) values", () => {
+    const t = Date.UTC(2026, 10, 22, 1, 41, 12, 89);
+    expect(parseDateDone("2026-11-22T01:41:12.089114")?.getTime()).toBe(t);
+    expect(parseDateDone("2026-11-22T02:41:12.089114+01:00")?.getTime()).toBe(t);
+    expect(parseDateDone(null)).toBeNull();
+    expect(parseDateDone("garbage")).toBeNull();
+  });
+
+  test("missing optional fields get defaults", () => {
+    expect(decodeResultMeta('{"status": "SUCCESS", "result": 4, "task_id": "x"}')).toEqual({
+      status: "SUCCESS",
+      result: 4,
+      task_id: "x",
+      traceback: null,
+      children: [],
+      date_done: null,
+    });
+    expect(() => decodeResultMeta("[1]")).toThrow();
+  });
+
+  test("group meta (backend-redis-group-save) round-trips", () => {
+    const v = loadVector("backend-redis-group-save");
+    const g = decodeGroupMeta(v.raw as string);
+    const [[gid], members] = g.result;
+    const ids = (members ?? []).map((m) => m[0][0]);
+    expect(encodeResultMeta({ result: groupResultTuple(gid, ids) })).toBe(v.raw);
+  });
+});

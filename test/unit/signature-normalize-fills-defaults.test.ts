@@ -1,0 +1,33 @@
+import { InvalidSignature, normalizeSignature, signatureDict } from "../../src/protocol/signature";
+import { pyJsonDumps } from "../../src/protocol/serializers/json";
+import { loadVector, type WireObject } from "../vectors";
+import type { WireValue } from "../../src/protocol/message";
+
+describe("signatures", () => {
+  test("captured signatures are unchanged by normalizeSignature (same keys, same order)", () => {
+    const body = (loadVector("redis-link-group-and-immutable").decoded as WireObject).body as WireValue[];
+    for (const sig of (body[2] as WireObject).callbacks as WireValue[]) {
+      expect(pyJsonDumps(normalizeSignature(sig))).toBe(pyJsonDumps(sig));
+    }
+  });
+
+  test("missing keys are filled and extras (chord_size) kept after the core keys", () => {
+    expect(normalizeSignature({ task: "t.x", chord_size: 3 })).toEqual({
+      task: "t.x",
+      args: [],
+      kwargs: {},
+      options: {},
+      subtask_type: null,
+      immutable: false,
+      chord_size: 3,
+    });
+    expect(() => normalizeSignature({ args: [] })).toThrow(InvalidSignature);
+    expect(() => normalizeSignature("t.x")).toThrow(InvalidSignature);
+  });
+
+  test("signatureDict serializes like Python's Signature", () => {
+    expect(pyJsonDumps(signatureDict("tasks.add", [100, 1], {}, {}, { immutable: true }))).toBe(
+      '{"task": "tasks.add", "args": [100, 1], "kwargs": {}, "options": {}, "subtask_type": null, "immutable": true}',
+    );
+  });
+});
