@@ -76,8 +76,13 @@ export class Celery implements TaskSender {
   ): Promise<AsyncResult<R>> {
     const transport = await this.connection();
     if (!this.producer) this.producer = new Producer(transport, this.conf, this.oid);
-    const id = await this.producer.send(name, args, kwargs, options);
-    return this.AsyncResult<R>(id);
+    const taskId = options.taskId ?? uuid4();
+    if (this.conf.backend && !(options.ignoreResult ?? this.tasks.get(name)?.options.ignoreResult ?? this.conf.taskIgnoreResult)) {
+      // As Celery's result consumer: listen for the result before the task can finish.
+      this.backend().then((b) => b.watch?.(taskId), () => undefined);
+    }
+    await this.producer.send(name, args, kwargs, { ...options, taskId });
+    return this.AsyncResult<R>(taskId);
   }
 
   /** A handle on a task's result by id. */

@@ -12,6 +12,8 @@ export interface ResultBackend {
   /** Wait until the task reaches a ready state (SUCCESS/FAILURE/REVOKED), by subscription. */
   waitForReady(taskId: string, timeoutMs: number | null): Promise<ResultMeta>;
   forget(taskId: string): Promise<void>;
+  /** Start listening for a task's result as it is sent (optional; makes `waitForReady` faster). */
+  watch?(taskId: string): void;
   saveGroup(groupId: string, meta: GroupMeta): Promise<void>;
   restoreGroup(groupId: string): Promise<GroupMeta | null>;
   deleteGroup(groupId: string): Promise<void>;

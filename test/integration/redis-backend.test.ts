@@ -239,3 +239,16 @@ describe("keyPrefix (Celery 5.3+ result_backend_transport_options.global_keypref
     expect(await raw.exists(`other:celery-task-meta-${id}`)).toBe(1);
   });
 });
+
+test("watch() subscribes as the task is sent, so a result published before get() is not missed", async () => {
+  const b = backend();
+  await b.connect();
+  const id = unique("watched");
+  b.watch(id);
+  await sleep(100); // SUBSCRIBE acknowledged
+  await b.store(id, meta(id, "SUCCESS", 7));
+  await sleep(50);
+  await b.forget(id); // only the buffered PUBLISH can answer now
+  const got = await b.waitForReady(id, 1000);
+  expect(got.result).toBe(7);
+});

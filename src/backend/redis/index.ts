@@ -47,6 +47,10 @@ interface Channel {
   waiters: Set<Waiter>;
   /** Resolves once SUBSCRIBE was acknowledged. */
   subscribed: Promise<unknown>;
+  /** A ready state that arrived while nobody waited yet (watched channels). */
+  ready?: ResultMeta;
+  /** Drops a watched channel nobody came to wait on. */
+  expiry?: NodeJS.Timeout;
 }
 
 /** Result of onChordPartReturn. */
@@ -160,6 +164,16 @@ export class RedisBackend implements ResultBackend {
     return this.sub;
   }
 
+  /**
+   * SUBSCRIBE once the subscriber connection is ready: a SUBSCRIBE queued before ioredis's ready
+   * check fails ("Connection in subscriber mode") and the subscription would be lost.
+   */
+  private subscribeChannel(channel: string): Promise<unknown> {
+    const sub = this.subscriber();
+    const ready = sub.status === "ready" ? Promise.resolve() : new Promise<void>((resolve) => sub.once("ready", () => resolve()));
+    return ready.then(() => sub.subscribe(channel));
+  }
+
   private onMessage(channel: string, text: string): void {
     const ch = this.channels.get(channel);
     if (!ch) return;
@@ -175,7 +189,27 @@ export class RedisBackend implements ResultBackend {
   private settle(channel: string, meta: ResultMeta): void {
     const ch = this.channels.get(channel);
     if (!ch) return;
+    if (ch.waiters.size === 0) ch.ready = meta;
     for (const w of [...ch.waiters]) w.resolve(meta);
+  }
+
+  /**
+   * Subscribe to a task's channel as it is sent (Celery's `on_task_call`), so that a later
+   * `waitForReady` needs no SUBSCRIBE round trip. Dropped after `ttlMs` if nobody waits on it.
+   */
+  watch(taskId: string, ttlMs = 60000): void {
+    const channel = this.taskKey(taskId);
+    if (this.channels.has(channel) || this.closed) return;
+    const ch: Channel = { waiters: new Set(), subscribed: this.subscribeChannel(channel) };
+    ch.subscribed.catch(() => undefined);
+    ch.expiry = setTimeout(() => {
+      if (this.channels.get(channel) === ch && ch.waiters.size === 0) {
+        this.channels.delete(channel);
+        this.sub?.unsubscribe(channel).catch(() => undefined);
+      }
+    }, ttlMs);
+    ch.expiry.unref();
+    this.channels.set(channel, ch);
   }
 
   /** GET the key of a channel and wake its waiters when it is ready. */
@@ -223,19 +257,24 @@ export class RedisBackend implements ResultBackend {
         this.removeWaiter(channel, waiter);
         f();
       };
-      let sub: Redis;
-      try {
-        sub = this.subscriber();
-      } catch (err) {
-        reject(err as Error);
-        return;
-      }
       let ch = this.channels.get(channel);
       if (!ch) {
-        ch = { waiters: new Set(), subscribed: sub.subscribe(channel) };
+        let subscribed: Promise<unknown>;
+        try {
+          subscribed = this.subscribeChannel(channel);
+        } catch (err) {
+          reject(err as Error);
+          return;
+        }
+        ch = { waiters: new Set(), subscribed };
         this.channels.set(channel, ch);
       }
+      if (ch.expiry) clearTimeout(ch.expiry);
       ch.waiters.add(waiter);
+      if (ch.ready) {
+        waiter.resolve(ch.ready);
+        return;
+      }
       if (timeoutMs !== null) timer = setTimeout(() => waiter.reject(new ResultTimeoutError(taskId, timeoutMs)), Math.max(0, timeoutMs));
       ch.subscribed.then(
         async () => {

@@ -129,8 +129,13 @@ export class RedisConsumer implements Consumer {
     this.cancelled = true;
     if (this.restoreTimer) clearInterval(this.restoreTimer);
     this.poke();
-    this.unblock();
-    await this.loop;
+    // CLIENT UNBLOCK travels on another connection and can arrive before the BRPOP blocks: repeat it.
+    let finished = false;
+    const loopDone = this.loop.finally(() => (finished = true));
+    while (!finished) {
+      this.unblock();
+      await Promise.race([loopDone, delay(20)]);
+    }
     this.blocking?.disconnect();
     this.blocking = null;
     this.host.consumerClosed(this);
