@@ -19,8 +19,18 @@ fi
 
 npm run build --silent
 
-# TODO(lead): start the celeriac worker and drive it from Python Celery, e.g.
-#   node dist/cli/main.js worker -A examples/tasks.js &  (stop it on EXIT too)
-#   wait for its ready line, then send tasks from Python (/usr/bin/python3, Celery 5.2) with
-#   app.send_task("tasks.add", (2, 3)).get(timeout=10) and print the results.
-echo "demo: TODO — the celeriac worker part is not written yet"
+LOG=.tmp/demo-worker.log
+mkdir -p .tmp
+node dist/cli/main.js worker -A examples/tasks.js -c 8 -n demo@%h >"$LOG" 2>&1 &
+WORKER=$!
+trap 'kill $WORKER 2>/dev/null; wait $WORKER 2>/dev/null; [ -f "$REDIS_DIR/redis.pid" ] && bash scripts/private-redis.sh stop "$REDIS_PORT" "$REDIS_DIR"' EXIT
+for _ in $(seq 100); do grep -q "ready." "$LOG" && break; sleep 0.1; done
+grep -q "ready." "$LOG" || { echo "demo: the celeriac worker did not start:"; cat "$LOG"; exit 1; }
+echo "demo: celeriac worker started (log: $LOG)"
+
+interop-tests/.venv/bin/python examples/send_from_python.py
+/usr/bin/python3 examples/send_from_python.py
+
+echo
+echo "demo: the worker's log:"
+cat "$LOG"
