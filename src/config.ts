@@ -3,6 +3,7 @@
  * `task_serializer` → `taskSerializer`, `broker_transport_options` → `brokerTransportOptions`, ...
  */
 import type { SerializerName } from "./protocol/serializers";
+import type { RedisTransportOptions } from "./transport/redis/options";
 
 /** A route: where a task's messages go. */
 export interface Route {
@@ -17,19 +18,8 @@ export type TaskRoutes =
   | { [nameOrGlob: string]: Route }
   | Array<[string | RegExp, Route] | ((taskName: string) => Route | null | undefined)>;
 
-/** `broker_transport_options` (Redis ones; AMQP adds its own later). */
-export interface BrokerTransportOptions {
-  visibilityTimeout?: number;
-  globalKeyprefix?: string;
-  prioritySteps?: number[];
-  sep?: string;
-  fanoutPrefix?: boolean | string;
-  fanoutPatterns?: boolean;
-  queueOrderStrategy?: "round_robin" | "priority" | "sorted";
-  pollTimeout?: number;
-  /** Seconds between restores of unacked messages older than visibilityTimeout. */
-  unackedRestoreInterval?: number;
-}
+/** `broker_transport_options`: the Redis transport's options (kombu's names in camelCase). */
+export type BrokerTransportOptions = RedisTransportOptions;
 
 /** Every setting celeriac understands. Celery's name is in each comment. */
 export interface CeleryConfig {
