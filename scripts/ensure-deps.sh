@@ -2,7 +2,7 @@
 # Installs what the tests, the demo and the benchmarks need, and only what is missing.
 # Idempotent and silent when everything is already there (run by `npm test`'s pretest).
 #
-#   Debian packages : redis-server, Debian's Celery 5.2 for /usr/bin/python3 (+ redis, msgpack,
+#   Debian packages : redis-server, rabbitmq-server, Debian's Celery 5.2 for /usr/bin/python3 (+ redis, msgpack,
 #                     yaml) and python3-venv        -> apt-get update (once) + apt-get install
 #   interop venv    : interop-tests/.venv with the NEWEST celery[redis], msgpack, pyyaml from PyPI
 #   node modules    : npm ci when node_modules/ is missing
@@ -25,8 +25,8 @@ APT_PACKAGES=(
   redis-server
   python3-celery python3-redis python3-msgpack python3-yaml
   python3-venv
-  # RabbitMQ (next issue): add rabbitmq-server here, and its start/stop to
-  # test/services/global-setup.js / global-teardown.js.
+  # RabbitMQ: started privately by scripts/private-rabbitmq.sh (test/services/global-setup.js)
+  rabbitmq-server
 )
 
 missing=()
@@ -47,12 +47,12 @@ if ! "$SYS_PY" -c "import $PY_MODULES" 2>/dev/null; then
 fi
 
 # --- interop virtualenv with the newest Celery from PyPI --------------------------------------
-if ! "$VENV_PY" -c "import $PY_MODULES" 2>/dev/null; then
-  say "creating interop-tests/.venv (newest celery[redis], msgpack, pyyaml from PyPI)"
+if ! "$VENV_PY" -c "import $PY_MODULES, brotli; from backports import zstd" 2>/dev/null; then
+  say "creating interop-tests/.venv (newest celery[redis], msgpack, pyyaml, backports.zstd, brotli from PyPI)"
   start=$SECONDS
   rm -rf "$VENV"
   "$SYS_PY" -m venv "$VENV"
-  "$VENV_PY" -m pip install -q --disable-pip-version-check --upgrade "celery[redis]" msgpack pyyaml
+  "$VENV_PY" -m pip install -q --disable-pip-version-check --upgrade "celery[redis]" msgpack pyyaml backports.zstd brotli
   say "interop-tests/.venv ready in $((SECONDS - start))s: $("$VENV_PY" -c \
     'import celery, kombu, redis; print("celery", celery.__version__, "kombu", kombu.__version__, "redis-py", redis.__version__)')"
 fi

@@ -71,12 +71,17 @@ const zstdCodec: Codec = {
     if (!nodeZstd.zstdCompressSync) throw new CompressionError(zstdMissing);
     return nodeZstd.zstdCompressSync(d);
   },
-  decompress: (d) => {
-    if (!nodeZstd.zstdDecompressSync) throw new CompressionError(zstdMissing);
-    return nodeZstd.zstdDecompressSync(d);
-  },
+  // Reading works everywhere: Node's zlib when it has zstd, else the pure-JS fzstd decoder.
+  decompress: (d) => (nodeZstd.zstdDecompressSync ? nodeZstd.zstdDecompressSync(d) : Buffer.from(fzstd().decompress(d))),
 };
-const zstdMissing = `zstd compression needs Node >= 22.15 (zlib.zstd*); this is Node ${process.versions.node}`;
+const zstdMissing = `sending zstd-compressed messages needs Node >= 22.15 (zlib.zstd*); this is Node ${process.versions.node} (reading them works)`;
+
+type Fzstd = { decompress(d: Uint8Array): Uint8Array };
+let fzstdLib: Fzstd | undefined;
+function fzstd(): Fzstd {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return (fzstdLib ??= require("fzstd") as Fzstd);
+}
 
 const CODECS: { readonly [aliasOrMime: string]: Codec } = {
   zlib: zlibCodec,
