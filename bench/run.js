@@ -11,8 +11,11 @@ const N = Number(process.env.BENCH_N || 10000);
 const RT = Number(process.env.BENCH_RT || 500);
 const PY = process.env.BENCH_PYTHON || "/usr/bin/python3";
 const PORT = Number(process.env.BENCH_REDIS_PORT || 16391);
-const BROKER = `redis://127.0.0.1:${PORT}/0`;
+const AMQP_PORT = Number(process.env.BENCH_AMQP_PORT || 5692);
+const BROKERS = (process.env.BENCH_BROKERS || "redis,amqp").split(",");
 const BACKEND = `redis://127.0.0.1:${PORT}/1`;
+const BROKER_URLS = { redis: `redis://127.0.0.1:${PORT}/0`, amqp: `amqp://guest:guest@127.0.0.1:${AMQP_PORT}//` };
+let BROKER = BROKER_URLS.redis;
 const STAGING = "bench-staging";
 const node = process.execPath;
 const celeriacCli = path.join(ROOT, "dist/cli/main.js");
@@ -68,6 +71,52 @@ async function waitUntil(check, ms, what) {
   throw new Error(`timed out: ${what}`);
 }
 
+/** AMQP has no RENAME: enqueue before the worker starts and time from the first task done. */
+async function amqpScenario(worker, ignoreResult, backend) {
+  const amqplib = require("amqplib");
+  await backend.flushdb();
+  const conn = await amqplib.connect(BROKER);
+  const ch = await conn.createChannel();
+  await ch.assertQueue("celery", { durable: true });
+  await ch.purgeQueue("celery");
+  const env = { BENCH_BROKER: BROKER, BENCH_BACKEND: BACKEND, BENCH_IGNORE_RESULT: ignoreResult ? "1" : "0" };
+  runJson(PY, [path.join(ROOT, "bench/py/enqueue.py"), String(N)], env, path.join(ROOT, "bench/py"));
+  const ready = async () => (await ch.checkQueue("celery")).messageCount;
+  if ((await ready()) !== N) throw new Error(`expected ${N} queued messages, found ${await ready()}`);
+  const child = spawn(worker.cmd, worker.args, { cwd: worker.cwd, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d.toString()));
+  try {
+    await waitUntil(async () => (ignoreResult ? (await ready()) < N : (await backend.dbsize()) >= 1), 60000, `${worker.label} first task\n${stderr}`);
+    const t0 = process.hrtime.bigint();
+    let peakRss = rssOfTree(child.pid);
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOfTree(child.pid))), 100);
+    const done = ignoreResult ? async () => (await ready()) === 0 : async () => (await backend.dbsize()) >= N;
+    await waitUntil(done, 600000, `${worker.label} drain\n${stderr}`);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    clearInterval(sampler);
+    const rt = ignoreResult ? null : roundTrips(env);
+    return { label: worker.label, ignoreResult, tasksPerSec: (N - 1) / seconds, seconds, idleRss: null, peakRss, rt };
+  } finally {
+    await conn.close().catch(() => undefined);
+    await stopChild(child);
+  }
+}
+
+function roundTrips(env) {
+  const py = runJson(PY, [path.join(ROOT, "bench/py/roundtrip.py"), String(RT)], env, path.join(ROOT, "bench/py"));
+  const ts = runJson(node, [path.join(ROOT, "bench/roundtrip-celeriac.js"), String(RT)], env, ROOT);
+  return { py, ts };
+}
+
+async function stopChild(child) {
+  child.kill("SIGTERM");
+  await new Promise((r) => {
+    const t = setTimeout(() => { child.kill("SIGKILL"); r(); }, 10000);
+    child.on("exit", () => { clearTimeout(t); r(); });
+  });
+}
+
 async function scenario(worker, ignoreResult, broker, backend) {
   await broker.flushall();
   const env = { BENCH_BROKER: BROKER, BENCH_BACKEND: BACKEND, BENCH_IGNORE_RESULT: ignoreResult ? "1" : "0" };
@@ -93,19 +142,10 @@ async function scenario(worker, ignoreResult, broker, backend) {
     await waitUntil(done, 600000, `${worker.label} drain\n${stderr}`);
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     clearInterval(sampler);
-    let rt = null;
-    if (!ignoreResult) {
-      const py = runJson(PY, [path.join(ROOT, "bench/py/roundtrip.py"), String(RT)], env, path.join(ROOT, "bench/py"));
-      const ts = runJson(node, [path.join(ROOT, "bench/roundtrip-celeriac.js"), String(RT)], env, ROOT);
-      rt = { py, ts };
-    }
+    const rt = ignoreResult ? null : roundTrips(env);
     return { label: worker.label, ignoreResult, tasksPerSec: N / seconds, seconds, idleRss, peakRss, rt };
   } finally {
-    child.kill("SIGTERM");
-    await new Promise((r) => {
-      const t = setTimeout(() => { child.kill("SIGKILL"); r(); }, 10000);
-      child.on("exit", () => { clearTimeout(t); r(); });
-    });
+    await stopChild(child);
   }
 }
 
@@ -113,35 +153,42 @@ const f = (x, d = 0) => (x === null || x === undefined ? "-" : Number(x).toFixed
 
 async function main() {
   const dir = path.join(ROOT, ".tmp", `redis-bench-${PORT}`);
+  const rmqDir = path.join(ROOT, ".tmp", `rabbitmq-bench-${AMQP_PORT}`);
   execFileSync("bash", [path.join(ROOT, "scripts/private-redis.sh"), "start", String(PORT), dir], { stdio: "inherit" });
-  const broker = new Redis(BROKER);
+  if (BROKERS.includes("amqp")) execFileSync("bash", [path.join(ROOT, "scripts/private-rabbitmq.sh"), "start", String(AMQP_PORT), rmqDir], { stdio: "inherit" });
+  const broker = new Redis(BROKER_URLS.redis);
   const backend = new Redis(BACKEND);
   const pyVersion = execFileSync(PY, ["-c", "import celery; print(celery.__version__)"], { encoding: "utf8" }).trim();
   console.log(`N=${N} round trips=${RT} Python Celery ${pyVersion} (${PY}), node ${process.version}, ${require("node:os").cpus().length} cores`);
-  const rows = [];
-  for (const ignoreResult of [false, true]) {
-    for (const w of WORKERS) {
-      const row = await scenario(w, ignoreResult, broker, backend);
-      rows.push(row);
+  for (const kind of BROKERS) {
+    BROKER = BROKER_URLS[kind];
+    console.log(`\n== broker ${kind} (${BROKER.replace(/\/\/guest:guest@/, "//")}), results in Redis`);
+    const rows = [];
+    for (const ignoreResult of [false, true]) {
+      for (const w of WORKERS) {
+        const row = kind === "redis" ? await scenario(w, ignoreResult, broker, backend) : await amqpScenario(w, ignoreResult, backend);
+        rows.push(row);
+        console.log(
+          `${row.label.padEnd(22)} ${ignoreResult ? "ignore_result" : "with results "} ${f(row.tasksPerSec).padStart(7)} tasks/s` +
+            `  RSS idle ${f(row.idleRss)} MB peak ${f(row.peakRss)} MB` +
+            (row.rt ? `  round trip p50/p99: python client ${f(row.rt.py.p50_ms, 2)}/${f(row.rt.py.p99_ms, 2)} ms, celeriac client ${f(row.rt.ts.p50_ms, 2)}/${f(row.rt.ts.p99_ms, 2)} ms` : ""),
+        );
+      }
+    }
+    for (const ignoreResult of [false, true]) {
+      const set = rows.filter((r) => r.ignoreResult === ignoreResult);
+      const bestPy = set.filter((r) => r.label.startsWith("python")).sort((a, b) => b.tasksPerSec - a.tasksPerSec)[0];
+      const ts = set.find((r) => r.label.startsWith("celeriac"));
+      const cn = set.find((r) => r.label === "celery-node");
       console.log(
-        `${row.label.padEnd(22)} ${ignoreResult ? "ignore_result" : "with results "} ${f(row.tasksPerSec).padStart(7)} tasks/s` +
-          `  RSS idle ${f(row.idleRss)} MB peak ${f(row.peakRss)} MB` +
-          (row.rt ? `  round trip p50/p99: python client ${f(row.rt.py.p50_ms, 2)}/${f(row.rt.py.p99_ms, 2)} ms, celeriac client ${f(row.rt.ts.p50_ms, 2)}/${f(row.rt.ts.p99_ms, 2)} ms` : ""),
+        `${kind} ${ignoreResult ? "ignore_result" : "with results"}: celeriac / best Python pool (${bestPy.label}) = ${(ts.tasksPerSec / bestPy.tasksPerSec).toFixed(2)}x; celeriac / celery-node = ${(ts.tasksPerSec / cn.tasksPerSec).toFixed(2)}x`,
       );
     }
-  }
-  for (const ignoreResult of [false, true]) {
-    const set = rows.filter((r) => r.ignoreResult === ignoreResult);
-    const bestPy = set.filter((r) => r.label.startsWith("python")).sort((a, b) => b.tasksPerSec - a.tasksPerSec)[0];
-    const ts = set.find((r) => r.label.startsWith("celeriac"));
-    const cn = set.find((r) => r.label === "celery-node");
-    console.log(
-      `${ignoreResult ? "ignore_result" : "with results"}: celeriac / best Python pool (${bestPy.label}) = ${(ts.tasksPerSec / bestPy.tasksPerSec).toFixed(2)}x; celeriac / celery-node = ${(ts.tasksPerSec / cn.tasksPerSec).toFixed(2)}x`,
-    );
   }
   broker.disconnect();
   backend.disconnect();
   execFileSync("bash", [path.join(ROOT, "scripts/private-redis.sh"), "stop", String(PORT), dir], { stdio: "inherit" });
+  if (BROKERS.includes("amqp")) execFileSync("bash", [path.join(ROOT, "scripts/private-rabbitmq.sh"), "stop", String(AMQP_PORT), rmqDir], { stdio: "inherit" });
 }
 
 main().catch((e) => {

@@ -3,6 +3,7 @@ import { v4 as uuid4 } from "uuid";
 import { resolveConfig } from "./config";
 import type { CeleryConfig } from "./config";
 import { createBackend, createTransport } from "./connections";
+import { isRpcBackendUrl } from "./backend/rpc";
 import type { Transport } from "./transport/types";
 import type { ResultBackend } from "./backend/types";
 import type { WireValue } from "./protocol/message";
@@ -12,6 +13,7 @@ import { Producer } from "./client/producer";
 import { Task } from "./client/task";
 import type { TaskContext, TaskOptions, TaskSender } from "./client/task";
 import { Worker } from "./worker/worker";
+import { WorkerSignals } from "./worker/events";
 import type { WorkerOptions } from "./worker/worker";
 
 /** Settings given to `new Celery(main, settings)`. */
@@ -27,6 +29,8 @@ export class Celery implements TaskSender {
   readonly tasks = new Map<string, Task>();
   /** This client's id: the `reply_to` of every message it sends. */
   readonly oid: string = uuid4();
+  /** Celery's signals (taskPrerun, taskSuccess, taskFailure, taskRetry, workerReady, ...) of every worker of this app. */
+  readonly signals = new WorkerSignals();
   private transportPromise: Promise<Transport> | null = null;
   private backendPromise: Promise<ResultBackend> | null = null;
   private producer: Producer | null = null;
@@ -60,7 +64,7 @@ export class Celery implements TaskSender {
   /** The connected result backend (created on first use). */
   backend(): Promise<ResultBackend> {
     if (!this.backendPromise) {
-      const backend = createBackend(this.conf);
+      const backend = createBackend(this.conf, { connection: () => this.connection(), oid: this.oid });
       this.backendPromise = backend.connect().then(() => backend);
       this.backendPromise.catch(() => (this.backendPromise = null));
     }
@@ -78,8 +82,14 @@ export class Celery implements TaskSender {
     if (!this.producer) this.producer = new Producer(transport, this.conf, this.oid);
     const taskId = options.taskId ?? uuid4();
     if (this.conf.backend && !(options.ignoreResult ?? this.tasks.get(name)?.options.ignoreResult ?? this.conf.taskIgnoreResult)) {
-      // As Celery's result consumer: listen for the result before the task can finish.
-      this.backend().then((b) => b.watch?.(taskId), () => undefined);
+      if (isRpcBackendUrl(this.conf.backend)) {
+        // rpc:// (Celery's on_task_call): the reply queue must exist before the task is sent.
+        // Results go to reply_to, so there is nothing to receive when it names another client.
+        if (options.replyTo === undefined || options.replyTo === this.oid) await (await this.backend()).watch?.(taskId);
+      } else {
+        // As Celery's result consumer: listen for the result before the task can finish.
+        this.backend().then((b) => b.watch?.(taskId), () => undefined);
+      }
     }
     await this.producer.send(name, args, kwargs, { ...options, taskId });
     return this.AsyncResult<R>(taskId);

@@ -4,6 +4,8 @@
  */
 import type { SerializerName } from "./protocol/serializers";
 import type { RedisTransportOptions } from "./transport/redis/options";
+import type { BeatSchedule } from "./beat/entry";
+import type { AmqpTransportOptions } from "./transport/amqp/options";
 
 /** A route: where a task's messages go. */
 export interface Route {
@@ -18,8 +20,18 @@ export type TaskRoutes =
   | { [nameOrGlob: string]: Route }
   | Array<[string | RegExp, Route] | ((taskName: string) => Route | null | undefined)>;
 
-/** `broker_transport_options`: the Redis transport's options (kombu's names in camelCase). */
-export type BrokerTransportOptions = RedisTransportOptions;
+/**
+ * `broker_transport_options` of the AMQP transport (kombu's names in camelCase):
+ * `confirmPublish` (confirm_publish; celeriac default true), plus celeriac's `publishTimeout`,
+ * retry intervals, `prefetchCount`, `globalQos`, `tls`, `onWarning` (see transport/amqp/options.ts).
+ */
+export type AmqpBrokerTransportOptions = Pick<
+  AmqpTransportOptions,
+  "confirmPublish" | "publishTimeout" | "retryIntervalStart" | "retryIntervalStep" | "retryIntervalMax" | "prefetchCount" | "globalQos" | "tls" | "onWarning"
+>;
+
+/** `broker_transport_options`: the Redis and AMQP transports' options (kombu's names in camelCase). */
+export type BrokerTransportOptions = RedisTransportOptions & AmqpBrokerTransportOptions;
 
 /** Every setting celeriac understands. Celery's name is in each comment. */
 export interface CeleryConfig {
@@ -57,6 +69,12 @@ export interface CeleryConfig {
   taskIgnoreResult: boolean;
   /** task_store_errors_even_if_ignored */
   taskStoreErrorsEvenIfIgnored: boolean;
+  /** task_acks_on_failure_or_timeout: with acksLate, ack failed/timed-out messages (false: reject without requeue). */
+  taskAcksOnFailureOrTimeout: boolean;
+  /** task_reject_on_worker_lost: with acksLate, requeue when the pool thread running the task dies. */
+  taskRejectOnWorkerLost: boolean;
+  /** task_default_rate_limit: "10/s", "100/m", "1000/h" or tasks per second (null: none). */
+  taskDefaultRateLimit: string | number | null;
   /** task_time_limit (s) */
   taskTimeLimit: number | null;
   /** task_soft_time_limit (s) */
@@ -67,10 +85,40 @@ export interface CeleryConfig {
   workerConcurrency: number;
   /** broker_transport_options */
   brokerTransportOptions: BrokerTransportOptions;
+  /** broker_heartbeat (s, AMQP; 0 disables) */
+  brokerHeartbeat: number;
+  /** broker_connection_retry: reconnect / retry connecting (AMQP) */
+  brokerConnectionRetry: boolean;
+  /** broker_connection_max_retries (null: forever) */
+  brokerConnectionMaxRetries: number | null;
+  /** broker_connection_timeout (s) */
+  brokerConnectionTimeout: number;
+  /** task_queue_max_priority: x-max-priority of declared queues (AMQP) */
+  taskQueueMaxPriority: number | null;
+  /** task_default_queue_type (Celery 5.5+, AMQP): "quorum" adds x-queue-type=quorum */
+  taskDefaultQueueType: "classic" | "quorum";
   /** result_backend_transport_options (Celery 5.3+: globalKeyprefix for result keys) */
   resultBackendTransportOptions: { globalKeyprefix?: string };
   /** Emit Celery 5.3+ headers (stamps, stamped_headers, replaced_task_nesting). */
   taskProtocolExtras: "5.2" | "5.3";
+  /** beat_schedule: periodic task entries (see src/beat). */
+  beatSchedule: BeatSchedule;
+  /** timezone: IANA zone crontabs are read in (null: UTC when enableUtc, else the system zone). */
+  timezone: string | null;
+  /** enable_utc */
+  enableUtc: boolean;
+  /** beat_max_loop_interval (s); null: 300, or 5 with the Redis scheduler store. */
+  beatMaxLoopInterval: number | null;
+  /** beat_schedule_filename: beat's local state file (JSON; Celery's is a shelve file). */
+  beatScheduleFilename: string;
+  /** beat_cron_starting_deadline (s): missed crontab runs older than this are not caught up. */
+  beatCronStartingDeadline: number | null;
+  /** celeriac: keep beat state and run-time entries in Redis (several beats, one leader). */
+  beatSchedulerRedisUrl: string | null;
+  /** celeriac: key prefix of the Redis beat store. */
+  beatSchedulerKeyPrefix: string;
+  /** celeriac: leader lease of the Redis beat store (s). */
+  beatSchedulerLeaseTimeout: number;
 }
 
 /** Celery's defaults. */
@@ -92,13 +140,31 @@ export const DEFAULTS: CeleryConfig = {
   taskAcksLate: false,
   taskIgnoreResult: false,
   taskStoreErrorsEvenIfIgnored: false,
+  taskAcksOnFailureOrTimeout: true,
+  taskRejectOnWorkerLost: false,
+  taskDefaultRateLimit: null,
   taskTimeLimit: null,
   taskSoftTimeLimit: null,
   workerPrefetchMultiplier: 4,
   workerConcurrency: 16,
   brokerTransportOptions: {},
+  brokerHeartbeat: 120,
+  brokerConnectionRetry: true,
+  brokerConnectionMaxRetries: 100,
+  brokerConnectionTimeout: 4,
+  taskQueueMaxPriority: null,
+  taskDefaultQueueType: "classic",
   resultBackendTransportOptions: {},
   taskProtocolExtras: "5.2",
+  beatSchedule: {},
+  timezone: null,
+  enableUtc: true,
+  beatMaxLoopInterval: null,
+  beatScheduleFilename: "celeriac-beat-schedule.json",
+  beatCronStartingDeadline: null,
+  beatSchedulerRedisUrl: null,
+  beatSchedulerKeyPrefix: "celeriac:beat:",
+  beatSchedulerLeaseTimeout: 5,
 };
 
 /** Resolve settings: defaults, then environment (CELERY_BROKER_URL, CELERY_RESULT_BACKEND), then the given ones. */

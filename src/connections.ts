@@ -4,26 +4,66 @@ import type { Transport } from "./transport/types";
 import type { ResultBackend } from "./backend/types";
 import type { ResultMeta, GroupMeta } from "./protocol/result-meta";
 import { RedisTransport } from "./transport/redis";
+import { AmqpTransport, isAmqpUrl } from "./transport/amqp";
 import { RedisBackend } from "./backend/redis";
+import { RpcBackend, isRpcBackendUrl } from "./backend/rpc";
 
-/** The transport for the broker URL (redis://, rediss://). */
+/** The transport for the broker URL (redis://, rediss://, amqp://, amqps://, pyamqp://). */
 export function createTransport(config: CeleryConfig): Transport {
   const url = config.broker;
   if (/^rediss?:\/\//.test(url)) return new RedisTransport(url, config.brokerTransportOptions);
-  throw new Error(`unsupported broker URL: ${url} (supported: redis://, rediss://)`);
+  if (isAmqpUrl(url)) {
+    const bto = config.brokerTransportOptions;
+    return new AmqpTransport(url, {
+      heartbeat: config.brokerHeartbeat,
+      connectionRetry: config.brokerConnectionRetry,
+      connectionMaxRetries: config.brokerConnectionMaxRetries,
+      connectionTimeout: config.brokerConnectionTimeout,
+      queueMaxPriority: config.taskQueueMaxPriority,
+      defaultQueueType: config.taskDefaultQueueType,
+      confirmPublish: bto.confirmPublish,
+      publishTimeout: bto.publishTimeout,
+      retryIntervalStart: bto.retryIntervalStart,
+      retryIntervalStep: bto.retryIntervalStep,
+      retryIntervalMax: bto.retryIntervalMax,
+      prefetchCount: bto.prefetchCount,
+      globalQos: bto.globalQos,
+      tls: bto.tls,
+      onWarning: bto.onWarning,
+    });
+  }
+  throw new Error(`unsupported broker URL: ${url} (supported: redis://, rediss://, amqp://, amqps://, pyamqp://)`);
+}
+
+/** What rpc:// needs from the app: its broker connection and its id (the reply queue). */
+export interface BackendContext {
+  connection(): Promise<Transport>;
+  oid: string;
 }
 
 /** The result backend for the backend URL, or a disabled backend when none is configured. */
-export function createBackend(config: CeleryConfig): ResultBackend {
+export function createBackend(config: CeleryConfig, context?: BackendContext): ResultBackend {
   const url = config.backend;
   if (!url) return new DisabledBackend();
+  if (isRpcBackendUrl(url)) {
+    if (!context) throw new Error("the rpc:// result backend needs the app's broker connection (createBackend(config, { connection, oid }))");
+    return new RpcBackend({
+      connection: () => context.connection(),
+      oid: context.oid,
+      resultExpires: config.resultExpires,
+      serializer: config.resultSerializer,
+      accept: [...new Set([...config.acceptContent, config.resultSerializer])],
+      // result_persistent, once the config has it
+      persistent: (config as { resultPersistent?: boolean }).resultPersistent ?? false,
+    });
+  }
   if (/^rediss?:\/\//.test(url)) {
     return new RedisBackend(url, {
       resultExpires: config.resultExpires,
       keyPrefix: config.resultBackendTransportOptions.globalKeyprefix,
     });
   }
-  throw new Error(`unsupported result backend URL: ${url} (supported: redis://, rediss://)`);
+  throw new Error(`unsupported result backend URL: ${url} (supported: redis://, rediss://, rpc://)`);
 }
 
 /** Used when no result backend is configured: storing is a no-op, reading is an error. */

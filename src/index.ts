@@ -6,12 +6,29 @@ export type { CeleryConfig, Route, TaskRoutes, BrokerTransportOptions } from "./
 export { AsyncResult, ResultTimeoutError } from "./client/async-result";
 export type { GetOptions } from "./client/async-result";
 export { Task } from "./client/task";
-export type { TaskContext, TaskOptions, RequestInfo, RetryOptions } from "./client/task";
+export type { TaskContext, TaskOptions, RequestInfo, RetryOptions, ErrorMatcher } from "./client/task";
 export type { ApplyOptions } from "./client/options";
 export { Worker } from "./worker/worker";
-export type { WorkerOptions, WorkerStats } from "./worker/worker";
+export type { WorkerOptions, WorkerStats, RevokeOptions, StopOptions } from "./worker/worker";
+export { WorkerSignals } from "./worker/events";
+export type { WorkerEventMap, WorkerEventName, WorkerEventListener } from "./worker/events";
+export { SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError, MaxRetriesExceededError, TaskRevokedError } from "./worker/errors";
 export { Logger } from "./logging";
 export type { LogLevel } from "./logging";
 export { CeleryError } from "./protocol/exceptions";
 export type { WireValue, SignatureDict } from "./protocol/message";
 export type { ResultMeta, TaskState, ExceptionInfo } from "./protocol/result-meta";
+export {
+  Beat,
+  BeatEntries,
+  beatEntries,
+  crontab,
+  Crontab,
+  schedule,
+  IntervalSchedule,
+  solar,
+  Solar,
+  FileStore,
+  RedisStore,
+} from "./beat";
+export type { BeatOptions, BeatEntrySpec, BeatSchedule, BeatEntryOptions, BeatEntryInfo, BeatStore, Schedule, ScheduleJSON, CronSpec, CrontabFields, SolarEvent } from "./beat";

@@ -1,7 +1,9 @@
 // The celeriac side of the interop tests, as a module the CLI can load:
 //   node dist/cli/main.js worker -A interop-tests/apps/tsapp.js
 // Configured by TSAPP_BROKER, TSAPP_BACKEND, TSAPP_QUEUE, TSAPP_VISIBILITY (s), TSAPP_ACKS_LATE.
-const { Celery } = require("../../dist");
+// Worker-semantics tasks (ts.retry_*, ts.auto_*, ts.soft*, ts.hard*, ts.spin*, ts.crash,
+// ts.progress, ts.limited) mirror the py.* tasks of interop-tests/py/pyapp.py.
+const { Celery, CeleryError } = require("../../dist");
 
 const app = new Celery("tsapp", {
   broker: process.env.TSAPP_BROKER,
@@ -20,5 +22,67 @@ app.task("ts.sleep", async (seconds, tag) => {
   await new Promise((r) => setTimeout(r, seconds * 1000));
   return tag;
 });
+
+const keyError = (msg) => new CeleryError("KeyError", [msg], "builtins");
+const valueError = (msg) => new CeleryError("ValueError", [msg], "builtins");
+const sleep = (seconds, signal) =>
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, seconds * 1000);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    });
+  });
+/** Busy CPU for `seconds` (never yields to the event loop). */
+function spin(seconds) {
+  const end = Date.now() + seconds * 1000;
+  let n = 0;
+  while (Date.now() < end) n++;
+  return n;
+}
+
+// Retries: succeed on the third run; exhaust with the original error; autoretry on KeyError.
+app.task("ts.retry_then_ok", (ctx, x) => (ctx.request.retries < 2 ? ctx.retry({ exc: valueError("try again"), countdown: 1 }) : x), { bind: true });
+app.task("ts.retry_exhaust", (ctx) => ctx.retry({ exc: valueError("no more"), countdown: 0 }), { bind: true, maxRetries: 1 });
+app.task("ts.auto_retry", () => {
+  throw keyError("missing");
+}, { autoretryFor: ["KeyError"], maxRetries: 2, retryKwargs: { countdown: 0 } });
+// Time limits: soft 1 s on a plain async task; hard 1 s; a bound task cleaning up on the soft limit.
+app.task("ts.soft_limited", async () => {
+  await sleep(3);
+  return "not reached";
+}, { softTimeLimit: 1 });
+app.task("ts.soft_cleanup", async (ctx) => {
+  try {
+    await sleep(3, ctx.signal);
+    return "not reached";
+  } catch (err) {
+    return `cleaned up after ${err.name}`;
+  }
+}, { bind: true, softTimeLimit: 1 });
+app.task("ts.hard_limited", async () => {
+  await sleep(5);
+  return "not reached";
+}, { timeLimit: 1 });
+app.task("ts.spin", (seconds) => spin(seconds) && seconds);
+app.task("ts.spin_hard", (seconds) => spin(seconds) && seconds, { timeLimit: 1 });
+app.task("ts.crash", () => process.exit(3), { acksLate: true });
+// Dies on its first run (a marker file remembers it), succeeds when the requeued message runs again.
+app.task("ts.crash_requeue", (ctx) => {
+  const marker = require("node:path").join(require("node:os").tmpdir(), `celeriac-crash-${ctx.request.id}`);
+  if (require("node:fs").existsSync(marker)) return "second run";
+  require("node:fs").writeFileSync(marker, "1");
+  process.exit(3);
+}, { bind: true, acksLate: true, rejectOnWorkerLost: true });
+app.task("ts.thread_id", () => require("node:worker_threads").threadId);
+// Custom states and rate limits.
+app.task("ts.progress", async (ctx, steps) => {
+  for (let i = 1; i <= steps; i++) {
+    await ctx.updateState("PROGRESS", { current: i, total: steps });
+    await sleep(0.4);
+  }
+  return steps;
+}, { bind: true });
+app.task("ts.limited", () => Date.now() / 1000, { rateLimit: "2/s" });
 
 module.exports = { app };

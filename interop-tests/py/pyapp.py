@@ -95,3 +95,60 @@ def fail(msg):
 def sleep(seconds):
     time.sleep(seconds)
     return seconds
+
+
+# --- worker semantics: the same behaviours as the ts.* tasks of interop-tests/apps/tsapp.js ---
+
+@app.task(name='py.retry_then_ok', bind=True)
+def retry_then_ok(self, x):
+    if self.request.retries < 2:
+        raise self.retry(exc=ValueError('try again'), countdown=1)
+    return x
+
+
+@app.task(name='py.retry_exhaust', bind=True, max_retries=1)
+def retry_exhaust(self):
+    raise self.retry(exc=ValueError('no more'), countdown=0)
+
+
+@app.task(name='py.auto_retry', autoretry_for=(KeyError,), max_retries=2,
+          retry_kwargs={'countdown': 0})
+def auto_retry():
+    raise KeyError('missing')
+
+
+@app.task(name='py.soft_limited', soft_time_limit=1)
+def soft_limited():
+    time.sleep(3)
+    return 'not reached'
+
+
+@app.task(name='py.hard_limited', time_limit=1)
+def hard_limited():
+    time.sleep(5)
+    return 'not reached'
+
+
+@app.task(name='py.progress', bind=True)
+def progress(self, steps):
+    for i in range(1, steps + 1):
+        self.update_state(state='PROGRESS', meta={'current': i, 'total': steps})
+        time.sleep(0.4)
+    return steps
+
+
+@app.task(name='py.beat_tick', bind=True)
+def beat_tick(self, *args, **kwargs):
+    """A beat target: appends {id, hostname, time, args} as JSON to the Redis list
+    kwargs['record_key'] on the broker's Redis, so a test sees every run exactly as it happened."""
+    import json as _json
+    import redis as _redis
+    key = kwargs.get('record_key')
+    if key:
+        client = _redis.Redis.from_url(BROKER)
+        try:
+            client.rpush(key, _json.dumps({'id': self.request.id, 'hostname': self.request.hostname,
+                                           'time': time.time(), 'args': list(args)}))
+        finally:
+            client.close()
+    return self.request.id

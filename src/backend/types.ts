@@ -1,19 +1,35 @@
 import type { ResultMeta, GroupMeta } from "../protocol/result-meta";
 
+/**
+ * Where a state goes for backends that reply to the sender (rpc://): the task message's
+ * `reply_to` and `correlation_id` properties. Backends that store by task id ignore it.
+ */
+export interface ResultRoute {
+  replyTo: string;
+  correlationId: string;
+}
+
 /** A result backend: stores and reads Celery's task meta documents. */
 export interface ResultBackend {
   readonly name: string;
   connect(): Promise<void>;
   close(): Promise<void>;
-  /** Store a state. Never overwrites a stored SUCCESS. */
-  store(taskId: string, meta: ResultMeta): Promise<void>;
+  /**
+   * Store a state. Never overwrites a stored SUCCESS. `route` (the request's reply_to and
+   * correlation_id) is required by rpc://, which sends nothing without a reply_to.
+   */
+  store(taskId: string, meta: ResultMeta, route?: ResultRoute): Promise<void>;
   /** Read the current meta, or null when none is stored (PENDING). */
   get(taskId: string): Promise<ResultMeta | null>;
   /** Wait until the task reaches a ready state (SUCCESS/FAILURE/REVOKED), by subscription. */
   waitForReady(taskId: string, timeoutMs: number | null): Promise<ResultMeta>;
   forget(taskId: string): Promise<void>;
-  /** Start listening for a task's result as it is sent (optional; makes `waitForReady` faster). */
-  watch?(taskId: string): void;
+  /**
+   * Start listening for a task's result as it is sent (Celery's `on_task_call`; optional, makes
+   * `waitForReady` faster). A returned promise resolves once the result can be received: rpc://
+   * declares its reply queue, and the sender awaits that before publishing the task.
+   */
+  watch?(taskId: string): void | Promise<void>;
   saveGroup(groupId: string, meta: GroupMeta): Promise<void>;
   restoreGroup(groupId: string): Promise<GroupMeta | null>;
   deleteGroup(groupId: string): Promise<void>;

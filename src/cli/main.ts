@@ -5,6 +5,7 @@ import { hideBin } from "yargs/helpers";
 import { parseLogLevel } from "../logging";
 import { loadApp, clientApp } from "./load-app";
 import { expandNodeName } from "./hostname";
+import { embedBeat, registerBeatCommands } from "./beat";
 import type { WireValue } from "../protocol/message";
 
 function parseJson(text: string | undefined, what: string, fallback: WireValue): WireValue {
@@ -20,27 +21,51 @@ function splitList(value: string | undefined): string[] | undefined {
   return value ? value.split(",").map((s) => s.trim()).filter(Boolean) : undefined;
 }
 
-async function worker(argv: { app: string; queues?: string; concurrency?: number; hostname?: string; loglevel: string; "prefetch-multiplier"?: number }): Promise<void> {
+interface WorkerArgv {
+  app: string;
+  queues?: string;
+  concurrency?: number;
+  hostname?: string;
+  loglevel: string;
+  "prefetch-multiplier"?: number;
+  pool?: string;
+  statedb?: string;
+  "max-tasks-per-child"?: number;
+  "max-memory-per-child"?: number;
+}
+
+async function worker(argv: WorkerArgv): Promise<void> {
   const app = loadApp(argv.app);
+  const pool = (argv.pool ?? "eventloop") as "eventloop" | "threads";
   const w = app.worker({
     queues: splitList(argv.queues),
     concurrency: argv.concurrency,
     hostname: expandNodeName(argv.hostname),
     prefetchMultiplier: argv["prefetch-multiplier"],
     logLevel: parseLogLevel(argv.loglevel),
+    pool,
+    appModule: argv.app,
+    statedb: argv.statedb,
+    maxTasksPerChild: argv["max-tasks-per-child"],
+    maxMemoryPerChild: argv["max-memory-per-child"],
   });
   let signals = 0;
   const shutdown = (sig: string) => {
     signals++;
     if (signals > 1 || sig === "SIGQUIT") {
+      // Cold: stop at once; held and acksLate messages go back to their queue first.
       w.logger.warn("Cold shutdown (MainProcess)");
-      process.exit(1);
+      const exit = () => process.exit(1);
+      setTimeout(exit, 5000).unref();
+      void w.stop({ cold: true }).then(() => app.close()).then(exit, exit);
+      return;
     }
     w.logger.warn("Warm shutdown (MainProcess)");
     void w.stop().then(() => app.close()).then(() => process.exit(0));
   };
   for (const sig of ["SIGTERM", "SIGINT", "SIGQUIT"] as const) process.on(sig, () => shutdown(sig));
   await w.start();
+  if ((argv as { beat?: boolean }).beat) await embedBeat(app, w, argv as { schedule?: string });
 }
 
 async function call(argv: { app?: string; task: string; args?: string; kwargs?: string; queue?: string; countdown?: number; priority?: number }): Promise<void> {
@@ -76,8 +101,7 @@ async function purge(argv: { app?: string; queues?: string }): Promise<void> {
   await app.close();
 }
 
-void yargs(hideBin(process.argv))
-  .scriptName("celeriac")
+void registerBeatCommands(yargs(hideBin(process.argv)).scriptName("celeriac"))
   .command(
     "worker",
     "Start a worker",
@@ -88,7 +112,13 @@ void yargs(hideBin(process.argv))
         .option("concurrency", { alias: "c", type: "number" })
         .option("hostname", { alias: "n", type: "string", describe: "node name, e.g. worker1@%h" })
         .option("loglevel", { alias: "l", type: "string", default: "info" })
-        .option("prefetch-multiplier", { type: "number" }),
+        .option("prefetch-multiplier", { type: "number" })
+        .option("pool", { alias: "P", type: "string", choices: ["eventloop", "threads"], default: "eventloop", describe: "where tasks run" })
+        .option("statedb", { type: "string", describe: "JSON file keeping revoked ids across restarts" })
+        .option("max-tasks-per-child", { type: "number", describe: "threads pool: replace a thread after N tasks" })
+        .option("max-memory-per-child", { type: "number", describe: "threads pool: replace a thread past N KiB of heap" })
+        .option("beat", { alias: "B", type: "boolean", describe: "also run the beat scheduler in this process" })
+        .option("schedule", { alias: "s", type: "string", describe: "beat state file (with -B)" }),
     (argv) => worker(argv),
   )
   .command(

@@ -54,6 +54,10 @@ export interface TaskContext {
   readonly signal: AbortSignal;
 }
 
+/** An error class (matched with `instanceof`) or an exception type name (matched with exc_type or name). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ErrorMatcher = string | (abstract new (...args: any[]) => unknown);
+
 /** Per-task settings (Celery task attributes). */
 export interface TaskOptions {
   /** Parameter names: Python kwargs are mapped onto these positions. */
@@ -63,10 +67,37 @@ export interface TaskOptions {
   acksLate?: boolean;
   ignoreResult?: boolean;
   trackStarted?: boolean;
+  /** Celery `max_retries` (default 3; null = unlimited). */
   maxRetries?: number | null;
+  /** Celery `default_retry_delay` in seconds (default 180). */
   defaultRetryDelay?: number;
+  /**
+   * Celery `autoretry_for`: errors that make the task retry by themselves. Each entry is an error
+   * class (`instanceof`) or a name compared with the error's exc_type (`"KeyError"`, `"TypeError"`).
+   */
+  autoretryFor?: ErrorMatcher[];
+  /** Celery `dont_autoretry_for` (5.3+): errors never retried automatically, even if they match autoretryFor. */
+  dontAutoretryFor?: ErrorMatcher[];
+  /** Celery `retry_kwargs`: options of the automatic retry (countdown, maxRetries, queue, ...). */
+  retryKwargs?: Omit<RetryOptions, "exc">;
+  /** Celery `retry_backoff`: exponential backoff of automatic retries; true = factor 1, a number = the factor (s). */
+  retryBackoff?: boolean | number;
+  /** Celery `retry_backoff_max` in seconds (default 600). */
+  retryBackoffMax?: number;
+  /** Celery `retry_jitter` (default true): the backoff countdown is a random integer in [0, countdown]. */
+  retryJitter?: boolean;
+  /** Celery `time_limit` (s): the run is stopped and stored as FAILURE TimeLimitExceeded. */
   timeLimit?: number | null;
+  /** Celery `soft_time_limit` (s): SoftTimeLimitExceeded is raised in the task (ctx.signal aborts). */
   softTimeLimit?: number | null;
+  /** Celery `rate_limit`: "10/s", "100/m", "1000/h", or a number of tasks per second (per worker). */
+  rateLimit?: string | number | null;
+  /** Celery `reject_on_worker_lost` (with acksLate): requeue when the thread running the task dies. */
+  rejectOnWorkerLost?: boolean;
+  /** Celery `acks_on_failure_or_timeout` (default true): with acksLate, false rejects failed messages without requeue. */
+  acksOnFailureOrTimeout?: boolean;
+  /** Celery `store_errors_even_if_ignored`. */
+  storeErrorsEvenIfIgnored?: boolean;
   /** Default apply options for this task (queue, priority, ...). */
   defaults?: ApplyOptions;
 }

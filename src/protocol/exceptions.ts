@@ -175,6 +175,11 @@ export function softTimeLimitExceeded(): ExceptionInfo {
 }
 
 /** `celery.exceptions.MaxRetriesExceededError(msg)`. */
+/** kombu's EncodeError: a result the result serializer cannot encode (stored as FAILURE, as Celery does). */
+export function encodeError(message: string): ExceptionInfo {
+  return { exc_type: "EncodeError", exc_message: [message], exc_module: "kombu.exceptions" };
+}
+
 export function maxRetriesExceeded(msg: string): ExceptionInfo {
   return { exc_type: "MaxRetriesExceededError", exc_message: [msg], exc_module: "celery.exceptions" };
 }

@@ -44,7 +44,20 @@ export interface ConsumeOptions {
    * Lua call); without it the Redis transport fetches one message per round trip.
    */
   capacity?(): number;
+  /**
+   * Optional: the broker-side prefetch window to request (AMQP basic.qos prefetch_count). Without
+   * it the AMQP transport uses the first `capacity()` value, else its `prefetchCount` option.
+   * Redis ignores it.
+   */
+  prefetch?: number;
   onDelivery(delivery: Delivery): void;
+  /**
+   * Optional: consume without acknowledgements (AMQP `basic.consume(no_ack=true)`, as kombu's
+   * reply/event consumers). A transport that honours it makes `ack()`/`reject()` of these
+   * deliveries resolve at once without touching the broker; one that cannot (Redis) ignores it,
+   * so callers passing `noAck` still call `ack()` on every delivery.
+   */
+  noAck?: boolean;
   /** A message the transport itself could not read (bad envelope): logged by the caller. */
   onTransportError?(error: Error, raw: string | Buffer | null): void;
 }
@@ -58,6 +71,12 @@ export interface Consumer {
   /** Add / remove queues at run time. */
   addQueue(queue: string): void;
   removeQueue(queue: string): void;
+  /**
+   * Optional (AMQP): send basic.qos again with a new prefetch_count. Celery raises the window by
+   * one for every ETA/countdown task it holds unacked and lowers it when the task runs, so held
+   * messages do not block the window. Redis has no broker-side window (not implemented).
+   */
+  setPrefetch?(count: number): void;
 }
 
 /** Declaration of a task queue as Celery's kombu.Queue (direct exchange of the same name by default). */
@@ -67,6 +86,18 @@ export interface QueueDeclaration {
   exchangeType?: "direct" | "topic" | "fanout";
   routingKey?: string;
   maxPriority?: number;
+  // The members below are kombu.Queue options for AMQP; the Redis transport ignores them.
+  // `exchange: ""` is the default exchange: declare the queue only, never bind it.
+  /** Survives a broker restart (default true, as kombu.Queue). */
+  durable?: boolean;
+  /** Deleted by the broker once its last consumer is gone (default false). */
+  autoDelete?: boolean;
+  /** Only this connection may use it; deleted when the connection closes (default false). */
+  exclusive?: boolean;
+  /** `x-expires`: milliseconds without use after which the broker deletes the queue (signed 32-bit int). */
+  expires?: number;
+  /** `x-message-ttl`: milliseconds a message may wait in the queue (signed 32-bit int). */
+  messageTtl?: number;
 }
 
 /** A message broker, Redis or AMQP. */

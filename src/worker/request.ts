@@ -12,6 +12,10 @@ export interface Request {
   acknowledged: boolean;
   /** Unix ms when execution started. */
   timeStart: number | null;
+  /** Set while it runs: stop it now and store REVOKED "terminated" (revoke with terminate). */
+  terminate?: (signal: string) => void;
+  /** Set while it runs: stop waiting for it and store nothing (cold shutdown). */
+  abandon?: () => void;
 }
 
 /** Build the request from a decoded message and its delivery. */

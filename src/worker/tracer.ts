@@ -1,23 +1,42 @@
 /**
- * Everything around running a handler: STARTED, SUCCESS, FAILURE, RETRY, custom states,
- * result_extended fields, logging. Never throws: a failure to store is logged.
+ * Everything around running a handler: STARTED, SUCCESS, FAILURE, RETRY, custom states, time
+ * limits, termination, lost threads, result_extended fields, signals, logging. Never throws: a
+ * failure to store is logged.
  */
 import type { Celery } from "../app";
 import type { ResultBackend } from "../backend/types";
-import type { Task, TaskContext } from "../client/task";
+import type { Task } from "../client/task";
 import type { Logger } from "../logging";
 import type { WireValue } from "../protocol/message";
 import type { TaskState, ResultTuple } from "../protocol/result-meta";
 import { buildResultMeta } from "../protocol/result-meta";
-import { errorToExceptionInfo, formatTraceback, excRepr, maxRetriesExceeded } from "../protocol/exceptions";
+import { encodeError, errorToExceptionInfo, excRepr, formatTraceback, taskRevoked, timeLimitExceeded } from "../protocol/exceptions";
 import type { ExceptionInfo } from "../protocol/result-meta";
-import { pyRepr } from "../protocol/repr";
+import { pyRepr, PyTuple } from "../protocol/repr";
+import { MaxRetriesExceededError, taskTraceback } from "./errors";
+import type { WorkerSignals } from "./events";
+import type { ExecutionPool, HandlerOutcome } from "./pools/types";
 import { handlerArguments } from "./request";
 import type { Request } from "./request";
-import { RetryRequest, retriesExhausted, retryApplyOptions } from "./retry";
+import { autoretryFor, RetryRequest, retriesExhausted, retryApplyOptions, retryCountdown, retryText } from "./retry";
 
-/** What a traced run ended as. */
-export type TraceOutcome = "SUCCESS" | "FAILURE" | "RETRY";
+/**
+ * What a traced run ended as: the worker settles the message from it. TIMEOUT = hard time
+ * limit; LOST = the thread died; REQUEUE = lost with acksLate + rejectOnWorkerLost; ABANDONED =
+ * cold shutdown stopped waiting for it (nothing stored).
+ */
+export type TraceOutcome = "SUCCESS" | "FAILURE" | "RETRY" | "TIMEOUT" | "REVOKED" | "LOST" | "REQUEUE" | "ABANDONED";
+
+/** Why a run was stopped from outside. */
+type Stop = { kind: "hard"; seconds: number } | { kind: "terminated"; signal: string } | { kind: "abandon" };
+
+/** Effective hard and soft limits (s): header values when set, else the task's, else the app's. */
+export function effectiveTimeLimits(request: Request, task: Task, app: Celery): { hard: number | null; soft: number | null } {
+  const [hHard, hSoft] = request.task.timelimit;
+  const hard = hHard || task.options.timeLimit || app.conf.taskTimeLimit || null;
+  const soft = hSoft || task.options.softTimeLimit || app.conf.taskSoftTimeLimit || null;
+  return { hard, soft };
+}
 
 /** Runs requests for one worker. */
 export class Tracer {
@@ -26,10 +45,21 @@ export class Tracer {
     private readonly backend: ResultBackend,
     private readonly logger: Logger,
     private readonly hostname: string,
+    private readonly signals: WorkerSignals[] = [],
   ) {}
 
-  private storesResult(task: Task, request: Request): boolean {
-    return !(request.task.ignoreResult || (task.options.ignoreResult ?? this.app.conf.taskIgnoreResult));
+  private emit: WorkerSignals["emit"] = (event, payload) => {
+    for (const s of this.signals) s.emit(event, payload, this.logger);
+  };
+
+  /** Celery's `ignore_result`: task option, call header, or task_ignore_result. */
+  storesResult(task: Task | undefined, request: Request): boolean {
+    return !(request.task.ignoreResult || (task?.options.ignoreResult ?? this.app.conf.taskIgnoreResult));
+  }
+
+  /** Celery's `Request.store_errors`: not ignored, or store_errors_even_if_ignored. */
+  storesErrors(task: Task | undefined, request: Request): boolean {
+    return this.storesResult(task, request) || (task?.options.storeErrorsEvenIfIgnored ?? this.app.conf.taskStoreErrorsEvenIfIgnored);
   }
 
   /** Store a state document for the request (with the result_extended fields when enabled). */
@@ -48,9 +78,14 @@ export class Tracer {
         : null,
     });
     try {
-      await this.backend.store(t.id, meta);
+      await this.backend.store(t.id, meta, { replyTo: t.replyTo, correlationId: t.correlationId });
     } catch (err) {
       this.logger.error(`Failed to store ${status} for task ${t.name}[${t.id}]: ${(err as Error).message}`);
+      // A value the result serializer cannot encode (a function, a cycle): Celery stores FAILURE
+      // EncodeError instead, so the caller is not left waiting on PENDING forever.
+      if (err instanceof TypeError && status !== "FAILURE") {
+        await this.store(request, "FAILURE", encodeError((err as Error).message) as unknown as WireValue, formatTraceback(err));
+      }
     }
   }
 
@@ -59,75 +94,165 @@ export class Tracer {
     await this.store(request, status, info as unknown as WireValue, null);
   }
 
-  private context(task: Task, request: Request, signal: AbortSignal): TaskContext {
-    return {
+  /**
+   * A task skipped because it was revoked or expired (Celery `_announce_revoked`): store REVOKED
+   * when errors are stored, emit taskRevoked. The caller acks.
+   */
+  async revoked(task: Task | undefined, request: Request, reason: "revoked" | "expired" | "terminated", signal: string | null = null): Promise<void> {
+    if (this.storesErrors(task, request)) await this.storeException(request, "REVOKED", taskRevoked(reason));
+    this.emit("taskRevoked", {
+      taskId: request.task.id,
+      task: request.task.task,
       request: request.info,
+      terminated: reason === "terminated",
+      expired: reason === "expired",
       signal,
-      retry: (options = {}) => {
-        throw new RetryRequest(options);
-      },
-      updateState: async (state, meta = null) => {
-        if (this.storesResult(task, request)) await this.store(request, state, meta);
-      },
-    };
+    });
   }
 
-  /** Run the handler and record the outcome. */
-  async run(task: Task, request: Request): Promise<TraceOutcome> {
+  /** Run the handler on `pool` and record the outcome. */
+  async run(task: Task, request: Request, pool: ExecutionPool): Promise<TraceOutcome> {
     const t = request.task;
-    const stores = this.storesResult(task, request);
-    if (stores && (task.options.trackStarted ?? this.app.conf.taskTrackStarted)) {
+    if (this.storesResult(task, request) && (task.options.trackStarted ?? this.app.conf.taskTrackStarted)) {
       await this.store(request, "STARTED", { pid: process.pid, hostname: this.hostname });
     }
-    const abort = new AbortController();
+    this.emit("taskPrerun", { taskId: t.id, task: t.task, request: request.info, args: t.args, kwargs: t.kwargs });
     const started = process.hrtime.bigint();
+    let args: unknown[];
     try {
-      const args = handlerArguments(t.args, t.kwargs, task.options.params);
-      const callArgs = task.options.bind ? [this.context(task, request, abort.signal), ...args] : args;
-      const value = await (task.handler as (...a: unknown[]) => unknown)(...callArgs);
-      const runtime = Number(process.hrtime.bigint() - started) / 1e9;
-      const result = (value === undefined ? null : value) as WireValue;
-      if (stores) await this.store(request, "SUCCESS", result);
-      if (this.logger.enabled("INFO")) this.logger.info(`Task ${t.name}[${t.id}] succeeded in ${runtime}s: ${pyRepr(result)}`);
-      return "SUCCESS";
+      args = handlerArguments(t.args, t.kwargs, task.options.params);
     } catch (err) {
-      if (err instanceof RetryRequest) return this.retry(task, request, err);
-      await this.fail(task, request, err);
-      return "FAILURE";
+      return this.finish(task, request, await this.fail(task, request, err), null);
     }
+    const execution = pool.start(task, request, args, {
+      // Celery's update_state stores whatever ignore_result says.
+      updateState: (state, meta) => this.store(request, state, meta),
+    });
+    const { hard, soft } = effectiveTimeLimits(request, task, this.app);
+    const timers: NodeJS.Timeout[] = [];
+    const stopped = new Promise<Stop>((resolve) => {
+      if (hard) timers.push(setTimeout(() => resolve({ kind: "hard", seconds: hard }), hard * 1000));
+      request.terminate = (signal) => resolve({ kind: "terminated", signal });
+      request.abandon = () => resolve({ kind: "abandon" });
+    });
+    if (soft && (!hard || soft < hard)) {
+      timers.push(
+        setTimeout(() => {
+          this.logger.warn(`Soft time limit (${soft}s) exceeded for ${t.name}[${t.id}]`);
+          execution.softLimit();
+        }, soft * 1000),
+      );
+    }
+    let first: HandlerOutcome | Stop;
+    try {
+      first = await Promise.race([execution.done, stopped]);
+    } finally {
+      timers.forEach(clearTimeout);
+      request.terminate = undefined;
+      request.abandon = undefined;
+    }
+    if (first.kind === "abandon") {
+      execution.kill();
+      return "ABANDONED";
+    }
+    if (first.kind === "hard" || first.kind === "terminated") {
+      execution.kill();
+      if (first.kind === "terminated") {
+        this.logger.info(`Terminating ${t.id} (${first.signal})`);
+        await this.revoked(task, request, "terminated", first.signal);
+        return this.finish(task, request, "REVOKED", null);
+      }
+      return this.finish(task, request, await this.timeLimit(task, request, first.seconds), null);
+    }
+    if (first.kind === "lost") return this.finish(task, request, await this.lost(task, request, first.error), null);
+    if (first.kind === "return") {
+      const runtime = Number(process.hrtime.bigint() - started) / 1e9;
+      const result = (first.value === undefined ? null : first.value) as WireValue;
+      if (this.storesResult(task, request)) await this.store(request, "SUCCESS", result);
+      if (this.logger.enabled("INFO")) this.logger.info(`Task ${t.name}[${t.id}] succeeded in ${runtime}s: ${pyRepr(result)}`);
+      this.emit("taskSuccess", { taskId: t.id, task: t.task, request: request.info, result });
+      return this.finish(task, request, "SUCCESS", result);
+    }
+    const err = first.error;
+    const retry = err instanceof RetryRequest ? err : (() => {
+      const auto = autoretryFor(err, request, task.options);
+      return auto ? new RetryRequest(auto) : null;
+    })();
+    if (retry) return this.finish(task, request, await this.retry(task, request, retry), null);
+    return this.finish(task, request, await this.fail(task, request, err), null);
   }
 
-  private async fail(task: Task, request: Request, err: unknown): Promise<void> {
+  private finish(task: Task, request: Request, outcome: TraceOutcome, retval: unknown): TraceOutcome {
+    const state = outcome === "TIMEOUT" || outcome === "LOST" ? "FAILURE" : outcome === "REQUEUE" ? "PENDING" : outcome;
+    this.emit("taskPostrun", { taskId: request.task.id, task: request.task.task, request: request.info, retval, state });
+    return outcome;
+  }
+
+  private async fail(task: Task, request: Request, err: unknown, traceback: string | null = taskTraceback(err)): Promise<"FAILURE"> {
     const t = request.task;
     const info = errorToExceptionInfo(err);
-    const traceback = formatTraceback(err);
-    if (this.storesResult(task, request) || (this.app.conf.taskStoreErrorsEvenIfIgnored)) {
-      await this.store(request, "FAILURE", info as unknown as WireValue, traceback);
+    if (this.storesErrors(task, request)) await this.store(request, "FAILURE", info as unknown as WireValue, traceback);
+    this.logger.error(`Task ${t.name}[${t.id}] raised unexpected: ${excRepr(info)}${traceback ? "\n" + traceback.replace(/\n$/, "") : ""}`);
+    this.emit("taskFailure", { taskId: t.id, task: t.task, request: request.info, exception: err, excInfo: info, traceback });
+    return "FAILURE";
+  }
+
+  /** Hard limit: FAILURE TimeLimitExceeded([seconds]) with a null traceback (the process was killed). */
+  private async timeLimit(task: Task, request: Request, seconds: number): Promise<"TIMEOUT"> {
+    const t = request.task;
+    this.logger.error(`Hard time limit (${seconds}s) exceeded for ${t.name}[${t.id}]`);
+    const info = timeLimitExceeded(seconds);
+    if (this.storesErrors(task, request)) await this.storeException(request, "FAILURE", info);
+    this.emit("taskFailure", { taskId: t.id, task: t.task, request: request.info, exception: info, excInfo: info, traceback: null });
+    return "TIMEOUT";
+  }
+
+  /** The thread died: requeue (acksLate + rejectOnWorkerLost) or FAILURE WorkerLostError. */
+  private async lost(task: Task, request: Request, err: Error): Promise<"LOST" | "REQUEUE"> {
+    const acksLate = task.options.acksLate ?? this.app.conf.taskAcksLate;
+    if (acksLate && (task.options.rejectOnWorkerLost ?? this.app.conf.taskRejectOnWorkerLost)) {
+      this.logger.error(`Task ${request.task.name}[${request.task.id}]: ${err.message} The message is requeued (reject_on_worker_lost).`);
+      return "REQUEUE";
     }
-    this.logger.error(`Task ${t.name}[${t.id}] raised unexpected: ${excRepr(info)}\n${traceback}`);
+    await this.fail(task, request, err);
+    return "LOST";
   }
 
   private async retry(task: Task, request: Request, retry: RetryRequest): Promise<TraceOutcome> {
     const t = request.task;
     const exc = retry.options.exc;
+    const hasExc = exc !== undefined && exc !== null;
     if (retriesExhausted(request, retry.options, task.options)) {
-      const failure = exc ?? maxRetriesExceeded(`Can't retry ${t.task}[${t.id}] args:${pyRepr(t.args)} kwargs:${pyRepr(t.kwargs)}`);
-      await this.fail(task, request, failure);
-      return "FAILURE";
+      if (hasExc) return this.fail(task, request, exc);
+      const sigArgs = pyRepr(new PyTuple(retry.options.args ?? t.args));
+      const sigKwargs = pyRepr(retry.options.kwargs ?? t.kwargs);
+      return this.fail(task, request, new MaxRetriesExceededError(`Can't retry ${t.task}[${t.id}] args:${sigArgs} kwargs:${sigKwargs}`));
     }
     const options = retryApplyOptions(request, retry.options, task.options);
     try {
       await this.app.sendTask(t.task, retry.options.args ?? t.args, retry.options.kwargs ?? t.kwargs, options);
     } catch (err) {
       this.logger.error(`Task ${t.name}[${t.id}] could not be retried: ${(err as Error).message}`);
-      await this.fail(task, request, err);
-      return "FAILURE";
+      return this.fail(task, request, err);
     }
-    const info = errorToExceptionInfo(exc ?? retry);
-    if (this.storesResult(task, request)) {
-      await this.store(request, "RETRY", info as unknown as WireValue, formatTraceback(exc ?? retry), [[[t.id, null], null]]);
+    // Python's str(Retry): "Retry in <countdown>s: <repr(exc)>" or "Retry at <eta>".
+    const text = retryText(exc, retry.options.eta ?? retryCountdown(retry.options, task.options) ?? null);
+    if (this.storesErrors(task, request)) {
+      const result = hasExc ? (errorToExceptionInfo(exc) as unknown as WireValue) : null;
+      await this.store(request, "RETRY", result, retryTraceback(retry, text), [[[t.id, null], null]]);
     }
-    this.logger.info(`Task ${t.name}[${t.id}] retry: ${retry.message}`);
+    this.logger.info(`Task ${t.name}[${t.id}] retry: ${text}`);
+    this.emit("taskRetry", { taskId: t.id, task: t.task, request: request.info, reason: text, exception: exc });
     return "RETRY";
   }
+}
+
+/** Traceback text of the Retry "exception" (what Python stores with RETRY). */
+function retryTraceback(retry: RetryRequest, text: string): string {
+  const tb = taskTraceback(retry);
+  const lines = tb.split("\n");
+  // Replace the last line (the exception line) with Celery's qualified Retry line.
+  const end = lines[lines.length - 1] === "" ? lines.length - 2 : lines.length - 1;
+  lines[end] = `celery.exceptions.Retry: ${text}`;
+  return lines.join("\n");
 }

@@ -3,21 +3,29 @@
  * concurrency, acks as Celery does (on start, or after the run with acksLate), and never drops a
  * message silently.
  */
-import { hostname as osHostname } from "node:os";
+import { constants as osConstants, hostname as osHostname } from "node:os";
 import type { Celery } from "../app";
-import type { ResultBackend } from "../backend/types";
+import type { ResultBackend, ResultRoute } from "../backend/types";
 import type { Task } from "../client/task";
 import { Logger } from "../logging";
 import type { LogLevel } from "../logging";
 import { buildResultMeta } from "../protocol/result-meta";
-import { notRegistered, taskRevoked } from "../protocol/exceptions";
+import { notRegistered } from "../protocol/exceptions";
 import type { WireValue } from "../protocol/message";
 import type { Consumer, Delivery } from "../transport/types";
+import { WorkerSignals } from "./events";
+import type { WorkerEventListener, WorkerEventName } from "./events";
 import { Pool } from "./pool";
+import { EventLoopPool } from "./pools/eventloop";
+import { ThreadPool } from "./pools/threads";
+import type { ExecutionPool } from "./pools/types";
+import { parseRate, TokenBucket } from "./rate";
 import { createRequest } from "./request";
 import type { Request } from "./request";
+import { LimitedSet, loadStateDb, saveStateDb } from "./state";
 import { classify, etaDelay, isExpired } from "./strategy";
 import { Tracer } from "./tracer";
+import type { TraceOutcome } from "./tracer";
 
 /** Options of `app.worker(...)` / `celeriac worker`. */
 export interface WorkerOptions {
@@ -33,6 +41,36 @@ export interface WorkerOptions {
   logLevel?: LogLevel;
   /** A logger to use instead of stderr. */
   logger?: Logger;
+  /**
+   * Where handlers run: "eventloop" (default; async I/O tasks) or "threads" (node:worker_threads,
+   * so hard time limits and terminate can stop CPU-bound code; needs `appModule`).
+   */
+  pool?: "eventloop" | "threads";
+  /** Module path exporting the app (the CLI's `-A`), loaded by every pool thread. */
+  appModule?: string;
+  /** Threads pool: replace a thread after this many tasks (Celery worker_max_tasks_per_child). */
+  maxTasksPerChild?: number | null;
+  /** Threads pool: replace a thread whose heap passed this many KiB (Celery worker_max_memory_per_child). */
+  maxMemoryPerChild?: number | null;
+  /** A JSON file keeping revoked ids across restarts (Celery `--statedb`): loaded at start, saved at stop. */
+  statedb?: string;
+}
+
+/** Options of `worker.revoke`. */
+export interface RevokeOptions {
+  /** Also stop the task if it is running now (stored as REVOKED "terminated"). */
+  terminate?: boolean;
+  /** Signal name reported for terminate (default SIGTERM). */
+  signal?: string;
+}
+
+/** Options of `worker.stop`. */
+export interface StopOptions {
+  /**
+   * Cold shutdown: do not wait for running tasks. Their messages go back to the queue when
+   * acksLate (Redis: in front), nothing is stored for them; threads are terminated.
+   */
+  cold?: boolean;
 }
 
 /** Counts a worker keeps. */
@@ -59,6 +97,18 @@ export class Worker {
   private readonly scheduled = new Map<Request, NodeJS.Timeout>();
   private readonly active = new Set<Request>();
   private stopping: Promise<void> | null = null;
+  private cold = false;
+  private transportName: string | null = null;
+  /** Where handlers run. */
+  readonly executor: ExecutionPool;
+  /** Ids revoked on this worker (Celery's LimitedSet: 50 000 ids, 3 h). */
+  readonly revoked = new LimitedSet();
+  /** This worker's signals; the app's `signals` get the same events. */
+  readonly signals = new WorkerSignals();
+  /** Rate limits set at run time (name → tasks/s; 0 = none), over the task options. */
+  private readonly rateOverrides = new Map<string, number>();
+  private readonly buckets = new Map<string, { bucket: TokenBucket; pending: Request[]; timer: NodeJS.Timeout | null }>();
+  private readonly statedb: string | null;
 
   constructor(private readonly app: Celery, options: WorkerOptions = {}) {
     this.hostname = options.hostname ?? `celery@${osHostname()}`;
@@ -66,7 +116,33 @@ export class Worker {
     this.concurrency = options.concurrency ?? app.conf.workerConcurrency;
     this.prefetch = Math.max(1, (options.prefetchMultiplier ?? app.conf.workerPrefetchMultiplier) * this.concurrency);
     this.logger = options.logger ?? new Logger(options.logLevel ?? "INFO");
+    this.signals.logger = this.logger;
+    this.statedb = options.statedb ?? null;
     this.pool = new Pool<Request>(this.concurrency, (r) => this.execute(r), () => this.consumer?.poke());
+    if ((options.pool ?? "eventloop") === "threads") {
+      if (!options.appModule) throw new Error('pool "threads" needs appModule: the path of the module exporting the app (the CLI passes -A)');
+      this.executor = new ThreadPool({
+        appModule: options.appModule,
+        size: this.concurrency,
+        maxTasksPerChild: options.maxTasksPerChild,
+        maxMemoryPerChild: options.maxMemoryPerChild,
+        logger: this.logger,
+      });
+    } else if (options.pool === undefined || options.pool === "eventloop") {
+      this.executor = new EventLoopPool();
+    } else {
+      throw new Error(`unknown pool ${JSON.stringify(options.pool)} (use "eventloop" or "threads")`);
+    }
+  }
+
+  /** Listen to one of this worker's signals (taskPrerun, taskSuccess, workerReady, ...). */
+  on<K extends WorkerEventName>(event: K, listener: WorkerEventListener<K>): () => void {
+    return this.signals.on(event, listener);
+  }
+
+  private emit<K extends WorkerEventName>(event: K, payload: Parameters<WorkerEventListener<K>>[0]): void {
+    this.signals.emit(event, payload, this.logger);
+    appSignals(this.app)?.emit(event, payload, this.logger);
   }
 
   /** Requests running now. */
@@ -84,20 +160,100 @@ export class Worker {
     return [...this.scheduled.keys()];
   }
 
+  /** Requests waiting for their task's rate limit. */
+  get rateLimitedRequests(): readonly Request[] {
+    return [...this.buckets.values()].flatMap((b) => b.pending);
+  }
+
+  /**
+   * Revoke task ids (Celery `revoke`): they are skipped when received or about to run (REVOKED
+   * "revoked", message acked); with `terminate`, a running one is stopped now (REVOKED
+   * "terminated"; the threads pool terminates its thread, the event loop aborts ctx.signal and
+   * stops waiting for it).
+   */
+  revoke(ids: string | string[], options: RevokeOptions = {}): void {
+    const list = typeof ids === "string" ? [ids] : ids;
+    for (const id of list) this.revoked.add(id);
+    this.logger.info(`Tasks flagged as revoked: ${list.join(", ")}`);
+    if (!options.terminate) return;
+    const signal = normalizeSignal(options.signal);
+    for (const request of this.active) {
+      if (list.includes(request.task.id)) request.terminate?.(signal);
+    }
+  }
+
+  /** Change a task's rate limit at run time (Celery `rate_limit` control command); null/0 removes it. */
+  setRateLimit(name: string, rate: string | number | null): void {
+    this.rateOverrides.set(name, parseRate(rate));
+    const entry = this.buckets.get(name);
+    this.buckets.delete(name);
+    if (entry) {
+      if (entry.timer) clearTimeout(entry.timer);
+      for (const request of entry.pending) this.admit(request);
+    }
+  }
+
+  private rateOf(name: string): number {
+    const override = this.rateOverrides.get(name);
+    if (override !== undefined) return override;
+    const task = this.app.tasks.get(name);
+    return parseRate(task?.options.rateLimit ?? this.app.conf.taskDefaultRateLimit ?? null);
+  }
+
+  /** Hand a due request to the pool, through its task's token bucket when rate limited. */
+  private admit(request: Request): void {
+    const name = request.task.task;
+    let entry = this.buckets.get(name);
+    if (!entry) {
+      const rate = this.rateOf(name);
+      if (!rate) {
+        this.pool.submit(request);
+        return;
+      }
+      entry = { bucket: new TokenBucket(rate, 1), pending: [], timer: null };
+      this.buckets.set(name, entry);
+    }
+    entry.pending.push(request);
+    this.drainBucket(name);
+  }
+
+  private drainBucket(name: string): void {
+    const entry = this.buckets.get(name);
+    if (!entry) return;
+    entry.timer = null;
+    while (entry.pending.length) {
+      if (!entry.bucket.canConsume(1)) {
+        const wait = entry.bucket.expectedTime(1);
+        if (!entry.timer) entry.timer = setTimeout(() => this.drainBucket(name), Math.max(1, Math.ceil(wait * 1000)));
+        return;
+      }
+      this.pool.submit(entry.pending.shift() as Request);
+    }
+  }
+
   /** Connect, declare the queues and start consuming. */
   async start(): Promise<void> {
+    if (this.statedb) {
+      await loadStateDb(this.statedb, this.revoked);
+      this.logger.info(`Loaded ${this.revoked.size} revoked ids from statedb ${this.statedb}`);
+    }
     const transport = await this.app.connection();
+    this.transportName = transport.name;
     this.backend = await this.app.backend();
-    this.tracer = new Tracer(this.app, this.backend, this.logger, this.hostname);
+    this.tracer = new Tracer(this.app, this.backend, this.logger, this.hostname, [this.signals, ...(appSignals(this.app) ? [appSignals(this.app) as WorkerSignals] : [])]);
     for (const queue of this.queues) await transport.declareQueue({ name: queue });
     this.consumer = await transport.consume({
       queues: this.queues,
+      prefetch: this.prefetch,
       hasCapacity: () => this.unsettled < this.prefetch,
       capacity: () => Math.max(0, this.prefetch - this.unsettled),
       onDelivery: (d) => this.onDelivery(d),
       onTransportError: (err) => this.logger.error(`Broker message could not be read: ${err.message}`),
     });
-    this.logger.info(`${this.hostname} ready. Queues: ${this.queues.join(", ")}; concurrency ${this.concurrency}; tasks: ${[...this.app.tasks.keys()].join(", ")}`);
+    this.logger.info(
+      `${this.hostname} ready. Queues: ${this.queues.join(", ")}; concurrency ${this.concurrency} (${this.executor.kind}); tasks: ${[...this.app.tasks.keys()].join(", ")}`,
+    );
+    this.emit("workerReady", { hostname: this.hostname });
   }
 
   private async settle(request: Request, how: "ack" | "requeue" | "release" | "drop"): Promise<void> {
@@ -136,30 +292,83 @@ export class Worker {
       this.logger.error(
         `Received unregistered task of type '${verdict.name}'. The message has been ignored and discarded. (id ${verdict.id}, queue ${delivery.queue})`,
       );
-      void this.storeNotRegistered(verdict.id, verdict.name, verdict.task?.group ?? null, verdict.task?.parentId ?? null);
+      const props = delivery.message.properties;
+      // As Celery's on_unknown_task: the FAILURE goes to the message's reply_to / correlation_id (rpc://).
+      const route = { replyTo: typeof props.reply_to === "string" ? props.reply_to : "", correlationId: typeof props.correlation_id === "string" ? props.correlation_id : verdict.id };
+      void this.storeNotRegistered(verdict.id, verdict.name, verdict.task?.group ?? null, verdict.task?.parentId ?? null, route);
       void this.settleDelivery(delivery, false);
       return;
     }
     const request = createRequest(verdict.task, delivery, this.hostname);
+    if (this.stopping) {
+      // Fetched while stopping: give it back untouched.
+      void this.settle(request, "release");
+      return;
+    }
     if (this.logger.enabled("INFO")) this.logger.info(`Task ${request.task.name}[${request.task.id}] received`);
+    if (this.isRevoked(request)) {
+      void this.discardRevoked(request);
+      return;
+    }
     const delay = etaDelay(request.task);
     if (delay > 0) {
+      this.warnLongEta(request, delay);
       // ETA-held messages stay unacked but do not count against the prefetch window (as Celery raises QoS).
       this.unsettled--;
       this.scheduled.set(request, setTimeout(() => this.release(request), delay));
+      this.syncBrokerPrefetch();
       this.consumer?.poke();
       return;
     }
-    this.pool.submit(request);
+    this.admit(request);
+  }
+
+  /** Redis keeps an ETA task unacked while it waits: past the visibility timeout it is delivered again. */
+  private warnLongEta(request: Request, delayMs: number): void {
+    if (this.transportName !== "redis") return;
+    const visibility = this.app.conf.brokerTransportOptions.visibilityTimeout ?? 3600;
+    if (delayMs / 1000 <= visibility) return;
+    this.logger.warn(
+      `Task ${request.task.name}[${request.task.id}] has an ETA ${Math.round(delayMs / 1000)}s away, longer than the broker's visibility_timeout (${visibility}s): ` +
+        `Redis will deliver it again to another worker after the visibility timeout (duplicate execution). Raise broker_transport_options visibility_timeout.`,
+    );
+  }
+
+  /** AMQP counts held ETA messages against basic.qos: raise it by one per held message, as Celery does. */
+  private syncBrokerPrefetch(): void {
+    this.consumer?.setPrefetch?.(this.prefetch + this.scheduled.size);
   }
 
   private release(request: Request): void {
     this.scheduled.delete(request);
+    this.syncBrokerPrefetch();
     this.unsettled++;
-    this.pool.submit(request);
+    if (this.isRevoked(request)) {
+      void this.discardRevoked(request);
+      return;
+    }
+    this.admit(request);
   }
 
-  private async storeNotRegistered(id: string, name: string, group: string | null, parentId: string | null): Promise<void> {
+  /** Celery `Request.revoked()`: expired ids join the revoked set; true when the id is revoked. */
+  private isRevoked(request: Request): boolean {
+    if (isExpired(request.task)) {
+      this.revoked.add(request.task.id);
+      (request as Request & { expired?: boolean }).expired = true;
+    }
+    return this.revoked.has(request.task.id);
+  }
+
+  private async discardRevoked(request: Request): Promise<void> {
+    const expired = (request as Request & { expired?: boolean }).expired === true;
+    const t = request.task;
+    if (expired) this.logger.info(`Task ${t.name}[${t.id}] expired. Discarding.`);
+    else this.logger.info(`Discarding revoked task: ${t.name}[${t.id}]`);
+    await this.tracer?.revoked(this.app.tasks.get(t.task), request, expired ? "expired" : "revoked");
+    await this.settle(request, "ack");
+  }
+
+  private async storeNotRegistered(id: string, name: string, group: string | null, parentId: string | null, route: ResultRoute): Promise<void> {
     try {
       const meta = buildResultMeta({
         taskId: id,
@@ -169,7 +378,7 @@ export class Worker {
         groupId: group ?? undefined,
         parentId: parentId ?? undefined,
       });
-      await this.backend?.store(id, meta);
+      await this.backend?.store(id, meta, route);
     } catch (err) {
       this.logger.error(`Failed to store NotRegistered for ${name}[${id}]: ${(err as Error).message}`);
     }
@@ -178,10 +387,12 @@ export class Worker {
   private async execute(request: Request): Promise<void> {
     const task = this.app.tasks.get(request.task.task) as Task;
     const tracer = this.tracer as Tracer;
-    if (isExpired(request.task)) {
-      this.logger.info(`Task ${request.task.name}[${request.task.id}] expired. Discarding.`);
-      await tracer.storeException(request, "REVOKED", taskRevoked("expired"));
-      await this.settle(request, "ack");
+    if (this.cold) {
+      await this.settle(request, "release");
+      return;
+    }
+    if (this.isRevoked(request)) {
+      await this.discardRevoked(request);
       return;
     }
     const acksLate = task.options.acksLate ?? this.app.conf.taskAcksLate;
@@ -189,22 +400,51 @@ export class Worker {
     if (!acksLate) void this.settle(request, "ack");
     request.timeStart = Date.now();
     this.active.add(request);
+    let outcome: TraceOutcome = "FAILURE";
     try {
-      await tracer.run(task, request);
+      outcome = await tracer.run(task, request, this.executor);
     } finally {
       this.active.delete(request);
-      this.stats.processed++;
-      this.stats.total[request.task.task] = (this.stats.total[request.task.task] ?? 0) + 1;
-      if (acksLate) await this.settle(request, "ack");
+      if (outcome !== "ABANDONED") {
+        this.stats.processed++;
+        this.stats.total[request.task.task] = (this.stats.total[request.task.task] ?? 0) + 1;
+      }
+      if (acksLate) await this.settle(request, this.lateSettlement(task, outcome));
     }
   }
 
   /**
-   * Warm shutdown: stop consuming, give back what has not started (ETA-held and reserved
-   * messages go back to the front of their queue, as kombu's restore does), wait for running
-   * tasks to finish and settle.
+   * How an acksLate message is settled after the run (Celery Request.on_success/on_failure/
+   * on_timeout): acked, unless it failed with acksOnFailureOrTimeout=false (rejected, not
+   * requeued), its thread died with rejectOnWorkerLost (requeued), or a cold shutdown abandoned it
+   * (given back).
    */
-  stop(): Promise<void> {
+  private lateSettlement(task: Task, outcome: TraceOutcome): "ack" | "requeue" | "release" | "drop" {
+    switch (outcome) {
+      case "REQUEUE":
+        return "requeue";
+      case "ABANDONED":
+        return "release";
+      case "FAILURE":
+      case "TIMEOUT":
+      case "LOST":
+        return task.options.acksOnFailureOrTimeout ?? this.app.conf.taskAcksOnFailureOrTimeout ? "ack" : "drop";
+      default:
+        return "ack";
+    }
+  }
+
+  /**
+   * Warm shutdown: stop consuming, give back what has not started (ETA-held, rate-limited and
+   * reserved messages go back to the front of their queue, as kombu's restore does), wait for
+   * running tasks to finish and settle. Cold (`{ cold: true }`, also while a warm shutdown
+   * waits): stop waiting for running tasks; acksLate messages are given back, threads terminated.
+   */
+  stop(options: StopOptions = {}): Promise<void> {
+    if (options.cold && !this.cold) {
+      this.cold = true;
+      for (const request of this.active) request.abandon?.();
+    }
     if (!this.stopping) this.stopping = this.shutdown();
     return this.stopping;
   }
@@ -218,9 +458,41 @@ export class Worker {
       giveBack.push(this.settle(request, "release"));
     }
     this.scheduled.clear();
+    for (const entry of this.buckets.values()) {
+      if (entry.timer) clearTimeout(entry.timer);
+      entry.timer = null;
+      for (const request of entry.pending.splice(0)) giveBack.push(this.settle(request, "release"));
+    }
     for (const request of this.pool.takeQueued()) giveBack.push(this.settle(request, "release"));
     await Promise.all(giveBack);
+    if (this.cold) for (const request of this.active) request.abandon?.();
     await this.pool.onIdle();
+    await this.executor.close();
+    if (this.statedb) {
+      try {
+        await saveStateDb(this.statedb, this.revoked);
+      } catch (err) {
+        this.logger.error(`Could not save statedb ${this.statedb}: ${(err as Error).message}`);
+      }
+    }
+    this.emit("workerShutdown", { hostname: this.hostname, cold: this.cold });
     this.logger.info(`${this.hostname} stopped.`);
   }
+}
+
+/** Signal names as Celery accepts them: "TERM", "SIGTERM", 15 → "SIGTERM". */
+function normalizeSignal(signal: string | number | undefined): string {
+  if (signal === undefined || signal === null || signal === "") return "SIGTERM";
+  if (typeof signal === "number") {
+    const name = Object.entries(osConstants.signals).find(([, n]) => n === signal)?.[0];
+    return name ?? String(signal);
+  }
+  const upper = signal.toUpperCase();
+  return upper.startsWith("SIG") ? upper : `SIG${upper}`;
+}
+
+/** The app's signals, when the app has them (`app.signals`). */
+function appSignals(app: Celery): WorkerSignals | null {
+  const s = (app as unknown as { signals?: unknown }).signals;
+  return s instanceof WorkerSignals ? s : null;
 }

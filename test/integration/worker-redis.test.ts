@@ -240,3 +240,16 @@ test("warm stop requeues ETA-held messages so nothing is lost", async () => {
   await startWorker();
   expect(await r.get({ timeout: 10000 })).toBe("done");
 });
+
+test("a result JSON cannot carry is stored as FAILURE EncodeError, never left PENDING", async () => {
+  app = testApp();
+  const cyclic = app.task("tasks.cyclic", () => {
+    const o: { self?: unknown } = {};
+    o.self = o;
+    return o;
+  });
+  await startWorker();
+  const r = await cyclic.delay();
+  const err = await r.get({ timeout: 10000 }).catch((e: unknown) => e);
+  expect(err).toMatchObject({ excType: "EncodeError", excModule: "kombu.exceptions" });
+});

@@ -44,10 +44,44 @@ function startRedis() {
   process.env.CELERIAC_TEST_REDIS_URL = `redis://127.0.0.1:${port}`;
 }
 
-// RabbitMQ (next issue): start a private broker here and set CELERIAC_TEST_AMQP_URL.
+/**
+ * RabbitMQ: a PRIVATE node `celeriac-test-<port>@localhost` on 127.0.0.1:5682
+ * (CELERIAC_TEST_AMQP_PORT overrides), data under <repo>/.tmp/rabbitmq-<port>
+ * (scripts/private-rabbitmq.sh). Reused and left running when already up. Tests see
+ * CELERIAC_TEST_AMQP_URL (vhost "/"; test files create their own vhosts with
+ * `private-rabbitmq.sh ctl`), CELERIAC_TEST_AMQP_PORT and CELERIAC_TEST_AMQP_DIR.
+ */
+const PRIVATE_RABBITMQ = path.join(ROOT, "scripts", "private-rabbitmq.sh");
+
+function amqpPort() {
+  return Number(process.env.CELERIAC_TEST_AMQP_PORT || 5682);
+}
+
+function rabbitDir(port) {
+  return path.join(ROOT, ".tmp", `rabbitmq-${port}`);
+}
+
+function startRabbitmq() {
+  const port = amqpPort();
+  let out;
+  try {
+    out = execFileSync("bash", [PRIVATE_RABBITMQ, "start", String(port), rabbitDir(port)], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    }).trim();
+  } catch (err) {
+    throw new Error(`could not start the test RabbitMQ on 127.0.0.1:${port}: ${err.stderr || err.message}`);
+  }
+  if (out === "started") started().rabbitmq = { port, dir: rabbitDir(port) };
+  process.env.CELERIAC_TEST_AMQP_PORT = String(port);
+  process.env.CELERIAC_TEST_AMQP_DIR = rabbitDir(port);
+  process.env.CELERIAC_TEST_AMQP_URL = `amqp://guest:guest@127.0.0.1:${port}`;
+}
 
 module.exports = async function globalSetup() {
   startRedis();
+  startRabbitmq();
 };
 module.exports.PRIVATE_REDIS = PRIVATE_REDIS;
+module.exports.PRIVATE_RABBITMQ = PRIVATE_RABBITMQ;
 module.exports.started = started;

@@ -1,6 +1,6 @@
 /** Jest globalTeardown: stops only the services that global-setup.js started in this process. */
 const { execFileSync } = require("child_process");
-const { PRIVATE_REDIS, started } = require("./global-setup");
+const { PRIVATE_REDIS, PRIVATE_RABBITMQ, started } = require("./global-setup");
 
 function stopRedis() {
   const redis = started().redis;
@@ -9,8 +9,14 @@ function stopRedis() {
   delete started().redis;
 }
 
-// RabbitMQ (next issue): stop the private broker here if setup started it.
+function stopRabbitmq() {
+  const rabbit = started().rabbitmq;
+  if (!rabbit) return;
+  execFileSync("bash", [PRIVATE_RABBITMQ, "stop", String(rabbit.port), rabbit.dir], { stdio: "inherit" });
+  delete started().rabbitmq;
+}
 
 module.exports = async function globalTeardown() {
   stopRedis();
+  stopRabbitmq();
 };

@@ -1,0 +1,299 @@
+/**
+ * Consuming task queues (spec §6.4): one channel per consumer, basic.qos(prefetch_count, global)
+ * then basic.consume(no_ack=false) per queue.
+ *
+ * * prefetch: ConsumeOptions.prefetch, else the first ConsumeOptions.capacity(), else the
+ *   transport's prefetchCount. global=true like Celery on RabbitMQ (one window for the channel),
+ *   false when a consumed queue is a quorum queue. `setPrefetch(n)` sends basic.qos again (Celery
+ *   raises it by one per ETA task held, and lowers it when the task runs).
+ * * RabbitMQ pushes up to the window; a message is handed to `onDelivery` only while
+ *   `hasCapacity()` is true — others wait in a local buffer until `poke()`, so the caller's window
+ *   is never exceeded even if it is smaller than the broker's.
+ * * ack = basic.ack; reject(requeue) = basic.reject (kombu's Message.reject/requeue);
+ *   release = basic.nack(requeue=true): AMQP has no "front of the queue", RabbitMQ puts the
+ *   message back at (about) its original position with redelivered=true.
+ * * Connection or channel loss: RabbitMQ requeues every unacked message; buffered ones are
+ *   forgotten, settling a delivery of the lost channel fails with StaleDeliveryError (the message
+ *   comes again, redelivered=true). On reconnect (or after a channel error, 1 s later) the channel,
+ *   qos and consumers are set up again.
+ * * ConsumeOptions.noAck: basic.consume(no_ack=true), no basic.qos; ack/reject resolve at once.
+ * * cancel(): basic.cancel per queue; buffered, never handed over messages are nacked back
+ *   (requeue); handed-over deliveries stay settleable until the transport is closed.
+ */
+import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
+import type { RawMessage } from "../../protocol/message";
+import type { Consumer, ConsumeOptions, Delivery } from "../types";
+import type { AmqpConnection, ConnectionListener } from "./connection";
+import { rawMessageFrom } from "./message";
+
+/** Settling a delivery whose channel is gone: RabbitMQ redelivers the message. */
+export class StaleDeliveryError extends Error {
+  constructor(what: string, tag: string) {
+    super(`cannot ${what} delivery ${tag}: its channel was closed (connection lost); RabbitMQ will redeliver the message`);
+    this.name = "StaleDeliveryError";
+  }
+}
+
+interface Pending {
+  ch: Channel;
+  queue: string;
+  msg: ConsumeMessage;
+}
+
+export class AmqpDelivery implements Delivery {
+  readonly message: RawMessage;
+  readonly queue: string;
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly redelivered: boolean;
+  readonly deliveryTag: string;
+  private settled = false;
+
+  constructor(
+    private readonly owner: AmqpConsumer,
+    private readonly ch: Channel,
+    private readonly msg: ConsumeMessage,
+    queue: string,
+    private readonly noAck = false,
+  ) {
+    this.message = rawMessageFrom(msg);
+    this.queue = queue;
+    this.exchange = msg.fields.exchange;
+    this.routingKey = msg.fields.routingKey;
+    this.redelivered = msg.fields.redelivered;
+    this.deliveryTag = String(msg.fields.deliveryTag);
+  }
+
+  private settle(what: string, op: () => void): Promise<void> {
+    if (this.settled || this.noAck) return Promise.resolve(); // no_ack: already settled by the broker
+    if (!this.owner.isLive(this.ch)) return Promise.reject(new StaleDeliveryError(what, this.deliveryTag));
+    this.settled = true;
+    try {
+      op();
+    } catch (err) {
+      return Promise.reject(new StaleDeliveryError(what, this.deliveryTag));
+    }
+    return Promise.resolve();
+  }
+
+  ack(): Promise<void> {
+    return this.settle("ack", () => this.ch.ack(this.msg));
+  }
+
+  reject(requeue: boolean): Promise<void> {
+    return this.settle("reject", () => this.ch.reject(this.msg, requeue));
+  }
+
+  /** basic.nack(requeue=true): back to the queue (no front-of-queue on AMQP), redelivered=true. */
+  release(): Promise<void> {
+    return this.settle("release", () => this.ch.nack(this.msg, false, true));
+  }
+}
+
+export class AmqpConsumer implements Consumer, ConnectionListener {
+  private channel: Channel | null = null;
+  /** Channels whose deliveries may still be settled (the current one, kept after cancel). */
+  private readonly liveChannels = new Set<Channel>();
+  private opening: Promise<void> | null = null;
+  private readonly queues: string[];
+  private readonly tags = new Map<string, string>();
+  private pending: Pending[] = [];
+  private cancelled = false;
+  private prefetch: number;
+  private reopenTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly conn: AmqpConnection,
+    private readonly options: ConsumeOptions,
+    prefetch: number,
+    private readonly globalQos: () => boolean,
+    private readonly warn: (m: string) => void,
+    private readonly onClosed: (c: AmqpConsumer) => void,
+  ) {
+    this.queues = [...new Set(options.queues)];
+    this.prefetch = Math.max(0, Math.floor(prefetch));
+  }
+
+  /** The basic.qos prefetch_count in force. */
+  get prefetchCount(): number {
+    return this.prefetch;
+  }
+
+  isLive(ch: Channel): boolean {
+    return this.liveChannels.has(ch);
+  }
+
+  async start(): Promise<void> {
+    this.conn.addListener(this);
+    try {
+      await this.open(await this.conn.get());
+    } catch (err) {
+      this.conn.removeListener(this);
+      this.onClosed(this);
+      throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------- connection events
+
+  async onConnected(model: ChannelModel): Promise<void> {
+    if (this.cancelled) return;
+    await this.open(model);
+  }
+
+  onLost(): void {
+    this.dropChannel(this.channel);
+  }
+
+  private dropChannel(ch: Channel | null): void {
+    if (!ch) return;
+    this.liveChannels.delete(ch);
+    if (this.channel !== ch) return;
+    this.channel = null;
+    this.tags.clear();
+    this.pending = this.pending.filter((p) => p.ch !== ch);
+  }
+
+  private open(model: ChannelModel): Promise<void> {
+    if (this.channel || this.cancelled) return Promise.resolve();
+    if (!this.opening) {
+      const p = this.doOpen(model).finally(() => {
+        if (this.opening === p) this.opening = null;
+      });
+      this.opening = p;
+    }
+    return this.opening;
+  }
+
+  private async doOpen(model: ChannelModel): Promise<void> {
+    const ch = await model.createChannel();
+    ch.on("error", (err: Error) => this.warn(`consumer channel error: ${err.message}`));
+    ch.on("close", () => this.onChannelClose(ch));
+    if (!this.options.noAck) await ch.prefetch(this.prefetch, this.globalQos());
+    this.channel = ch;
+    this.liveChannels.add(ch);
+    for (const q of this.queues) await this.consumeQueue(ch, q);
+  }
+
+  private async consumeQueue(ch: Channel, queue: string): Promise<void> {
+    const ok = await ch.consume(queue, (msg) => this.onMessage(ch, queue, msg), { noAck: this.options.noAck === true });
+    this.tags.set(queue, ok.consumerTag);
+  }
+
+  private onChannelClose(ch: Channel): void {
+    const wasCurrent = this.channel === ch;
+    this.dropChannel(ch);
+    if (!wasCurrent || this.cancelled || this.conn.isClosed) return;
+    // A channel error on a live connection (queue deleted, precondition, ...): try again later.
+    // After a connection loss the connection's reconnect re-opens us instead.
+    if (this.reopenTimer) return;
+    this.reopenTimer = setTimeout(() => {
+      this.reopenTimer = null;
+      const model = this.conn.current;
+      if (!model || this.channel || this.cancelled) return;
+      this.open(model).catch((err) => {
+        this.warn(`re-opening the consumer channel failed: ${(err as Error).message}`);
+        const ch2 = this.channel;
+        if (!ch2) this.onChannelClose(ch); // schedule again
+      });
+    }, 1000);
+    this.reopenTimer.unref?.();
+  }
+
+  private onMessage(ch: Channel, queue: string, msg: ConsumeMessage | null): void {
+    if (msg === null) {
+      // basic.cancel from the broker (queue deleted): consume again when the channel re-opens
+      this.tags.delete(queue);
+      this.warn(`the broker cancelled consuming queue '${queue}' (deleted?)`);
+      return;
+    }
+    if (ch !== this.channel) return;
+    this.pending.push({ ch, queue, msg });
+    this.drain();
+  }
+
+  private drain(): void {
+    while (this.pending.length > 0 && !this.cancelled && this.options.hasCapacity()) {
+      const p = this.pending.shift() as Pending;
+      if (!this.liveChannels.has(p.ch)) continue;
+      let delivery: AmqpDelivery;
+      try {
+        delivery = new AmqpDelivery(this, p.ch, p.msg, p.queue, this.options.noAck === true);
+      } catch (err) {
+        // unreadable header table etc.: drop it like a bad envelope, tell the caller
+        try {
+          if (!this.options.noAck) p.ch.reject(p.msg, false);
+        } catch {
+          /* channel gone */
+        }
+        this.options.onTransportError?.(err as Error, p.msg.content);
+        continue;
+      }
+      this.options.onDelivery(delivery);
+    }
+  }
+
+  // ---------------------------------------------------------------- Consumer
+
+  poke(): void {
+    this.drain();
+  }
+
+  /** basic.qos again with a new prefetch_count (Celery: +1 per ETA task held, −1 when it runs). */
+  setPrefetch(count: number): void {
+    const n = Math.max(0, Math.floor(count));
+    if (n === this.prefetch) return;
+    this.prefetch = n;
+    const ch = this.channel;
+    if (ch) ch.prefetch(n, this.globalQos()).catch((err) => this.warn(`basic.qos(${n}) failed: ${(err as Error).message}`));
+  }
+
+  addQueue(queue: string): void {
+    if (this.queues.includes(queue)) return;
+    this.queues.push(queue);
+    const ch = this.channel;
+    if (ch && !this.cancelled) this.consumeQueue(ch, queue).catch((err) => this.warn(`basic.consume('${queue}') failed: ${(err as Error).message}`));
+  }
+
+  removeQueue(queue: string): void {
+    const i = this.queues.indexOf(queue);
+    if (i < 0) return;
+    this.queues.splice(i, 1);
+    const tag = this.tags.get(queue);
+    this.tags.delete(queue);
+    const ch = this.channel;
+    if (ch && tag) ch.cancel(tag).catch(() => undefined);
+  }
+
+  async cancel(): Promise<void> {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    if (this.reopenTimer) clearTimeout(this.reopenTimer);
+    this.conn.removeListener(this);
+    if (this.opening) await this.opening.catch(() => undefined);
+    const ch = this.channel;
+    if (ch) {
+      for (const tag of this.tags.values()) await ch.cancel(tag).catch(() => undefined);
+      this.tags.clear();
+      for (const p of this.options.noAck ? [] : this.pending) {
+        try {
+          p.ch.nack(p.msg, false, true);
+        } catch {
+          /* channel gone: redelivered anyway */
+        }
+      }
+    }
+    this.pending = [];
+    this.onClosed(this);
+  }
+
+  /** Close the channel (transport close): unsettled deliveries go back to the queue. */
+  async close(): Promise<void> {
+    await this.cancel();
+    const ch = this.channel;
+    this.channel = null;
+    for (const c of this.liveChannels) await c.close().catch(() => undefined);
+    this.liveChannels.clear();
+    void ch;
+  }
+}

@@ -1,0 +1,90 @@
+/** Errors the worker raises or stores, as Python Celery/billiard name them. */
+import { CeleryError, formatTraceback } from "../protocol/exceptions";
+import type { WireValue } from "../protocol/message";
+
+/** `billiard.exceptions.SoftTimeLimitExceeded()`: raised inside the task (ctx.signal's reason). */
+export class SoftTimeLimitExceeded extends CeleryError {
+  constructor() {
+    super("SoftTimeLimitExceeded", [], "billiard.exceptions");
+  }
+}
+
+/** `billiard.exceptions.TimeLimitExceeded(seconds)`: the hard limit stopped the task. */
+export class TimeLimitExceeded extends CeleryError {
+  constructor(seconds: number) {
+    super("TimeLimitExceeded", [seconds], "billiard.exceptions");
+  }
+}
+
+/** `billiard.exceptions.WorkerLostError(msg)`: the thread running the task died. */
+export class WorkerLostError extends CeleryError {
+  constructor(message: string) {
+    super("WorkerLostError", [message], "billiard.exceptions");
+  }
+}
+
+/** `celery.exceptions.MaxRetriesExceededError(msg)`. */
+export class MaxRetriesExceededError extends CeleryError {
+  constructor(message: string) {
+    super("MaxRetriesExceededError", [message], "celery.exceptions");
+  }
+}
+
+/** `celery.exceptions.TaskRevokedError(reason)`. */
+export class TaskRevokedError extends CeleryError {
+  constructor(reason: string) {
+    super("TaskRevokedError", [reason], "celery.exceptions");
+  }
+}
+
+/** True for an error made by AbortSignal (DOMException AbortError, timers/promises, fetch). */
+export function isAbortError(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { name?: unknown }).name === "AbortError";
+}
+
+/**
+ * Traceback text of a task error, with Python's last line for SoftTimeLimitExceeded
+ * (`billiard.exceptions.SoftTimeLimitExceeded: SoftTimeLimitExceeded()`).
+ */
+export function taskTraceback(err: unknown): string {
+  const text = formatTraceback(err);
+  if (err instanceof SoftTimeLimitExceeded) {
+    return text.replace(/billiard\.exceptions\.SoftTimeLimitExceeded\n$/, "billiard.exceptions.SoftTimeLimitExceeded: SoftTimeLimitExceeded()\n");
+  }
+  return text;
+}
+
+/** An error rebuilt from what a worker thread sent (name, message, stack, Celery fields). */
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack: string | null;
+  /** Constructor names up the prototype chain (to match autoretryFor classes by name). */
+  classes: string[];
+  excType?: string;
+  excMessage?: WireValue[];
+  excModule?: string;
+  args?: WireValue[];
+  /** Thrown value was not an Error: its JSON-safe form. */
+  value?: WireValue;
+  notError?: boolean;
+}
+
+/** Rebuild a thread's error in the main thread so errorToExceptionInfo/formatTraceback see the same fields. */
+export function reviveError(s: SerializedError): unknown {
+  if (s.notError) return s.value;
+  if (s.excType === "SoftTimeLimitExceeded" && s.excModule === "billiard.exceptions") {
+    const e = new SoftTimeLimitExceeded();
+    if (s.stack) e.stack = s.stack;
+    return e;
+  }
+  const e = new Error(s.message) as Error & Record<string, unknown>;
+  e.name = s.name;
+  if (s.stack) e.stack = s.stack;
+  if (s.excType !== undefined) e.excType = s.excType;
+  if (s.excMessage !== undefined) e.excMessage = s.excMessage;
+  if (s.excModule !== undefined) e.excModule = s.excModule;
+  if (s.args !== undefined) e.args = s.args;
+  Object.defineProperty(e, "__classes", { value: s.classes, enumerable: false });
+  return e;
+}

@@ -1,0 +1,86 @@
+/**
+ * Celery's signals as typed events: `taskPrerun`, `taskPostrun`, `taskSuccess`, `taskFailure`,
+ * `taskRetry`, `taskRevoked`, `workerReady`, `workerShutdown`. Listeners run synchronously in
+ * registration order (as Celery's `Signal.send`); an error thrown by a listener, or a rejected
+ * promise it returns, is logged and never reaches the worker.
+ */
+import type { RequestInfo } from "../client/task";
+import type { Logger } from "../logging";
+import type { ExceptionInfo } from "../protocol/result-meta";
+
+/** Payloads, by event name (Celery signal `task_prerun` → `taskPrerun`, ...). */
+export interface WorkerEventMap {
+  /** Before the handler runs (Celery `task_prerun`). */
+  taskPrerun: { taskId: string; task: string; request: RequestInfo; args: unknown[]; kwargs: Record<string, unknown> };
+  /** After the run, whatever the outcome (Celery `task_postrun`); `state` is the stored state. */
+  taskPostrun: { taskId: string; task: string; request: RequestInfo; retval: unknown; state: string };
+  /** The handler returned (Celery `task_success`). */
+  taskSuccess: { taskId: string; task: string; request: RequestInfo; result: unknown };
+  /** The task failed (Celery `task_failure`): handler error, time limit, lost thread. */
+  taskFailure: { taskId: string; task: string; request: RequestInfo; exception: unknown; excInfo: ExceptionInfo; traceback: string | null };
+  /** The task asked for a retry (Celery `task_retry`); `reason` is the Retry text, e.g. "Retry in 5s: KeyError('k')". */
+  taskRetry: { taskId: string; task: string; request: RequestInfo; reason: string; exception: unknown };
+  /** The task was revoked, expired or terminated (Celery `task_revoked`). */
+  taskRevoked: { taskId: string; task: string; request: RequestInfo; terminated: boolean; expired: boolean; signal: string | null };
+  /** The worker consumes (Celery `worker_ready`). */
+  workerReady: { hostname: string };
+  /** The worker stopped (Celery `worker_shutdown`). */
+  workerShutdown: { hostname: string; cold: boolean };
+}
+
+export type WorkerEventName = keyof WorkerEventMap;
+export type WorkerEventListener<K extends WorkerEventName> = (payload: WorkerEventMap[K]) => unknown;
+
+/** A typed event emitter whose listener errors are logged, never thrown. */
+export class WorkerSignals {
+  private readonly listeners = new Map<WorkerEventName, Array<WorkerEventListener<never>>>();
+  /** Where listener errors go (set by the worker; stderr otherwise). */
+  logger: Pick<Logger, "error"> | null = null;
+
+  /** Add a listener. Returns a function that removes it. */
+  on<K extends WorkerEventName>(event: K, listener: WorkerEventListener<K>): () => void {
+    const list = this.listeners.get(event) ?? [];
+    list.push(listener as WorkerEventListener<never>);
+    this.listeners.set(event, list);
+    return () => this.off(event, listener);
+  }
+
+  /** Add a listener that runs once. */
+  once<K extends WorkerEventName>(event: K, listener: WorkerEventListener<K>): () => void {
+    const off = this.on(event, (payload) => {
+      off();
+      return listener(payload);
+    });
+    return off;
+  }
+
+  off<K extends WorkerEventName>(event: K, listener: WorkerEventListener<K>): void {
+    const list = this.listeners.get(event);
+    if (!list) return;
+    const i = list.indexOf(listener as WorkerEventListener<never>);
+    if (i >= 0) list.splice(i, 1);
+  }
+
+  listenerCount(event: WorkerEventName): number {
+    return this.listeners.get(event)?.length ?? 0;
+  }
+
+  /** Call every listener of `event`; errors are logged with the event name. */
+  emit<K extends WorkerEventName>(event: K, payload: WorkerEventMap[K], logger: Pick<Logger, "error"> | null = this.logger): void {
+    const list = this.listeners.get(event);
+    if (!list?.length) return;
+    for (const listener of [...list]) {
+      const report = (err: unknown) => {
+        const text = `Signal handler ${listener.name || "<anonymous>"} for ${event} raised: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
+        if (logger) logger.error(text);
+        else process.stderr.write(text + "\n");
+      };
+      try {
+        const r = (listener as WorkerEventListener<K>)(payload);
+        if (r && typeof (r as Promise<unknown>).then === "function") (r as Promise<unknown>).then(undefined, report);
+      } catch (err) {
+        report(err);
+      }
+    }
+  }
+}
