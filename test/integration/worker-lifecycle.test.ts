@@ -1,7 +1,7 @@
 /** Cold shutdown, acks rules, long-ETA warning, signals and custom states on Redis. */
 import type { Celery, Worker, WorkerOptions } from "../../src";
 import { CeleryError } from "../../src";
-import { captureLogger, rawRedis, testApp, waitFor } from "./helpers/app";
+import { captureLogger, rawRedis, testApp, waitFor, storedMeta } from "./helpers/app";
 
 let app: Celery;
 let workers: Worker[] = [];
@@ -21,15 +21,6 @@ async function startWorker(options: WorkerOptions = {}): Promise<Worker> {
   return w;
 }
 
-async function storedMeta(id: string): Promise<Record<string, unknown> | null> {
-  const redis = rawRedis(9);
-  try {
-    const text = await redis.get(`celery-task-meta-${id}`);
-    return text ? (JSON.parse(text) as Record<string, unknown>) : null;
-  } finally {
-    redis.disconnect();
-  }
-}
 
 /** Messages waiting in `queue`, and how many of the unacked ones belong to `queue` (db 8 is shared). */
 async function brokerCounts(queue: string): Promise<{ queued: number; unacked: number }> {

@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Celery, Worker, WorkerOptions } from "../../src";
-import { captureLogger, rawRedis, testApp, waitFor } from "./helpers/app";
+import { captureLogger, rawRedis, testApp, waitFor, storedMeta } from "./helpers/app";
 
 const TSAPP = resolve(__dirname, "../../interop-tests/apps/tsapp.js");
 
@@ -25,15 +25,6 @@ async function startWorker(options: WorkerOptions = {}): Promise<Worker> {
   return w;
 }
 
-async function storedMeta(id: string): Promise<Record<string, unknown> | null> {
-  const redis = rawRedis(9);
-  try {
-    const text = await redis.get(`celery-task-meta-${id}`);
-    return text ? (JSON.parse(text) as Record<string, unknown>) : null;
-  } finally {
-    redis.disconnect();
-  }
-}
 
 /** Unacked messages of this test's queue (db 8 is shared with other test files). */
 async function unackedCount(): Promise<number> {

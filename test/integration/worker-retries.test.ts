@@ -2,7 +2,7 @@
 import type { Celery, Worker } from "../../src";
 import { CeleryError } from "../../src";
 import { pyJsonLoads } from "../../src/protocol/serializers/json";
-import { captureLogger, rawRedis, testApp, waitFor } from "./helpers/app";
+import { captureLogger, rawRedis, testApp, waitFor, storedMeta } from "./helpers/app";
 
 let app: Celery;
 let worker: Worker | null = null;
@@ -21,15 +21,6 @@ async function startWorker(): Promise<Worker> {
   return worker;
 }
 
-async function storedMeta(id: string): Promise<Record<string, unknown> | null> {
-  const redis = rawRedis(9);
-  try {
-    const text = await redis.get(`celery-task-meta-${id}`);
-    return text ? (JSON.parse(text) as Record<string, unknown>) : null;
-  } finally {
-    redis.disconnect();
-  }
-}
 
 /** Envelopes of `id` held unacked by the worker (an ETA retry waits there). */
 async function heldMessages(id: string): Promise<Array<{ headers: Record<string, unknown>; properties: Record<string, unknown> }>> {

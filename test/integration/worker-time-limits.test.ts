@@ -4,7 +4,7 @@
  */
 import { resolve } from "node:path";
 import type { Celery, Worker, WorkerOptions } from "../../src";
-import { captureLogger, rawRedis, testApp, waitFor } from "./helpers/app";
+import { captureLogger, rawRedis, testApp, waitFor, storedMeta } from "./helpers/app";
 
 const TSAPP = resolve(__dirname, "../../interop-tests/apps/tsapp.js");
 
@@ -32,15 +32,6 @@ async function startWorker(options: WorkerOptions = {}): Promise<Worker> {
   return worker;
 }
 
-async function storedMeta(id: string): Promise<Record<string, unknown> | null> {
-  const redis = rawRedis(9);
-  try {
-    const text = await redis.get(`celery-task-meta-${id}`);
-    return text ? (JSON.parse(text) as Record<string, unknown>) : null;
-  } finally {
-    redis.disconnect();
-  }
-}
 
 async function unackedIds(): Promise<string[]> {
   const redis = rawRedis(8);

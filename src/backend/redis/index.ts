@@ -8,6 +8,8 @@
 import Redis, { type RedisOptions } from "ioredis";
 import type { ResultBackend } from "../types";
 import type { GroupMeta, ResultMeta } from "../../protocol/result-meta";
+import { waitOnce } from "../waiter";
+import type { Waiter } from "../waiter";
 import { READY_STATES, decodeGroupMeta, decodeResultMeta, encodeResultMeta } from "../../protocol/result-meta";
 import { pyJsonDumps } from "../../protocol/serializers/json";
 import { defineBackendScripts, type ScriptedBackendRedis } from "./scripts";
@@ -38,10 +40,6 @@ export function normalizeKeyPrefix(prefix: string | undefined | null): string {
   return ":_-.".includes(prefix[prefix.length - 1]) ? prefix : prefix + "_";
 }
 
-interface Waiter {
-  resolve(meta: ResultMeta): void;
-  reject(err: Error): void;
-}
 
 interface Channel {
   waiters: Set<Waiter>;
@@ -243,45 +241,21 @@ export class RedisBackend implements ResultBackend {
    */
   waitForReady(taskId: string, timeoutMs: number | null): Promise<ResultMeta> {
     const channel = this.taskKey(taskId);
-    return new Promise<ResultMeta>((resolve, reject) => {
-      let timer: NodeJS.Timeout | null = null;
-      let done = false;
-      const waiter: Waiter = {
-        resolve: (meta) => finish(() => resolve(meta)),
-        reject: (err) => finish(() => reject(err)),
-      };
-      const finish = (f: () => void): void => {
-        if (done) return;
-        done = true;
-        if (timer) clearTimeout(timer);
-        this.removeWaiter(channel, waiter);
-        f();
-      };
+    return waitOnce(timeoutMs, () => new ResultTimeoutError(taskId, timeoutMs ?? 0), (w) => this.removeWaiter(channel, w), (waiter) => {
       let ch = this.channels.get(channel);
       if (!ch) {
-        let subscribed: Promise<unknown>;
-        try {
-          subscribed = this.subscribeChannel(channel);
-        } catch (err) {
-          reject(err as Error);
-          return;
-        }
-        ch = { waiters: new Set(), subscribed };
+        ch = { waiters: new Set(), subscribed: this.subscribeChannel(channel) };
         this.channels.set(channel, ch);
       }
       if (ch.expiry) clearTimeout(ch.expiry);
       ch.waiters.add(waiter);
-      if (ch.ready) {
-        waiter.resolve(ch.ready);
-        return;
-      }
-      if (timeoutMs !== null) timer = setTimeout(() => waiter.reject(new ResultTimeoutError(taskId, timeoutMs)), Math.max(0, timeoutMs));
+      if (ch.ready) return waiter.resolve(ch.ready);
       ch.subscribed.then(
         async () => {
-          if (done) return;
+          if (waiter.done()) return;
           try {
             const text = await this.client.get(channel);
-            if (text === null || done) return;
+            if (text === null || waiter.done()) return;
             const meta = decodeResultMeta(text);
             if (READY_STATES.has(meta.status)) waiter.resolve(meta);
           } catch (err) {

@@ -23,6 +23,8 @@ import type { Consumer, Delivery, QueueDeclaration, Transport } from "../../tran
 import type { RawMessage, WireValue } from "../../protocol/message";
 import type { GroupMeta, ResultMeta, ResultTuple } from "../../protocol/result-meta";
 import { READY_STATES } from "../../protocol/result-meta";
+import { waitOnce } from "../waiter";
+import type { Waiter } from "../waiter";
 import { encodeBody, decodeMessageBody } from "../../protocol";
 import type { SerializerName } from "../../protocol/serializers";
 
@@ -140,10 +142,6 @@ export function decodeRpcResult(message: RawMessage, accept: readonly string[]):
   return { taskId, meta };
 }
 
-interface Waiter {
-  resolve(meta: ResultMeta): void;
-  reject(err: Error): void;
-}
 
 export class RpcBackend implements ResultBackend {
   readonly name = "rpc";
@@ -279,35 +277,18 @@ export class RpcBackend implements ResultBackend {
   }
 
   waitForReady(taskId: string, timeoutMs: number | null): Promise<ResultMeta> {
-    return new Promise<ResultMeta>((resolve, reject) => {
-      let timer: NodeJS.Timeout | null = null;
-      let done = false;
-      const waiter: Waiter = {
-        resolve: (meta) => finish(() => resolve(meta)),
-        reject: (err) => finish(() => reject(err)),
-      };
-      const finish = (f: () => void): void => {
-        if (done) return;
-        done = true;
-        if (timer) clearTimeout(timer);
-        const set = this.waiters.get(taskId);
-        if (set) {
-          set.delete(waiter);
-          if (set.size === 0) this.waiters.delete(taskId);
-        }
-        f();
-      };
+    const release = (waiter: Waiter): void => {
+      const set = this.waiters.get(taskId);
+      if (!set) return;
+      set.delete(waiter);
+      if (set.size === 0) this.waiters.delete(taskId);
+    };
+    return waitOnce(timeoutMs, () => new RpcResultTimeoutError(taskId, timeoutMs ?? 0, this.oid), release, (waiter) => {
       const known = this.states.get(taskId);
-      if (known && READY_STATES.has(known.status)) {
-        resolve(known);
-        return;
-      }
+      if (known && READY_STATES.has(known.status)) return waiter.resolve(known);
       let set = this.waiters.get(taskId);
       if (!set) this.waiters.set(taskId, (set = new Set()));
       set.add(waiter);
-      if (timeoutMs !== null) {
-        timer = setTimeout(() => waiter.reject(new RpcResultTimeoutError(taskId, timeoutMs, this.oid)), Math.max(0, timeoutMs));
-      }
       this.ensureConsuming().catch((err: Error) => waiter.reject(err));
     });
   }

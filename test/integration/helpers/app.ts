@@ -46,3 +46,14 @@ export async function waitFor(check: () => Promise<boolean> | boolean, ms = 1000
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** The task meta document stored for `id` in the backend db 9 of testApp(), parsed, or null. */
+export async function storedMeta(id: string): Promise<Record<string, unknown> | null> {
+  const redis = rawRedis(9);
+  try {
+    const text = await redis.get(`celery-task-meta-${id}`);
+    return text ? (JSON.parse(text) as Record<string, unknown>) : null;
+  } finally {
+    redis.disconnect();
+  }
+}
