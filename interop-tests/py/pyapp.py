@@ -15,6 +15,7 @@ Worker: ``python -m celery -A pyapp worker`` (cwd interop-tests/py); client: ``c
   PYAPP_RESULT_EXTENDED     "1"/"true" -> result_extended
   PYAPP_TRACK_STARTED       "1"/"true" -> task_track_started
   PYAPP_VISIBILITY_TIMEOUT  seconds -> broker_transport_options.visibility_timeout
+  PYAPP_QUEUE_MAX_PRIORITY  int -> task_queue_max_priority (AMQP x-max-priority of the queues)
 
 Task names are explicit (``py.*``) so messages do not depend on the module name.
 """
@@ -59,6 +60,9 @@ app.conf.update(
     task_track_started=_flag('PYAPP_TRACK_STARTED'),
     broker_connection_retry_on_startup=True,  # silences a deprecation warning on Celery >= 5.3
 )
+
+if _env('PYAPP_QUEUE_MAX_PRIORITY'):
+    app.conf.task_queue_max_priority = int(os.environ['PYAPP_QUEUE_MAX_PRIORITY'])
 
 QUEUES = _list(_env('PYAPP_QUEUES', ''))
 if QUEUES:
