@@ -10,6 +10,8 @@ import type { WireValue } from "./protocol/message";
 import { AsyncResult } from "./client/async-result";
 import type { ApplyOptions } from "./client/options";
 import { Producer } from "./client/producer";
+import { Control } from "./client/control";
+import { GroupResult, Signature } from "./client/canvas";
 import { Task } from "./client/task";
 import type { TaskContext, TaskOptions, TaskSender } from "./client/task";
 import { Worker } from "./worker/worker";
@@ -34,6 +36,13 @@ export class Celery implements TaskSender {
   private transportPromise: Promise<Transport> | null = null;
   private backendPromise: Promise<ResultBackend> | null = null;
   private producer: Producer | null = null;
+  private controlInstance: Control | null = null;
+
+  /** Remote control of workers (Celery `app.control`): `app.control.inspect().ping()`, `app.control.revoke(id)`, ... */
+  get control(): Control {
+    if (!this.controlInstance) this.controlInstance = new Control(this);
+    return this.controlInstance;
+  }
 
   constructor(main: string, settings: CelerySettings = {}) {
     this.main = main;
@@ -93,6 +102,16 @@ export class Celery implements TaskSender {
     }
     await this.producer.send(name, args, kwargs, { ...options, taskId });
     return this.AsyncResult<R>(taskId);
+  }
+
+  /** A signature by task name (Celery `app.signature`); the task need not be registered here. */
+  signature(name: string, args: WireValue[] = [], kwargs: { [key: string]: WireValue } = {}, options: ApplyOptions = {}): Signature {
+    return new Signature(this, { task: name, args: [...args], kwargs: { ...kwargs }, options: {}, subtask_type: null, immutable: false }).set(options);
+  }
+
+  /** A saved group's results (Celery `GroupResult.restore`), or null. */
+  restoreGroup(groupId: string): Promise<GroupResult | null> {
+    return GroupResult.restore(this, groupId);
   }
 
   /** A handle on a task's result by id. */

@@ -75,6 +75,14 @@ export interface CeleryConfig {
   taskRejectOnWorkerLost: boolean;
   /** task_default_rate_limit: "10/s", "100/m", "1000/h" or tasks per second (null: none). */
   taskDefaultRateLimit: string | number | null;
+  /** worker_send_task_events (-E): the worker sends task-* events. */
+  workerSendTaskEvents: boolean;
+  /** worker_enable_remote_control: the worker answers pidbox (inspect/control) commands. */
+  workerEnableRemoteControl: boolean;
+  /** task_send_sent_event: the client sends task-sent events. */
+  taskSendSentEvent: boolean;
+  /** event_serializer */
+  eventSerializer: SerializerName;
   /** task_time_limit (s) */
   taskTimeLimit: number | null;
   /** task_soft_time_limit (s) */
@@ -143,6 +151,10 @@ export const DEFAULTS: CeleryConfig = {
   taskAcksOnFailureOrTimeout: true,
   taskRejectOnWorkerLost: false,
   taskDefaultRateLimit: null,
+  workerSendTaskEvents: false,
+  workerEnableRemoteControl: true,
+  taskSendSentEvent: false,
+  eventSerializer: "json",
   taskTimeLimit: null,
   taskSoftTimeLimit: null,
   workerPrefetchMultiplier: 4,

@@ -6,6 +6,8 @@ import { parseLogLevel } from "../logging";
 import { loadApp, clientApp } from "./load-app";
 import { expandNodeName } from "./hostname";
 import { embedBeat, registerBeatCommands } from "./beat";
+import { configureWorkerControl, registerControlCommands, workerControlOptions } from "./control";
+import type { WorkerControlArgv } from "./control";
 import type { WireValue } from "../protocol/message";
 
 function parseJson(text: string | undefined, what: string, fallback: WireValue): WireValue {
@@ -64,6 +66,7 @@ async function worker(argv: WorkerArgv): Promise<void> {
     void w.stop().then(() => app.close()).then(() => process.exit(0));
   };
   for (const sig of ["SIGTERM", "SIGINT", "SIGQUIT"] as const) process.on(sig, () => shutdown(sig));
+  configureWorkerControl(w, argv as WorkerControlArgv, () => shutdown("SIGTERM"));
   await w.start();
   if ((argv as { beat?: boolean }).beat) await embedBeat(app, w, argv as { schedule?: string });
 }
@@ -101,7 +104,7 @@ async function purge(argv: { app?: string; queues?: string }): Promise<void> {
   await app.close();
 }
 
-void registerBeatCommands(yargs(hideBin(process.argv)).scriptName("celeriac"))
+void registerControlCommands(registerBeatCommands(yargs(hideBin(process.argv)).scriptName("celeriac")))
   .command(
     "worker",
     "Start a worker",
@@ -118,7 +121,11 @@ void registerBeatCommands(yargs(hideBin(process.argv)).scriptName("celeriac"))
         .option("max-tasks-per-child", { type: "number", describe: "threads pool: replace a thread after N tasks" })
         .option("max-memory-per-child", { type: "number", describe: "threads pool: replace a thread past N KiB of heap" })
         .option("beat", { alias: "B", type: "boolean", describe: "also run the beat scheduler in this process" })
-        .option("schedule", { alias: "s", type: "string", describe: "beat state file (with -B)" }),
+        .option("schedule", { alias: "s", type: "string", describe: "beat state file (with -B)" })
+        .option("events", { alias: "E", type: "boolean", describe: "send task events (task-received, task-succeeded, ...)" })
+        .option("without-heartbeat", { type: "boolean", describe: "do not send worker-heartbeat/online/offline events" })
+        .option("heartbeat-interval", { type: "number", describe: "seconds between worker-heartbeat events (default 2)" })
+        .option("without-remote-control", { type: "boolean", describe: "do not answer inspect/control commands" }),
     (argv) => worker(argv),
   )
   .command(

@@ -1,5 +1,6 @@
 /** Options of `applyAsync` / `sendTask`, in camelCase with Celery's meaning. */
-import type { Embed, SignatureDict, WireValue } from "../protocol/message";
+import type { Embed, WireValue } from "../protocol/message";
+import type { SignatureInput } from "../protocol/signature";
 import type { SerializerName } from "../protocol/serializers";
 
 /** Per-call options; layered over task options, which are layered over app settings. */
@@ -35,11 +36,11 @@ export interface ApplyOptions {
   argsrepr?: string;
   kwargsrepr?: string;
   /** Signatures to call with the result (Celery `link`). */
-  link?: SignatureDict | SignatureDict[];
+  link?: SignatureInput | SignatureInput[];
   /** Signatures to call with the task id on failure (Celery `link_error`). */
-  linkError?: SignatureDict | SignatureDict[];
+  linkError?: SignatureInput | SignatureInput[];
   /** Remaining chain (reversed, as on the wire) and chord body: set by canvas code. */
   chain?: Embed["chain"];
-  chord?: Embed["chord"];
+  chord?: SignatureInput | null;
   replyTo?: string;
 }

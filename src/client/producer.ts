@@ -4,7 +4,9 @@ import { v4 as uuid4 } from "uuid";
 import type { CeleryConfig, Route } from "../config";
 import { encodeTask } from "../protocol/encode";
 import type { TaskSpec } from "../protocol/encode";
-import type { WireValue } from "../protocol/message";
+import type { SignatureDict, WireValue } from "../protocol/message";
+import { toSignatureDict } from "../protocol/signature";
+import type { SignatureInput } from "../protocol/signature";
 import type { Transport, QueueDeclaration } from "../transport/types";
 import type { ApplyOptions } from "./options";
 import { resolveRoute } from "./routes";
@@ -18,9 +20,9 @@ function toDate(value: Date | string): Date {
   return d;
 }
 
-function asList<T>(value: T | T[] | undefined): T[] | null {
+function asList(value: SignatureInput | SignatureInput[] | undefined): SignatureDict[] | null {
   if (value === undefined) return null;
-  return Array.isArray(value) ? value : [value];
+  return (Array.isArray(value) ? value : [value]).map(toSignatureDict);
 }
 
 /** Where a message for `taskName` goes, after call options, taskRoutes and defaults. */
@@ -59,7 +61,7 @@ export function buildTaskSpec(
       callbacks: asList(options.link),
       errbacks: asList(options.linkError),
       chain: options.chain ?? null,
-      chord: options.chord ?? null,
+      chord: options.chord ? toSignatureDict(options.chord) : null,
     },
     eta,
     expires,

@@ -3,6 +3,8 @@ import type { WireValue, SignatureDict } from "../protocol/message";
 import type { TaskState } from "../protocol/result-meta";
 import type { ApplyOptions } from "./options";
 import type { AsyncResult } from "./async-result";
+import { Signature } from "./canvas";
+import type { CanvasApp } from "./canvas";
 
 /** The request a bound handler sees as `ctx.request` (Celery's `self.request`). */
 export interface RequestInfo {
@@ -129,13 +131,23 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
     return this.sender.sendTask<Awaited<R>>(this.name, (args ?? []) as WireValue[], kwargs ?? {}, { ...this.options.defaults, ...options });
   }
 
-  /** A signature of this task (Celery `s()`), in Celery's dict form. */
-  s(...args: A | WireValue[]): SignatureDict {
-    return { task: this.name, args: args as WireValue[], kwargs: {}, options: {}, subtask_type: null, immutable: false };
+  /** A signature of this task (Celery `s()`); `.toDict()` gives Celery's dict form. */
+  s(...args: A | WireValue[]): Signature {
+    return new Signature(this.sender as unknown as CanvasApp, this.signatureDict(args as WireValue[], false));
   }
 
   /** An immutable signature (Celery `si()`): the parent's result is not prepended. */
-  si(...args: A | WireValue[]): SignatureDict {
-    return { ...this.s(...args), immutable: true };
+  si(...args: A | WireValue[]): Signature {
+    return new Signature(this.sender as unknown as CanvasApp, this.signatureDict(args as WireValue[], true));
+  }
+
+  /** A signature with args, kwargs and apply options (Celery `signature()`). */
+  signature(args: WireValue[] = [], kwargs: { [key: string]: WireValue } = {}, options: ApplyOptions = {}): Signature {
+    const sig = new Signature(this.sender as unknown as CanvasApp, { ...this.signatureDict(args, false), kwargs });
+    return sig.set({ ...this.options.defaults, ...options });
+  }
+
+  private signatureDict(args: WireValue[], immutable: boolean): SignatureDict {
+    return { task: this.name, args: [...args], kwargs: {}, options: {}, subtask_type: null, immutable };
   }
 }

@@ -70,3 +70,16 @@ export function signatureDict(
     immutable: extras.immutable ?? false,
   };
 }
+
+/** Anything that turns into a signature dict (the canvas `Signature` class). */
+export interface SignatureLike {
+  toDict(): SignatureDict;
+}
+
+/** A signature dict or a Signature object. */
+export type SignatureInput = SignatureDict | SignatureLike;
+
+/** The dict form of a signature given either way. */
+export function toSignatureDict(sig: SignatureInput): SignatureDict {
+  return typeof (sig as SignatureLike).toDict === "function" ? (sig as SignatureLike).toDict() : (sig as SignatureDict);
+}

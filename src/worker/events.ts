@@ -10,6 +10,8 @@ import type { ExceptionInfo } from "../protocol/result-meta";
 
 /** Payloads, by event name (Celery signal `task_prerun` → `taskPrerun`, ...). */
 export interface WorkerEventMap {
+  /** A task message was accepted by the worker, before any ETA wait (Celery `task_received`). */
+  taskReceived: { taskId: string; task: string; request: RequestInfo };
   /** Before the handler runs (Celery `task_prerun`). */
   taskPrerun: { taskId: string; task: string; request: RequestInfo; args: unknown[]; kwargs: Record<string, unknown> };
   /** After the run, whatever the outcome (Celery `task_postrun`); `state` is the stored state. */

@@ -17,6 +17,7 @@ import { MaxRetriesExceededError, taskTraceback } from "./errors";
 import type { WorkerSignals } from "./events";
 import type { ExecutionPool, HandlerOutcome } from "./pools/types";
 import { handlerArguments } from "./request";
+import { WorkerCanvas } from "./canvas";
 import type { Request } from "./request";
 import { autoretryFor, RetryRequest, retriesExhausted, retryApplyOptions, retryCountdown, retryText } from "./retry";
 
@@ -47,6 +48,12 @@ export class Tracer {
     private readonly hostname: string,
     private readonly signals: WorkerSignals[] = [],
   ) {}
+
+  /** Callbacks, chain steps, chord joins and errbacks (spec §3.6). */
+  private canvasRunner: WorkerCanvas | null = null;
+  private get canvas(): WorkerCanvas {
+    return (this.canvasRunner ??= new WorkerCanvas(this.app, this.backend, this.logger));
+  }
 
   private emit: WorkerSignals["emit"] = (event, payload) => {
     for (const s of this.signals) s.emit(event, payload, this.logger);
@@ -100,6 +107,8 @@ export class Tracer {
    */
   async revoked(task: Task | undefined, request: Request, reason: "revoked" | "expired" | "terminated", signal: string | null = null): Promise<void> {
     if (this.storesErrors(task, request)) await this.storeException(request, "REVOKED", taskRevoked(reason));
+    // Celery's mark_as_revoked: a revoked chord member still completes its part (failing the body).
+    await this.canvas.chordPartReturn(request, "REVOKED", taskRevoked(reason) as unknown as WireValue);
     this.emit("taskRevoked", {
       taskId: request.task.id,
       task: request.task.task,
@@ -168,7 +177,10 @@ export class Tracer {
     if (first.kind === "return") {
       const runtime = Number(process.hrtime.bigint() - started) / 1e9;
       const result = (first.value === undefined ? null : first.value) as WireValue;
-      if (this.storesResult(task, request)) await this.store(request, "SUCCESS", result);
+      // Spec §3.6: callbacks and the next chain step go out before the result is stored.
+      const children = await this.canvas.afterSuccess(request, result);
+      if (this.storesResult(task, request)) await this.store(request, "SUCCESS", result, null, children);
+      await this.canvas.chordPartReturn(request, "SUCCESS", result);
       if (this.logger.enabled("INFO")) this.logger.info(`Task ${t.name}[${t.id}] succeeded in ${runtime}s: ${pyRepr(result)}`);
       this.emit("taskSuccess", { taskId: t.id, task: t.task, request: request.info, result });
       return this.finish(task, request, "SUCCESS", result);
@@ -192,6 +204,7 @@ export class Tracer {
     const t = request.task;
     const info = errorToExceptionInfo(err);
     if (this.storesErrors(task, request)) await this.store(request, "FAILURE", info as unknown as WireValue, traceback);
+    await this.canvas.afterFailure(request, info, traceback);
     this.logger.error(`Task ${t.name}[${t.id}] raised unexpected: ${excRepr(info)}${traceback ? "\n" + traceback.replace(/\n$/, "") : ""}`);
     this.emit("taskFailure", { taskId: t.id, task: t.task, request: request.info, exception: err, excInfo: info, traceback });
     return "FAILURE";
@@ -203,6 +216,7 @@ export class Tracer {
     this.logger.error(`Hard time limit (${seconds}s) exceeded for ${t.name}[${t.id}]`);
     const info = timeLimitExceeded(seconds);
     if (this.storesErrors(task, request)) await this.storeException(request, "FAILURE", info);
+    await this.canvas.afterFailure(request, info, null);
     this.emit("taskFailure", { taskId: t.id, task: t.task, request: request.info, exception: info, excInfo: info, traceback: null });
     return "TIMEOUT";
   }

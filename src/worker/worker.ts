@@ -25,6 +25,8 @@ import type { Request } from "./request";
 import { LimitedSet, loadStateDb, saveStateDb } from "./state";
 import { classify, etaDelay, isExpired } from "./strategy";
 import { Tracer } from "./tracer";
+import { startWorkerControl } from "./control";
+import type { WorkerControlHandle } from "./control";
 import type { TraceOutcome } from "./tracer";
 
 /** Options of `app.worker(...)` / `celeriac worker`. */
@@ -109,6 +111,8 @@ export class Worker {
   private readonly rateOverrides = new Map<string, number>();
   private readonly buckets = new Map<string, { bucket: TokenBucket; pending: Request[]; timer: NodeJS.Timeout | null }>();
   private readonly statedb: string | null;
+  /** Remote control (pidbox) and events, while started. */
+  private control: WorkerControlHandle | null = null;
 
   constructor(private readonly app: Celery, options: WorkerOptions = {}) {
     this.hostname = options.hostname ?? `celery@${osHostname()}`;
@@ -253,6 +257,7 @@ export class Worker {
     this.logger.info(
       `${this.hostname} ready. Queues: ${this.queues.join(", ")}; concurrency ${this.concurrency} (${this.executor.kind}); tasks: ${[...this.app.tasks.keys()].join(", ")}`,
     );
+    this.control = await startWorkerControl(this.app, this, transport, this.logger);
     this.emit("workerReady", { hostname: this.hostname });
   }
 
@@ -306,6 +311,7 @@ export class Worker {
       return;
     }
     if (this.logger.enabled("INFO")) this.logger.info(`Task ${request.task.name}[${request.task.id}] received`);
+    this.emit("taskReceived", { taskId: request.task.id, task: request.task.task, request: request.info });
     if (this.isRevoked(request)) {
       void this.discardRevoked(request);
       return;
@@ -450,6 +456,7 @@ export class Worker {
   }
 
   private async shutdown(): Promise<void> {
+    await this.control?.stop().catch((err: Error) => this.logger.error(`Could not stop remote control: ${err.message}`));
     await this.consumer?.cancel();
     const giveBack: Promise<void>[] = [];
     for (const [request, timer] of this.scheduled) {

@@ -1,0 +1,182 @@
+/**
+ * A celeriac CLI worker (interop-tests/apps/tsapp.js) driven by the real Python `celery` CLI and
+ * API (newest Celery and Debian's 5.2) on Redis: inspect ping/registered/active/stats, control
+ * revoke --terminate (Python sees REVOKED), rate_limit, shutdown; Python's event Receiver sees
+ * worker-online/heartbeat and task events of a worker started with -E.
+ * Build first: npm run build.
+ */
+import { execFile, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { resolve } from "node:path";
+import { PYTHONS, PY_DIR, pyClient } from "./harness/python";
+import type { Python } from "./harness/python";
+import { testRedisUrl, waitFor } from "../test/integration/helpers/app";
+
+jest.setTimeout(120_000);
+const ROOT = resolve(__dirname, "..");
+const BROKER = testRedisUrl(8);
+const BACKEND = testRedisUrl(9);
+
+interface CliWorker {
+  child: ChildProcess;
+  node: string;
+  queue: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function startWorker(extra: string[] = []): CliWorker {
+  const id = randomUUID().slice(0, 8);
+  const queue = `ctl-${id}`;
+  const node = `ctl-${id}@interop`;
+  let out = "";
+  const child = spawn(process.execPath, [resolve(ROOT, "dist/cli/main.js"), "worker", "-A", "interop-tests/apps/tsapp.js", "-c", "2", "-n", node, ...extra], {
+    cwd: ROOT,
+    env: { ...process.env, TSAPP_BROKER: BROKER, TSAPP_BACKEND: BACKEND, TSAPP_QUEUE: queue },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  return { child, node, queue, output: () => out, exited };
+}
+
+function celery(py: Python, args: string[], queue: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise) => {
+    execFile(
+      py.exe,
+      ["-m", "celery", "-A", "pyapp", ...args],
+      { cwd: PY_DIR, env: { ...process.env, PYAPP_BROKER: BROKER, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: queue, PYTHONDONTWRITEBYTECODE: "1" }, timeout: 60_000 },
+      (err, stdout, stderr) => resolvePromise({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+async function inspectJson(py: Python, w: CliWorker, method: string, ...args: string[]): Promise<Record<string, unknown>> {
+  const r = await celery(py, ["inspect", method, ...args, "-d", w.node, "-t", "5", "-j"], w.queue);
+  if (r.code !== 0) throw new Error(`inspect ${method} failed (${r.code}): ${r.stdout}\n${r.stderr}\nworker:\n${w.output()}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop() as string) as Record<string, unknown>;
+}
+
+const RECEIVE_EVENTS = `
+import json, os, sys, threading
+from pyapp import app
+node, seconds = sys.argv[1], float(sys.argv[2])
+seen = []
+def on_event(event):
+    if event.get('hostname') == node:
+        seen.append(event)
+def done():
+    print(json.dumps(seen, default=str))
+    sys.stdout.flush()
+    os._exit(0)
+threading.Timer(seconds, done).start()
+with app.connection() as conn:
+    recv = app.events.Receiver(conn, handlers={'*': on_event})
+    recv.capture(limit=None, timeout=None, wakeup=False)
+`;
+
+function receiveEvents(py: Python, w: CliWorker, seconds: number): Promise<Array<Record<string, unknown>>> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(
+      py.exe,
+      ["-c", RECEIVE_EVENTS, w.node, String(seconds)],
+      { cwd: PY_DIR, env: { ...process.env, PYAPP_BROKER: BROKER, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: w.queue }, timeout: 60_000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolvePromise(JSON.parse(stdout.trim().split("\n").pop() as string))),
+    );
+  });
+}
+
+describe.each(PYTHONS.map((p) => [p.label, p] as const))("%s → celeriac worker on Redis", (_label, py) => {
+  let w: CliWorker;
+  const env = () => ({ PYAPP_BROKER: BROKER, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: w.queue });
+
+  beforeAll(async () => {
+    w = startWorker(["-E", "--heartbeat-interval", "1"]);
+    await waitFor(() => w.output().includes("ready"), 20000, "worker ready");
+  });
+
+  afterAll(async () => {
+    if (w.child.exitCode === null) {
+      w.child.kill("SIGTERM");
+      await w.exited;
+    }
+  });
+
+  test("inspect ping / registered / stats / active_queues", async () => {
+    expect(await inspectJson(py, w, "ping")).toEqual({ [w.node]: { ok: "pong" } });
+    const registered = (await inspectJson(py, w, "registered"))[w.node] as string[];
+    expect(registered).toContain("ts.add");
+    expect(registered).toContain("ts.sleep");
+    const stats = (await inspectJson(py, w, "stats"))[w.node] as Record<string, unknown>;
+    expect(stats).toMatchObject({ pool: { "max-concurrency": 2 }, broker: { transport: "redis" } });
+    const queues = (await inspectJson(py, w, "active_queues"))[w.node] as Array<{ name: string }>;
+    expect(queues.map((q) => q.name)).toEqual([w.queue]);
+  });
+
+  test("app.control.inspect().ping() from the Python API", async () => {
+    const out = await pyClientInline(py, `
+from pyapp import app
+import json, sys
+print(json.dumps(app.control.inspect(destination=[sys.argv[1]], timeout=5).ping()))
+`, [w.node]);
+    expect(out).toEqual({ [w.node]: { ok: "pong" } });
+  });
+
+  test("inspect active during a long task, then control terminate → REVOKED terminated", async () => {
+    const { id } = (await pyClient(py, ["send", "ts.sleep", "--args", JSON.stringify([30, "x"]), "--options", JSON.stringify({ queue: w.queue })], env())) as { id: string };
+    let active: Array<Record<string, unknown>> = [];
+    await waitFor(async () => (active = (await inspectJson(py, w, "active"))[w.node] as Array<Record<string, unknown>>).length === 1, 20000, "active task");
+    expect(active[0]).toMatchObject({ id, name: "ts.sleep", type: "ts.sleep", hostname: w.node, acknowledged: true });
+    // The celery CLI has no --terminate: `control terminate <signal> <id>` sends terminate (= revoke with terminate).
+    const r = await celery(py, ["control", "terminate", "SIGTERM", id, "-d", w.node, "-t", "5"], w.queue);
+    expect(r.stdout + r.stderr).toContain(`terminate: ${id}`);
+    let state: { state: string; result: unknown } = { state: "PENDING", result: null };
+    await waitFor(async () => (state = (await pyClient(py, ["state", id], env())) as typeof state).state === "REVOKED", 15000, "REVOKED");
+    expect(JSON.stringify(state.result)).toContain("terminated");
+  });
+
+  test("control rate_limit is applied (replies as Celery's, tasks then spaced)", async () => {
+    const r = await celery(py, ["control", "rate_limit", "ts.add", "30/m", "-d", w.node, "-t", "5"], w.queue);
+    expect(r.stdout + r.stderr).toContain("new rate limit set successfully");
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(((await pyClient(py, ["send", "ts.add", "--args", "[1, 2]", "--options", JSON.stringify({ queue: w.queue })], env())) as { id: string }).id);
+    const t0 = Date.now();
+    for (const id of ids) expect(await pyClient(py, ["get", id, "--timeout", "20"], env())).toMatchObject({ state: "SUCCESS", result: 3 });
+    // 30/m: one token every 2 s; three tasks need at least ~4 s.
+    expect(Date.now() - t0).toBeGreaterThan(3000);
+    // As in Celery, the string "0" is a (truthy) limit meaning "no limit".
+    const off = await celery(py, ["control", "rate_limit", "ts.add", "0", "-d", w.node, "-t", "5"], w.queue);
+    expect(off.stdout + off.stderr).toContain("new rate limit set successfully");
+  });
+
+  test("Python's event Receiver sees worker heartbeats and task events", async () => {
+    const events = receiveEvents(py, w, 6);
+    await new Promise((r) => setTimeout(r, 1500));
+    const { id } = (await pyClient(py, ["send", "ts.add", "--args", "[20, 22]", "--options", JSON.stringify({ queue: w.queue })], env())) as { id: string };
+    const seen = await events;
+    const types = seen.map((e) => e.type);
+    expect(types).toContain("worker-heartbeat");
+    const mine = seen.filter((e) => e.uuid === id).map((e) => e.type);
+    expect(mine).toEqual(["task-received", "task-started", "task-succeeded"]);
+    expect(seen.find((e) => e.type === "task-succeeded" && e.uuid === id)).toMatchObject({ result: "42" });
+  });
+
+  test("control shutdown stops the worker", async () => {
+    await celery(py, ["control", "shutdown", "-d", w.node, "-t", "2"], w.queue);
+    const code = await Promise.race([w.exited, new Promise<string>((r) => setTimeout(() => r("still running"), 20000))]);
+    expect(code).toBe(0);
+  });
+});
+
+function pyClientInline(py: Python, code: string, args: string[]): Promise<unknown> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(
+      py.exe,
+      ["-c", code, ...args],
+      { cwd: PY_DIR, env: { ...process.env, PYAPP_BROKER: BROKER, PYAPP_BACKEND: BACKEND }, timeout: 60_000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolvePromise(JSON.parse(stdout.trim().split("\n").pop() as string))),
+    );
+  });
+}

@@ -1,0 +1,619 @@
+/**
+ * Canvas (spec §3): signatures, chain, group, chord, GroupResult. Signatures serialise to
+ * Celery's dict form `{task, args, kwargs, options, subtask_type, immutable}` with snake_case
+ * `options` (what Python puts on the wire), so they can be embedded in messages either way.
+ */
+import { v4 as uuid4 } from "uuid";
+import type { ResultBackend } from "../backend/types";
+import type { SignatureDict, WireValue } from "../protocol/message";
+import type { ResultTuple } from "../protocol/result-meta";
+import { READY_STATES } from "../protocol/result-meta";
+import { normalizeSignature, toSignatureDict } from "../protocol/signature";
+import type { SignatureInput } from "../protocol/signature";
+import { AsyncResult } from "./async-result";
+import type { GetOptions } from "./async-result";
+import type { ApplyOptions } from "./options";
+
+type WireObject = { [key: string]: WireValue };
+
+/** What canvas code needs from the app (the Celery app implements it). */
+export interface CanvasApp {
+  readonly oid: string;
+  sendTask<R = unknown>(name: string, args?: WireValue[], kwargs?: WireObject, options?: ApplyOptions): Promise<AsyncResult<R>>;
+  backend(): Promise<ResultBackend>;
+}
+
+/** Backends with Celery's native chord join (Redis). */
+export interface ChordBackend extends ResultBackend {
+  setChordSize(groupId: string, size: number): Promise<void>;
+}
+
+export function isChordBackend(b: ResultBackend): b is ChordBackend {
+  return typeof (b as Partial<ChordBackend>).setChordSize === "function";
+}
+
+// ------------------------------------------------------------------ options wire <-> camelCase
+
+/** Signature option keys (Celery, snake_case) and their ApplyOptions names. */
+const OPTION_NAMES: ReadonlyArray<[string, keyof ApplyOptions]> = [
+  ["task_id", "taskId"],
+  ["reply_to", "replyTo"],
+  ["queue", "queue"],
+  ["exchange", "exchange"],
+  ["routing_key", "routingKey"],
+  ["priority", "priority"],
+  ["countdown", "countdown"],
+  ["eta", "eta"],
+  ["expires", "expires"],
+  ["time_limit", "timeLimit"],
+  ["soft_time_limit", "softTimeLimit"],
+  ["serializer", "serializer"],
+  ["compression", "compression"],
+  ["headers", "headers"],
+  ["ignore_result", "ignoreResult"],
+  ["shadow", "shadow"],
+  ["root_id", "rootId"],
+  ["parent_id", "parentId"],
+  ["group_id", "groupId"],
+  ["group_index", "groupIndex"],
+  ["retries", "retries"],
+  ["argsrepr", "argsrepr"],
+  ["kwargsrepr", "kwargsrepr"],
+  ["link", "link"],
+  ["link_error", "linkError"],
+  ["chord", "chord"],
+  ["chain", "chain"],
+];
+
+/** A signature dict as a wire value (its optional keys make TS refuse the plain assignment). */
+function wv(v: SignatureDict | SignatureDict[] | null): WireValue {
+  return v as unknown as WireValue;
+}
+
+function sigList(v: WireValue): SignatureDict[] {
+  return (Array.isArray(v) ? v : [v]).map((s) => normalizeSignature(s));
+}
+
+/** Signature `options` (snake_case, as on the wire) → ApplyOptions. Unknown and null keys are dropped. */
+export function wireToApplyOptions(options: WireObject): ApplyOptions {
+  const out: Record<string, unknown> = {};
+  for (const [wire, camel] of OPTION_NAMES) {
+    const v = options[wire];
+    if (v === null || v === undefined) continue;
+    if (wire === "link" || wire === "link_error" || wire === "chain") out[camel] = sigList(v);
+    else if (wire === "chord") out[camel] = normalizeSignature(v);
+    else if (wire === "exchange" && typeof v !== "string") {
+      const name = typeof v === "object" && !Array.isArray(v) && !(v instanceof Date) && !Buffer.isBuffer(v) ? v.name : null;
+      if (typeof name === "string") out[camel] = name;
+    } else out[camel] = v;
+  }
+  return out as ApplyOptions;
+}
+
+/** ApplyOptions → signature `options` (snake_case). */
+export function applyToWireOptions(options: ApplyOptions): WireObject {
+  const out: WireObject = {};
+  const src = options as Record<string, unknown>;
+  for (const [wire, camel] of OPTION_NAMES) {
+    const v = src[camel];
+    if (v === undefined) continue;
+    if (camel === "link" || camel === "linkError" || camel === "chain") {
+      out[wire] = v === null ? null : wv((Array.isArray(v) ? v : [v]).map((s) => toSignatureDict(s as SignatureInput)));
+    } else if (camel === "chord") out[wire] = v === null ? null : wv(toSignatureDict(v as SignatureInput));
+    else out[wire] = v as WireValue;
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ result handles
+
+/** Anything canvas apply returns: an AsyncResult or a GroupResult. */
+export type CanvasResult = AsyncResult<unknown> | GroupResult;
+
+/** Celery's `as_tuple()`: `[[id, parent_tuple|null], null]` or `[[gid, null], [members]]`. */
+export function resultTuple(r: CanvasResult): ResultTuple {
+  if (r instanceof GroupResult) return r.asTuple();
+  const parent = (r as AsyncResult<unknown> & { parent?: CanvasResult | null }).parent;
+  return [[r.id, parent ? resultTuple(parent) : null], null];
+}
+
+/** Sets `.parent` on an AsyncResult (chain links, like Celery's `result.parent`). */
+function withParent<R>(r: AsyncResult<R>, parent: CanvasResult | null): AsyncResult<R> & { parent: CanvasResult | null } {
+  const out = r as AsyncResult<R> & { parent: CanvasResult | null };
+  out.parent = parent;
+  return out;
+}
+
+/** Results of a group (Celery `GroupResult`). */
+export class GroupResult {
+  /** Set for a chord's body result chain (`chord(...).parent`); null otherwise. */
+  parent: CanvasResult | null = null;
+
+  constructor(
+    readonly id: string,
+    readonly results: AsyncResult<unknown>[],
+    private readonly backendRef: () => Promise<ResultBackend>,
+  ) {}
+
+  /** Every member's result in order; throws the first failure when propagate (default). */
+  async get(options: GetOptions = {}): Promise<unknown[]> {
+    return this.join(options);
+  }
+
+  /** Same as get (Celery's join: members awaited one by one, in order). */
+  async join(options: GetOptions = {}): Promise<unknown[]> {
+    const end = options.timeout == null ? null : Date.now() + options.timeout;
+    const out: unknown[] = [];
+    for (const r of this.results) {
+      const left = end === null ? null : Math.max(1, end - Date.now());
+      out.push(await r.get({ timeout: left, propagate: options.propagate }));
+    }
+    return out;
+  }
+
+  /** Number of members that succeeded. */
+  async completedCount(): Promise<number> {
+    const states = await Promise.all(this.results.map((r) => r.state()));
+    return states.filter((s) => s === "SUCCESS").length;
+  }
+
+  /** True when every member is ready. */
+  async ready(): Promise<boolean> {
+    const states = await Promise.all(this.results.map((r) => r.state()));
+    return states.every((s) => READY_STATES.has(s));
+  }
+
+  async successful(): Promise<boolean> {
+    const states = await Promise.all(this.results.map((r) => r.state()));
+    return states.every((s) => s === "SUCCESS");
+  }
+
+  async failed(): Promise<boolean> {
+    const states = await Promise.all(this.results.map((r) => r.state()));
+    return states.some((s) => s === "FAILURE");
+  }
+
+  asTuple(): ResultTuple {
+    return [[this.id, null], this.results.map((r) => resultTuple(r))];
+  }
+
+  /** Celery `GroupResult.save()`: `celery-taskset-meta-<gid>` = `{"result": as_tuple()}`. */
+  async save(): Promise<void> {
+    await (await this.backendRef()).saveGroup(this.id, { result: this.asTuple() });
+  }
+
+  /** Delete the saved group. */
+  async delete(): Promise<void> {
+    await (await this.backendRef()).deleteGroup(this.id);
+  }
+
+  /** Celery `GroupResult.restore(id)`; null when nothing was saved. */
+  static async restore(app: CanvasApp, groupId: string): Promise<GroupResult | null> {
+    const backend = () => app.backend();
+    const meta = await (await backend()).restoreGroup(groupId);
+    if (!meta) return null;
+    return fromTuple(meta.result, backend) as GroupResult;
+  }
+
+  toString(): string {
+    return this.id;
+  }
+}
+
+function fromTuple(t: ResultTuple, backend: () => Promise<ResultBackend>): CanvasResult {
+  // Celery 5.2 saves groups as [[gid, null], [...]]; accept [gid, [...]] too.
+  const head = t[0] as unknown;
+  const id = Array.isArray(head) ? String(head[0]) : String(head);
+  const members = t[1];
+  if (Array.isArray(members)) return new GroupResult(id, members.map((m) => fromTuple(m, backend) as AsyncResult<unknown>), backend);
+  const parent = Array.isArray(head) && head[1] ? fromTuple(head[1] as ResultTuple, backend) : null;
+  return withParent(new AsyncResult<unknown>(id, backend), parent);
+}
+
+// ------------------------------------------------------------------ signatures
+
+/** A task signature (Celery `Signature`): a task name with partial args, kwargs and options. */
+export class Signature {
+  task: string;
+  args: WireValue[];
+  kwargs: WireObject;
+  /** Options in Celery's wire form (snake_case keys). */
+  options: WireObject;
+  subtaskType: string | null;
+  immutable: boolean;
+
+  constructor(readonly app: CanvasApp, dict: SignatureDict) {
+    this.task = dict.task;
+    this.args = [...dict.args];
+    this.kwargs = { ...dict.kwargs };
+    this.options = { ...dict.options };
+    this.subtaskType = dict.subtask_type;
+    this.immutable = dict.immutable;
+  }
+
+  /** Celery's dict form, key order included. */
+  toDict(): SignatureDict {
+    return {
+      task: this.task,
+      args: this.args,
+      kwargs: this.kwargs,
+      options: this.options,
+      subtask_type: this.subtaskType,
+      immutable: this.immutable,
+    };
+  }
+
+  toJSON(): SignatureDict {
+    return this.toDict();
+  }
+
+  /** Merge apply options (camelCase) into the signature's options; returns this. */
+  set(options: ApplyOptions): this {
+    Object.assign(this.options, applyToWireOptions(options));
+    return this;
+  }
+
+  /** Add a callback (Celery `link`). */
+  link(sig: SignatureInput): this {
+    const list = Array.isArray(this.options.link) ? this.options.link : [];
+    this.options.link = [...list, wv(toSignatureDict(sig))];
+    return this;
+  }
+
+  /** Add an errback (Celery `link_error`). */
+  linkError(sig: SignatureInput): this {
+    const list = Array.isArray(this.options.link_error) ? this.options.link_error : [];
+    this.options.link_error = [...list, wv(toSignatureDict(sig))];
+    return this;
+  }
+
+  /** A copy with args prepended and kwargs/options merged (Celery `clone`/partial). */
+  clone(args: WireValue[] = [], kwargs: WireObject = {}, options: ApplyOptions = {}): Signature {
+    const d = this.toDict();
+    const copy = fromDict(this.app, {
+      ...d,
+      args: [...args, ...d.args],
+      kwargs: { ...d.kwargs, ...kwargs },
+      options: { ...d.options, ...applyToWireOptions(options) },
+    });
+    return copy;
+  }
+
+  /** Mark immutable (Celery `.set(immutable=True)` / `si`). */
+  setImmutable(immutable = true): this {
+    this.immutable = immutable;
+    return this;
+  }
+
+  /** Send with extra positional args (prepended unless immutable). */
+  delay(...args: WireValue[]): Promise<CanvasResult> {
+    return this.applyAsync(args);
+  }
+
+  /** Send; args are prepended to the partial args unless the signature is immutable. */
+  applyAsync(args: WireValue[] = [], kwargs: WireObject = {}, options: ApplyOptions = {}): Promise<CanvasResult> {
+    return applySignature(this.app, this.toDict(), args, options, kwargs);
+  }
+}
+
+/** A signature of another type (group/chain/chord) from its dict form. */
+export function fromDict(app: CanvasApp, dict: SignatureDict | WireValue): Signature {
+  const d = normalizeSignature(dict as WireValue);
+  switch (d.subtask_type) {
+    case "group":
+      return new Group(app, tasksOf(d).map((t) => fromDict(app, t)), d.options).setImmutable(d.immutable);
+    case "chain":
+      return new Chain(app, tasksOf(d).map((t) => fromDict(app, t)), d.options).setImmutable(d.immutable);
+    case "chord": {
+      const k = d.kwargs;
+      const header = fromDict(app, k.header as WireValue);
+      const body = k.body == null ? null : fromDict(app, k.body);
+      const group = header instanceof Group ? header : new Group(app, [header]);
+      return new Chord(app, group, body, d.options).setImmutable(d.immutable);
+    }
+    default:
+      return new Signature(app, d);
+  }
+}
+
+function tasksOf(d: SignatureDict): WireValue[] {
+  const tasks = d.kwargs.tasks;
+  return Array.isArray(tasks) ? tasks : [];
+}
+
+/** Celery `group(...)`: members sent in parallel sharing a group id. */
+export class Group extends Signature {
+  readonly tasks: Signature[];
+  constructor(app: CanvasApp, tasks: SignatureInput[], options: WireObject = {}) {
+    const sigs = tasks.map((t) => (t instanceof Signature ? t : fromDict(app, toSignatureDict(t))));
+    super(app, { task: "celery.group", args: [], kwargs: {}, options, subtask_type: "group", immutable: false });
+    this.tasks = sigs;
+  }
+
+  override toDict(): SignatureDict {
+    return { ...super.toDict(), kwargs: { tasks: wv(this.tasks.map((t) => t.toDict())) } };
+  }
+
+  override applyAsync(args: WireValue[] = [], kwargs: WireObject = {}, options: ApplyOptions = {}): Promise<GroupResult> {
+    return applyGroup(this.app, this.toDict(), args, options, kwargs);
+  }
+}
+
+/** Celery `chain(...)`: each step gets the previous result prepended. */
+export class Chain extends Signature {
+  readonly tasks: Signature[];
+  constructor(app: CanvasApp, tasks: SignatureInput[], options: WireObject = {}) {
+    const sigs = tasks.map((t) => (t instanceof Signature ? t : fromDict(app, toSignatureDict(t))));
+    super(app, { task: "celery.chain", args: [], kwargs: {}, options, subtask_type: "chain", immutable: false });
+    this.tasks = sigs;
+  }
+
+  override toDict(): SignatureDict {
+    return { ...super.toDict(), kwargs: { tasks: wv(this.tasks.map((t) => t.toDict())) } };
+  }
+
+  /** Resolves with the result of the LAST step; `.parent` links back to the first. */
+  override applyAsync(args: WireValue[] = [], kwargs: WireObject = {}, options: ApplyOptions = {}): Promise<CanvasResult> {
+    return applyChain(this.app, this.toDict(), args, options, kwargs);
+  }
+}
+
+/** Celery `chord(header, body)`: the body gets the list of header results. */
+export class Chord extends Signature {
+  constructor(app: CanvasApp, readonly header: Group, readonly body: Signature | null, options: WireObject = {}) {
+    super(app, { task: "celery.chord", args: [], kwargs: {}, options, subtask_type: "chord", immutable: false });
+  }
+
+  override toDict(): SignatureDict {
+    return {
+      ...super.toDict(),
+      kwargs: { kwargs: {}, header: wv(this.header.toDict()), body: wv(this.body ? this.body.toDict() : null) },
+    };
+  }
+
+  /** Resolves with the body's AsyncResult (its `.parent` is the header GroupResult). */
+  override applyAsync(args: WireValue[] = [], kwargs: WireObject = {}, options: ApplyOptions = {}): Promise<CanvasResult> {
+    return applyChord(this.app, this.toDict(), args, options, kwargs);
+  }
+}
+
+function asSignatures(app: CanvasApp, items: (SignatureInput | SignatureInput[])[]): Signature[] {
+  const flat = items.length === 1 && Array.isArray(items[0]) ? (items[0] as SignatureInput[]) : (items as SignatureInput[]);
+  return flat.map((t) => (t instanceof Signature ? t : fromDict(app, toSignatureDict(t))));
+}
+
+/** `chain(a.s(), b.s(), c.s())` or `chain([..])`. */
+export function chain(...tasks: (Signature | SignatureInput[])[]): Chain {
+  const sigs = tasks.flat() as SignatureInput[];
+  const app = findApp(sigs);
+  return new Chain(app, asSignatures(app, sigs));
+}
+
+/** `group(a.s(), b.s())` or `group([..])`. */
+export function group(...tasks: (Signature | SignatureInput[])[]): Group {
+  const sigs = tasks.flat() as SignatureInput[];
+  const app = findApp(sigs);
+  return new Group(app, asSignatures(app, sigs));
+}
+
+/** `chord([header...], body)` or `chord(group(...), body)`. */
+export function chord(header: Group | SignatureInput[], body: Signature): Chord {
+  const app = body.app;
+  const g = header instanceof Group ? header : new Group(app, header);
+  return new Chord(app, g, body);
+}
+
+function findApp(sigs: SignatureInput[]): CanvasApp {
+  for (const s of sigs) if (s instanceof Signature) return s.app;
+  throw new Error("canvas: at least one Signature object (from task.s() or app.signature()) is required");
+}
+
+// ------------------------------------------------------------------ applying (client and worker)
+
+function mergeArgs(sig: SignatureDict, args: WireValue[]): WireValue[] {
+  return sig.immutable ? sig.args : [...args, ...sig.args];
+}
+
+/**
+ * Send any signature dict (plain or composite) with partial args (prepended unless immutable)
+ * and extra apply options layered over the signature's own options.
+ */
+export async function applySignature(
+  app: CanvasApp,
+  dict: SignatureDict,
+  args: WireValue[] = [],
+  options: ApplyOptions = {},
+  kwargs: WireObject = {},
+): Promise<CanvasResult> {
+  switch (dict.subtask_type) {
+    case "group":
+      return applyGroup(app, dict, args, options, kwargs);
+    case "chain":
+      return applyChain(app, dict, args, options, kwargs);
+    case "chord":
+      return applyChord(app, dict, args, options, kwargs);
+    default: {
+      const opts = { ...wireToApplyOptions(dict.options), ...options };
+      const merged = dict.immutable ? dict.kwargs : { ...dict.kwargs, ...kwargs };
+      return app.sendTask(dict.task, mergeArgs(dict, args), merged, opts);
+    }
+  }
+}
+
+function withOptions(sig: SignatureDict, wire: WireObject): SignatureDict {
+  return { ...sig, options: { ...sig.options, ...wire } };
+}
+
+/** Send every member with the same group id; returns the GroupResult. */
+export async function applyGroup(
+  app: CanvasApp,
+  dict: SignatureDict,
+  args: WireValue[] = [],
+  options: ApplyOptions = {},
+  kwargs: WireObject = {},
+): Promise<GroupResult> {
+  const groupOpts = { ...wireToApplyOptions(dict.options), ...options };
+  const gid = groupOpts.groupId ?? groupOpts.taskId ?? uuid4();
+  const { taskId: _t, groupId: _g, groupIndex: _i, link, linkError, ...shared } = groupOpts;
+  void _t;
+  void _g;
+  void _i;
+  const partial = dict.immutable ? [] : args;
+  const members = tasksOf(dict).map((t) => normalizeSignature(t));
+  const results: AsyncResult<unknown>[] = [];
+  for (const m of members) {
+    const memberOpts: ApplyOptions = { ...shared, groupId: gid };
+    if (link !== undefined) memberOpts.link = link;
+    if (linkError !== undefined) memberOpts.linkError = linkError;
+    const r = await applySignature(app, m, partial, memberOpts, kwargs);
+    if (r instanceof GroupResult) results.push(...r.results);
+    else results.push(r);
+  }
+  return new GroupResult(gid, results, () => app.backend());
+}
+
+/** Give each step after the first a pre-assigned task id and reply_to (Celery's freeze). */
+function freezeStep(app: CanvasApp, step: SignatureDict): SignatureDict {
+  const o = step.options;
+  const extra: WireObject = {};
+  if (step.subtask_type === "chord") {
+    const body = step.kwargs.body;
+    if (body && typeof body === "object" && !Array.isArray(body)) {
+      const b = normalizeSignature(body);
+      return { ...step, kwargs: { ...step.kwargs, body: wv(freezeStep(app, b)) } };
+    }
+    return step;
+  }
+  if (step.subtask_type === "group" || step.subtask_type === "chain") return step;
+  if (o.task_id == null) extra.task_id = uuid4();
+  if (o.reply_to == null) extra.reply_to = app.oid;
+  return Object.keys(extra).length ? withOptions(step, extra) : step;
+}
+
+/** The task id a frozen step will run under (last task for chains, body for chords). */
+function frozenId(step: SignatureDict): string | null {
+  if (step.subtask_type === "chord") {
+    const body = step.kwargs.body;
+    return body && typeof body === "object" && !Array.isArray(body) ? frozenId(normalizeSignature(body)) : null;
+  }
+  const id = step.options.task_id;
+  return typeof id === "string" ? id : null;
+}
+
+/** Flatten nested chains; upgrade `group` followed by a step into `chord(group, step)` like Celery. */
+function chainSteps(dict: SignatureDict): SignatureDict[] {
+  const flat: SignatureDict[] = [];
+  for (const t of tasksOf(dict)) {
+    const s = normalizeSignature(t);
+    if (s.subtask_type === "chain" && flat.length === 0) flat.push(...chainSteps(s));
+    else if (s.subtask_type === "chain") flat.push(...chainSteps(s));
+    else flat.push(s);
+  }
+  const out: SignatureDict[] = [];
+  for (let i = 0; i < flat.length; i++) {
+    const s = flat[i];
+    if (s.subtask_type === "group" && i + 1 < flat.length) {
+      out.push(chordDict(s, flat[i + 1]));
+      i++;
+    } else out.push(s);
+  }
+  return out;
+}
+
+/** A chord signature dict. */
+export function chordDict(header: SignatureDict, body: SignatureDict | null, options: WireObject = {}): SignatureDict {
+  return {
+    task: "celery.chord",
+    args: [],
+    kwargs: { kwargs: {}, header: wv(header), body: wv(body) },
+    options,
+    subtask_type: "chord",
+    immutable: false,
+  };
+}
+
+/** Send the first step with the rest (reversed, frozen) in embed.chain; returns the last step's result. */
+export async function applyChain(
+  app: CanvasApp,
+  dict: SignatureDict,
+  args: WireValue[] = [],
+  options: ApplyOptions = {},
+  kwargs: WireObject = {},
+): Promise<CanvasResult> {
+  const steps = chainSteps(dict);
+  if (steps.length === 0) throw new Error("chain is empty");
+  const chainOpts = { ...wireToApplyOptions(dict.options), ...options };
+  const { taskId, chain: outer, ...rest } = chainOpts;
+  const tail = steps.slice(1).map((s) => freezeStep(app, s));
+  if (taskId !== undefined && tail.length && tail[tail.length - 1].subtask_type == null) {
+    tail[tail.length - 1] = withOptions(tail[tail.length - 1], { task_id: taskId });
+  }
+  const first = steps[0];
+  // embed.chain is reversed (next step last); an enclosing chain's remaining steps come first.
+  const remaining = [...(outer ?? []), ...[...tail].reverse()];
+  // The chain's own options (queue, ...) apply to its first step; later steps keep theirs.
+  const firstOpts: ApplyOptions = { ...rest, chain: remaining.length ? remaining : null };
+  if (taskId !== undefined && tail.length === 0) firstOpts.taskId = taskId;
+  const r0 = await applySignature(app, first, args, firstOpts, kwargs);
+  let prev: CanvasResult = r0;
+  for (const step of tail) {
+    const id = frozenId(step);
+    if (!id) continue;
+    prev = withParent(new AsyncResult<unknown>(id, () => app.backend()), prev);
+  }
+  return prev;
+}
+
+/**
+ * Native chord on the Redis backend: header members share a fresh group id, carry
+ * group_index and embed.chord = body (with its task id); `.s` is written before the last member.
+ */
+export async function applyChord(
+  app: CanvasApp,
+  dict: SignatureDict,
+  args: WireValue[] = [],
+  options: ApplyOptions = {},
+  kwargs: WireObject = {},
+): Promise<CanvasResult> {
+  const k = dict.kwargs;
+  const headerDict = normalizeSignature(k.header as WireValue);
+  const members = headerDict.subtask_type === "group" ? tasksOf(headerDict).map((t) => normalizeSignature(t)) : [headerDict];
+  const chordOpts = { ...wireToApplyOptions(dict.options), ...options };
+  let body = k.body == null ? null : normalizeSignature(k.body);
+  if (!body) throw new Error("chord needs a body");
+  if (chordOpts.taskId && body.options.task_id == null) body = withOptions(body, { task_id: chordOpts.taskId });
+  body = freezeStep(app, body);
+  // Options given to the chord itself (link/link_error) belong to the body, as in Celery.
+  const bodyExtra: WireObject = {};
+  if (chordOpts.link !== undefined) bodyExtra.link = applyToWireOptions({ link: chordOpts.link }).link;
+  if (chordOpts.linkError !== undefined) bodyExtra.link_error = applyToWireOptions({ linkError: chordOpts.linkError }).link_error;
+  if (chordOpts.chain && chordOpts.chain.length) bodyExtra.chain = wv(chordOpts.chain);
+  if (Object.keys(bodyExtra).length) body = withOptions(body, bodyExtra);
+  const bodyId = frozenId(body) as string;
+  const backendRef = () => app.backend();
+  const { taskId: _t, groupId, groupIndex: _i, link: _l, linkError: _e, chord: _c, chain: _ch, ...shared } = chordOpts;
+  void _t;
+  void _i;
+  void _l;
+  void _e;
+  void _c;
+  void _ch;
+  const gid = groupId ?? uuid4();
+  const partial = dict.immutable ? [] : args;
+  if (members.length === 0) {
+    // Celery: an empty header calls the body at once with an empty list.
+    const r = await applySignature(app, body, [[]], { parentId: options.parentId, rootId: options.rootId });
+    (r as { parent?: CanvasResult | null }).parent = new GroupResult(gid, [], backendRef);
+    return r;
+  }
+  const backend = await app.backend();
+  if (!isChordBackend(backend)) throw new Error(`chords need a backend with a native chord join (Redis); ${backend.name} has none`);
+  const results: AsyncResult<unknown>[] = [];
+  for (let i = 0; i < members.length; i++) {
+    if (i === members.length - 1) await backend.setChordSize(gid, members.length);
+    const r = await applySignature(app, members[i], partial, { ...shared, groupId: gid, groupIndex: i, chord: body }, kwargs);
+    results.push(r as AsyncResult<unknown>);
+  }
+  const header = new GroupResult(gid, results, backendRef);
+  return withParent(new AsyncResult<unknown>(bodyId, backendRef), header);
+}

@@ -1,0 +1,58 @@
+/**
+ * Event receiver (Celery `app.events.Receiver`): subscribes to `celeryev` with a binding key
+ * (`#` = everything; Redis PSUBSCRIBE `/{db}.celeryev/*`, AMQP an auto-delete `celeryev.<uuid>`
+ * queue) and calls the handler for every event, unpacking `task.multi` arrays.
+ */
+import { decodeMessageBody } from "../protocol/decode";
+import type { RawMessage } from "../protocol/message";
+import type { Transport } from "../transport/types";
+import type { LamportClock } from "./clock";
+import { EVENT_EXCHANGE, type CeleryEvent } from "./dispatcher";
+
+export interface EventReceiverOptions {
+  /** Binding key (default "#"). */
+  routingKey?: string;
+  accept?: readonly string[];
+  clock?: LamportClock;
+  onError?: (err: Error) => void;
+}
+
+/** Decode an event message: one event or an array of them. */
+export function decodeEvents(message: RawMessage, accept: readonly string[] = ["json"]): CeleryEvent[] {
+  const body = decodeMessageBody(message, accept);
+  const list = Array.isArray(body) ? body : [body];
+  return list.filter((e) => typeof e === "object" && e !== null && !Array.isArray(e) && typeof (e as { type?: unknown }).type === "string") as unknown as CeleryEvent[];
+}
+
+export class EventReceiver {
+  private unsubscribe: (() => Promise<void>) | null = null;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly handler: (event: CeleryEvent) => void,
+    private readonly options: EventReceiverOptions = {},
+  ) {}
+
+  async start(): Promise<void> {
+    if (this.unsubscribe) return;
+    this.unsubscribe = await this.transport.subscribe(EVENT_EXCHANGE, this.options.routingKey ?? "#", (message) => {
+      let events: CeleryEvent[];
+      try {
+        events = decodeEvents(message, this.options.accept ?? ["json"]);
+      } catch (err) {
+        this.options.onError?.(err as Error);
+        return;
+      }
+      for (const event of events) {
+        if (this.options.clock) this.options.clock.adjust(event.clock);
+        this.handler(event);
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    const u = this.unsubscribe;
+    this.unsubscribe = null;
+    if (u) await u();
+  }
+}

@@ -1,0 +1,393 @@
+/**
+ * Remote-control commands of the worker (Celery `celery/worker/control.py` semantics, spec §10.3):
+ * method name → handler(state, arguments) → reply value (sent back as `{<nodename>: value}`).
+ * A handler that throws is answered `{"error": "<repr of the error>"}` by the pidbox.
+ */
+import { cpus, hostname as osHostname, release as osRelease, arch as osArch } from "node:os";
+import type { Celery } from "../../app";
+import { DEFAULTS } from "../../config";
+import type { LamportClock } from "../../events/clock";
+import { isoformatUtc } from "../../protocol/isotime";
+import type { WireValue } from "../../protocol/message";
+import { pyFloat } from "../../protocol/serializers/json";
+import { pyStrRepr } from "../../protocol/repr";
+import type { Consumer, Transport } from "../../transport/types";
+import { parseRate } from "../rate";
+import type { Request } from "../request";
+import type { Worker } from "../worker";
+
+/** What the handlers work on. */
+export interface ControlState {
+  app: Celery;
+  worker: Worker;
+  transport: Transport;
+  clock: LamportClock;
+  /** Unix ms when the worker started. */
+  startedAt: number;
+  /** Task events on/off and an immediate heartbeat (null when the worker sends no events). */
+  events: { taskEventsEnabled: boolean; setTaskEvents(on: boolean): void; heartbeat(freq: number): void } | null;
+  /** Warm shutdown requested remotely. */
+  shutdown(msg: string): void;
+}
+
+export type ControlHandler = (state: ControlState, args: Record<string, WireValue>) => unknown | Promise<unknown>;
+
+/** A Python-like error whose repr is `<name>('<message>')`. */
+export class ControlError extends Error {
+  constructor(readonly pyName: string, message: string) {
+    super(message);
+  }
+}
+
+const ok = (value: unknown) => ({ ok: value });
+const nok = (value: unknown) => ({ error: value });
+
+/** Worker internals the commands need that Worker does not expose publicly. */
+interface WorkerInternals {
+  pool?: { size: number; drain?: () => void };
+  consumer?: Consumer | null;
+  executor?: { kind?: string };
+}
+function internals(worker: Worker): WorkerInternals {
+  return worker as unknown as WorkerInternals;
+}
+
+function asList(v: WireValue | undefined): string[] {
+  if (v === null || v === undefined || v === "") return [];
+  if (Array.isArray(v)) return v.map(String);
+  return String(v).split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+/** Celery `Request.info(safe)`. */
+export function requestInfo(state: ControlState, request: Request, safe = false): Record<string, unknown> {
+  const t = request.task;
+  const d = request.delivery;
+  const redelivered = state.transport.name === "redis" ? (d.redelivered ? true : null) : d.redelivered;
+  return {
+    id: t.id,
+    name: t.name,
+    args: safe ? t.argsrepr : t.args,
+    kwargs: safe ? t.kwargsrepr : t.kwargs,
+    type: t.task,
+    hostname: state.worker.hostname,
+    time_start: request.timeStart === null ? null : pyFloat(request.timeStart / 1000),
+    acknowledged: request.acknowledged,
+    delivery_info: { exchange: d.exchange, routing_key: d.routingKey, priority: t.priority ?? 0, redelivered },
+    worker_pid: request.timeStart === null ? null : process.pid,
+  };
+}
+
+function allRequests(worker: Worker): Array<[Request, "active" | "reserved" | "scheduled"]> {
+  return [
+    ...worker.activeRequests.map((r) => [r, "active"] as [Request, "active"]),
+    ...worker.reservedRequests.map((r) => [r, "reserved"] as [Request, "reserved"]),
+    ...worker.rateLimitedRequests.map((r) => [r, "reserved"] as [Request, "reserved"]),
+    ...worker.scheduledRequests.map((r) => [r, "scheduled"] as [Request, "scheduled"]),
+  ];
+}
+
+function snake(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+const CONF_NAMES: Record<string, string> = { broker: "broker_url", backend: "result_backend" };
+
+/** Mask the password of URLs (Celery `maybe_sanitize_url`). */
+function sanitize(value: unknown): unknown {
+  if (typeof value === "string") return value.replace(/^([a-z0-9+]+:\/\/[^:/@]*:)[^@/]*@/i, "$1**@");
+  return value;
+}
+
+function jsonish(v: unknown): boolean {
+  if (v === null || ["string", "number", "boolean"].includes(typeof v)) return true;
+  if (Array.isArray(v)) return v.every(jsonish);
+  if (typeof v === "object" && v !== null && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v).every((x) => x === undefined || jsonish(x));
+  return false;
+}
+
+function confDict(app: Celery, withDefaults: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const conf = app.conf as unknown as Record<string, unknown>;
+  const defaults = DEFAULTS as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(conf)) {
+    if (value === undefined || !jsonish(value)) continue;
+    if (!withDefaults && JSON.stringify(defaults[key]) === JSON.stringify(value)) continue;
+    const name = CONF_NAMES[key] ?? snake(key);
+    if (/password|secret/i.test(name)) out[name] = "********";
+    else out[name] = sanitize(value);
+  }
+  return out;
+}
+
+function brokerInfo(app: Celery, transport: Transport): Record<string, unknown> {
+  let url: URL | null = null;
+  try {
+    url = new URL(app.conf.broker);
+  } catch {
+    url = null;
+  }
+  const redis = transport.name === "redis";
+  return {
+    hostname: url?.hostname || "127.0.0.1",
+    userid: url?.username ? decodeURIComponent(url.username) : redis ? null : "guest",
+    virtual_host: redis ? (url?.pathname.replace(/^\//, "") || "0") : decodeURIComponent(url?.pathname.replace(/^\//, "") || "/"),
+    port: url?.port ? Number(url.port) : redis ? 6379 : 5672,
+    insist: false,
+    ssl: url?.protocol === "rediss:" || url?.protocol === "amqps:",
+    transport: transport.name,
+    connect_timeout: 4,
+    transport_options: {},
+    login_method: redis ? null : "PLAIN",
+    uri_prefix: null,
+    heartbeat: pyFloat(120),
+    failover_strategy: "round-robin",
+    alternates: [],
+  };
+}
+
+function rusage(): Record<string, unknown> {
+  const r = process.resourceUsage();
+  return {
+    utime: pyFloat(r.userCPUTime / 1e6),
+    stime: pyFloat(r.systemCPUTime / 1e6),
+    maxrss: r.maxRSS,
+    ixrss: 0,
+    idrss: 0,
+    isrss: 0,
+    minflt: r.minorPageFault,
+    majflt: r.majorPageFault,
+    nswap: r.swappedOut,
+    inblock: r.fsRead,
+    oublock: r.fsWrite,
+    msgsnd: r.ipcSent,
+    msgrcv: r.ipcReceived,
+    nsignals: r.signalsCount,
+    nvcsw: r.voluntaryContextSwitches,
+    nivcsw: r.involuntaryContextSwitches,
+  };
+}
+
+/** kombu `Queue.as_dict(recurse=True)` for a task queue of the worker. */
+export function queueDict(name: string): Record<string, unknown> {
+  return {
+    name,
+    exchange: { name, type: "direct", arguments: null, durable: true, passive: false, auto_delete: false, delivery_mode: null, no_declare: false },
+    routing_key: name,
+    queue_arguments: null,
+    binding_arguments: null,
+    consumer_arguments: null,
+    durable: true,
+    exclusive: false,
+    auto_delete: false,
+    no_ack: false,
+    alias: null,
+    bindings: [],
+    no_declare: null,
+    expires: null,
+    message_ttl: null,
+    max_length: null,
+    max_length_bytes: null,
+    max_priority: null,
+  };
+}
+
+function revokeIds(state: ControlState, ids: string[], terminate: boolean, signal: WireValue | undefined): unknown {
+  const active = new Set(state.worker.activeRequests.map((r) => r.task.id));
+  state.worker.revoke(ids, { terminate, signal: typeof signal === "string" ? signal : typeof signal === "number" ? String(signal) : undefined });
+  if (terminate) {
+    const terminated = ids.filter((id) => active.has(id));
+    if (!terminated.length) return ok("terminate: tasks unknown");
+    return ok(`terminate: ${terminated.join(", ")}`);
+  }
+  return ok(`tasks ${ids.join(", ")} flagged as revoked`);
+}
+
+function registered(state: ControlState, args: Record<string, WireValue>): string[] {
+  const items = asList(args.taskinfoitems);
+  const fields = items.length ? items : ["exchange", "routing_key", "rate_limit"];
+  const names = [...state.app.tasks.keys()].filter((n) => args.builtins === true || !n.startsWith("celery.")).sort();
+  return names.map((name) => {
+    const options = (state.app.tasks.get(name)?.options ?? {}) as unknown as Record<string, unknown>;
+    const attrs: string[] = [];
+    for (const f of fields) {
+      const key = f.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+      let value = options[key];
+      if (f === "exchange" || f === "routing_key") value = options[f === "exchange" ? "exchange" : "routingKey"];
+      if (value !== null && value !== undefined) attrs.push(`${f}=${String(value)}`);
+    }
+    return attrs.length ? `${name} [${attrs.join(" ")}]` : name;
+  });
+}
+
+function report(state: ControlState): string {
+  const conf = confDict(state.app, false);
+  const lines = Object.entries(conf).map(([k, v]) => `${k}: ${JSON.stringify(v)}`);
+  return [
+    "",
+    `software -> celeriac node:${process.version.replace(/^v/, "")}`,
+    `platform -> system:${process.platform === "linux" ? "Linux" : process.platform} arch:${osArch()}`,
+    `            kernel version:${osRelease()} host:${osHostname()} cpus:${cpus().length}`,
+    `settings -> transport:${state.transport.name} results:${state.app.conf.backend ?? "disabled"}`,
+    "",
+    ...lines,
+    "",
+  ].join("\n");
+}
+
+async function addConsumer(state: ControlState, args: Record<string, WireValue>): Promise<unknown> {
+  const queue = String(args.queue ?? "");
+  if (!queue) throw new ControlError("TypeError", "add_consumer() missing 1 required positional argument: 'queue'");
+  const worker = state.worker;
+  if (worker.queues.includes(queue)) return ok(`already consuming from ${JSON.stringify(queue).slice(1, -1)}`);
+  const exchange = typeof args.exchange === "string" ? args.exchange : undefined;
+  const exchangeType = args.exchange_type === "topic" || args.exchange_type === "fanout" ? args.exchange_type : "direct";
+  const routingKey = typeof args.routing_key === "string" ? args.routing_key : undefined;
+  await state.transport.declareQueue({ name: queue, exchange, exchangeType, routingKey });
+  (worker.queues as string[]).push(queue);
+  internals(worker).consumer?.addQueue(queue);
+  return ok(`add consumer ${queue}`);
+}
+
+function cancelConsumer(state: ControlState, args: Record<string, WireValue>): unknown {
+  const queue = String(args.queue ?? "");
+  const queues = state.worker.queues as string[];
+  const i = queues.indexOf(queue);
+  if (i >= 0) {
+    queues.splice(i, 1);
+    internals(state.worker).consumer?.removeQueue(queue);
+  }
+  return ok(`no longer consuming from ${queue}`);
+}
+
+function resizePool(state: ControlState, n: number): void {
+  const pool = internals(state.worker).pool;
+  if (!pool || internals(state.worker).executor?.kind === "threads") return;
+  pool.size = Math.max(1, pool.size + n);
+  pool.drain?.call(pool);
+}
+
+function timeLimit(state: ControlState, args: Record<string, WireValue>): unknown {
+  const task = state.app.tasks.get(String(args.task_name ?? ""));
+  if (!task) return nok("unknown task");
+  const options = task.options as { timeLimit?: number | null; softTimeLimit?: number | null };
+  options.timeLimit = typeof args.hard === "number" ? args.hard : null;
+  options.softTimeLimit = typeof args.soft === "number" ? args.soft : null;
+  return ok("time limits set successfully");
+}
+
+function rateLimit(state: ControlState, args: Record<string, WireValue>): unknown {
+  const value = args.rate_limit as string | number | null | undefined;
+  try {
+    parseRate(value ?? null);
+  } catch (err) {
+    return nok(`Invalid rate limit string: ValueError(${pyStrRepr((err as Error).message)})`);
+  }
+  const name = String(args.task_name ?? "");
+  const task = state.app.tasks.get(name);
+  if (!task) return nok("unknown task");
+  (task.options as { rateLimit?: string | number | null }).rateLimit = value || null;
+  state.worker.setRateLimit(name, value || null);
+  if (!value) return ok("rate limit disabled successfully");
+  return ok("new rate limit set successfully");
+}
+
+function stats(state: ControlState): Record<string, unknown> {
+  const w = state.worker;
+  const pool = internals(w).pool;
+  const size = pool?.size ?? w.concurrency;
+  return {
+    total: { ...w.stats.total },
+    pid: process.pid,
+    clock: String(state.clock.value),
+    uptime: Math.floor((Date.now() - state.startedAt) / 1000),
+    pool: {
+      implementation: internals(w).executor?.kind === "threads" ? "celeriac:threads" : "celeriac:eventloop",
+      "max-concurrency": size,
+      processes: [process.pid],
+      "max-tasks-per-child": "N/A",
+      "put-guarded-by-semaphore": false,
+      timeouts: [state.app.conf.taskSoftTimeLimit ?? 0, state.app.conf.taskTimeLimit ?? 0],
+    },
+    broker: brokerInfo(state.app, state.transport),
+    prefetch_count: w.prefetch,
+    rusage: rusage(),
+  };
+}
+
+export const HANDLERS: Record<string, ControlHandler> = {
+  // ---- inspect
+  ping: () => ok("pong"),
+  clock: (s) => ({ clock: s.clock.value }),
+  stats: (s) => stats(s),
+  active: (s, a) => s.worker.activeRequests.map((r) => requestInfo(s, r, a.safe === true)),
+  reserved: (s) => [...s.worker.reservedRequests, ...s.worker.rateLimitedRequests].map((r) => requestInfo(s, r)),
+  scheduled: (s) =>
+    s.worker.scheduledRequests.map((r) => ({ eta: r.task.eta ? isoformatUtc(r.task.eta) : null, priority: 6, request: requestInfo(s, r) })),
+  revoked: (s) => s.worker.revoked.toJSON().map(([id]) => id),
+  registered: (s, a) => registered(s, a),
+  active_queues: (s) => s.worker.queues.map(queueDict),
+  query_task: (s, a) => {
+    const ids = new Set(asList(a.ids));
+    const out: Record<string, unknown> = {};
+    for (const [r, where] of allRequests(s.worker)) if (ids.has(r.task.id)) out[r.task.id] = [where, requestInfo(s, r)];
+    return out;
+  },
+  conf: (s, a) => confDict(s.app, a.with_defaults === true),
+  report: (s) => ok(report(s)),
+  hello: (s, a) => {
+    if (a.from_node === s.worker.hostname) return null;
+    const incoming = a.revoked;
+    if (Array.isArray(incoming)) for (const id of incoming) s.worker.revoked.add(String(id));
+    else if (incoming && typeof incoming === "object" && !Buffer.isBuffer(incoming) && !(incoming instanceof Date)) for (const id of Object.keys(incoming)) s.worker.revoked.add(id);
+    return { revoked: s.worker.revoked.toJSON().map(([id]) => id), clock: s.clock.forward() };
+  },
+  // ---- control
+  revoke: (s, a) => revokeIds(s, asList(a.task_id), a.terminate === true, a.signal),
+  terminate: (s, a) => revokeIds(s, asList(a.task_id), true, a.signal),
+  rate_limit: (s, a) => rateLimit(s, a),
+  time_limit: (s, a) => timeLimit(s, a),
+  shutdown: (s, a) => {
+    s.shutdown(typeof a.msg === "string" ? a.msg : "Got shutdown from remote");
+    return null;
+  },
+  pool_grow: (s, a) => {
+    resizePool(s, typeof a.n === "number" ? a.n : 1);
+    return ok("pool will grow");
+  },
+  pool_shrink: (s, a) => {
+    resizePool(s, -(typeof a.n === "number" ? a.n : 1));
+    return ok("pool will shrink");
+  },
+  pool_restart: () => {
+    throw new ControlError("ValueError", "Pool restarts not enabled");
+  },
+  autoscale: () => {
+    throw new ControlError("ValueError", "Autoscale not enabled");
+  },
+  add_consumer: (s, a) => addConsumer(s, a),
+  cancel_consumer: (s, a) => cancelConsumer(s, a),
+  enable_events: (s) => {
+    if (!s.events) return nok("event dispatcher unavailable");
+    if (s.events.taskEventsEnabled) return ok("task events already enabled");
+    s.events.setTaskEvents(true);
+    return ok("task events enabled");
+  },
+  disable_events: (s) => {
+    if (!s.events) return nok("event dispatcher unavailable");
+    if (!s.events.taskEventsEnabled) return ok("task events already disabled");
+    s.events.setTaskEvents(false);
+    return ok("task events disabled");
+  },
+  heartbeat: (s) => {
+    s.events?.heartbeat(5);
+    return null;
+  },
+};
+
+// Old names Celery still answers to.
+HANDLERS.dump_active = HANDLERS.active;
+HANDLERS.dump_reserved = HANDLERS.reserved;
+HANDLERS.dump_schedule = HANDLERS.scheduled;
+HANDLERS.dump_revoked = HANDLERS.revoked;
+HANDLERS.dump_tasks = HANDLERS.registered;
+HANDLERS.dump_conf = HANDLERS.conf;
