@@ -321,17 +321,24 @@ function tasksOf(d: SignatureDict): WireValue[] {
   return Array.isArray(tasks) ? tasks : [];
 }
 
-/** Celery `group(...)`: members sent in parallel sharing a group id. */
-export class Group extends Signature {
+/** A composite signature over a list of signatures (`celery.group`, `celery.chain`). */
+abstract class SignatureList extends Signature {
   readonly tasks: Signature[];
-  constructor(app: CanvasApp, tasks: SignatureInput[], options: WireObject = {}) {
+  constructor(app: CanvasApp, kind: "group" | "chain", tasks: SignatureInput[], options: WireObject) {
     const sigs = tasks.map((t) => (t instanceof Signature ? t : fromDict(app, toSignatureDict(t))));
-    super(app, { task: "celery.group", args: [], kwargs: {}, options, subtask_type: "group", immutable: false });
+    super(app, { task: `celery.${kind}`, args: [], kwargs: {}, options, subtask_type: kind, immutable: false });
     this.tasks = sigs;
   }
 
   override toDict(): SignatureDict {
     return { ...super.toDict(), kwargs: { tasks: wv(this.tasks.map((t) => t.toDict())) } };
+  }
+}
+
+/** Celery `group(...)`: members sent in parallel sharing a group id. */
+export class Group extends SignatureList {
+  constructor(app: CanvasApp, tasks: SignatureInput[], options: WireObject = {}) {
+    super(app, "group", tasks, options);
   }
 
   override applyAsync(args: WireValue[] = [], kwargs: WireObject = {}, options: ApplyOptions = {}): Promise<GroupResult> {
@@ -340,16 +347,9 @@ export class Group extends Signature {
 }
 
 /** Celery `chain(...)`: each step gets the previous result prepended. */
-export class Chain extends Signature {
-  readonly tasks: Signature[];
+export class Chain extends SignatureList {
   constructor(app: CanvasApp, tasks: SignatureInput[], options: WireObject = {}) {
-    const sigs = tasks.map((t) => (t instanceof Signature ? t : fromDict(app, toSignatureDict(t))));
-    super(app, { task: "celery.chain", args: [], kwargs: {}, options, subtask_type: "chain", immutable: false });
-    this.tasks = sigs;
-  }
-
-  override toDict(): SignatureDict {
-    return { ...super.toDict(), kwargs: { tasks: wv(this.tasks.map((t) => t.toDict())) } };
+    super(app, "chain", tasks, options);
   }
 
   /** Resolves with the result of the LAST step; `.parent` links back to the first. */

@@ -4,6 +4,7 @@
  * replies from the private queue `<oid>.reply.celery.pidbox` (bound to `reply.celery.pidbox`
  * with routing key <oid>) whose `ticket` header matches, for `timeout` seconds or until `limit`.
  */
+import { consumeAll } from "../transport/consume-all";
 import { v4 as uuid4 } from "uuid";
 import type { Celery } from "../app";
 import { LamportClock } from "../events/clock";
@@ -62,14 +63,7 @@ export class Control {
       body.ticket = ticket;
       body.reply_to = { exchange: REPLY_EXCHANGE, routing_key: this.oid };
       await transport.declareQueue({ name: replyQueue, exchange: REPLY_EXCHANGE, exchangeType: "direct", routingKey: this.oid, durable: false, autoDelete: true, expires: 10000, messageTtl: 300000 });
-      consumer = await transport.consume({
-        queues: [replyQueue],
-        noAck: true,
-        hasCapacity: () => true,
-        capacity: () => 100,
-        prefetch: 100,
-        onDelivery: (d) => {
-          void d.ack().catch(() => undefined);
+      consumer = await consumeAll(transport, replyQueue, (d) => {
           if (d.message.headers.ticket !== ticket) return;
           this.clock.adjust(d.message.headers.clock ?? 0);
           try {
@@ -79,7 +73,6 @@ export class Control {
             return;
           }
           if (limit && replies.length >= limit) done();
-        },
       });
     }
     const enc = encodeBody(body, "json");

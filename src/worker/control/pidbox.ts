@@ -7,6 +7,7 @@
  * `matcher` glob/pcre) and answers on `reply_to` with headers `ticket` + `clock` and body
  * `{<nodename>: value}`.
  */
+import { consumeAll } from "../../transport/consume-all";
 import { pyStrRepr } from "../../protocol/repr";
 import { decodeMessageBody } from "../../protocol/decode";
 import { encodeBody } from "../../protocol/encode";
@@ -104,18 +105,12 @@ export class WorkerPidbox {
       this.unsubscribe = await this.transport.subscribe(PIDBOX_EXCHANGE, "", (m) => void this.onMessage(m));
       return;
     }
-    this.consumer = await this.transport.consume({
-      queues: [this.queueName],
-      noAck: true,
-      hasCapacity: () => true,
-      capacity: () => 100,
-      prefetch: 100,
-      onDelivery: (d) => {
-        void d.ack().catch(() => undefined);
-        void this.onMessage(d.message);
-      },
-      onTransportError: (err) => this.options.logger.error(`Unreadable control message: ${err.message}`),
-    });
+    this.consumer = await consumeAll(
+      this.transport,
+      this.queueName,
+      (d) => void this.onMessage(d.message),
+      (err) => this.options.logger.error(`Unreadable control message: ${err.message}`),
+    );
   }
 
   async stop(): Promise<void> {
