@@ -290,17 +290,7 @@ export class RedisStore implements BeatStore {
   }
 
   async load(): Promise<Map<string, EntryState>> {
-    const all = await this.redis.hgetall(this.keys.state);
-    const out = new Map<string, EntryState>();
-    for (const [name, text] of Object.entries(all)) {
-      try {
-        const s = decodeState(JSON.parse(text));
-        if (s) out.set(name, s);
-      } catch {
-        // unreadable: the entry starts afresh
-      }
-    }
-    return out;
+    return readStates(this.redis, this.keys.state);
   }
 
   async lease(): Promise<LeaseResult> {
@@ -341,6 +331,21 @@ export class RedisStore implements BeatStore {
 export const DEFAULT_KEY_PREFIX = "celeriac:beat:";
 /** Default lease, seconds. */
 export const DEFAULT_LEASE_TIMEOUT = 5;
+
+/** Last-run states kept in a Redis hash; an unreadable one is skipped (that entry starts afresh). */
+async function readStates(redis: Redis, key: string): Promise<Map<string, EntryState>> {
+  const all = await redis.hgetall(key);
+  const out = new Map<string, EntryState>();
+  for (const [name, text] of Object.entries(all)) {
+    try {
+      const s = decodeState(JSON.parse(text));
+      if (s) out.set(name, s);
+    } catch {
+      // unreadable: skipped
+    }
+  }
+  return out;
+}
 
 async function readEntries(redis: Redis, key: string): Promise<Map<string, BeatEntryJSON>> {
   const all = await redis.hgetall(key);
@@ -388,17 +393,7 @@ export class RedisEntryAdmin {
   }
 
   async states(): Promise<Map<string, EntryState>> {
-    const all = await this.redis.hgetall(this.keys.state);
-    const out = new Map<string, EntryState>();
-    for (const [name, text] of Object.entries(all)) {
-      try {
-        const s = decodeState(JSON.parse(text));
-        if (s) out.set(name, s);
-      } catch {
-        // ignored
-      }
-    }
-    return out;
+    return readStates(this.redis, this.keys.state);
   }
 
   /** The current lease holder, if any. */
