@@ -39,6 +39,7 @@ export ERL_EPMD_ADDRESS=127.0.0.1
 export ERL_EPMD_PORT=$((port + 10000))
 export RABBITMQ_MNESIA_BASE="$dir/mnesia"
 export RABBITMQ_LOG_BASE="$dir/log"
+export ERL_CRASH_DUMP="$dir/erl_crash.dump"                # never in the working directory
 export RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf"
 export RABBITMQ_CONFIG_FILE="$dir/rabbitmq"            # -> $dir/rabbitmq.conf
 export RABBITMQ_ADVANCED_CONFIG_FILE="$dir/advanced.config"
