@@ -13,7 +13,8 @@ import { Producer } from "./client/producer";
 import { Control } from "./client/control";
 import { GroupResult, Signature } from "./client/canvas";
 import { Task } from "./client/task";
-import type { TaskContext, TaskOptions, TaskSender } from "./client/task";
+import type { BoundTaskContext, TaskOptions, TaskSender } from "./client/task";
+import { registerCanvasBuiltins } from "./worker/canvas";
 import { Worker } from "./worker/worker";
 import { WorkerSignals } from "./worker/events";
 import type { WorkerOptions } from "./worker/worker";
@@ -47,10 +48,11 @@ export class Celery implements TaskSender {
   constructor(main: string, settings: CelerySettings = {}) {
     this.main = main;
     this.conf = resolveConfig(settings);
+    registerCanvasBuiltins(this);
   }
 
   /** Register a bound task: the handler gets a TaskContext first. */
-  task<A extends unknown[], R>(name: string, handler: (ctx: TaskContext, ...args: A) => R, options: TaskOptions & { bind: true }): Task<A, R>;
+  task<A extends unknown[], R>(name: string, handler: (ctx: BoundTaskContext, ...args: A) => R, options: TaskOptions & { bind: true }): Task<A, R>;
   /** Register a task. Python kwargs are mapped onto `params` names, or passed as a trailing object. */
   task<A extends unknown[], R>(name: string, handler: (...args: A) => R, options?: TaskOptions & { bind?: false }): Task<A, R>;
   task(name: string, handler: (...args: never[]) => unknown, options: TaskOptions = {}): Task {

@@ -617,3 +617,62 @@ export async function applyChord(
   const header = new GroupResult(gid, results, backendRef);
   return withParent(new AsyncResult<unknown>(bodyId, backendRef), header);
 }
+
+// ------------------------------------------------------------------ map / starmap / chunks
+
+/** Items of an iterable as wire values (tuples from zip become lists, as in JSON). */
+function itemsOf(it: Iterable<WireValue>): WireValue[] {
+  return Array.from(it, (x) => (Array.isArray(x) ? [...x] : x));
+}
+
+/**
+ * Celery `xmap` / `xstarmap`: one `celery.map` / `celery.starmap` task calling `task` for every
+ * item in the worker process. In 5.2 the dict has `subtask_type: null` and `immutable: true`.
+ */
+export class XMap extends Signature {
+  constructor(app: CanvasApp, name: "celery.map" | "celery.starmap", task: SignatureInput, it: Iterable<WireValue>, options: WireObject = {}) {
+    super(app, {
+      task: name,
+      args: [],
+      kwargs: { task: wv(toSignatureDict(task)), it: itemsOf(it) },
+      options,
+      subtask_type: null,
+      immutable: true,
+    });
+  }
+}
+
+/** Celery `chunks(task, it, n)`: applied, a group of `celery.starmap` tasks over parts of n items. */
+export class Chunks extends Signature {
+  constructor(app: CanvasApp, task: SignatureInput, it: Iterable<WireValue>, n: number, options: WireObject = {}) {
+    super(app, {
+      task: "celery.chunks",
+      args: [],
+      kwargs: { task: wv(toSignatureDict(task)), it: itemsOf(it), n },
+      options,
+      subtask_type: null,
+      immutable: true,
+    });
+  }
+
+  /** The group of starmap signatures (Celery `chunks.group()`). */
+  group(): Group {
+    return chunksGroup(this.app, this.toDict());
+  }
+
+  /** Sends the group of starmaps (Celery `chunks.apply_async`). */
+  override applyAsync(args: WireValue[] = [], kwargs: WireObject = {}, options: ApplyOptions = {}): Promise<GroupResult> {
+    return this.group().applyAsync(args, kwargs, { ...wireToApplyOptions(this.options), ...options });
+  }
+}
+
+/** The starmap group of a `celery.chunks` signature dict. */
+export function chunksGroup(app: CanvasApp, dict: SignatureDict): Group {
+  const k = dict.kwargs;
+  const it = Array.isArray(k.it) ? k.it : [];
+  const n = typeof k.n === "number" && k.n > 0 ? Math.floor(k.n) : 1;
+  const task = normalizeSignature(k.task as WireValue);
+  const parts: Signature[] = [];
+  for (let i = 0; i < it.length; i += n) parts.push(new XMap(app, "celery.starmap", task, it.slice(i, i + n)));
+  return new Group(app, parts);
+}

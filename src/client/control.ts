@@ -62,7 +62,7 @@ export class Control {
     if (reply) {
       body.ticket = ticket;
       body.reply_to = { exchange: REPLY_EXCHANGE, routing_key: this.oid };
-      await transport.declareQueue({ name: replyQueue, exchange: REPLY_EXCHANGE, exchangeType: "direct", routingKey: this.oid, durable: false, autoDelete: true, expires: 10000, messageTtl: 300000 });
+      await transport.declareQueue({ name: replyQueue, exchange: REPLY_EXCHANGE, exchangeType: "direct", routingKey: this.oid, durable: false, autoDelete: true, expires: 10000, messageTtl: 300000, exchangeDurable: false });
       consumer = await consumeAll(transport, replyQueue, (d) => {
           if (d.message.headers.ticket !== ticket) return;
           this.clock.adjust(d.message.headers.clock ?? 0);

@@ -3,8 +3,9 @@ import type { WireValue, SignatureDict } from "../protocol/message";
 import type { TaskState } from "../protocol/result-meta";
 import type { ApplyOptions } from "./options";
 import type { AsyncResult } from "./async-result";
-import { Signature } from "./canvas";
+import { Chunks, Signature, XMap } from "./canvas";
 import type { CanvasApp } from "./canvas";
+import type { SignatureInput } from "../protocol/signature";
 
 /** The request a bound handler sees as `ctx.request` (Celery's `self.request`). */
 export interface RequestInfo {
@@ -54,6 +55,24 @@ export interface TaskContext {
   updateState(state: TaskState, meta?: WireValue): Promise<void>;
   /** Aborted when the soft time limit passes or the task is terminated. */
   readonly signal: AbortSignal;
+}
+
+/** Thrown by `ctx.replace(sig)`: the worker sends `sig` in place of the running task (Celery `Task.replace`). */
+export class ReplaceRequest extends Error {
+  constructor(readonly signature: SignatureInput) {
+    super("Replaced by new task");
+    this.name = "Ignore";
+  }
+}
+
+/** The context of a bound handler on the event-loop pool: TaskContext plus `replace`. */
+export interface BoundTaskContext extends TaskContext {
+  /**
+   * Replace this task by `sig` (Celery `self.replace`): `sig` runs under the same task id, with
+   * this task's callbacks, errbacks, chord, group and remaining chain; this task stores nothing.
+   * Throws, so `return ctx.replace(...)` ends the handler.
+   */
+  replace(sig: SignatureInput): never;
 }
 
 /** An error class (matched with `instanceof`) or an exception type name (matched with exc_type or name). */
@@ -145,6 +164,21 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
   signature(args: WireValue[] = [], kwargs: { [key: string]: WireValue } = {}, options: ApplyOptions = {}): Signature {
     const sig = new Signature(this.sender as unknown as CanvasApp, { ...this.signatureDict(args, false), kwargs });
     return sig.set({ ...this.options.defaults, ...options });
+  }
+
+  /** Celery `task.map(it)`: one `celery.map` task calling this task with each item. */
+  map(it: Iterable<WireValue>): XMap {
+    return new XMap(this.sender as unknown as CanvasApp, "celery.map", this.s(), it);
+  }
+
+  /** Celery `task.starmap(it)`: one `celery.starmap` task calling this task with each item's elements as args. */
+  starmap(it: Iterable<WireValue[]>): XMap {
+    return new XMap(this.sender as unknown as CanvasApp, "celery.starmap", this.s(), it as Iterable<WireValue>);
+  }
+
+  /** Celery `task.chunks(it, n)`: applied, a group of starmap tasks over parts of n items. */
+  chunks(it: Iterable<WireValue[]>, n: number): Chunks {
+    return new Chunks(this.sender as unknown as CanvasApp, this.s(), it as Iterable<WireValue>, n);
   }
 
   private signatureDict(args: WireValue[], immutable: boolean): SignatureDict {

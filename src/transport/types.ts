@@ -98,6 +98,10 @@ export interface QueueDeclaration {
   expires?: number;
   /** `x-message-ttl`: milliseconds a message may wait in the queue (signed 32-bit int). */
   messageTtl?: number;
+  /** The exchange survives a broker restart (default true, as kombu.Exchange). */
+  exchangeDurable?: boolean;
+  /** The exchange is deleted once its last binding is gone (default false). */
+  exchangeAutoDelete?: boolean;
 }
 
 /** A message broker, Redis or AMQP. */

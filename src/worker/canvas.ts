@@ -6,7 +6,11 @@
  */
 import type { Celery } from "../app";
 import type { ResultBackend } from "../backend/types";
-import { applyGroup, applySignature, resultTuple } from "../client/canvas";
+import { applyGroup, applySignature, chordDict, Chunks, resultTuple } from "../client/canvas";
+import type { BoundTaskContext } from "../client/task";
+import { CeleryError } from "../protocol/exceptions";
+import { normalizeSignature, toSignatureDict } from "../protocol/signature";
+import type { SignatureInput } from "../protocol/signature";
 import type { CanvasResult } from "../client/canvas";
 import type { ApplyOptions } from "../client/options";
 import type { Logger } from "../logging";
@@ -28,6 +32,80 @@ function hasChordJoin(b: ResultBackend): b is ChordJoinBackend {
 
 function groupSig(sigs: SignatureDict[]): SignatureDict {
   return { task: "celery.group", args: [], kwargs: { tasks: sigs as unknown as WireValue }, options: {}, subtask_type: "group", immutable: false };
+}
+
+type WireObject = { [key: string]: WireValue };
+
+/** Call a registered task in this process with `args` (Celery `task(*args)`, as the map builtins do). */
+async function callLocal(app: Celery, ctx: BoundTaskContext, sig: WireValue, args: WireValue[]): Promise<WireValue> {
+  const d = normalizeSignature(sig);
+  const task = app.tasks.get(d.task);
+  if (!task) throw new CeleryError("NotRegistered", [d.task], "celery.exceptions");
+  const h = task.handler as (...a: unknown[]) => unknown;
+  const value = await (task.options.bind ? h(ctx, ...args) : h(...args));
+  return (value === undefined ? null : value) as WireValue;
+}
+
+/**
+ * Celery's builtin tasks for map/starmap/chunks and Task.replace with a group (spec §3.7), so a
+ * celeriac worker runs them as a Python worker does.
+ */
+export function registerCanvasBuiltins(app: Celery): void {
+  const list = (it: WireValue): WireValue[] => (Array.isArray(it) ? it : []);
+  app.task(
+    "celery.map",
+    async (ctx: BoundTaskContext, task: WireValue, it: WireValue) => {
+      const out: WireValue[] = [];
+      for (const item of list(it)) out.push(await callLocal(app, ctx, task, [item]));
+      return out;
+    },
+    { bind: true, params: ["task", "it"] },
+  );
+  app.task(
+    "celery.starmap",
+    async (ctx: BoundTaskContext, task: WireValue, it: WireValue) => {
+      const out: WireValue[] = [];
+      for (const item of list(it)) out.push(await callLocal(app, ctx, task, Array.isArray(item) ? item : [item]));
+      return out;
+    },
+    { bind: true, params: ["task", "it"] },
+  );
+  app.task(
+    "celery.chunks",
+    async (ctx: BoundTaskContext, task: WireValue, it: WireValue, n: WireValue) => {
+      const r = await new Chunks(app, normalizeSignature(task), list(it), Number(n)).applyAsync([], {}, { parentId: ctx.request.id, rootId: ctx.request.rootId });
+      return r.asTuple() as unknown as WireValue;
+    },
+    { bind: true, params: ["task", "it", "n"] },
+  );
+  app.task(
+    "celery.accumulate",
+    (ctx: BoundTaskContext) => {
+      const args = ctx.request.args;
+      const index = ctx.request.kwargs.index;
+      if (typeof index !== "number") return args;
+      return args[index < 0 ? args.length + index : index] ?? null;
+    },
+    { bind: true },
+  );
+}
+
+/** The innermost signature a composite one finishes with (chain: last step, chord: body), changed by `fn`. */
+function mapFinal(d: SignatureDict, fn: (leaf: SignatureDict) => SignatureDict): SignatureDict {
+  if (d.subtask_type === "chain") {
+    const tasks = Array.isArray(d.kwargs.tasks) ? d.kwargs.tasks.map((x) => normalizeSignature(x)) : [];
+    if (!tasks.length) return d;
+    tasks[tasks.length - 1] = mapFinal(tasks[tasks.length - 1], fn);
+    return { ...d, kwargs: { ...d.kwargs, tasks: tasks as unknown as WireValue } };
+  }
+  if (d.subtask_type === "chord" && d.kwargs.body != null) {
+    return { ...d, kwargs: { ...d.kwargs, body: mapFinal(normalizeSignature(d.kwargs.body), fn) as unknown as WireValue } };
+  }
+  return fn(d);
+}
+
+function optList(v: WireValue | undefined): WireValue[] {
+  return Array.isArray(v) ? v : v == null ? [] : [v];
 }
 
 export class WorkerCanvas {
@@ -71,6 +149,41 @@ export class WorkerCanvas {
       this.logger.error(`Task ${t.name}[${t.id}]: sending callbacks failed: ${(err as Error).message}`);
     }
     return children.map(resultTuple);
+  }
+
+  /**
+   * Celery `Task.replace` (spec §3.8): send `input` under this task's id, with its callbacks,
+   * errbacks, chord, group, group_index, root_id and remaining chain; a group becomes a chord
+   * with `celery.accumulate(index=0)` as body. The caller stores nothing for the original.
+   */
+  async replace(request: Request, input: SignatureInput): Promise<void> {
+    const t = request.task;
+    let sig = normalizeSignature(toSignatureDict(input) as unknown as WireValue);
+    if (sig.options.chord != null) throw new CeleryError("ImproperlyConfigured", ["A signature replacing a task must not be part of a chord"], "celery.exceptions");
+    if (sig.subtask_type === "chain" && !(Array.isArray(sig.kwargs.tasks) && sig.kwargs.tasks.length)) {
+      throw new CeleryError("ImproperlyConfigured", ["Cannot replace with an empty chain"], "celery.exceptions");
+    }
+    if (sig.subtask_type === "group") {
+      const accumulate: SignatureDict = { task: "celery.accumulate", args: [], kwargs: { index: 0 }, options: {}, subtask_type: null, immutable: false };
+      sig = chordDict(sig, accumulate);
+    }
+    const callbacks = (t.embed.callbacks ?? []) as unknown as WireValue[];
+    const errbacks = (t.embed.errbacks ?? []) as unknown as WireValue[];
+    sig = mapFinal(sig, (leaf) => {
+      const o: WireObject = { ...leaf.options, task_id: t.id };
+      if (callbacks.length) o.link = [...optList(leaf.options.link), ...callbacks];
+      if (errbacks.length) o.link_error = [...optList(leaf.options.link_error), ...errbacks];
+      if (t.embed.chord) o.chord = t.embed.chord as unknown as WireValue;
+      if (t.group) o.group_id = t.group;
+      if (t.groupIndex !== null) o.group_index = t.groupIndex;
+      return { ...leaf, options: o };
+    });
+    const options: ApplyOptions = {
+      ...this.lineage(request),
+      headers: { replaced_task_nesting: (t.replacedTaskNesting ?? 0) + 1 },
+    };
+    if (t.embed.chain && t.embed.chain.length) options.chain = t.embed.chain;
+    await applySignature(this.app, sig, [], options);
   }
 
   /** SUCCESS or FAILURE, after the result is stored: the chord part return (§7.7). */

@@ -5,7 +5,9 @@
  */
 import type { Celery } from "../app";
 import type { ResultBackend } from "../backend/types";
-import type { Task } from "../client/task";
+import { ReplaceRequest } from "../client/task";
+import type { Task, TaskContext } from "../client/task";
+import type { SignatureInput } from "../protocol/signature";
 import type { Logger } from "../logging";
 import type { WireValue } from "../protocol/message";
 import type { TaskState, ResultTuple } from "../protocol/result-meta";
@@ -133,7 +135,7 @@ export class Tracer {
     } catch (err) {
       return this.finish(task, request, await this.fail(task, request, err), null);
     }
-    const execution = pool.start(task, request, args, {
+    const execution = pool.start(pool.kind === "eventloop" && task.options.bind ? withReplace(task) : task, request, args, {
       // Celery's update_state stores whatever ignore_result says.
       updateState: (state, meta) => this.store(request, state, meta),
     });
@@ -186,12 +188,25 @@ export class Tracer {
       return this.finish(task, request, "SUCCESS", result);
     }
     const err = first.error;
+    if (err instanceof ReplaceRequest) return this.finish(task, request, await this.replaced(task, request, err), null);
     const retry = err instanceof RetryRequest ? err : (() => {
       const auto = autoretryFor(err, request, task.options);
       return auto ? new RetryRequest(auto) : null;
     })();
     if (retry) return this.finish(task, request, await this.retry(task, request, retry), null);
     return this.finish(task, request, await this.fail(task, request, err), null);
+  }
+
+  /** `ctx.replace(sig)`: send the replacement; the original stores nothing (Celery raises Ignore). */
+  private async replaced(task: Task, request: Request, rr: ReplaceRequest): Promise<TraceOutcome> {
+    const t = request.task;
+    try {
+      await this.canvas.replace(request, rr.signature);
+    } catch (err) {
+      return this.fail(task, request, err);
+    }
+    this.logger.info(`Task ${t.name}[${t.id}] replaced by a new task`);
+    return "SUCCESS";
   }
 
   private finish(task: Task, request: Request, outcome: TraceOutcome, retval: unknown): TraceOutcome {
@@ -259,6 +274,17 @@ export class Tracer {
     this.emit("taskRetry", { taskId: t.id, task: t.task, request: request.info, reason: text, exception: exc });
     return "RETRY";
   }
+}
+
+/** The task with a handler whose context has `replace` (bound handlers on the event-loop pool). */
+function withReplace(task: Task): Task {
+  const handler = (ctx: TaskContext, ...args: unknown[]): unknown => {
+    const replace = (sig: SignatureInput): never => {
+      throw new ReplaceRequest(sig);
+    };
+    return (task.handler as (...a: unknown[]) => unknown)({ ...ctx, replace }, ...args);
+  };
+  return Object.create(task, { handler: { value: handler } }) as Task;
 }
 
 /** Traceback text of the Retry "exception" (what Python stores with RETRY). */

@@ -61,7 +61,7 @@ export function taskQueueTopology(decl: QueueDeclaration, options: Pick<Resolved
   const queue: QueueSpec = { name: decl.name, durable, exclusive, autoDelete, arguments: args };
   if (exchangeName === "") return { exchange: null, queue, binding: null };
   return {
-    exchange: { name: exchangeName, type: decl.exchangeType ?? "direct", durable: true, autoDelete: false },
+    exchange: { name: exchangeName, type: decl.exchangeType ?? "direct", durable: decl.exchangeDurable ?? true, autoDelete: decl.exchangeAutoDelete ?? false },
     queue,
     binding: { queue: decl.name, exchange: exchangeName, routingKey },
   };

@@ -99,12 +99,20 @@ export class WorkerPidbox {
       this.unsubscribe = await this.transport.subscribe(PIDBOX_EXCHANGE, "", (m) => void this.onMessage(m));
       return;
     }
-    const declared = await declareAmqpPidboxQueue(this.transport, this.queueName);
-    if (!declared) {
-      // Not the stock AMQP transport: a private queue bound to the fanout exchange does the same job.
-      this.unsubscribe = await this.transport.subscribe(PIDBOX_EXCHANGE, "", (m) => void this.onMessage(m));
-      return;
-    }
+    // kombu Node: Queue(<node>.celery.pidbox, Exchange(celery.pidbox, fanout, durable=False),
+    // durable=False, auto_delete=True, x-message-ttl 300000, x-expires 10000); the AMQP transport
+    // records it and declares it again after a reconnect.
+    await this.transport.declareQueue({
+      name: this.queueName,
+      exchange: PIDBOX_EXCHANGE,
+      exchangeType: "fanout",
+      exchangeDurable: false,
+      routingKey: "",
+      durable: false,
+      autoDelete: true,
+      messageTtl: 300000,
+      expires: 10000,
+    });
     this.consumer = await consumeAll(
       this.transport,
       this.queueName,
@@ -182,22 +190,4 @@ export class WorkerPidbox {
       this.options.logger.error(`Could not send control reply to ${exchange}/${routingKey}: ${(err as Error).message}`);
     }
   }
-}
-
-/**
- * AMQP: declare the exchange `celery.pidbox` (fanout, not durable) and the queue
- * `<nodename>.celery.pidbox` with kombu's arguments, bound with "". Uses the AMQP transport's
- * topology helpers; false when the transport is not the stock AMQP one.
- */
-async function declareAmqpPidboxQueue(transport: Transport, queueName: string): Promise<boolean> {
-  const t = transport as unknown as { opener?: () => Promise<unknown>; options?: { onWarning?: (m: string) => void } };
-  if (typeof t.opener !== "function") return false;
-  // Loaded lazily so a Redis-only app never loads amqplib.
-  const topology = await import("../../transport/amqp/topology");
-  const opener = t.opener as Parameters<typeof topology.declareExchange>[0];
-  const warn = t.options?.onWarning ?? (() => undefined);
-  await topology.declareExchange(opener, topology.broadcastExchangeSpec(PIDBOX_EXCHANGE), warn);
-  await topology.declareQueue(opener, { name: queueName, durable: false, exclusive: false, autoDelete: true, arguments: { "x-message-ttl": 300000, "x-expires": 10000 } }, warn);
-  await topology.bindQueue(opener, { queue: queueName, exchange: PIDBOX_EXCHANGE, routingKey: "" });
-  return true;
 }
