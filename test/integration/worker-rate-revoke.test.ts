@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Celery, Worker, WorkerOptions } from "../../src";
-import { captureLogger, rawRedis, testApp, waitFor, storedMeta } from "./helpers/app";
+import { captureLogger, rawRedis, testApp, waitFor, storedMeta, mirrorAppTasks } from "./helpers/app";
 
 const TSAPP = resolve(__dirname, "../../interop-tests/apps/tsapp.js");
 
@@ -129,8 +129,7 @@ describe("revokes", () => {
   test("terminate in the threads pool stops CPU-bound code: REVOKED 'terminated'", async () => {
     app = testApp({ taskAcksLate: true });
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const js = require(TSAPP).app as { tasks: Map<string, { handler: never; options: object }> };
-    for (const [name, t] of js.tasks) app.task(name, t.handler, t.options as never);
+    mirrorAppTasks(TSAPP, app);
     const w = await startWorker({ pool: "threads", appModule: TSAPP, concurrency: 1 });
     const r = await app.sendTask("ts.spin", [30]);
     await waitFor(() => w.activeRequests.length === 1, 5000, "running");

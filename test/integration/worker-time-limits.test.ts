@@ -4,7 +4,7 @@
  */
 import { resolve } from "node:path";
 import type { Celery, Worker, WorkerOptions } from "../../src";
-import { captureLogger, rawRedis, testApp, waitFor, storedMeta } from "./helpers/app";
+import { captureLogger, rawRedis, testApp, waitFor, storedMeta, mirrorAppTasks } from "./helpers/app";
 
 const TSAPP = resolve(__dirname, "../../interop-tests/apps/tsapp.js");
 
@@ -21,9 +21,7 @@ afterEach(async () => {
 
 /** Register the tasks of interop-tests/apps/tsapp.js (the module the pool threads load) on `app`. */
 function mirrorTsapp(target: Celery): void {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const js = require(TSAPP).app as { tasks: Map<string, { handler: (...a: never[]) => unknown; options: object }> };
-  for (const [name, t] of js.tasks) target.task(name, t.handler as never, t.options as never);
+  mirrorAppTasks(TSAPP, target);
 }
 
 async function startWorker(options: WorkerOptions = {}): Promise<Worker> {
