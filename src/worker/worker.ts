@@ -358,16 +358,14 @@ export class Worker {
 
   /** Celery `Request.revoked()`: expired ids join the revoked set; true when the id is revoked. */
   private isRevoked(request: Request): boolean {
-    if (isExpired(request.task)) {
-      this.revoked.add(request.task.id);
-      (request as Request & { expired?: boolean }).expired = true;
-    }
+    if (isExpired(request.task)) this.revoked.add(request.task.id);
     return this.revoked.has(request.task.id);
   }
 
   private async discardRevoked(request: Request): Promise<void> {
-    const expired = (request as Request & { expired?: boolean }).expired === true;
     const t = request.task;
+    // Expiry is permanent once passed, so it is re-derived here (checked first, as Celery does).
+    const expired = isExpired(t);
     if (expired) this.logger.info(`Task ${t.name}[${t.id}] expired. Discarding.`);
     else this.logger.info(`Discarding revoked task: ${t.name}[${t.id}]`);
     await this.tracer?.revoked(this.app.tasks.get(t.task), request, expired ? "expired" : "revoked");
