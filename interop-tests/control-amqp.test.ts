@@ -6,60 +6,15 @@
  * PRECONDITION_FAILED), and Python's event Receiver sees the worker's heartbeats and task events.
  * Build first: npm run build.
  */
-import { execFile, spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import { resolve } from "node:path";
-import { PYTHONS, PY_DIR, pyClient } from "./harness/python";
+import { PYTHONS, pyClient } from "./harness/python";
+import { celeryCli, inspectJson as inspectCli, receiveEvents as receiveCliEvents, startCliWorker } from "./harness/cli-worker";
+import type { CliWorker } from "./harness/cli-worker";
 import type { Python } from "./harness/python";
 import { amqpUrl, createVhost, deleteVhost, pyInline } from "./harness/amqp";
 import { testRedisUrl, waitFor } from "../test/integration/helpers/app";
 
 jest.setTimeout(120_000);
-const ROOT = resolve(__dirname, "..");
 const BACKEND = testRedisUrl(0);
-
-interface CliWorker {
-  child: ChildProcess;
-  node: string;
-  queue: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function startWorker(broker: string, extra: string[] = []): CliWorker {
-  const id = randomUUID().slice(0, 8);
-  const queue = `ctl-amqp-${id}`;
-  const node = `ctl-amqp-${id}@interop`;
-  let out = "";
-  const child = spawn(process.execPath, [resolve(ROOT, "dist/cli/main.js"), "worker", "-A", "interop-tests/apps/tsapp.js", "-c", "2", "-n", node, ...extra], {
-    cwd: ROOT,
-    env: { ...process.env, TSAPP_BROKER: broker, TSAPP_BACKEND: BACKEND, TSAPP_QUEUE: queue },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-  return { child, node, queue, output: () => out, exited };
-}
-
-const RECEIVE_EVENTS = `
-import json, os, sys, threading
-from pyapp import app
-node, seconds = sys.argv[1], float(sys.argv[2])
-seen = []
-def on_event(event):
-    if event.get('hostname') == node:
-        seen.append(event)
-def done():
-    print(json.dumps(seen, default=str))
-    sys.stdout.flush()
-    os._exit(0)
-threading.Timer(seconds, done).start()
-with app.connection() as conn:
-    recv = app.events.Receiver(conn, handlers={'*': on_event})
-    recv.capture(limit=None, timeout=None, wakeup=False)
-`;
 
 /**
  * kombu's pidbox Node of another Python worker in the same vhost: declares celery.pidbox (fanout,
@@ -85,30 +40,14 @@ describe.each(PYTHONS.map((p) => [p.label, p] as const))("%s → celeriac worker
   let w: CliWorker;
   const env = () => ({ PYAPP_BROKER: broker, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: w.queue, PYTHONDONTWRITEBYTECODE: "1" });
 
-  const celery = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-    new Promise((resolvePromise) => {
-      execFile(py.exe, ["-m", "celery", "-A", "pyapp", ...args], { cwd: PY_DIR, env: { ...process.env, ...env() }, timeout: 60_000 }, (err, stdout, stderr) =>
-        resolvePromise({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
-
-  const inspectJson = async (method: string, ...args: string[]): Promise<Record<string, unknown>> => {
-    const r = await celery(["inspect", method, ...args, "-d", w.node, "-t", "5", "-j"]);
-    if (r.code !== 0) throw new Error(`inspect ${method} failed (${r.code}): ${r.stdout}\n${r.stderr}\nworker:\n${w.output()}`);
-    return JSON.parse(r.stdout.trim().split("\n").pop() as string) as Record<string, unknown>;
-  };
-
-  const receiveEvents = (seconds: number): Promise<Array<Record<string, unknown>>> =>
-    new Promise((resolvePromise, reject) => {
-      execFile(py.exe, ["-c", RECEIVE_EVENTS, w.node, String(seconds)], { cwd: PY_DIR, env: { ...process.env, ...env() }, timeout: 60_000 }, (err, stdout, stderr) =>
-        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolvePromise(JSON.parse(stdout.trim().split("\n").pop() as string)),
-      );
-    });
+  const celery = (args: string[]) => celeryCli(py, env(), args);
+  const inspectJson = (method: string, ...args: string[]) => inspectCli(py, env(), w, method, ...args);
+  const receiveEvents = (seconds: number) => receiveCliEvents(py, env(), w.node, seconds);
 
   beforeAll(async () => {
     vhost = await createVhost(`ctl-amqp-${py.label}`);
     broker = amqpUrl(vhost);
-    w = startWorker(broker, ["-E", "--heartbeat-interval", "1"]);
+    w = startCliWorker(broker, BACKEND, "ctl-amqp", ["-E", "--heartbeat-interval", "1"]);
     await waitFor(() => w.output().includes("ready"), 20000, "worker ready");
   });
 

@@ -5,88 +5,22 @@
  * worker-online/heartbeat and task events of a worker started with -E.
  * Build first: npm run build.
  */
-import { execFile, spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import { resolve } from "node:path";
-import { PYTHONS, PY_DIR, pyClient } from "./harness/python";
+import { PYTHONS, pyClient } from "./harness/python";
+import { celeryCli, inspectJson as inspectCli, receiveEvents as receiveCliEvents, startCliWorker } from "./harness/cli-worker";
+import type { CliWorker } from "./harness/cli-worker";
+import { pyInline } from "./harness/amqp";
 import type { Python } from "./harness/python";
 import { testRedisUrl, waitFor } from "../test/integration/helpers/app";
 
 jest.setTimeout(120_000);
-const ROOT = resolve(__dirname, "..");
 const BROKER = testRedisUrl(8);
 const BACKEND = testRedisUrl(9);
 
-interface CliWorker {
-  child: ChildProcess;
-  node: string;
-  queue: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function startWorker(extra: string[] = []): CliWorker {
-  const id = randomUUID().slice(0, 8);
-  const queue = `ctl-${id}`;
-  const node = `ctl-${id}@interop`;
-  let out = "";
-  const child = spawn(process.execPath, [resolve(ROOT, "dist/cli/main.js"), "worker", "-A", "interop-tests/apps/tsapp.js", "-c", "2", "-n", node, ...extra], {
-    cwd: ROOT,
-    env: { ...process.env, TSAPP_BROKER: BROKER, TSAPP_BACKEND: BACKEND, TSAPP_QUEUE: queue },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-  return { child, node, queue, output: () => out, exited };
-}
-
-function celery(py: Python, args: string[], queue: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise) => {
-    execFile(
-      py.exe,
-      ["-m", "celery", "-A", "pyapp", ...args],
-      { cwd: PY_DIR, env: { ...process.env, PYAPP_BROKER: BROKER, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: queue, PYTHONDONTWRITEBYTECODE: "1" }, timeout: 60_000 },
-      (err, stdout, stderr) => resolvePromise({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-async function inspectJson(py: Python, w: CliWorker, method: string, ...args: string[]): Promise<Record<string, unknown>> {
-  const r = await celery(py, ["inspect", method, ...args, "-d", w.node, "-t", "5", "-j"], w.queue);
-  if (r.code !== 0) throw new Error(`inspect ${method} failed (${r.code}): ${r.stdout}\n${r.stderr}\nworker:\n${w.output()}`);
-  return JSON.parse(r.stdout.trim().split("\n").pop() as string) as Record<string, unknown>;
-}
-
-const RECEIVE_EVENTS = `
-import json, os, sys, threading
-from pyapp import app
-node, seconds = sys.argv[1], float(sys.argv[2])
-seen = []
-def on_event(event):
-    if event.get('hostname') == node:
-        seen.append(event)
-def done():
-    print(json.dumps(seen, default=str))
-    sys.stdout.flush()
-    os._exit(0)
-threading.Timer(seconds, done).start()
-with app.connection() as conn:
-    recv = app.events.Receiver(conn, handlers={'*': on_event})
-    recv.capture(limit=None, timeout=None, wakeup=False)
-`;
-
-function receiveEvents(py: Python, w: CliWorker, seconds: number): Promise<Array<Record<string, unknown>>> {
-  return new Promise((resolvePromise, reject) => {
-    execFile(
-      py.exe,
-      ["-c", RECEIVE_EVENTS, w.node, String(seconds)],
-      { cwd: PY_DIR, env: { ...process.env, PYAPP_BROKER: BROKER, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: w.queue }, timeout: 60_000 },
-      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolvePromise(JSON.parse(stdout.trim().split("\n").pop() as string))),
-    );
-  });
-}
+const pyEnv = (queue: string) => ({ PYAPP_BROKER: BROKER, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: queue });
+const startWorker = (extra: string[] = []): CliWorker => startCliWorker(BROKER, BACKEND, "ctl", extra);
+const celery = (py: Python, args: string[], queue: string) => celeryCli(py, pyEnv(queue), args);
+const inspectJson = (py: Python, w: CliWorker, method: string, ...args: string[]) => inspectCli(py, pyEnv(w.queue), w, method, ...args);
+const receiveEvents = (py: Python, w: CliWorker, seconds: number) => receiveCliEvents(py, pyEnv(w.queue), w.node, seconds);
 
 describe.each(PYTHONS.map((p) => [p.label, p] as const))("%s → celeriac worker on Redis", (_label, py) => {
   let w: CliWorker;
@@ -116,11 +50,12 @@ describe.each(PYTHONS.map((p) => [p.label, p] as const))("%s → celeriac worker
   });
 
   test("app.control.inspect().ping() from the Python API", async () => {
-    const out = await pyClientInline(py, `
+    const out = await pyInline(py, `
 from pyapp import app
 import json, sys
-print(json.dumps(app.control.inspect(destination=[sys.argv[1]], timeout=5).ping()))
-`, [w.node]);
+node = json.load(sys.stdin)['node']
+print(json.dumps(app.control.inspect(destination=[node], timeout=5).ping()))
+`, { node: w.node }, pyEnv(w.queue));
     expect(out).toEqual({ [w.node]: { ok: "pong" } });
   });
 
@@ -169,14 +104,3 @@ print(json.dumps(app.control.inspect(destination=[sys.argv[1]], timeout=5).ping(
     expect(code).toBe(0);
   });
 });
-
-function pyClientInline(py: Python, code: string, args: string[]): Promise<unknown> {
-  return new Promise((resolvePromise, reject) => {
-    execFile(
-      py.exe,
-      ["-c", code, ...args],
-      { cwd: PY_DIR, env: { ...process.env, PYAPP_BROKER: BROKER, PYAPP_BACKEND: BACKEND }, timeout: 60_000 },
-      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolvePromise(JSON.parse(stdout.trim().split("\n").pop() as string))),
-    );
-  });
-}

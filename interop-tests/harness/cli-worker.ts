@@ -1,0 +1,74 @@
+/**
+ * A celeriac CLI worker (interop-tests/apps/tsapp.js) as a child process, and the Python `celery`
+ * command and event Receiver pointed at it: what the control/events interop tests share.
+ * Build first: npm run build.
+ */
+import { execFile, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { resolve } from "node:path";
+import { PY_DIR } from "./python";
+import type { Python } from "./python";
+
+const ROOT = resolve(__dirname, "../..");
+
+/** A running `celeriac worker` with its own queue and node name. */
+export interface CliWorker {
+  child: ChildProcess;
+  node: string;
+  queue: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Start `celeriac worker -A interop-tests/apps/tsapp.js -c 2 -n <prefix>-<id>@interop` on a queue of its own. */
+export function startCliWorker(broker: string, backend: string, prefix: string, extra: string[] = []): CliWorker {
+  const id = randomUUID().slice(0, 8);
+  const queue = `${prefix}-${id}`;
+  const node = `${prefix}-${id}@interop`;
+  let out = "";
+  const child = spawn(process.execPath, [resolve(ROOT, "dist/cli/main.js"), "worker", "-A", "interop-tests/apps/tsapp.js", "-c", "2", "-n", node, ...extra], {
+    cwd: ROOT,
+    env: { ...process.env, TSAPP_BROKER: broker, TSAPP_BACKEND: backend, TSAPP_QUEUE: queue },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  return { child, node, queue, output: () => out, exited };
+}
+
+/** What a command printed, and its exit status. */
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `python -m celery -A pyapp <args>` with pyapp configured by `env` (PYAPP_*). */
+export function celeryCli(py: Python, env: Record<string, string>, args: string[]): Promise<CommandResult> {
+  return new Promise((resolvePromise) => {
+    execFile(
+      py.exe,
+      ["-m", "celery", "-A", "pyapp", ...args],
+      { cwd: PY_DIR, env: { ...process.env, ...env, PYTHONDONTWRITEBYTECODE: "1" }, timeout: 60_000 },
+      (err, stdout, stderr) => resolvePromise({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** `celery inspect <method> -d <node> -j`, parsed. */
+export async function inspectJson(py: Python, env: Record<string, string>, w: CliWorker, method: string, ...args: string[]): Promise<Record<string, unknown>> {
+  const r = await celeryCli(py, env, ["inspect", method, ...args, "-d", w.node, "-t", "5", "-j"]);
+  if (r.code !== 0) throw new Error(`inspect ${method} failed (${r.code}): ${r.stdout}\n${r.stderr}\nworker:\n${w.output()}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop() as string) as Record<string, unknown>;
+}
+
+/** The events of `node` Python's event Receiver sees within `seconds` (py/receive_events.py). */
+export function receiveEvents(py: Python, env: Record<string, string>, node: string, seconds: number): Promise<Array<Record<string, unknown>>> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(py.exe, ["receive_events.py", node, String(seconds)], { cwd: PY_DIR, env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolvePromise(JSON.parse(stdout.trim().split("\n").pop() as string)),
+    );
+  });
+}
