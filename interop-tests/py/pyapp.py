@@ -95,6 +95,14 @@ def fail(msg):
     raise ValueError(msg, 42)
 
 
+@app.task(name='both.where')
+def where(i):
+    """Registered under the same name by celeriac's canvas tests: a chord part on a queue both
+    workers consume returns [i, 'py'] here and [i, 'ts'] there."""
+    time.sleep(0.01)
+    return [i, 'py']
+
+
 @app.task(name='py.sleep')
 def sleep(seconds):
     time.sleep(seconds)

@@ -1,0 +1,168 @@
+/**
+ * Canvas across Python Celery and celeriac (newest Celery and 5.2) on Redis and on RabbitMQ, with
+ * the Redis result backend: chains mixing tasks of both workers, nested canvases, a chord of 100
+ * parts drained by both workers at once from one shared queue (body run exactly once), and
+ * link_error in both directions. Each worker also consumes a queue of its own; signatures carry
+ * `queue` in their options.
+ */
+import { randomUUID } from "crypto";
+import type { AsyncResult, Celery, Worker } from "../src";
+import { chain, chord } from "../src";
+import { PYTHONS, startPythonWorker } from "./harness/python";
+import type { Python, PythonWorker } from "./harness/python";
+import { amqpUrl, createVhost, deleteVhost, pyInline } from "./harness/amqp";
+import { captureLogger, testApp, testRedisUrl, uniqueQueue } from "../test/integration/helpers/app";
+
+jest.setTimeout(120_000);
+const BACKEND = testRedisUrl(11);
+
+/** A broker for one Python: Redis db 10, or a RabbitMQ vhost of its own. */
+interface BrokerKind {
+  name: string;
+  open(py: Python): Promise<string>;
+  close(py: Python): Promise<void>;
+}
+const vhostName = (py: Python) => `canvas-${py.label}`;
+const BROKERS: BrokerKind[] = [
+  { name: "Redis", open: async () => testRedisUrl(10), close: async () => undefined },
+  { name: "RabbitMQ", open: async (py) => amqpUrl(await createVhost(vhostName(py))), close: (py) => deleteVhost(vhostName(py)) },
+];
+const CASES = BROKERS.flatMap((b) => PYTHONS.map((py) => [py.label, b.name, py, b] as const));
+
+type Where = [number, "py" | "ts"];
+
+describe.each(CASES)("canvas between Python (%s) and celeriac on %s", (_label, _broker, py, kind) => {
+  let broker: string;
+  let app: Celery;
+  let worker: Worker;
+  let pyWorker: PythonWorker;
+  const pyQ = uniqueQueue("py");
+  const sharedQ = uniqueQueue("shared");
+  const bodies: unknown[][] = [];
+  const logger = captureLogger();
+  const env = () => ({ PYAPP_BROKER: broker, PYAPP_BACKEND: BACKEND, PYAPP_ACCEPT: "json", PYAPP_QUEUES: `${pyQ},${sharedQ}` });
+  const TSQ = () => app.conf.taskDefaultQueue;
+  const py3 = (code: string) => pyInline(py, PRELUDE + code, { PYQ: pyQ, TSQ: TSQ(), SHQ: sharedQ }, env(), 120_000);
+
+  beforeAll(async () => {
+    broker = await kind.open(py);
+    app = testApp({ broker, backend: BACKEND });
+    app.task("ts.add", (x: number, y: number) => x + y);
+    app.task("ts.echo", (...args: unknown[]) => args);
+    app.task("ts.body", (xs: unknown[]) => {
+      bodies.push(xs);
+      return xs;
+    });
+    app.task("ts.fail", (m: string) => {
+      throw new RangeError(m);
+    });
+    app.task("both.where", async (i: number): Promise<Where> => {
+      await new Promise((r) => setTimeout(r, 10));
+      return [i, "ts"];
+    });
+    worker = app.worker({ concurrency: 2, logger, queues: [app.conf.taskDefaultQueue, sharedQ] });
+    [pyWorker] = await Promise.all([
+      startPythonWorker(py, { broker, backend: BACKEND, queues: [pyQ, sharedQ], concurrency: 2, env: { PYAPP_ACCEPT: "json" } }),
+      worker.start(),
+    ]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([worker?.stop(), pyWorker?.stop()]);
+    await app?.close();
+    if (broker) await kind.close(py);
+  });
+
+  const PRELUDE = `
+import json, sys
+from celery import chain, chord, group
+from pyapp import app, add, mul, fail
+q = json.load(sys.stdin)
+PYQ, TSQ, SHQ = q['PYQ'], q['TSQ'], q['SHQ']
+`;
+
+  /** The result of a 100-part chord of both.where: in part order, run by both workers. */
+  function expectSplitAcrossWorkers(result: Where[]): void {
+    expect(result.map(([i]) => i)).toEqual([...Array(100).keys()]);
+    const by = new Set(result.map(([, who]) => who));
+    expect([...by].sort()).toEqual(["py", "ts"]);
+  }
+
+  test("Python builds chain(py.add, ts.add, py.mul) and reads the final result and its parent", async () => {
+    const out = await py3(
+      `r = chain(add.s(1, 2).set(queue=PYQ), app.signature('ts.add', args=(3,), queue=TSQ), mul.s(2).set(queue=PYQ)).apply_async()
+print(json.dumps({'result': r.get(timeout=30), 'parent': r.parent.get(timeout=5)}))`,
+    );
+    expect(out).toEqual({ result: 12, parent: 6 });
+  });
+
+  test("celeriac builds the same chain and reads the final result and its parent", async () => {
+    const r = (await chain(
+      app.signature("py.add", [1, 2], {}, { queue: pyQ }),
+      // Routing happens where a step is sent: the Python worker needs the queue in the options.
+      app.tasks.get("ts.add")!.s(3).set({ queue: TSQ() }),
+      app.signature("py.mul", [2], {}, { queue: pyQ }),
+    ).applyAsync()) as AsyncResult & { parent: AsyncResult };
+    expect(await r.get({ timeout: 30000 })).toBe(12);
+    expect(await r.parent.get({ timeout: 5000 })).toBe(6);
+  });
+
+  test("Python chord of 100 parts drained by both workers from one queue: the celeriac body runs exactly once", async () => {
+    bodies.length = 0;
+    const out = (await py3(
+      `r = chord([app.signature('both.where', args=(i,), queue=SHQ) for i in range(100)], app.signature('ts.body', queue=TSQ)).apply_async()
+print(json.dumps({'result': r.get(timeout=90)}))`,
+    )) as { result: Where[] };
+    expectSplitAcrossWorkers(out.result);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(bodies).toEqual([out.result]);
+  });
+
+  test("celeriac chord of 100 parts drained by both workers from one queue: the body runs exactly once", async () => {
+    bodies.length = 0;
+    const parts = [...Array(100).keys()].map((i) => app.signature("both.where", [i], {}, { queue: sharedQ }));
+    // The body is sent by whichever worker finishes last: without a queue a Python worker would route it to its own.
+    const r = await chord(parts, app.signature("ts.body", [], {}, { queue: TSQ() })).applyAsync();
+    const result = (await r.get({ timeout: 90000 })) as Where[];
+    expectSplitAcrossWorkers(result);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(bodies).toEqual([result]);
+  });
+
+  test("celeriac chord with parts on both workers: the Python body gets the ordered results", async () => {
+    const r = await chord(
+      [app.signature("ts.add", [1, 1]), app.signature("py.add", [2, 2], {}, { queue: pyQ }), app.signature("ts.add", [3, 3])],
+      app.signature("py.echo", [], {}, { queue: pyQ }),
+    ).applyAsync();
+    expect(await r.get({ timeout: 30000 })).toEqual({ args: [[2, 4, 6]], kwargs: {} });
+  });
+
+  test("Python nests a group in a chain and a chain in a chord header across both workers", async () => {
+    const out = await py3(
+      `a = chain(add.s(1, 1).set(queue=PYQ), group(app.signature('ts.add', args=(10,), queue=TSQ), add.s(20).set(queue=PYQ)), app.signature('ts.body', queue=TSQ)).apply_async()
+b = chord([chain(add.s(1, 1).set(queue=PYQ), app.signature('ts.add', args=(1,), queue=TSQ)), app.signature('ts.add', args=(5, 5), queue=TSQ)], app.signature('py.echo', queue=PYQ)).apply_async()
+print(json.dumps({'a': a.get(timeout=30), 'b': b.get(timeout=30)}))`,
+    );
+    expect(out).toEqual({ a: [12, 22], b: { args: [[3, 10]], kwargs: {} } });
+  });
+
+  test("link_error from celeriac reaches the Python errback with the failed id", async () => {
+    const errId = randomUUID();
+    const r = await app.tasks.get("ts.fail")!.applyAsync(["no"], {}, { linkError: app.signature("py.echo", [], {}, { queue: pyQ, taskId: errId }) });
+    await expect(r.get({ timeout: 10000 })).rejects.toThrow("no");
+    expect(await app.AsyncResult(errId).get({ timeout: 30000 })).toEqual({ args: [r.id], kwargs: {} });
+  });
+
+  test("link_error from Python reaches the celeriac errback with the failed id", async () => {
+    const errId = randomUUID();
+    const out = (await py3(
+      `r = fail.apply_async(('bad',), queue=PYQ, link_error=app.signature('ts.echo', queue=TSQ, task_id='${errId}'))
+try:
+    r.get(timeout=30)
+except Exception:
+    pass
+print(json.dumps({'id': r.id}))`,
+    )) as { id: string };
+    expect(await app.AsyncResult(errId).get({ timeout: 30000 })).toEqual([out.id]);
+  });
+});
