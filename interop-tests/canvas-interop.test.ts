@@ -146,6 +146,29 @@ print(json.dumps({'a': a.get(timeout=30), 'b': b.get(timeout=30)}))`,
     expect(out).toEqual({ a: [12, 22], b: { args: [[3, 10]], kwargs: {} } });
   });
 
+  test("celery.chord_unlock sent by Python's fallback_chord_unlock: celeriac polls the header, then runs the body once or fails it with ChordError", async () => {
+    bodies.length = 0;
+    const out = (await py3(
+      `from celery.exceptions import ChordError
+def unlock(parts):
+    header = group(parts).apply_async()
+    body = app.signature('ts.body', queue=TSQ)
+    body.freeze()
+    app.backend.fallback_chord_unlock(header, body, countdown=0, interval=0.2)
+    try:
+        return {'result': app.AsyncResult(body.id).get(timeout=30)}
+    except ChordError as exc:
+        return {'error': str(exc), 'failed': header.results[1].id}
+ok = unlock([app.signature('py.sleep', args=(0.6,), queue=PYQ), app.signature('ts.add', args=(2, 2), queue=TSQ)])
+bad = unlock([app.signature('ts.add', args=(1, 1), queue=TSQ), fail.s('bad').set(queue=PYQ)])
+print(json.dumps({'ok': ok, 'bad': bad}))`,
+    )) as { ok: { result: unknown }; bad: { error: string; failed: string } };
+    expect(out.ok).toEqual({ result: [0.6, 4] });
+    expect(out.bad.error).toBe(`Dependency ${out.bad.failed} raised ValueError('bad', 42)`);
+    expect(bodies).toEqual([[0.6, 4]]);
+    expect(logger.lines.filter((l) => l.includes("celery.chord_unlock") && l.includes("retry")).length).toBeGreaterThan(0);
+  });
+
   test("link_error from celeriac reaches the Python errback with the failed id", async () => {
     const errId = randomUUID();
     const r = await app.tasks.get("ts.fail")!.applyAsync(["no"], {}, { linkError: app.signature("py.echo", [], {}, { queue: pyQ, taskId: errId }) });

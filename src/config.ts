@@ -61,6 +61,8 @@ export interface CeleryConfig {
   resultExpires: number | null;
   /** result_extended */
   resultExtended: boolean;
+  /** result_chord_retry_interval: seconds between `celery.chord_unlock` polls (default 1). */
+  resultChordRetryInterval: number;
   /** task_track_started */
   taskTrackStarted: boolean;
   /** task_acks_late */
@@ -144,6 +146,7 @@ export const DEFAULTS: CeleryConfig = {
   taskRoutes: {},
   resultExpires: 86400,
   resultExtended: false,
+  resultChordRetryInterval: 1,
   taskTrackStarted: false,
   taskAcksLate: false,
   taskIgnoreResult: false,

@@ -30,6 +30,11 @@ export interface ResultBackend {
    * declares its reply queue, and the sender awaits that before publishing the task.
    */
   watch?(taskId: string): void | Promise<void>;
+  /**
+   * Celery's `ensure_chords_allowed`: throws when this backend cannot run chords (rpc://). Called
+   * before anything of a chord, or of a chain that contains one, is sent.
+   */
+  ensureChordsAllowed?(): void;
   saveGroup(groupId: string, meta: GroupMeta): Promise<void>;
   restoreGroup(groupId: string): Promise<GroupMeta | null>;
   deleteGroup(groupId: string): Promise<void>;

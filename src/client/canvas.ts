@@ -505,8 +505,7 @@ function chainSteps(dict: SignatureDict): SignatureDict[] {
   const flat: SignatureDict[] = [];
   for (const t of tasksOf(dict)) {
     const s = normalizeSignature(t);
-    if (s.subtask_type === "chain" && flat.length === 0) flat.push(...chainSteps(s));
-    else if (s.subtask_type === "chain") flat.push(...chainSteps(s));
+    if (s.subtask_type === "chain") flat.push(...chainSteps(s));
     else flat.push(s);
   }
   const out: SignatureDict[] = [];
@@ -542,6 +541,8 @@ export async function applyChain(
 ): Promise<CanvasResult> {
   const steps = chainSteps(dict);
   if (steps.length === 0) throw new Error("chain is empty");
+  // Celery checks while preparing the steps, before the first one is sent.
+  if (steps.some((s) => s.subtask_type === "chord")) (await app.backend()).ensureChordsAllowed?.();
   const chainOpts = { ...wireToApplyOptions(dict.options), ...options };
   const { taskId, chain: outer, ...rest } = chainOpts;
   const tail = steps.slice(1).map((s) => freezeStep(app, s));
@@ -607,6 +608,7 @@ export async function applyChord(
     return r;
   }
   const backend = await app.backend();
+  backend.ensureChordsAllowed?.();
   if (!isChordBackend(backend)) throw new Error(`chords need a backend with a native chord join (Redis); ${backend.name} has none`);
   const results: AsyncResult<unknown>[] = [];
   for (let i = 0; i < members.length; i++) {

@@ -16,10 +16,12 @@ import type { ApplyOptions } from "../client/options";
 import type { Logger } from "../logging";
 import { chordError, excRepr, isExceptionInfo } from "../protocol/exceptions";
 import type { SignatureDict, WireValue } from "../protocol/message";
-import { buildResultMeta } from "../protocol/result-meta";
 import type { ExceptionInfo, ResultTuple } from "../protocol/result-meta";
 import { pyJsonDumps, pyJsonLoads } from "../protocol/serializers/json";
+import { buildResultMeta } from "../protocol/result-meta";
 import type { Request } from "./request";
+import { chordErrorFromStack, groupSig } from "./chord-error";
+import { registerChordUnlock } from "./chord-unlock";
 
 /** Backends with Celery's native chord join (Redis). */
 interface ChordJoinBackend extends ResultBackend {
@@ -28,10 +30,6 @@ interface ChordJoinBackend extends ResultBackend {
 
 function hasChordJoin(b: ResultBackend): b is ChordJoinBackend {
   return typeof (b as Partial<ChordJoinBackend>).onChordPartReturn === "function";
-}
-
-function groupSig(sigs: SignatureDict[]): SignatureDict {
-  return { task: "celery.group", args: [], kwargs: { tasks: sigs as unknown as WireValue }, options: {}, subtask_type: "group", immutable: false };
 }
 
 type WireObject = { [key: string]: WireValue };
@@ -47,10 +45,11 @@ async function callLocal(app: Celery, ctx: BoundTaskContext, sig: WireValue, arg
 }
 
 /**
- * Celery's builtin tasks for map/starmap/chunks and Task.replace with a group (spec §3.7), so a
- * celeriac worker runs them as a Python worker does.
+ * Celery's builtin tasks for map/starmap/chunks, Task.replace with a group (spec §3.7) and the
+ * chord_unlock fallback, so a celeriac worker runs them as a Python worker does.
  */
 export function registerCanvasBuiltins(app: Celery): void {
+  registerChordUnlock(app);
   const list = (it: WireValue): WireValue[] => (Array.isArray(it) ? it : []);
   app.task(
     "celery.map",
@@ -214,16 +213,8 @@ export class WorkerCanvas {
     }
   }
 
-  /** Celery `chord_error_from_stack`: store FAILURE for the body and send its errbacks. */
-  private async failBody(request: Request, body: SignatureDict, info: ExceptionInfo): Promise<void> {
-    const bodyId = body.options.task_id;
-    if (typeof bodyId !== "string") return;
-    await this.backend.store(bodyId, buildResultMeta({ taskId: bodyId, status: "FAILURE", result: info as unknown as WireValue, traceback: null }));
-    const errbacks = body.options.link_error;
-    const list = Array.isArray(errbacks) ? errbacks : errbacks ? [errbacks] : [];
-    if (list.length) {
-      await applyGroup(this.app, groupSig(list as unknown as SignatureDict[]), [bodyId], { parentId: bodyId, rootId: request.task.rootId });
-    }
+  private failBody(request: Request, body: SignatureDict, info: ExceptionInfo): Promise<void> {
+    return chordErrorFromStack(this.app, this.backend, body, info, request.task.rootId);
   }
 
   /**

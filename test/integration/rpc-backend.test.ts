@@ -9,7 +9,7 @@
  */
 import { randomUUID } from "node:crypto";
 import * as amqplib from "amqplib";
-import { Celery } from "../../src";
+import { Celery, chain, chord, group } from "../../src";
 import type { CelerySettings, Worker } from "../../src";
 import { RpcBackend, rpcReplyQueue } from "../../src/backend/rpc";
 import { createTransport } from "../../src/connections";
@@ -373,6 +373,20 @@ describe.each(BROKERS)("rpc:// backend on $label", (broker) => {
       await waitFor(async () => (await r.state()) === "PROGRESS", 10000, "PROGRESS");
       expect(await r.result()).toEqual({ n: 21 });
       expect(await r.get({ timeout: 15000 })).toBe(42);
+    });
+
+    test("chord and chain(x, group, y) are refused with Celery's E_NO_CHORD_SUPPORT before anything is sent", async () => {
+      const idle = rpcApp();
+      const transport = await idle.connection();
+      await transport.declareQueue({ name: idle.conf.taskDefaultQueue });
+      const add = (x: number) => idle.signature("tasks.add", [x, 1]);
+      const refused = { name: "NotImplementedError", message: expect.stringMatching(/^The "rpc" result backend does not support chords!\n\nNote that a group chained/) };
+      await expect(chord([add(1), add(2)], add(3)).applyAsync()).rejects.toMatchObject(refused);
+      await expect(chain(add(1), group(add(2), add(3)), add(4)).applyAsync()).rejects.toMatchObject(refused);
+      expect(await transport.purge([idle.conf.taskDefaultQueue])).toBe(0);
+      // a plain chain and a group still work on rpc://
+      await chain(add(1), idle.signature("tasks.add", [10])).applyAsync();
+      expect(await transport.purge([idle.conf.taskDefaultQueue])).toBe(1);
     });
 
     test("the worker app's own backend does not consume replies meant for the client", async () => {

@@ -52,10 +52,18 @@ export class RpcResultTimeoutError extends Error {
   }
 }
 
-/** Why chords (and groups chained with a task, which become chords) fail on rpc://. */
-export const E_NO_CHORD_SUPPORT =
-  "The rpc:// result backend does not support chords (a group chained with a task is a chord too): " +
-  "use a backend that can join results, such as redis://.";
+/**
+ * Why chords (and groups chained with a task, which become chords) fail on rpc://: Celery's
+ * `E_NO_CHORD_SUPPORT`, word for word (stripped, as Celery raises it).
+ */
+export const E_NO_CHORD_SUPPORT = [
+  'The "rpc" result backend does not support chords!',
+  "",
+  "Note that a group chained with a task is also upgraded to be a chord,",
+  "as this pattern requires synchronization.",
+  "",
+  "Result backends that supports chords: Redis, Database, Memcached, and more.",
+].join("\n");
 
 /** Celery's `MESSAGE_BUFFER_MAX`: how many tasks' states are kept at most. */
 export const DEFAULT_MAX_BUFFERED = 8192;

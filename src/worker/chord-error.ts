@@ -1,0 +1,27 @@
+/**
+ * Celery's `Backend.chord_error_from_stack`: a chord that cannot call its body stores FAILURE
+ * (a ChordError) under the body's id and sends the body's errbacks with `[body id]`.
+ */
+import type { Celery } from "../app";
+import type { ResultBackend } from "../backend/types";
+import { applyGroup } from "../client/canvas";
+import type { SignatureDict, WireValue } from "../protocol/message";
+import { buildResultMeta } from "../protocol/result-meta";
+import type { ExceptionInfo } from "../protocol/result-meta";
+
+/** A `celery.group` signature dict of `sigs` (how Celery sends several callbacks or errbacks). */
+export function groupSig(sigs: SignatureDict[]): SignatureDict {
+  return { task: "celery.group", args: [], kwargs: { tasks: sigs as unknown as WireValue }, options: {}, subtask_type: "group", immutable: false };
+}
+
+/** Store FAILURE `info` for the chord body and send its errbacks (parent = the body id). */
+export async function chordErrorFromStack(app: Celery, backend: ResultBackend, body: SignatureDict, info: ExceptionInfo, rootId: string | undefined): Promise<void> {
+  const bodyId = body.options.task_id;
+  if (typeof bodyId !== "string") return;
+  await backend.store(bodyId, buildResultMeta({ taskId: bodyId, status: "FAILURE", result: info as unknown as WireValue, traceback: null }));
+  const errbacks = body.options.link_error;
+  const list = Array.isArray(errbacks) ? errbacks : errbacks ? [errbacks] : [];
+  if (list.length) {
+    await applyGroup(app, groupSig(list as unknown as SignatureDict[]), [bodyId], { parentId: bodyId, rootId });
+  }
+}
