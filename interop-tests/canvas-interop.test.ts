@@ -6,7 +6,7 @@
  * `queue` in their options.
  */
 import { randomUUID } from "crypto";
-import type { AsyncResult, Celery, Worker } from "../src";
+import type { AsyncResult, BoundTaskContext, Celery, Worker } from "../src";
 import { chain, chord } from "../src";
 import { PYTHONS, startPythonWorker } from "./harness/python";
 import type { Python, PythonWorker } from "./harness/python";
@@ -56,6 +56,7 @@ describe.each(CASES)("canvas between Python (%s) and celeriac on %s", (_label, _
     app.task("ts.fail", (m: string) => {
       throw new RangeError(m);
     });
+    app.task("ts.to_py_mul", (ctx: BoundTaskContext, x: number) => ctx.replace(app.signature("py.mul", [x, 10], {}, { queue: pyQ })), { bind: true });
     app.task("both.where", async (i: number): Promise<Where> => {
       await new Promise((r) => setTimeout(r, 10));
       return [i, "ts"];
@@ -167,6 +168,19 @@ print(json.dumps({'ok': ok, 'bad': bad}))`,
     expect(out.bad.error).toBe(`Dependency ${out.bad.failed} raised ValueError('bad', 42)`);
     expect(bodies).toEqual([[0.6, 4]]);
     expect(logger.lines.filter((l) => l.includes("celery.chord_unlock") && l.includes("retry")).length).toBeGreaterThan(0);
+  });
+
+  test("a celeriac step replaced by a Python task inside a Python chain: the chain goes on, Python reads the result", async () => {
+    const out = await py3(
+      `r = chain(add.s(1, 2).set(queue=PYQ), app.signature('ts.to_py_mul', queue=TSQ), add.s(1).set(queue=PYQ)).apply_async()
+print(json.dumps({'result': r.get(timeout=30), 'replaced': r.parent.get(timeout=5)}))`,
+    );
+    expect(out).toEqual({ result: 31, replaced: 30 });
+  });
+
+  test("a Python task replaced by a celeriac task: the celeriac client reads the result under the original id", async () => {
+    const r = await app.signature("py.replace_with", ["ts.add", [20, 22], TSQ()], {}, { queue: pyQ }).applyAsync();
+    expect(await r.get({ timeout: 30000 })).toBe(42);
   });
 
   test("link_error from celeriac reaches the Python errback with the failed id", async () => {

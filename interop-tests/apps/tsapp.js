@@ -18,6 +18,8 @@ const app = new Celery("tsapp", {
 
 app.task("ts.add", (x, y) => x + y);
 app.task("ts.echo", (...args) => args);
+// ctx.replace (Celery self.replace): ts.add(x, 100) runs under this task's id, also in the threads pool.
+app.task("ts.replace_add", (ctx, x) => ctx.replace(app.signature("ts.add", [x, 100])), { bind: true });
 app.task("ts.sleep", async (seconds, tag) => {
   await new Promise((r) => setTimeout(r, seconds * 1000));
   return tag;

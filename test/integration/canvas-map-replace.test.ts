@@ -2,7 +2,8 @@
 import type { Celery, Worker, BoundTaskContext } from "../../src";
 import { chain, group, GroupResult } from "../../src";
 import type { AsyncResult } from "../../src";
-import { captureLogger, storedMeta, testApp } from "./helpers/app";
+import { resolve } from "node:path";
+import { captureLogger, mirrorAppTasks, storedMeta, testApp } from "./helpers/app";
 
 let app: Celery;
 let worker: Worker | null = null;
@@ -98,4 +99,15 @@ test("ctx.replace in a group member keeps the group id", async () => {
   expect(await g.get({ timeout: 10000 })).toEqual([12, 2]);
   const meta = (await storedMeta(g.results[0].id)) as { group_id?: string };
   expect(meta.group_id).toBe(g.id);
+});
+
+test("ctx.replace in the threads pool: the replacement's result arrives under the same id", async () => {
+  const tsapp = resolve(__dirname, "../../interop-tests/apps/tsapp.js");
+  app = testApp();
+  mirrorAppTasks(tsapp, app);
+  worker = app.worker({ concurrency: 2, logger, pool: "threads", appModule: tsapp });
+  await worker.start();
+  const r = await app.sendTask("ts.replace_add", [1]);
+  expect(await r.get({ timeout: 10000 })).toBe(101);
+  expect(await storedMeta(r.id)).toMatchObject({ status: "SUCCESS", result: 101 });
 });

@@ -8,9 +8,10 @@
  */
 import { Worker as Thread } from "node:worker_threads";
 import { resolve as resolvePath } from "node:path";
+import { ReplaceRequest } from "../../client/task";
 import type { Task } from "../../client/task";
 import type { Logger } from "../../logging";
-import type { WireValue } from "../../protocol/message";
+import type { SignatureDict, WireValue } from "../../protocol/message";
 import { reviveError, WorkerLostError } from "../errors";
 import type { SerializedError } from "../errors";
 import { RetryRequest } from "../retry";
@@ -42,6 +43,7 @@ const mod = require(workerData.appModule);
 const app = [mod && mod.app, mod && mod.default, mod && mod.default && mod.default.app, mod].find((c) => c && c.tasks instanceof Map);
 if (!app) throw new Error(workerData.appModule + " does not export a Celery app (export it as app or default)");
 const RETRY = Symbol("celeriac.retry");
+const REPLACE = Symbol("celeriac.replace");
 let current = null;
 let seq = 0;
 const pendingStates = new Map();
@@ -98,7 +100,9 @@ parentPort.on("message", async (msg) => {
   let settled = false;
   const send = (m) => { if (settled) return; settled = true; current = null; parentPort.postMessage(Object.assign({ job, heap: heap() }, m)); };
   const fail = (err) => {
-    if (err && err[RETRY]) {
+    if (err && err[REPLACE]) {
+      send({ type: "replace", signature: safe(err.signature) });
+    } else if (err && err[RETRY]) {
       const o = err.options || {};
       const options = Object.assign({}, o, { exc: undefined });
       send({ type: "retry", options: safe(options), exc: o.exc === undefined || o.exc === null ? null : serializeError(o.exc) });
@@ -115,6 +119,12 @@ parentPort.on("message", async (msg) => {
         request: msg.info,
         signal: abort.signal,
         retry(options) { const e = new Error("Retry"); e[RETRY] = true; e.options = options || {}; throw e; },
+        replace(sig) {
+          const e = new Error("Replaced by new task");
+          e[REPLACE] = true;
+          e.signature = sig && typeof sig.toDict === "function" ? sig.toDict() : sig;
+          throw e;
+        },
         updateState(state, meta) {
           const s = ++seq;
           return new Promise((resolve, reject) => {
@@ -205,6 +215,7 @@ export class ThreadPool implements ExecutionPool {
     slot.tasks++;
     if (m.type === "return") job.finish({ kind: "return", value: m.value });
     else if (m.type === "throw") job.finish({ kind: "throw", error: reviveError(m.error) });
+    else if (m.type === "replace") job.finish({ kind: "throw", error: new ReplaceRequest(m.signature) });
     else if (m.type === "retry") {
       const exc = m.exc ? reviveError(m.exc) : undefined;
       job.finish({ kind: "throw", error: new RetryRequest({ ...m.options, exc }) });
@@ -284,5 +295,6 @@ type ThreadMessage =
   | { type: "online"; job?: undefined }
   | { type: "return"; job: number; heap: number; value: unknown }
   | { type: "throw"; job: number; heap: number; error: SerializedError }
+  | { type: "replace"; job: number; heap: number; signature: SignatureDict }
   | { type: "retry"; job: number; heap: number; options: Record<string, unknown>; exc: SerializedError | null }
   | { type: "updateState"; job: number; seq: number; state: string; meta: WireValue };
