@@ -3,8 +3,10 @@
 # Idempotent and silent when everything is already there (run by `npm test`'s pretest).
 #
 #   Debian packages : redis-server, rabbitmq-server, Debian's Celery 5.2 for /usr/bin/python3 (+ redis, msgpack,
-#                     yaml) and python3-venv        -> apt-get update (once) + apt-get install
-#   interop venv    : interop-tests/.venv with the NEWEST celery[redis], msgpack, pyyaml from PyPI
+#                     yaml), python3-venv, and chromium when /usr/bin/chromium is missing (headless
+#                     screenshots of Flower)        -> apt-get update (once) + apt-get install
+#   interop venv    : interop-tests/.venv with the NEWEST celery[redis], msgpack, pyyaml from PyPI,
+#                     and the newest flower (interop-tests/flower.test.ts)
 #   node modules    : npm ci when node_modules/ is missing
 #
 # Works on a fresh Debian 12 with node and npm (as root, or with sudo). No Docker.
@@ -33,6 +35,9 @@ missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$pkg")
 done
+# Chromium (headless screenshots of Flower, interop-tests/flower.test.ts): checked by path, so any
+# chromium at /usr/bin/chromium will do; fonts come with it through libfontconfig1.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if ((${#missing[@]})); then
   say "installing Debian packages: ${missing[*]}"
   sudo=()
@@ -55,6 +60,13 @@ if ! "$VENV_PY" -c "import $PY_MODULES, brotli; from backports import zstd" 2>/d
   "$VENV_PY" -m pip install -q --disable-pip-version-check --upgrade "celery[redis]" msgpack pyyaml backports.zstd brotli
   say "interop-tests/.venv ready in $((SECONDS - start))s: $("$VENV_PY" -c \
     'import celery, kombu, redis; print("celery", celery.__version__, "kombu", kombu.__version__, "redis-py", redis.__version__)')"
+fi
+
+# Flower (newest from PyPI) in the same venv, added when missing (older venvs predate it).
+if ! "$VENV_PY" -c "import flower" 2>/dev/null; then
+  say "installing flower into interop-tests/.venv (newest from PyPI)"
+  "$VENV_PY" -m pip install -q --disable-pip-version-check --upgrade flower
+  say "flower $("$VENV_PY" -c 'import flower; print(flower.__version__)') ready"
 fi
 
 # --- node modules ------------------------------------------------------------------------------

@@ -47,7 +47,6 @@ export class WorkerEventPublisher {
   readonly freq: number;
   private timer: NodeJS.Timeout | null = null;
   private offs: Array<() => void> = [];
-  private readonly started = new Map<string, number>();
 
   constructor(private readonly dispatcher: EventDispatcher, private readonly source: WorkerEventSource, options: WorkerEventOptions) {
     this.taskEventsEnabled = options.taskEvents;
@@ -94,14 +93,9 @@ export class WorkerEventPublisher {
           expires: r.expires ? isoformatUtc(r.expires) : null,
         });
       }),
-      s.on("taskPrerun", (p) => {
-        this.started.set(p.taskId, Date.now());
-        this.task("task-started", { uuid: p.taskId });
-      }),
-      s.on("taskSuccess", (p) => {
-        const t0 = this.started.get(p.taskId);
-        this.task("task-succeeded", { uuid: p.taskId, result: safeRepr(p.result), runtime: pyFloat(t0 ? (Date.now() - t0) / 1000 : 0) });
-      }),
+      s.on("taskPrerun", (p) => this.task("task-started", { uuid: p.taskId })),
+      // runtime: the tracer's monotonic run time (Celery's T), the same number the worker logs.
+      s.on("taskSuccess", (p) => this.task("task-succeeded", { uuid: p.taskId, result: safeRepr(p.result), runtime: pyFloat(p.runtime) })),
       s.on("taskFailure", (p) => {
         this.task("task-failed", { uuid: p.taskId, exception: excRepr(p.excInfo), traceback: p.traceback ?? "" });
       }),
@@ -110,9 +104,6 @@ export class WorkerEventPublisher {
       }),
       s.on("taskRevoked", (p) => {
         this.task("task-revoked", { uuid: p.taskId, terminated: p.terminated, signum: p.terminated ? signum(p.signal) : null, expired: p.expired });
-      }),
-      s.on("taskPostrun", (p) => {
-        this.started.delete(p.taskId);
       }),
     );
     await this.dispatcher.send("worker-online", this.workerFields(this.freq));

@@ -16,8 +16,8 @@ export interface WorkerEventMap {
   taskPrerun: { taskId: string; task: string; request: RequestInfo; args: unknown[]; kwargs: Record<string, unknown> };
   /** After the run, whatever the outcome (Celery `task_postrun`); `state` is the stored state. */
   taskPostrun: { taskId: string; task: string; request: RequestInfo; retval: unknown; state: string };
-  /** The handler returned (Celery `task_success`). */
-  taskSuccess: { taskId: string; task: string; request: RequestInfo; result: unknown };
+  /** The handler returned (Celery `task_success`); `runtime`: seconds from prerun until the result was stored (Celery's T, logged and in task-succeeded). */
+  taskSuccess: { taskId: string; task: string; request: RequestInfo; result: unknown; runtime: number };
   /** The task failed (Celery `task_failure`): handler error, time limit, lost thread. */
   taskFailure: { taskId: string; task: string; request: RequestInfo; exception: unknown; excInfo: ExceptionInfo; traceback: string | null };
   /** The task asked for a retry (Celery `task_retry`); `reason` is the Retry text, e.g. "Retry in 5s: KeyError('k')". */

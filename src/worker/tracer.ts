@@ -177,14 +177,15 @@ export class Tracer {
     }
     if (first.kind === "lost") return this.finish(task, request, await this.lost(task, request, first.error), null);
     if (first.kind === "return") {
-      const runtime = Number(process.hrtime.bigint() - started) / 1e9;
       const result = (first.value === undefined ? null : first.value) as WireValue;
       // Spec §3.6: callbacks and the next chain step go out before the result is stored.
       const children = await this.canvas.afterSuccess(request, result);
       if (this.storesResult(task, request)) await this.store(request, "SUCCESS", result, null, children);
       await this.canvas.chordPartReturn(request, "SUCCESS", result);
+      // Celery's T: measured after the result is stored; logged and sent in task-succeeded alike.
+      const runtime = Number(process.hrtime.bigint() - started) / 1e9;
       if (this.logger.enabled("INFO")) this.logger.info(`Task ${t.name}[${t.id}] succeeded in ${runtime}s: ${pyRepr(result)}`);
-      this.emit("taskSuccess", { taskId: t.id, task: t.task, request: request.info, result });
+      this.emit("taskSuccess", { taskId: t.id, task: t.task, request: request.info, result, runtime });
       return this.finish(task, request, "SUCCESS", result);
     }
     const err = first.error;
