@@ -90,7 +90,7 @@ export class Celery implements TaskSender {
     options: ApplyOptions = {},
   ): Promise<AsyncResult<R>> {
     const transport = await this.connection();
-    if (!this.producer) this.producer = new Producer(transport, this.conf, this.oid);
+    if (!this.producer) this.producer = new Producer(transport, this.conf, this.oid, this.control.clock);
     const taskId = options.taskId ?? uuid4();
     if (this.conf.backend && !(options.ignoreResult ?? this.tasks.get(name)?.options.ignoreResult ?? this.conf.taskIgnoreResult)) {
       if (isRpcBackendUrl(this.conf.backend)) {

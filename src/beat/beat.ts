@@ -353,7 +353,7 @@ export class Beat {
   }
 
   private async publish(entry: BeatEntry, options: ApplyOptions): Promise<string> {
-    if (!this.producer) this.producer = new Producer(await this.app.connection(), this.app.conf, this.app.oid);
+    if (!this.producer) this.producer = new Producer(await this.app.connection(), this.app.conf, this.app.oid, this.app.control.clock);
     try {
       return await this.producer.send(entry.task, entry.args, entry.kwargs, options);
     } catch (err) {

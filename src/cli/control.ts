@@ -7,8 +7,12 @@ import type { Argv } from "yargs";
 import type { Worker } from "../worker/worker";
 import type { Celery } from "../app";
 import { onRemoteShutdown, setWorkerControlOptions } from "../worker/control";
+import { LamportClock } from "../events/clock";
 import { EventReceiver } from "../events/receiver";
+import { pyJsonDumps } from "../protocol/serializers/json";
+import { EventDumper } from "./event-dump";
 import { clientApp } from "./load-app";
+import { formatReply, nodesOnline } from "./remote-output";
 
 /** Worker options this module adds (see `workerControlOptions`). */
 export interface WorkerControlArgv {
@@ -38,34 +42,53 @@ export function configureWorkerControl(worker: Worker, argv: WorkerControlArgv, 
   onRemoteShutdown(worker, () => shutdown());
 }
 
+/** Python's `strtobool`, as `celery inspect conf [include_defaults]` parses its argument. */
+function strtobool(value: string | undefined): boolean {
+  return ["y", "yes", "t", "true", "on", "1"].includes((value ?? "").toLowerCase());
+}
+
+/** Inspect commands and their arguments, as `celery inspect <command> [args]` compiles them (Panel.meta). */
 const INSPECT: Record<string, (args: string[]) => Record<string, unknown>> = {
-  ping: () => ({}),
-  stats: () => ({}),
-  active: () => ({ safe: null }),
-  reserved: () => ({}),
-  scheduled: () => ({}),
-  revoked: () => ({}),
-  registered: (a) => ({ taskinfoitems: a }),
+  active: () => ({}),
   active_queues: () => ({}),
-  query_task: (a) => ({ ids: a }),
-  conf: (a) => ({ with_defaults: a[0] === "true" || a[0] === "1" }),
-  report: () => ({}),
   clock: () => ({}),
+  conf: (a) => (a.length ? { with_defaults: strtobool(a[0]) } : {}),
+  ping: () => ({}),
+  query_task: (a) => ({ ids: a }),
+  registered: (a) => ({ taskinfoitems: a }),
+  report: () => ({}),
+  reserved: () => ({}),
+  revoked: () => ({}),
+  scheduled: () => ({}),
+  stats: () => ({}),
 };
 
+/** Only the positional arguments given, as Celery's `_consume_arguments`. */
+function positional(names: string[], a: string[], convert: (name: string, v: string) => unknown = (_n, v) => v): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  names.forEach((name, i) => {
+    if (a[i] !== undefined) out[name] = convert(name, a[i]);
+  });
+  return out;
+}
+
 const CONTROL: Record<string, (args: string[], argv: { terminate?: boolean; signal?: string }) => Record<string, unknown>> = {
-  revoke: (a, o) => ({ task_id: a, terminate: o.terminate ?? false, signal: o.signal ?? "SIGTERM" }),
-  terminate: (a) => ({ signal: a[0], task_id: a.slice(1) }),
-  rate_limit: (a) => ({ task_name: a[0], rate_limit: a[1] }),
-  time_limit: (a) => ({ task_name: a[0], soft: a[1] === undefined ? null : Number(a[1]), hard: a[2] === undefined ? null : Number(a[2]) }),
-  add_consumer: (a) => ({ queue: a[0], exchange: a[1] ?? null, exchange_type: a[2] ?? "direct", routing_key: a[3] ?? null }),
-  cancel_consumer: (a) => ({ queue: a[0] }),
-  pool_grow: (a) => ({ n: a[0] ? Number(a[0]) : 1 }),
-  pool_shrink: (a) => ({ n: a[0] ? Number(a[0]) : 1 }),
-  enable_events: () => ({}),
+  add_consumer: (a) => positional(["queue", "exchange", "exchange_type", "routing_key"], a),
+  autoscale: (a) => positional(["max", "min"], a, (_n, v) => Number.parseInt(v, 10)),
+  cancel_consumer: (a) => positional(["queue"], a),
   disable_events: () => ({}),
+  enable_events: () => ({}),
   heartbeat: () => ({}),
+  pool_grow: (a) => positional(["n"], a, (_n, v) => Number.parseInt(v, 10)),
+  pool_restart: () => ({}),
+  pool_shrink: (a) => positional(["n"], a, (_n, v) => Number.parseInt(v, 10)),
+  rate_limit: (a) => positional(["task_name", "rate_limit"], a),
+  // celeriac extension: --terminate/--signal (the celery CLI has `terminate <signal> <ids>` instead).
+  revoke: (a, o) => ({ task_id: a, ...(o.terminate ? { terminate: true, signal: o.signal ?? "SIGTERM" } : {}) }),
+  revoke_by_stamped_headers: (a, o) => ({ headers: a, ...(o.terminate ? { terminate: true, signal: o.signal ?? "SIGTERM" } : {}) }),
   shutdown: () => ({}),
+  terminate: (a) => ({ ...positional(["signal"], a), task_id: a.slice(1) }),
+  time_limit: (a) => positional(["task_name", "soft", "hard"], a, (n, v) => (n === "task_name" ? v : Number.parseFloat(v))),
 };
 
 interface RemoteArgv {
@@ -79,38 +102,81 @@ interface RemoteArgv {
   signal?: string;
 }
 
+/** A usage error (exit 2, as click's). */
+class UsageError extends Error {}
+
 async function remote(kind: "inspect" | "control", argv: RemoteArgv): Promise<void> {
   const table = kind === "inspect" ? INSPECT : CONTROL;
   const build = table[argv.method];
-  if (!build) throw new Error(`unknown ${kind} method ${argv.method} (one of: ${Object.keys(table).join(", ")})`);
+  if (!build) throw new UsageError(`Command ${argv.method} not recognized. Available ${kind} commands: ${Object.keys(table).join(", ")}`);
   const app: Celery = clientApp(argv.app);
   const destination = argv.destination ? argv.destination.split(",").map((s) => s.trim()) : null;
-  const reply = argv.method !== "shutdown";
-  const replies = await app.control.broadcast(argv.method, {
-    arguments: build((argv.args ?? []).map(String), argv),
-    destination,
-    reply,
-    timeout: argv.timeout ?? 1,
-  });
-  await app.close();
-  if (argv.json) {
-    process.stdout.write(JSON.stringify(Object.assign({}, ...replies)) + "\n");
-  } else {
-    for (const r of replies) for (const [node, value] of Object.entries(r)) process.stdout.write(`->  ${node}: OK\n    ${JSON.stringify(value, null, 2).replace(/\n/g, "\n    ")}\n`);
-    if (reply && replies.length === 0) {
-      process.stderr.write("Error: No nodes replied within time constraint\n");
-      process.exitCode = 69;
-    }
+  let replies: Array<Record<string, unknown>>;
+  try {
+    replies = await app.control.broadcast(argv.method, {
+      arguments: build((argv.args ?? []).map(String), argv),
+      destination,
+      reply: true,
+      timeout: argv.timeout ?? 1,
+    });
+  } finally {
+    await app.close();
   }
+  if (replies.length === 0) {
+    process.stderr.write("Error: No nodes replied within time constraint\n");
+    process.exitCode = 69; // EX_UNAVAILABLE
+    return;
+  }
+  if (argv.json) {
+    // inspect merges the replies into one object; control prints the list (as Celery).
+    process.stdout.write(pyJsonDumps(kind === "inspect" ? Object.assign({}, ...replies) : replies) + "\n");
+    return;
+  }
+  for (const r of replies) for (const [node, value] of Object.entries(r)) process.stdout.write(formatReply(node, value) + "\n");
+  if (kind === "inspect") process.stdout.write(nodesOnline(replies.length) + "\n");
 }
 
-async function dumpEvents(argv: { app?: string }): Promise<void> {
+/** `celeriac status`: the nodes answering ping, as `celery status`. */
+async function status(argv: Omit<RemoteArgv, "method" | "args">): Promise<void> {
+  const app: Celery = clientApp(argv.app);
+  const destination = argv.destination ? argv.destination.split(",").map((s) => s.trim()) : null;
+  let replies: Array<Record<string, unknown>>;
+  try {
+    replies = await app.control.broadcast("ping", { destination, reply: true, timeout: argv.timeout ?? 1 });
+  } finally {
+    await app.close();
+  }
+  if (replies.length === 0) {
+    process.stderr.write("Error: No nodes replied within time constraint\n");
+    process.exitCode = 69;
+    return;
+  }
+  if (argv.json) process.stdout.write(pyJsonDumps(Object.assign({}, ...replies)) + "\n");
+  else for (const r of replies) for (const [node, value] of Object.entries(r)) process.stdout.write(formatReply(node, value, false) + "\n");
+  process.stdout.write(nodesOnline(replies.length) + "\n");
+}
+
+/** `celeriac events`: JSON lines, or with --dump the lines of `celery events --dump`. */
+async function events(argv: { app?: string; dump?: boolean }): Promise<void> {
   const app = clientApp(argv.app);
-  const receiver = new EventReceiver(await app.connection(), (e) => process.stdout.write(JSON.stringify(e) + "\n"));
+  const dumper = argv.dump ? new EventDumper(new LamportClock()) : null;
+  if (dumper) process.stdout.write("-> evdump: starting capture...\n");
+  const receiver = new EventReceiver(await app.connection(), (e) => process.stdout.write((dumper ? dumper.format(e) : JSON.stringify(e)) + "\n"));
   await receiver.start();
   const stop = () => void receiver.stop().then(() => app.close()).then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+}
+
+/** Usage errors print as click's ("Error: ...") and exit 2. */
+async function usage(run: Promise<void>): Promise<void> {
+  try {
+    await run;
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`Error: ${err.message}\n`);
+    process.exit(2);
+  }
 }
 
 function remoteOptions<T>(y: Argv<T>) {
@@ -130,7 +196,7 @@ export function registerControlCommands<T>(y: Argv<T>): Argv<T> {
       "inspect <method> [args..]",
       `Inspect workers (${Object.keys(INSPECT).join(", ")})`,
       (c) => remoteOptions(c),
-      (argv) => remote("inspect", argv as unknown as RemoteArgv),
+      (argv) => usage(remote("inspect", argv as unknown as RemoteArgv)),
     )
     .command(
       "control <method> [args..]",
@@ -139,12 +205,23 @@ export function registerControlCommands<T>(y: Argv<T>): Argv<T> {
         remoteOptions(c)
           .option("terminate", { type: "boolean", describe: "revoke: also stop the running task" })
           .option("signal", { alias: "s", type: "string", describe: "revoke --terminate: signal name" }),
-      (argv) => remote("control", argv as unknown as RemoteArgv),
+      (argv) => usage(remote("control", argv as unknown as RemoteArgv)),
+    )
+    .command(
+      "status",
+      "Show the workers that are online (ping)",
+      (c) =>
+        c
+          .option("app", { alias: "A", type: "string" })
+          .option("destination", { alias: "d", type: "string", describe: "comma-separated node names" })
+          .option("timeout", { alias: "t", type: "number", describe: "seconds to wait for replies (default 1)" })
+          .option("json", { alias: "j", type: "boolean", describe: "print the replies as one JSON object" }),
+      (argv) => status(argv),
     )
     .command(
       "events",
-      "Print every event as a JSON line (like celery events --dump)",
-      (c) => c.option("app", { alias: "A", type: "string" }).option("dump", { type: "boolean", default: true }),
-      (argv) => dumpEvents(argv),
+      "Print every event: a JSON line each, or with --dump as `celery events --dump`",
+      (c) => c.option("app", { alias: "A", type: "string" }).option("dump", { type: "boolean", default: false, describe: "Celery's event dump format" }),
+      (argv) => events(argv),
     ) as unknown as Argv<T>;
 }

@@ -12,7 +12,7 @@ import { decodeMessageBody } from "../protocol/decode";
 import { encodeBody } from "../protocol/encode";
 import type { RawMessage, WireValue } from "../protocol/message";
 import { pyFloat } from "../protocol/serializers/json";
-import type { Consumer } from "../transport/types";
+import type { Consumer, Delivery } from "../transport/types";
 
 export const PIDBOX_EXCHANGE = "celery.pidbox";
 export const REPLY_EXCHANGE = "reply.celery.pidbox";
@@ -54,6 +54,8 @@ export class Control {
       matcher: options.matcher ?? null,
     };
     const replies: Replies = [];
+    // consumeAll acks each delivery; Redis records replies in `unacked` until that ack lands.
+    const received: Delivery[] = [];
     let consumer: Consumer | null = null;
     let done: () => void = () => undefined;
     const finished = new Promise<void>((resolve) => (done = resolve));
@@ -64,6 +66,7 @@ export class Control {
       body.reply_to = { exchange: REPLY_EXCHANGE, routing_key: this.oid };
       await transport.declareQueue({ name: replyQueue, exchange: REPLY_EXCHANGE, exchangeType: "direct", routingKey: this.oid, durable: false, autoDelete: true, expires: 10000, messageTtl: 300000, exchangeDurable: false });
       consumer = await consumeAll(transport, replyQueue, (d) => {
+          received.push(d);
           if (d.message.headers.ticket !== ticket) return;
           this.clock.adjust(d.message.headers.clock ?? 0);
           try {
@@ -89,6 +92,9 @@ export class Control {
     await finished;
     clearTimeout(timer);
     await consumer.cancel().catch(() => undefined);
+    // Wait for those acks (ack() returns the one in flight), so closing the app right after
+    // (the CLI) does not leave replies behind in Redis' `unacked` hash.
+    await Promise.all(received.map((d) => d.ack().catch(() => undefined)));
     return replies;
   }
 

@@ -2,9 +2,11 @@
 import { hostname } from "node:os";
 import { v4 as uuid4 } from "uuid";
 import type { CeleryConfig, Route } from "../config";
+import type { LamportClock } from "../events/clock";
+import { EventDispatcher } from "../events/dispatcher";
 import { encodeTask } from "../protocol/encode";
 import type { TaskSpec } from "../protocol/encode";
-import type { SignatureDict, WireValue } from "../protocol/message";
+import type { RawMessage, SignatureDict, WireValue } from "../protocol/message";
 import { toSignatureDict } from "../protocol/signature";
 import type { SignatureInput } from "../protocol/signature";
 import type { Transport, QueueDeclaration } from "../transport/types";
@@ -82,10 +84,54 @@ export function buildTaskSpec(
   };
 }
 
+/** Where a task message was published: the `queue`, `exchange`, `routing_key` of its task-sent event. */
+export interface PublishedTo {
+  queue: string;
+  exchange: string;
+  routingKey: string;
+}
+
+/**
+ * The fields of Celery's `task-sent` event (`amqp.as_task_v2` + `send_task_message`), taken from
+ * the encoded message's headers: uuid, root_id, parent_id, name, args and kwargs (the reprs),
+ * retries, eta, expires (ISO strings or null), then queue, exchange, routing_key as published.
+ */
+export function taskSentFields(message: RawMessage, to: PublishedTo): Record<string, WireValue> {
+  const h = message.headers;
+  return {
+    uuid: h.id ?? null,
+    root_id: h.root_id ?? null,
+    parent_id: h.parent_id ?? null,
+    name: h.task ?? null,
+    args: h.argsrepr ?? null,
+    kwargs: h.kwargsrepr ?? null,
+    retries: h.retries ?? 0,
+    eta: h.eta ?? null,
+    expires: h.expires ?? null,
+    queue: to.queue,
+    exchange: to.exchange,
+    routing_key: to.routingKey,
+  };
+}
+
 /** Publishes task messages on one transport, declaring each queue once like Python's producer. */
 export class Producer {
   private readonly declared = new Map<string, Promise<void>>();
-  constructor(private readonly transport: Transport, private readonly config: CeleryConfig, private readonly replyTo: string) {}
+  private events: EventDispatcher | null = null;
+
+  /** `clock`: the app's Lamport clock, forwarded by task-sent events (Celery's `app.clock`). */
+  constructor(
+    private readonly transport: Transport,
+    private readonly config: CeleryConfig,
+    private readonly replyTo: string,
+    private readonly clock?: LamportClock,
+  ) {}
+
+  /** Celery's default event dispatcher of `app.amqp`: node `gen<pid>@<host>`, the app's clock and event serializer. */
+  private dispatcher(): EventDispatcher {
+    this.events ??= new EventDispatcher(this.transport, { hostname: ORIGIN, clock: this.clock, serializer: this.config.eventSerializer });
+    return this.events;
+  }
 
   private declare(queue: QueueDeclaration): Promise<void> {
     let p = this.declared.get(queue.name);
@@ -111,11 +157,10 @@ export class Producer {
     await this.declare({ name: route.queue, exchange, routingKey });
     // Celery publishes direct routes through the anonymous exchange with routing key = queue.
     const direct = exchange === route.queue;
-    await this.transport.publish(raw, {
-      exchange: direct ? "" : exchange,
-      routingKey: direct ? route.queue : routingKey,
-      priority: spec.priority ?? undefined,
-    });
+    const to: PublishedTo = { queue: route.queue, exchange: direct ? "" : exchange, routingKey: direct ? route.queue : routingKey };
+    await this.transport.publish(raw, { exchange: to.exchange, routingKey: to.routingKey, priority: spec.priority ?? undefined });
+    // task_send_sent_event: as Celery, the event follows the publish (best effort: never fails the send).
+    if (this.config.taskSendSentEvent) await this.dispatcher().send("task-sent", taskSentFields(raw, to));
     return spec.id;
   }
 }

@@ -11,6 +11,7 @@ import { Logger } from "../logging";
 import type { LogLevel } from "../logging";
 import { buildResultMeta } from "../protocol/result-meta";
 import { notRegistered } from "../protocol/exceptions";
+import { pyStrRepr } from "../protocol/repr";
 import type { WireValue } from "../protocol/message";
 import type { Consumer, Delivery } from "../transport/types";
 import { WorkerSignals } from "./events";
@@ -302,6 +303,8 @@ export class Worker {
       const route = { replyTo: typeof props.reply_to === "string" ? props.reply_to : "", correlationId: typeof props.correlation_id === "string" ? props.correlation_id : verdict.id };
       void this.storeNotRegistered(verdict.id, verdict.name, verdict.task?.group ?? null, verdict.task?.parentId ?? null, route);
       void this.settleDelivery(delivery, false);
+      // Celery's on_unknown_task: task-failed with only uuid and exception (no traceback).
+      this.control?.taskEvent("task-failed", { uuid: verdict.id, exception: `NotRegistered(${pyStrRepr(verdict.name)})` });
       return;
     }
     const request = createRequest(verdict.task, delivery, this.hostname);
@@ -413,8 +416,15 @@ export class Worker {
         this.stats.processed++;
         this.stats.total[request.task.task] = (this.stats.total[request.task.task] ?? 0) + 1;
       }
-      if (acksLate) await this.settle(request, this.lateSettlement(task, outcome));
+      if (acksLate) await this.settleLate(request, this.lateSettlement(task, outcome));
     }
+  }
+
+  /** Settle an acksLate message; a reject (requeued or not) sends task-rejected, as Celery's `Request.reject`. */
+  private async settleLate(request: Request, how: "ack" | "requeue" | "release" | "drop"): Promise<void> {
+    const rejects = (how === "requeue" || how === "drop") && !request.acknowledged;
+    await this.settle(request, how);
+    if (rejects) this.control?.taskEvent("task-rejected", { uuid: request.task.id, requeue: how === "requeue" });
   }
 
   /**

@@ -32,6 +32,11 @@ export interface WorkerControlHandle {
   readonly clock: LamportClock;
   readonly events: WorkerEventPublisher | null;
   readonly pidbox: WorkerPidbox | null;
+  /**
+   * Send a task event the worker itself raises (task-rejected, task-failed for an unknown task)
+   * when task events are on (-E / enable_events), as Celery's `Request.send_event`.
+   */
+  taskEvent(type: string, fields: Record<string, unknown>): void;
   stop(): Promise<void>;
 }
 
@@ -56,8 +61,9 @@ export async function startWorkerControl(app: Celery, worker: Worker, transport:
   const remoteControl = opts.remoteControl ?? conf.workerEnableRemoteControl !== false;
   const clock = new LamportClock();
   let events: WorkerEventPublisher | null = null;
+  let dispatcher: EventDispatcher | null = null;
   if (heartbeat || sendTaskEvents) {
-    const dispatcher = new EventDispatcher(transport, {
+    dispatcher = new EventDispatcher(transport, {
       hostname: worker.hostname,
       clock,
       serializer: (typeof conf.eventSerializer === "string" ? conf.eventSerializer : "json") as SerializerName,
@@ -94,6 +100,9 @@ export async function startWorkerControl(app: Celery, worker: Worker, transport:
     clock,
     events,
     pidbox,
+    taskEvent(type, fields) {
+      if (!stopped && dispatcher && events?.taskEventsEnabled) void dispatcher.send(type, fields);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
