@@ -72,6 +72,40 @@ print(json.dumps(app.control.inspect(destination=[node], timeout=5).ping()))
     expect(JSON.stringify(state.result)).toContain("terminated");
   });
 
+  // Celery ≥ 5.3 only (5.2 has no stamps).
+  (py.label === "celery-latest" ? test : test.skip)("revoke_by_stamped_headers from Python's API: stamped tasks are discarded, running ones terminated", async () => {
+    const out = (await pyInline(py, `
+from pyapp import app
+import json, sys, time
+q = json.load(sys.stdin)
+node, queue, c = q['node'], q['queue'], app.control
+out = {'flag': c.revoke_by_stamped_headers({'batch': 'b1'}, destination=[node], reply=True, timeout=5)}
+hit = app.send_task('ts.add', (1, 2), queue=queue, stamped_headers=['batch'], batch='b1')
+miss = app.send_task('ts.add', (3, 4), queue=queue, stamped_headers=['batch'], batch='b2')
+running = app.send_task('ts.sleep', (30, 'x'), queue=queue, stamped_headers=['run'], run=['r1', 'r2'])
+out['miss'] = miss.get(timeout=10)
+for _ in range(100):
+    if hit.state == 'REVOKED': break
+    time.sleep(0.1)
+time.sleep(1)  # ts.sleep has started by now (concurrency 2)
+out['hit'] = hit.state
+out['terminate'] = c.revoke_by_stamped_headers({'run': 'r2'}, destination=[node], reply=True, timeout=5, terminate=True)
+for _ in range(100):
+    if running.state == 'REVOKED': break
+    time.sleep(0.1)
+out['running'] = [running.state, str(running.result)]
+print(json.dumps(out))
+`, { node: w.node, queue: w.queue }, pyEnv(w.queue))) as Record<string, unknown>;
+    expect(out).toEqual({
+      flag: [{ [w.node]: { ok: "headers {'batch': 'b1'} flagged as revoked, but not terminated" } }],
+      miss: 7,
+      hit: "REVOKED",
+      terminate: [{ [w.node]: { ok: "headers defaultdict(<class 'set'>, {'run': {'r2'}}) revoked" } }],
+      running: ["REVOKED", "terminated"],
+    });
+    expect(w.output()).toContain("(revoked by header: {'batch': 'b1'})");
+  });
+
   test("control rate_limit is applied (replies as Celery's, tasks then spaced)", async () => {
     const r = await celery(py, ["control", "rate_limit", "ts.add", "30/m", "-d", w.node, "-t", "5"], w.queue);
     expect(r.stdout + r.stderr).toContain("new rate limit set successfully");

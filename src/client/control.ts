@@ -112,6 +112,15 @@ export class Control {
     return this.broadcast("revoke", { ...rest, arguments: { task_id: taskId, terminate: terminate ?? false, signal: signal ?? "SIGTERM" } });
   }
 
+  /**
+   * Celery ≥ 5.3 `revoke_by_stamped_headers`: workers discard tasks whose stamps carry one of
+   * these values (`{ stamp: value | [values] }`); with `terminate`, running ones are stopped.
+   */
+  revokeByStampedHeaders(headers: { [stamp: string]: WireValue }, options: { terminate?: boolean; signal?: string } & Omit<BroadcastOptions, "arguments"> = {}): Promise<Replies> {
+    const { terminate, signal, ...rest } = options;
+    return this.broadcast("revoke_by_stamped_headers", { ...rest, arguments: { headers, terminate: terminate ?? false, signal: signal ?? "SIGTERM" } });
+  }
+
   rateLimit(taskName: string, rateLimit: string | number | null, options: Omit<BroadcastOptions, "arguments"> = {}): Promise<Replies> {
     return this.broadcast("rate_limit", { ...options, arguments: { task_name: taskName, rate_limit: rateLimit } });
   }

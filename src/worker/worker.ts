@@ -11,7 +11,8 @@ import { Logger } from "../logging";
 import type { LogLevel } from "../logging";
 import { buildResultMeta } from "../protocol/result-meta";
 import { notRegistered } from "../protocol/exceptions";
-import { pyStrRepr } from "../protocol/repr";
+import { pyRepr, pyStrRepr } from "../protocol/repr";
+import { matchingStamps, RevokedStamps, terminatedRepr } from "./revoked-stamps";
 import type { WireValue } from "../protocol/message";
 import type { Consumer, Delivery } from "../transport/types";
 import { WorkerSignals } from "./events";
@@ -106,6 +107,8 @@ export class Worker {
   readonly executor: ExecutionPool;
   /** Ids revoked on this worker (Celery's LimitedSet: 50 000 ids, 3 h). */
   readonly revoked = new LimitedSet();
+  /** Stamp values revoked on this worker (Celery's `revoked_stamps`). */
+  readonly revokedStamps = new RevokedStamps();
   /** This worker's signals; the app's `signals` get the same events. */
   readonly signals = new WorkerSignals();
   /** Rate limits set at run time (name → tasks/s; 0 = none), over the task options. */
@@ -185,6 +188,25 @@ export class Worker {
     for (const request of this.active) {
       if (list.includes(request.task.id)) request.terminate?.(signal);
     }
+  }
+
+  /**
+   * Celery ≥ 5.3 `revoke_by_stamped_headers`: tasks whose stamps carry one of these values are
+   * discarded as REVOKED; with `terminate`, running ones are stopped now. Returns Celery's reply text.
+   */
+  revokeByStampedHeaders(headers: { [header: string]: WireValue }, options: RevokeOptions = {}): string {
+    this.revokedStamps.add(headers);
+    const shown = pyRepr(headers);
+    if (!options.terminate) return `headers ${shown} flagged as revoked, but not terminated`;
+    const signal = normalizeSignal(options.signal);
+    const terminated = new Map<string, WireValue[]>();
+    for (const request of this.active) {
+      const hits = matchingStamps(request.task, headers);
+      if (!hits.size) continue;
+      for (const [k, vs] of hits) terminated.set(k, [...(terminated.get(k) ?? []), ...vs]);
+      request.terminate?.(signal);
+    }
+    return terminated.size ? `headers ${terminatedRepr(terminated)} revoked` : `headers ${shown} were not terminated`;
   }
 
   /** Change a task's rate limit at run time (Celery `rate_limit` control command); null/0 removes it. */
@@ -362,7 +384,7 @@ export class Worker {
   /** Celery `Request.revoked()`: expired ids join the revoked set; true when the id is revoked. */
   private isRevoked(request: Request): boolean {
     if (isExpired(request.task)) this.revoked.add(request.task.id);
-    return this.revoked.has(request.task.id);
+    return this.revoked.has(request.task.id) || this.revokedStamps.match(request.task) !== null;
   }
 
   private async discardRevoked(request: Request): Promise<void> {
@@ -370,7 +392,11 @@ export class Worker {
     // Expiry is permanent once passed, so it is re-derived here (checked first, as Celery does).
     const expired = isExpired(t);
     if (expired) this.logger.info(`Task ${t.name}[${t.id}] expired. Discarding.`);
-    else this.logger.info(`Discarding revoked task: ${t.name}[${t.id}]`);
+    else {
+      const stamp = this.revoked.has(t.id) ? null : this.revokedStamps.match(t);
+      const by = stamp ? ` (revoked by header: {${pyRepr(stamp.header)}: ${pyRepr(stamp.value)}})` : "";
+      this.logger.info(`Discarding revoked task: ${t.name}[${t.id}]${by}`);
+    }
     await this.tracer?.revoked(this.app.tasks.get(t.task), request, expired ? "expired" : "revoked");
     await this.settle(request, "ack");
   }

@@ -106,6 +106,15 @@ test("active during a long task, query_task, then revoke --terminate → REVOKED
   expect((await client.control.inspect(to()).revoked())![node]).toContain(r.id);
 });
 
+test("revoke_by_stamped_headers replies as Celery 5.3+; nothing running is terminated", async () => {
+  expect(await client.control.revokeByStampedHeaders({ batch: ["b1", "b2"] }, { reply: true, ...to() })).toEqual([
+    { [node]: { ok: "headers {'batch': ['b1', 'b2']} flagged as revoked, but not terminated" } },
+  ]);
+  expect(await client.control.revokeByStampedHeaders({ batch: "b3" }, { terminate: true, reply: true, ...to() })).toEqual([
+    { [node]: { ok: "headers {'batch': 'b3'} were not terminated" } },
+  ]);
+});
+
 test("rate_limit / time_limit replies as Celery's", async () => {
   expect(await client.control.rateLimit("c.add", "10/m", { reply: true, ...to() })).toEqual([{ [node]: { ok: "new rate limit set successfully" } }]);
   expect((await client.control.inspect(to()).registered())![node]).toContain("c.add [rate_limit=10/m]");

@@ -14,6 +14,7 @@ import { pyStrRepr } from "../../protocol/repr";
 import type { Consumer, Transport } from "../../transport/types";
 import { parseRate } from "../rate";
 import type { Request } from "../request";
+import { stampHeadersFrom } from "../revoked-stamps";
 import type { Worker } from "../worker";
 
 /** What the handlers work on. */
@@ -191,9 +192,14 @@ export function queueDict(name: string): Record<string, unknown> {
   };
 }
 
+/** A control command's `signal` argument ("SIGKILL", "KILL", 9) as the worker takes it. */
+function signalName(signal: WireValue | undefined): string | undefined {
+  return typeof signal === "string" ? signal : typeof signal === "number" ? String(signal) : undefined;
+}
+
 function revokeIds(state: ControlState, ids: string[], terminate: boolean, signal: WireValue | undefined): unknown {
   const active = new Set(state.worker.activeRequests.map((r) => r.task.id));
-  state.worker.revoke(ids, { terminate, signal: typeof signal === "string" ? signal : typeof signal === "number" ? String(signal) : undefined });
+  state.worker.revoke(ids, { terminate, signal: signalName(signal) });
   if (terminate) {
     const terminated = ids.filter((id) => active.has(id));
     if (!terminated.length) return ok("terminate: tasks unknown");
@@ -344,6 +350,8 @@ export const HANDLERS: Record<string, ControlHandler> = {
   // ---- control
   revoke: (s, a) => revokeIds(s, asList(a.task_id), a.terminate === true, a.signal),
   terminate: (s, a) => revokeIds(s, asList(a.task_id), true, a.signal),
+  revoke_by_stamped_headers: (s, a) =>
+    ok(s.worker.revokeByStampedHeaders(stampHeadersFrom(a.headers), { terminate: a.terminate === true, signal: signalName(a.signal) })),
   rate_limit: (s, a) => rateLimit(s, a),
   time_limit: (s, a) => timeLimit(s, a),
   shutdown: (s, a) => {
