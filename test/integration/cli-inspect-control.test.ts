@@ -133,7 +133,7 @@ test("events --dump prints the lines of `celery events --dump` for the worker's 
     await waitFor(() => out.startsWith("-> evdump: starting capture...\n"), 10000, "evdump start");
     await new Promise((r) => setTimeout(r, 300));
     const r = await client.sendTask("ts.add", [2, 3]);
-    expect(await r.get({ timeout: 10 })).toBe(5);
+    expect(await r.get({ timeout: 10000 })).toBe(5);
     const task = `ts.add(${r.id}) args=(2, 3) kwargs={}`;
     const ts = "\\[\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(\\.\\d{6})?\\+00:00\\]";
     const host = node.replace(/[.]/g, "\\.");
