@@ -57,6 +57,7 @@ describe.each(CASES)("canvas between Python (%s) and celeriac on %s", (_label, _
       throw new RangeError(m);
     });
     app.task("ts.to_py_mul", (ctx: BoundTaskContext, x: number) => ctx.replace(app.signature("py.mul", [x, 10], {}, { queue: pyQ })), { bind: true });
+    app.task("ts.spawn_py", async (x: number) => (await app.signature("py.add", [x, 1], {}, { queue: pyQ }).applyAsync()).id);
     app.task("both.where", async (i: number): Promise<Where> => {
       await new Promise((r) => setTimeout(r, 10));
       return [i, "ts"];
@@ -181,6 +182,16 @@ print(json.dumps({'result': r.get(timeout=30), 'replaced': r.parent.get(timeout=
   test("a Python task replaced by a celeriac task: the celeriac client reads the result under the original id", async () => {
     const r = await app.signature("py.replace_with", ["ts.add", [20, 22], TSQ()], {}, { queue: pyQ }).applyAsync();
     expect(await r.get({ timeout: 30000 })).toBe(42);
+  });
+
+  test("a Python task sent from a celeriac handler is in the celeriac task's children, as Python reads them", async () => {
+    const out = await py3(
+      `r = app.signature('ts.spawn_py', args=(41,), queue=TSQ).apply_async()
+child_id = r.get(timeout=30)
+print(json.dumps({'children': [c.id for c in r.children], 'child': child_id, 'value': r.children[0].get(timeout=30)}))`,
+    ) as { children: string[]; child: string; value: number };
+    expect(out.children).toEqual([out.child]);
+    expect(out.value).toBe(42);
   });
 
   test("link_error from celeriac reaches the Python errback with the failed id", async () => {

@@ -6,6 +6,8 @@ import { createBackend, createTransport } from "./connections";
 import { isRpcBackendUrl } from "./backend/rpc";
 import type { Transport } from "./transport/types";
 import type { ResultBackend } from "./backend/types";
+import { currentTask } from "./worker/current-task";
+import type { CurrentTask } from "./worker/current-task";
 import type { WireValue } from "./protocol/message";
 import { AsyncResult } from "./client/async-result";
 import type { ApplyOptions } from "./client/options";
@@ -92,6 +94,9 @@ export class Celery implements TaskSender {
     const transport = await this.connection();
     if (!this.producer) this.producer = new Producer(transport, this.conf, this.oid, this.control.clock);
     const taskId = options.taskId ?? uuid4();
+    // Celery's send_task inside a running task: it becomes the parent (and the child one of its children).
+    const parent = currentTask();
+    if (parent) options = this.inheritFromParent(parent, options);
     if (this.conf.backend && !(options.ignoreResult ?? this.tasks.get(name)?.options.ignoreResult ?? this.conf.taskIgnoreResult)) {
       if (isRpcBackendUrl(this.conf.backend)) {
         // rpc:// (Celery's on_task_call): the reply queue must exist before the task is sent.
@@ -102,8 +107,16 @@ export class Celery implements TaskSender {
         this.backend().then((b) => b.watch?.(taskId), () => undefined);
       }
     }
+    // Listed before the await, so a handler that does not wait for the send still lists it.
+    if (parent && options.addToParent !== false) parent.children.push([[taskId, null], null]);
     await this.producer.send(name, args, kwargs, { ...options, taskId });
     return this.AsyncResult<R>(taskId);
+  }
+
+  private inheritFromParent(parent: CurrentTask, options: ApplyOptions): ApplyOptions {
+    const out = { ...options, rootId: options.rootId ?? parent.rootId, parentId: options.parentId ?? parent.id };
+    if (this.conf.taskInheritParentPriority && out.priority === undefined && parent.priority !== null) out.priority = parent.priority;
+    return out;
   }
 
   /** A signature by task name (Celery `app.signature`); the task need not be registered here. */

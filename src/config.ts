@@ -61,6 +61,8 @@ export interface CeleryConfig {
   resultExpires: number | null;
   /** result_extended */
   resultExtended: boolean;
+  /** task_inherit_parent_priority: a task sent from a running task gets its priority (unless given). */
+  taskInheritParentPriority: boolean;
   /** result_chord_retry_interval: seconds between `celery.chord_unlock` polls (default 1). */
   resultChordRetryInterval: number;
   /** task_track_started */
@@ -147,6 +149,7 @@ export const DEFAULTS: CeleryConfig = {
   resultExpires: 86400,
   resultExtended: false,
   resultChordRetryInterval: 1,
+  taskInheritParentPriority: false,
   taskTrackStarted: false,
   taskAcksLate: false,
   taskIgnoreResult: false,

@@ -30,6 +30,11 @@ export interface ApplyOptions {
   softTimeLimit?: number;
   rootId?: string;
   parentId?: string;
+  /**
+   * Celery `add_to_parent` (default true): sent from a running task's handler, the result is
+   * listed in that task's stored `children`.
+   */
+  addToParent?: boolean;
   groupId?: string;
   groupIndex?: number;
   retries?: number;

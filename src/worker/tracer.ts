@@ -6,6 +6,8 @@
 import type { Celery } from "../app";
 import type { ResultBackend } from "../backend/types";
 import { ReplaceRequest } from "../client/task";
+import { runAsTask } from "./current-task";
+import type { CurrentTask } from "./current-task";
 import type { Task, TaskContext } from "../client/task";
 import type { SignatureInput } from "../protocol/signature";
 import type { Logger } from "../logging";
@@ -135,10 +137,14 @@ export class Tracer {
     } catch (err) {
       return this.finish(task, request, await this.fail(task, request, err), null);
     }
-    const execution = pool.start(pool.kind === "eventloop" && task.options.bind ? withReplace(task) : task, request, args, {
-      // Celery's update_state stores whatever ignore_result says.
-      updateState: (state, meta) => this.store(request, state, meta),
-    });
+    const current: CurrentTask = { id: t.id, rootId: t.rootId || t.id, priority: t.priority, children: [], done: false };
+    const execution = runAsTask(current, () =>
+      pool.start(pool.kind === "eventloop" && task.options.bind ? withReplace(task) : task, request, args, {
+        // Celery's update_state stores whatever ignore_result says.
+        updateState: (state, meta) => this.store(request, state, meta),
+      }),
+    );
+    void execution.done.then(() => (current.done = true));
     const { hard, soft } = effectiveTimeLimits(request, task, this.app);
     const timers: NodeJS.Timeout[] = [];
     const stopped = new Promise<Stop>((resolve) => {
@@ -179,7 +185,7 @@ export class Tracer {
     if (first.kind === "return") {
       const result = (first.value === undefined ? null : first.value) as WireValue;
       // Spec §3.6: callbacks and the next chain step go out before the result is stored.
-      const children = await this.canvas.afterSuccess(request, result);
+      const children = [...current.children, ...(await this.canvas.afterSuccess(request, result))];
       if (this.storesResult(task, request)) await this.store(request, "SUCCESS", result, null, children);
       await this.canvas.chordPartReturn(request, "SUCCESS", result);
       // Celery's T: measured after the result is stored; logged and sent in task-succeeded alike.

@@ -1,0 +1,32 @@
+/**
+ * The task a handler runs for (Celery's `current_worker_task`), kept across its awaits with
+ * AsyncLocalStorage: a task sent while it runs gets it as parent (parent_id, root_id, and with
+ * `task_inherit_parent_priority` its priority) and is listed in its stored `children`, as Celery's
+ * `send_task` / `add_trail` do. Only handlers on the event-loop pool have one.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { ResultTuple } from "../protocol/result-meta";
+
+/** The running task, as the sending side needs it. */
+export interface CurrentTask {
+  readonly id: string;
+  readonly rootId: string;
+  readonly priority: number | null;
+  /** Results of tasks sent while it ran (Celery `request.children`). */
+  readonly children: ResultTuple[];
+  /** Set when the handler has finished: what it left running sends without a parent. */
+  done: boolean;
+}
+
+const storage = new AsyncLocalStorage<CurrentTask>();
+
+/** Run `fn` (which starts the handler) with `task` as the current task. */
+export function runAsTask<T>(task: CurrentTask, fn: () => T): T {
+  return storage.run(task, fn);
+}
+
+/** The task whose handler is running here, if any (and still running). */
+export function currentTask(): CurrentTask | null {
+  const t = storage.getStore();
+  return t && !t.done ? t : null;
+}
