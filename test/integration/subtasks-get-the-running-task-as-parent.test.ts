@@ -3,17 +3,10 @@
  * the running task, the child is listed in its stored `children`, `task_inherit_parent_priority`
  * passes its priority on, and what the handler leaves running sends without a parent.
  */
-import type { BoundTaskContext, Celery, Worker } from "../../src";
-import { captureLogger, storedMeta, testApp, waitFor } from "./helpers/app";
+import type { BoundTaskContext } from "../../src";
+import { captureLogger, perTestApp, storedMeta, testApp, waitFor } from "./helpers/app";
 
-let app: Celery;
-let worker: Worker | null = null;
-
-afterEach(async () => {
-  await worker?.stop();
-  worker = null;
-  await app?.close();
-});
+const current = perTestApp();
 
 interface Seen {
   id: string;
@@ -23,7 +16,7 @@ interface Seen {
 }
 
 async function setup(settings: Parameters<typeof testApp>[0] = {}) {
-  app = testApp(settings);
+  const app = (current.app = testApp(settings));
   const seen: Seen[] = [];
   const child = app.task(
     "sub.child",
@@ -42,8 +35,8 @@ async function setup(settings: Parameters<typeof testApp>[0] = {}) {
     setTimeout(() => void child.delay(100), 50);
     return "done";
   });
-  worker = app.worker({ concurrency: 4, logger: captureLogger() });
-  await worker.start();
+  current.worker = app.worker({ concurrency: 4, logger: captureLogger() });
+  await current.worker.start();
   return { seen, spawn, later };
 }
 
@@ -64,9 +57,9 @@ test("taskInheritParentPriority: the child gets the parent's priority; off, it d
   await (await on.spawn.applyAsync([1], {}, { priority: 7 })).get({ timeout: 10000 });
   await waitFor(() => on.seen.length === 2, 10000, "children ran");
   expect(on.seen.map((s) => s.priority)).toEqual([7, 7]);
-  await worker?.stop();
-  worker = null;
-  await app.close();
+  await current.worker?.stop();
+  current.worker = null;
+  await current.app?.close();
   const off = await setup();
   await (await off.spawn.applyAsync([1], {}, { priority: 7 })).get({ timeout: 10000 });
   await waitFor(() => off.seen.length === 2, 10000, "children ran");

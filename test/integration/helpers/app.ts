@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
 import { Celery } from "../../../src";
-import type { CelerySettings } from "../../../src";
+import type { CelerySettings, Worker } from "../../../src";
 import { Logger } from "../../../src/logging";
 
 import { testRedisUrl } from "../../../interop-tests/harness/redis";
@@ -30,6 +30,21 @@ export function testApp(settings: CelerySettings = {}): Celery {
     taskDefaultQueue: uniqueQueue(),
     ...settings,
   });
+}
+
+/**
+ * The app and worker of the running test, stopped and closed after each test (registers the
+ * afterEach hook): `const t = perTestApp(); t.app = testApp(); t.worker = t.app.worker(...)`.
+ */
+export function perTestApp(): { app: Celery | null; worker: Worker | null } {
+  const current: { app: Celery | null; worker: Worker | null } = { app: null, worker: null };
+  afterEach(async () => {
+    await current.worker?.stop();
+    current.worker = null;
+    await current.app?.close();
+    current.app = null;
+  });
+  return current;
 }
 
 /** A raw ioredis client on a db (close it after use). */
