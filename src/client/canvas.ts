@@ -253,6 +253,15 @@ export class Signature {
     return this;
   }
 
+  /**
+   * Celery's `a | b | c`: a chain of this signature and the next ones. A chain on either side is
+   * extended rather than nested (and, as in Celery, the result carries no chain-level options).
+   */
+  pipe(...next: SignatureInput[]): Chain {
+    const steps = (s: SignatureInput): SignatureInput[] => (s instanceof Chain ? s.tasks : [s]);
+    return new Chain(this.app, [...steps(this), ...next.flatMap(steps)]);
+  }
+
   /** Add a callback (Celery `link`). */
   link(sig: SignatureInput): this {
     const list = Array.isArray(this.options.link) ? this.options.link : [];

@@ -192,6 +192,15 @@ describe("signatures in Celery's dict form", () => {
     for (const sig of [g, c, ch]) expect(fromDict(app, sig.toDict()).toDict()).toEqual(sig.toDict());
   });
 
+  test("a.pipe(b, c) is Celery's a | b | c: one flat chain, also when extending a chain", () => {
+    const app = new FakeApp();
+    const [a, b, c] = [app.s("tasks.a"), app.s("tasks.b", 1), app.si("tasks.c")];
+    const flat = chain(a, b, c).toDict();
+    expect(a.pipe(b, c).toDict()).toEqual(flat);
+    expect(chain(a, b).pipe(c).toDict()).toEqual(flat);
+    expect(a.pipe(chain(b, c)).toDict()).toEqual(flat);
+  });
+
   test("partial application prepends args unless immutable", async () => {
     const app = new FakeApp();
     await app.s("tasks.add", 2).delay(5);
