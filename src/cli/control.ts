@@ -105,28 +105,31 @@ interface RemoteArgv {
 /** A usage error (exit 2, as click's). */
 class UsageError extends Error {}
 
-async function remote(kind: "inspect" | "control", argv: RemoteArgv): Promise<void> {
-  const table = kind === "inspect" ? INSPECT : CONTROL;
-  const build = table[argv.method];
-  if (!build) throw new UsageError(`Command ${argv.method} not recognized. Available ${kind} commands: ${Object.keys(table).join(", ")}`);
+/**
+ * Broadcast `method` with a reply and collect the replies, closing the app. When no node replied,
+ * prints Celery's error, sets exit status 69 (EX_UNAVAILABLE) and returns null.
+ */
+async function gather(argv: Omit<RemoteArgv, "method" | "args">, method: string, args: Record<string, unknown>): Promise<Array<Record<string, unknown>> | null> {
   const app: Celery = clientApp(argv.app);
   const destination = argv.destination ? argv.destination.split(",").map((s) => s.trim()) : null;
   let replies: Array<Record<string, unknown>>;
   try {
-    replies = await app.control.broadcast(argv.method, {
-      arguments: build((argv.args ?? []).map(String), argv),
-      destination,
-      reply: true,
-      timeout: argv.timeout ?? 1,
-    });
+    replies = await app.control.broadcast(method, { arguments: args, destination, reply: true, timeout: argv.timeout ?? 1 });
   } finally {
     await app.close();
   }
-  if (replies.length === 0) {
-    process.stderr.write("Error: No nodes replied within time constraint\n");
-    process.exitCode = 69; // EX_UNAVAILABLE
-    return;
-  }
+  if (replies.length) return replies;
+  process.stderr.write("Error: No nodes replied within time constraint\n");
+  process.exitCode = 69;
+  return null;
+}
+
+async function remote(kind: "inspect" | "control", argv: RemoteArgv): Promise<void> {
+  const table = kind === "inspect" ? INSPECT : CONTROL;
+  const build = table[argv.method];
+  if (!build) throw new UsageError(`Command ${argv.method} not recognized. Available ${kind} commands: ${Object.keys(table).join(", ")}`);
+  const replies = await gather(argv, argv.method, build((argv.args ?? []).map(String), argv));
+  if (!replies) return;
   if (argv.json) {
     // inspect merges the replies into one object; control prints the list (as Celery).
     process.stdout.write(pyJsonDumps(kind === "inspect" ? Object.assign({}, ...replies) : replies) + "\n");
@@ -138,19 +141,8 @@ async function remote(kind: "inspect" | "control", argv: RemoteArgv): Promise<vo
 
 /** `celeriac status`: the nodes answering ping, as `celery status`. */
 async function status(argv: Omit<RemoteArgv, "method" | "args">): Promise<void> {
-  const app: Celery = clientApp(argv.app);
-  const destination = argv.destination ? argv.destination.split(",").map((s) => s.trim()) : null;
-  let replies: Array<Record<string, unknown>>;
-  try {
-    replies = await app.control.broadcast("ping", { destination, reply: true, timeout: argv.timeout ?? 1 });
-  } finally {
-    await app.close();
-  }
-  if (replies.length === 0) {
-    process.stderr.write("Error: No nodes replied within time constraint\n");
-    process.exitCode = 69;
-    return;
-  }
+  const replies = await gather(argv, "ping", {});
+  if (!replies) return;
   if (argv.json) process.stdout.write(pyJsonDumps(Object.assign({}, ...replies)) + "\n");
   else for (const r of replies) for (const [node, value] of Object.entries(r)) process.stdout.write(formatReply(node, value, false) + "\n");
   process.stdout.write(nodesOnline(replies.length) + "\n");
