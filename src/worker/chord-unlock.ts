@@ -57,15 +57,22 @@ export function registerChordUnlock(app: Celery): void {
     "celery.chord_unlock",
     async (ctx: BoundTaskContext) => {
       const { args, kwargs, id, rootId } = ctx.request;
-      const groupId = String(args[0] ?? kwargs.group_id);
-      const body = normalizeSignature((args[1] ?? kwargs.callback) as WireValue);
-      const interval = typeof kwargs.interval === "number" ? kwargs.interval : app.conf.resultChordRetryInterval;
-      const maxRetries = typeof kwargs.max_retries === "number" ? kwargs.max_retries : null;
-      const result = (args[4] ?? kwargs.result) as WireValue;
+      // unlock_chord(group_id, callback, interval=None, max_retries=None, result=None), by position or keyword
+      const param = (i: number, name: string): WireValue | undefined => (i < args.length ? args[i] : kwargs[name]);
+      const groupId = String(param(0, "group_id"));
+      const body = normalizeSignature(param(1, "callback") as WireValue);
+      const interval = param(2, "interval");
+      const maxRetries = param(3, "max_retries");
+      const result = param(4, "result");
       const backend = await app.backend();
       const deps = (Array.isArray(result) ? result : []).map(depFromTuple);
       const joined = await join(backend, deps);
-      if (!joined.ready) return ctx.retry({ countdown: interval, maxRetries });
+      if (!joined.ready) {
+        return ctx.retry({
+          countdown: typeof interval === "number" ? interval : app.conf.resultChordRetryInterval,
+          maxRetries: typeof maxRetries === "number" ? maxRetries : null,
+        });
+      }
       if ("failed" in joined) {
         const reason = `Dependency ${joined.failed.id} raised ${joined.failed.repr}`;
         await chordErrorFromStack(app, backend, body, chordError(reason), rootId);
