@@ -7,7 +7,7 @@
 #                     screenshots of Flower)        -> apt-get update (once) + apt-get install
 #   interop venv    : interop-tests/.venv with the NEWEST celery[redis], msgpack, pyyaml from PyPI,
 #                     and the newest flower (interop-tests/flower.test.ts)
-#   node modules    : npm ci when node_modules/ is missing
+#   node modules    : npm ci when node_modules/ is missing or older than package-lock.json
 #
 # Works on a fresh Debian 12 with node and npm (as root, or with sudo). No Docker.
 set -euo pipefail
@@ -70,17 +70,13 @@ if ! "$VENV_PY" -c "import flower" 2>/dev/null; then
 fi
 
 # --- node modules ------------------------------------------------------------------------------
-if [ ! -d node_modules ]; then
+# npm ci only: a lock file it refuses (out of sync with package.json) is an error, never a fallback,
+# so every install is the locked one. Re-run when package-lock.json is newer than the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci"
-  log=$(mktemp)
-  if ! npm ci --no-audit --no-fund --loglevel=error >"$log" 2>&1; then
-    # The registry reachable here lacks optional platform packages (msgpackr-extract for darwin,
-    # win32, linux-arm: 404), so `npm install` writes a lock without them and `npm ci` then calls
-    # that lock out of sync. `npm install --no-save` installs the same locked versions and leaves
-    # package-lock.json as it is.
-    grep -E '^npm error (code|Missing|`npm ci`)' "$log" >&2 || cat "$log" >&2
-    say "npm ci refused the lock file; falling back to npm install --no-save"
-    npm install --no-save --no-audit --no-fund --loglevel=error
+  if ! npm ci --no-audit --no-fund --loglevel=error; then
+    echo "ensure-deps: npm ci refused package-lock.json (out of sync with package.json?);" \
+      "regenerate it with 'npm install --package-lock-only' and commit it" >&2
+    exit 1
   fi
-  rm -f "$log"
 fi

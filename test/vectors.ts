@@ -1,6 +1,6 @@
 /**
- * Golden vectors captured from real Celery (shared/vectors, format in
- * shared/vectors/_producers/README.md). Files are parsed with `pyJsonLoads` so Python's big
+ * Golden vectors captured from real Celery, copied unchanged into test/fixtures/vectors (origin:
+ * its SOURCE.md; format: its _producers/README.md). Files are parsed with `pyJsonLoads` so Python's big
  * integers stay exact (`bigint`).
  */
 import * as fs from "fs";
@@ -8,7 +8,7 @@ import * as path from "path";
 import type { RawMessage, WireValue } from "../src/protocol/message";
 import { pyJsonLoads } from "../src/protocol/serializers/json";
 
-export const VECTORS_DIR = path.resolve(__dirname, "../../shared/vectors");
+export const VECTORS_DIR = path.resolve(__dirname, "fixtures/vectors");
 
 export type WireObject = { [key: string]: WireValue };
 

@@ -1,5 +1,5 @@
 /**
- * Canvas (spec §3): signatures, chain, group, chord, GroupResult. Signatures serialise to
+ * Canvas (docs/protocol.md §3): signatures, chain, group, chord, GroupResult. Signatures serialise to
  * Celery's dict form `{task, args, kwargs, options, subtask_type, immutable}` with snake_case
  * `options` (what Python puts on the wire), so they can be embedded in messages either way.
  */

@@ -1,5 +1,5 @@
 /**
- * Client side of remote control (Celery `app.control`, spec §10): broadcast a command on the
+ * Client side of remote control (Celery `app.control`, docs/protocol.md §10): broadcast a command on the
  * `celery.pidbox` fanout exchange and, when a reply is wanted, collect `{<nodename>: value}`
  * replies from the private queue `<oid>.reply.celery.pidbox` (bound to `reply.celery.pidbox`
  * with routing key <oid>) whose `ticket` header matches, for `timeout` seconds or until `limit`.

@@ -1,5 +1,5 @@
 /**
- * Event dispatcher (spec §11): one JSON message per event on the `celeryev` exchange with
+ * Event dispatcher (docs/protocol.md §11): one JSON message per event on the `celeryev` exchange with
  * routing key = type with "-" → "." (`worker.heartbeat`, `task.succeeded`), header
  * `{hostname}`, delivery_mode 1. Redis publishes on `/{db}.celeryev/<routing key>`, AMQP on the
  * topic exchange `celeryev` (both through `Transport.broadcast`). Task events are sent one by

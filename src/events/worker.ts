@@ -1,5 +1,5 @@
 /**
- * A worker's events (spec §11.3): worker-online at start, worker-heartbeat every `freq` seconds,
+ * A worker's events (docs/protocol.md §11.3): worker-online at start, worker-heartbeat every `freq` seconds,
  * worker-offline at stop (always, as Celery's heartbeat), and — when task events are enabled
  * (`-E`, `workerSendTaskEvents`, `enable_events`) — task-received/started/succeeded/failed/
  * retried/revoked from the worker's signals.

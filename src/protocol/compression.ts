@@ -1,5 +1,5 @@
 /**
- * Body compression as kombu does it (spec §4.4). The `compression` header carries the MIME type;
+ * Body compression as kombu does it (docs/protocol.md §4.4). The `compression` header carries the MIME type;
  * decompression dispatches on it and also accepts the aliases.
  *
  * Libraries: zlib/gzip and brotli use node:zlib; bzip2 uses `compressjs` (pure JS, encode and

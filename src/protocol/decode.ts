@@ -1,5 +1,5 @@
 /**
- * Decoding task messages (spec §2): protocol v2 (the `task` header exists) and v1 (everything in
+ * Decoding task messages (docs/protocol.md §2): protocol v2 (the `task` header exists) and v1 (everything in
  * a body dict), normalised to `DecodedTask` with Celery's defaults.
  */
 import type { DecodedTask, Embed, RawMessage, SignatureDict, WireValue } from "./message";

@@ -1,6 +1,6 @@
 /**
  * Encoding task messages, protocol v2, exactly as Celery 5.2's `as_task_v2` + kombu publish lay
- * them out (spec §2.1–2.3); `protocolExtras: "5.3"` adds the 5.3+ headers.
+ * them out (docs/protocol.md §2.1–2.3); `protocolExtras: "5.3"` adds the 5.3+ headers.
  */
 import type { Embed, RawMessage, SignatureDict, TaskHeaders, TaskProperties, WireValue } from "./message";
 import { compress } from "./compression";
@@ -115,7 +115,7 @@ export function encodeTask(spec: TaskSpec, options: EncodeOptions): RawMessage {
     headers.stamped_headers = spec.stampedHeaders ?? null;
     headers.stamps = spec.stamps ?? {};
   } else if (spec.replacedTaskNesting !== undefined) {
-    // Celery 5.2 leaks this option into the properties (spec §2.1).
+    // Celery 5.2 leaks this option into the properties (docs/protocol.md §2.1).
     properties.replaced_task_nesting = spec.replacedTaskNesting;
   }
   if (spec.headers) Object.assign(headers, spec.headers);

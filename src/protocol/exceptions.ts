@@ -1,12 +1,12 @@
 /**
- * Exceptions as they cross the wire (spec §7.3): `{exc_type, exc_message: [args], exc_module}`,
+ * Exceptions as they cross the wire (docs/protocol.md §7.3): `{exc_type, exc_message: [args], exc_module}`,
  * plus Python-like traceback text and `repr()` for events.
  */
 import type { WireValue } from "./message";
 import type { ExceptionInfo } from "./result-meta";
 import { PyTuple, pyRepr } from "./repr";
 
-/** Module reported for errors raised by JS code: not importable by Python (spec §7.3). */
+/** Module reported for errors raised by JS code: not importable by Python (docs/protocol.md §7.3). */
 export const JS_EXC_MODULE = "celeriac.js";
 
 /** Python `str(arg)` for one exception argument. */

@@ -35,7 +35,7 @@ export interface Embed {
   chord: SignatureDict | null;
 }
 
-/** Protocol v2 application headers (spec §2.1). */
+/** Protocol v2 application headers (docs/protocol.md §2.1). */
 export interface TaskHeaders {
   lang?: string;
   task: string;
@@ -61,7 +61,7 @@ export interface TaskHeaders {
   [custom: string]: WireValue | undefined;
 }
 
-/** Message properties Celery sets (spec §2.2). Transport-specific ones live in the transport. */
+/** Message properties Celery sets (docs/protocol.md §2.2). Transport-specific ones live in the transport. */
 export interface TaskProperties {
   correlation_id?: string;
   reply_to?: string;

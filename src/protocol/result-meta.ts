@@ -1,5 +1,5 @@
 /**
- * Celery's task meta document (spec §7.1) and group meta (§7.6), as stored in result backends.
+ * Celery's task meta document (docs/protocol.md §7.1) and group meta (§7.6), as stored in result backends.
  * Encoding/decoding functions live below the types.
  */
 import type { WireValue } from "./message";

@@ -1,5 +1,5 @@
 /**
- * Signature dicts (spec §3.1): `{task, args, kwargs, options, subtask_type, immutable}` in that
+ * Signature dicts (docs/protocol.md §3.1): `{task, args, kwargs, options, subtask_type, immutable}` in that
  * key order, extra keys (e.g. legacy `chord_size`) kept after them.
  */
 import type { SignatureDict, WireValue } from "./message";

@@ -1,5 +1,5 @@
 /**
- * Worker-side canvas (spec §3.3, §3.6, §7.7): after a task succeeds, send its callbacks and the
+ * Worker-side canvas (docs/protocol.md §3.3, §3.6, §7.7): after a task succeeds, send its callbacks and the
  * next chain step (their result tuples become the stored `children`); after the result is
  * stored, do the chord part return; after a failure, fail the chord, the pre-assigned chain ids,
  * and send the errbacks.
@@ -45,7 +45,7 @@ async function callLocal(app: Celery, ctx: BoundTaskContext, sig: WireValue, arg
 }
 
 /**
- * Celery's builtin tasks for map/starmap/chunks, Task.replace with a group (spec §3.7) and the
+ * Celery's builtin tasks for map/starmap/chunks, Task.replace with a group (docs/protocol.md §3.7) and the
  * chord_unlock fallback, so a celeriac worker runs them as a Python worker does.
  */
 export function registerCanvasBuiltins(app: Celery): void {
@@ -151,7 +151,7 @@ export class WorkerCanvas {
   }
 
   /**
-   * Celery `Task.replace` (spec §3.8): send `input` under this task's id, with its callbacks,
+   * Celery `Task.replace` (docs/protocol.md §3.8): send `input` under this task's id, with its callbacks,
    * errbacks, chord, group, group_index, root_id and remaining chain; a group becomes a chord
    * with `celery.accumulate(index=0)` as body. The caller stores nothing for the original.
    */

@@ -1,4 +1,4 @@
-/** Retry requests raised by `ctx.retry()` or autoretryFor, and how the retry message is built (spec §8). */
+/** Retry requests raised by `ctx.retry()` or autoretryFor, and how the retry message is built (docs/protocol.md §8). */
 import type { ErrorMatcher, RetryOptions, TaskOptions } from "../client/task";
 import type { ApplyOptions } from "../client/options";
 import { errorToExceptionInfo, excRepr } from "../protocol/exceptions";

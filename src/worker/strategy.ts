@@ -1,5 +1,5 @@
 /**
- * What happens to a delivery before it runs (spec §2.5): decode, refuse, NotRegistered, expired,
+ * What happens to a delivery before it runs (docs/protocol.md §2.5): decode, refuse, NotRegistered, expired,
  * ETA. Returns a verdict; the worker acts on it. Never throws.
  */
 import { decodeTask, InvalidTaskError } from "../protocol/decode";

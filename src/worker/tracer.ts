@@ -53,7 +53,7 @@ export class Tracer {
     private readonly signals: WorkerSignals[] = [],
   ) {}
 
-  /** Callbacks, chain steps, chord joins and errbacks (spec §3.6). */
+  /** Callbacks, chain steps, chord joins and errbacks (docs/protocol.md §3.6). */
   private canvasRunner: WorkerCanvas | null = null;
   private get canvas(): WorkerCanvas {
     return (this.canvasRunner ??= new WorkerCanvas(this.app, this.backend, this.logger));

@@ -79,7 +79,7 @@ function sortedState(state: { queues: unknown[]; bindings: unknown[]; exchanges:
   return { queues: sort(state.queues), bindings: sort(state.bindings), exchanges: sort(state.exchanges) };
 }
 
-describe("topology (spec §6.1)", () => {
+describe("topology (docs/protocol.md §6.1)", () => {
   test("declareQueue('celery') creates exactly amqp-delay.json's broker_state", async () => {
     const vh = await createVhost("topo");
     try {
@@ -150,7 +150,7 @@ describe("topology (spec §6.1)", () => {
   });
 });
 
-describe("properties and headers on the wire (spec §6.2, §6.3)", () => {
+describe("properties and headers on the wire (docs/protocol.md §6.2, §6.3)", () => {
   test.each(["amqp-delay", "amqp-priority", "amqp-options-misc"])(
     "%s: our content-header property bytes equal content_header_properties_base64",
     (name) => {

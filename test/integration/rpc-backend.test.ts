@@ -1,5 +1,5 @@
 /**
- * The rpc:// result backend (spec §6.1, §7.9; checklist B18, B19) on the Redis broker and, once
+ * The rpc:// result backend (docs/protocol.md §6.1, §7.9; docs/protocol-checklist.md B18, B19) on the Redis broker and, once
  * `src/transport/amqp` exists, on RabbitMQ: the reply messages equal the captured vectors, the
  * client's reply queue, correlation, latest-state-wins, out-of-band buffering, and a celeriac
  * worker + client end to end.

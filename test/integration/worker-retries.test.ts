@@ -1,4 +1,4 @@
-/** Retries end to end on Redis: RETRY meta, the retry message, limits, autoretryFor (spec §8, S4–S6, B7). */
+/** Retries end to end on Redis: RETRY meta, the retry message, limits, autoretryFor (docs/protocol.md §8, S4–S6, B7). */
 import type { Celery, Worker } from "../../src";
 import { CeleryError } from "../../src";
 import { pyJsonLoads } from "../../src/protocol/serializers/json";

@@ -1,5 +1,5 @@
 /**
- * Time limits (spec §9.4, S9, B10) on the event loop and in the threads pool, plus what only
+ * Time limits (docs/protocol.md §9.4, S9, B10) on the event loop and in the threads pool, plus what only
  * threads can do: kill CPU-bound code, survive a dying thread, recycle threads.
  */
 import { resolve } from "node:path";

@@ -1,5 +1,5 @@
 /**
- * Header tables for py-amqp (spec §6.3, vectors/amqp-header-type-interop.json): every integer is
+ * Header tables for py-amqp (docs/protocol.md §6.3, vectors/amqp-header-type-interop.json): every integer is
  * explicitly typed (I / l / d), recursively; decoding unwraps amqplib's {"!": …} values.
  */
 import { decodeFieldTable, decodeFieldValue, encodeFieldTable, encodeFieldValue } from "../../src/transport/amqp/header-types";

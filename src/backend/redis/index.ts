@@ -1,5 +1,5 @@
 /**
- * Celery's Redis result backend (spec §7.4, §7.6, §7.7):
+ * Celery's Redis result backend (docs/protocol.md §7.4, §7.6, §7.7):
  *   task meta  `celery-task-meta-<id>`     SETEX result_expires + PUBLISH on the key name
  *   group meta `celery-taskset-meta-<gid>` `{"result": [[gid, null], [member tuples]]}`
  *   chord join `celery-taskset-meta-<gid>.s/.j/.t`

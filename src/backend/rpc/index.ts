@@ -1,5 +1,5 @@
 /**
- * Celery's `rpc://` result backend (spec §6.1, §7.9), built on the broker `Transport` so that it
+ * Celery's `rpc://` result backend (docs/protocol.md §6.1, §7.9), built on the broker `Transport` so that it
  * works with every broker (Redis: list `<oid>` via the anonymous exchange; AMQP: queue `<oid>`).
  *
  * Worker side (`store`): one message per state change to the default exchange `""` with routing

@@ -1,5 +1,5 @@
 /**
- * Serializer registry (spec §4.1): json (default), msgpack, yaml. Pickle is never decoded.
+ * Serializer registry (docs/protocol.md §4.1): json (default), msgpack, yaml. Pickle is never decoded.
  */
 import type { WireValue } from "../message";
 import { pyJsonDumps, pyJsonLoads } from "./json";

@@ -1,6 +1,6 @@
 /**
  * msgpack, compatible with Python `msgpack.packb(use_bin_type=True)` / `unpackb(raw=False)` as
- * kombu uses them (spec §4.3).
+ * kombu uses them (docs/protocol.md §4.3).
  *
  * Encoding: integral JS numbers are written as msgpack ints of any width (msgpackr alone would
  * write numbers outside 32 bits as float64, which Python reads as float); bigint → int64/uint64;

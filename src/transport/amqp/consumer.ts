@@ -1,5 +1,5 @@
 /**
- * Consuming task queues (spec §6.4): one channel per consumer, basic.qos(prefetch_count, global)
+ * Consuming task queues (docs/protocol.md §6.4): one channel per consumer, basic.qos(prefetch_count, global)
  * then basic.consume(no_ack=false) per queue.
  *
  * * prefetch: ConsumeOptions.prefetch, else the first ConsumeOptions.capacity(), else the

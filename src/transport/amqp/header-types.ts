@@ -1,5 +1,5 @@
 /**
- * AMQP field-table values that py-amqp reads back as what was meant (spec §6.3).
+ * AMQP field-table values that py-amqp reads back as what was meant (docs/protocol.md §6.3).
  *
  * amqplib picks a tag from a JS number by size: `b` (int8), `s` (int16), `I`, `l`. py-amqp reads
  * `b` as UNSIGNED and `s` as a SHORT STRING, so a header such as `timelimit: [300, 240]` makes

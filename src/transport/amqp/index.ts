@@ -1,5 +1,5 @@
 /**
- * RabbitMQ transport compatible with Celery/kombu's `amqp://` (py-amqp) transport (spec §6).
+ * RabbitMQ transport compatible with Celery/kombu's `amqp://` (py-amqp) transport (docs/protocol.md §6).
  * See README.md in this directory for the wire behaviour and the design (reconnects, publisher
  * confirms, passive-declare fallback, basic.qos).
  */

@@ -1,5 +1,5 @@
 /**
- * RawMessage ⇄ AMQP basic properties (spec §2.2, §6.2).
+ * RawMessage ⇄ AMQP basic properties (docs/protocol.md §2.2, §6.2).
  *
  * Publish: content_type, content_encoding, headers (every integer explicitly typed, see
  * header-types.ts), delivery_mode (default 2), priority (target's, else the message's),

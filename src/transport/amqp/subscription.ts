@@ -1,5 +1,5 @@
 /**
- * broadcast/subscribe on AMQP (spec §10.1, §11.1): a fanout/topic exchange and, per subscriber, a
+ * broadcast/subscribe on AMQP (docs/protocol.md §10.1, §11.1): a fanout/topic exchange and, per subscriber, a
  * private auto-delete queue bound with the pattern, consumed with no_ack (as Celery's pidbox and
  * event consumers). Re-declared and re-consumed after a reconnect (messages sent while the
  * connection was down are lost, as in Celery: the queue was auto-deleted).

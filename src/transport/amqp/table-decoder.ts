@@ -1,5 +1,5 @@
 /**
- * A field-table decoder for amqplib that also reads py-amqp's `L` tag (spec §6.3, A6).
+ * A field-table decoder for amqplib that also reads py-amqp's `L` tag (docs/protocol.md §6.3, A6).
  *
  * py-amqp writes Python ints outside signed 32-bit with tag `L` (signed 64-bit). amqplib 0.10
  * does not know `L` and throws "Unexpected type tag L" while parsing the content header — the

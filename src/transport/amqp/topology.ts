@@ -1,5 +1,5 @@
 /**
- * What Celery declares on RabbitMQ (spec §6.1, §10.1, §11.1), and declaring it with a passive
+ * What Celery declares on RabbitMQ (docs/protocol.md §6.1, §10.1, §11.1), and declaring it with a passive
  * fallback: when an entity already exists with other properties/arguments RabbitMQ answers
  * PRECONDITION_FAILED (406) and closes the channel; we then open a new channel, check that the
  * entity exists (passive declare) and use it as it is, with a warning, instead of failing.

@@ -1,5 +1,5 @@
 /**
- * AMQP broker URLs as kombu reads them (spec §6.7):
+ * AMQP broker URLs as kombu reads them (docs/protocol.md §6.7):
  *
  *   amqp://user:pass@host:port/vhost     (pyamqp:// is Python's alias of amqp://)
  *   amqps://…                            TLS, default port 5671

@@ -1,5 +1,5 @@
 /**
- * RawMessage ⇄ kombu's Redis envelope (spec §5.1):
+ * RawMessage ⇄ kombu's Redis envelope (docs/protocol.md §5.1):
  *
  *   {"body": <base64>, "content-encoding": ..., "content-type": ..., "headers": {...},
  *    "properties": {correlation_id, reply_to, <other props>, delivery_mode, [expiration],

@@ -1,5 +1,5 @@
 /**
- * kombu-compatible Redis transport (spec §5): lists per queue and priority bucket, bindings in
+ * kombu-compatible Redis transport (docs/protocol.md §5): lists per queue and priority bucket, bindings in
  * `_kombu.binding.<exchange>` sets, ack emulation in `unacked`/`unacked_index`, fanout over
  * PUB/SUB. See README-style notes in the file headers of envelope.ts, scripts.ts, consumer.ts.
  */

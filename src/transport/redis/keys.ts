@@ -1,5 +1,5 @@
 /**
- * Key, bucket, binding and channel names of kombu's Redis transport (spec §5.2–§5.8).
+ * Key, bucket, binding and channel names of kombu's Redis transport (docs/protocol.md §5.2–§5.8).
  * Every function returns names WITHOUT the global key prefix unless it says otherwise.
  */
 

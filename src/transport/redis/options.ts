@@ -1,6 +1,6 @@
 /**
  * Options of the Redis transport: kombu's `broker_transport_options` for `redis://`
- * (spec §5.9), in camelCase, with kombu's defaults.
+ * (docs/protocol.md §5.9), in camelCase, with kombu's defaults.
  */
 import type { RedisOptions } from "ioredis";
 

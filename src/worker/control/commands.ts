@@ -1,5 +1,5 @@
 /**
- * Remote-control commands of the worker (Celery `celery/worker/control.py` semantics, spec §10.3):
+ * Remote-control commands of the worker (Celery `celery/worker/control.py` semantics, docs/protocol.md §10.3):
  * method name → handler(state, arguments) → reply value (sent back as `{<nodename>: value}`).
  * A handler that throws is answered `{"error": "<repr of the error>"}` by the pidbox.
  */

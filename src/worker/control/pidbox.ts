@@ -1,5 +1,5 @@
 /**
- * The worker's remote-control mailbox (kombu pidbox Node, spec §10): joins the fanout exchange
+ * The worker's remote-control mailbox (kombu pidbox Node, docs/protocol.md §10): joins the fanout exchange
  * `celery.pidbox` — Redis: SADD `_kombu.binding.celery.pidbox` for `<nodename>.celery.pidbox` and
  * PSUBSCRIBE `/{db}.celery.pidbox`; AMQP: queue `<nodename>.celery.pidbox` (not durable,
  * auto-delete, x-message-ttl 300000, x-expires 10000) bound to the non-durable fanout exchange,

@@ -41,7 +41,7 @@ export function unique(prefix = "q"): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
-/** A golden vector from ../shared/vectors, through the project's one loader (test/vectors.ts). */
+/** A golden vector from test/fixtures/vectors, through the project's one loader (test/vectors.ts). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function loadVector(name: string): any {
   return loadSharedVector(name);
