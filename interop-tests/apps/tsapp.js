@@ -87,4 +87,39 @@ app.task("ts.progress", async (ctx, steps) => {
 }, { bind: true });
 app.task("ts.limited", () => Date.now() / 1000, { rateLimit: "2/s" });
 
+// Careless tasks: errors that escape the handler (the worker must survive them), and results
+// that cannot be encoded (FAILURE EncodeError must be stored, never PENDING).
+const { EventEmitter } = require("node:events");
+const { AsyncResource } = require("node:async_hooks");
+app.task("ts.stray_rejection", () => {
+  Promise.reject(new Error("nobody awaits me"));
+  return "returned";
+});
+app.task("ts.stray_timer_throw", () => {
+  setTimeout(() => {
+    throw new TypeError("thrown in a timer");
+  }, 50);
+  return "returned";
+});
+app.task("ts.stray_emitter_error", () => {
+  const emitter = new EventEmitter();
+  setTimeout(() => emitter.emit("error", new Error("no listener")), 50);
+  return "returned";
+});
+// Made at load time, outside any task: code run in its scope belongs to no task.
+const outsideAnyTask = new AsyncResource("celeriac-test-outside");
+app.task("ts.throw_outside_task", () => {
+  outsideAnyTask.runInAsyncScope(() => setTimeout(() => {
+    throw new Error("thrown outside any task");
+  }, 50));
+  return "returned";
+});
+app.task("ts.deep_result", (depth) => {
+  let v = [];
+  for (let i = 0; i < depth; i++) v = [v];
+  return v;
+});
+app.task("ts.symbol_result", () => Symbol("not encodable"));
+app.task("ts.long_result", (n) => "x".repeat(n));
+
 module.exports = { app };

@@ -119,6 +119,8 @@ export interface TaskOptions {
   acksOnFailureOrTimeout?: boolean;
   /** Celery `store_errors_even_if_ignored`. */
   storeErrorsEvenIfIgnored?: boolean;
+  /** Celery `Task.resultrepr_maxsize` (default 1024): the result's repr in the "succeeded" log line is cut to about this many characters. */
+  resultReprMaxsize?: number;
   /** Default apply options for this task (queue, priority, ...). */
   defaults?: ApplyOptions;
 }

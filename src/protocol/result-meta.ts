@@ -4,6 +4,7 @@
  */
 import type { WireValue } from "./message";
 import { pyJsonDumps, pyJsonLoads } from "./serializers/json";
+import { encodingWith } from "./serializers";
 import { isoformatNaiveUtc, parseIsoDatetime } from "./isotime";
 
 /** Task states Celery stores or reports. Custom states (e.g. PROGRESS) are plain strings. */
@@ -131,7 +132,7 @@ export function buildResultMeta(input: BuildResultMetaInput): ResultMeta {
 
 /** JSON text exactly as Celery's Redis backend stores it. */
 export function encodeResultMeta(meta: ResultMeta | GroupMeta): string {
-  return pyJsonDumps(meta);
+  return encodingWith(() => pyJsonDumps(meta));
 }
 
 /** Thrown when a stored meta is not a JSON object. */

@@ -16,13 +16,29 @@ export interface CurrentTask {
   readonly children: ResultTuple[];
   /** Set when the handler has finished: what it left running sends without a parent. */
   done: boolean;
+  /**
+   * Reports an error that escaped the handler (a rejected promise nobody awaited, a throwing timer
+   * callback) to the worker running it; see crash-guard.ts.
+   */
+  readonly onStrayError?: (error: unknown, origin: StrayOrigin) => void;
 }
+
+/** How an error escaped: `process`'s 'unhandledRejection' or 'uncaughtException'. */
+export type StrayOrigin = "unhandled promise rejection" | "uncaught exception";
 
 const storage = new AsyncLocalStorage<CurrentTask>();
 
 /** Run `fn` (which starts the handler) with `task` as the current task. */
 export function runAsTask<T>(task: CurrentTask, fn: () => T): T {
   return storage.run(task, fn);
+}
+
+/**
+ * The task whose handler started the code running here, finished or not: an error escaping after
+ * the handler returned still belongs to it.
+ */
+export function taskOfContext(): CurrentTask | null {
+  return storage.getStore() ?? null;
 }
 
 /** The task whose handler is running here, if any (and still running). */

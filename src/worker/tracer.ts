@@ -7,6 +7,9 @@ import type { Celery } from "../app";
 import type { ResultBackend } from "../backend/types";
 import { ReplaceRequest } from "../client/task";
 import { runAsTask } from "./current-task";
+import { setLongTimeout } from "./long-timer";
+import { strayErrorText } from "./crash-guard";
+import type { LongTimer } from "./long-timer";
 import type { CurrentTask } from "./current-task";
 import type { Task, TaskContext } from "../client/task";
 import type { SignatureInput } from "../protocol/signature";
@@ -16,7 +19,8 @@ import type { TaskState, ResultTuple } from "../protocol/result-meta";
 import { buildResultMeta } from "../protocol/result-meta";
 import { encodeError, errorToExceptionInfo, excRepr, formatTraceback, taskRevoked, timeLimitExceeded } from "../protocol/exceptions";
 import type { ExceptionInfo } from "../protocol/result-meta";
-import { pyRepr, PyTuple } from "../protocol/repr";
+import { pyRepr, PyTuple, safeRepr } from "../protocol/repr";
+import { EncodeError } from "../protocol/serializers";
 import { MaxRetriesExceededError, taskTraceback } from "./errors";
 import type { WorkerSignals } from "./events";
 import type { ExecutionPool, HandlerOutcome } from "./pools/types";
@@ -42,6 +46,9 @@ export function effectiveTimeLimits(request: Request, task: Task, app: Celery): 
   const soft = hSoft || task.options.softTimeLimit || app.conf.taskSoftTimeLimit || null;
   return { hard, soft };
 }
+
+/** Celery's `Task.resultrepr_maxsize`: the logged result repr is cut near this length. */
+const CELERY_RESULTREPR_MAXSIZE = 1024;
 
 /** Runs requests for one worker. */
 export class Tracer {
@@ -73,30 +80,40 @@ export class Tracer {
     return this.storesResult(task, request) || (task?.options.storeErrorsEvenIfIgnored ?? this.app.conf.taskStoreErrorsEvenIfIgnored);
   }
 
-  /** Store a state document for the request (with the result_extended fields when enabled). */
-  async store(request: Request, status: TaskState, result: WireValue, traceback: string | null = null, children: ResultTuple[] = []): Promise<void> {
+  /**
+   * Store a state document for the request (with the result_extended fields when enabled). Never
+   * leaves the task PENDING silently: when the state cannot be encoded (a function, a symbol, a
+   * cycle, nesting too deep) FAILURE EncodeError is stored instead, as Celery does; when the
+   * backend refuses the write, FAILURE with the backend's error is tried once.
+   */
+  async store(request: Request, status: TaskState, result: WireValue, traceback: string | null = null, children: ResultTuple[] = [], fallback = false): Promise<void> {
     const t = request.task;
-    const meta = buildResultMeta({
-      taskId: t.id,
-      status,
-      result,
-      traceback,
-      children,
-      groupId: t.group ?? undefined,
-      parentId: t.parentId ?? undefined,
-      extended: this.app.conf.resultExtended
-        ? { name: t.task, args: t.args, kwargs: t.kwargs, worker: this.hostname, retries: t.retries, queue: request.delivery.routingKey }
-        : null,
-    });
     try {
+      if (typeof result === "function" || typeof result === "symbol") {
+        throw new EncodeError(`Object of type ${typeof result} is not JSON serializable`);
+      }
+      const meta = buildResultMeta({
+        taskId: t.id,
+        status,
+        result,
+        traceback,
+        children,
+        groupId: t.group ?? undefined,
+        parentId: t.parentId ?? undefined,
+        extended: this.app.conf.resultExtended
+          ? { name: t.task, args: t.args, kwargs: t.kwargs, worker: this.hostname, retries: t.retries, queue: request.delivery.routingKey }
+          : null,
+      });
       await this.backend.store(t.id, meta, { replyTo: t.replyTo, correlationId: t.correlationId });
     } catch (err) {
-      this.logger.error(`Failed to store ${status} for task ${t.name}[${t.id}]: ${(err as Error).message}`);
-      // A value the result serializer cannot encode (a function, a cycle): Celery stores FAILURE
-      // EncodeError instead, so the caller is not left waiting on PENDING forever.
-      if (err instanceof TypeError && status !== "FAILURE") {
-        await this.store(request, "FAILURE", encodeError((err as Error).message) as unknown as WireValue, formatTraceback(err));
+      const message = err instanceof Error ? err.message : String(err);
+      if (fallback) {
+        this.logger.error(`Failed to store ${status} for task ${t.name}[${t.id}] (${message}): nothing is stored, the task stays PENDING`);
+        return;
       }
+      this.logger.error(`Failed to store ${status} for task ${t.name}[${t.id}]: ${message}; storing FAILURE instead`);
+      const info = err instanceof EncodeError ? encodeError(message) : errorToExceptionInfo(err);
+      await this.store(request, "FAILURE", info as unknown as WireValue, formatTraceback(err), [], true);
     }
   }
 
@@ -123,8 +140,25 @@ export class Tracer {
     });
   }
 
-  /** Run the handler on `pool` and record the outcome. */
+  /**
+   * Run the handler on `pool` and record the outcome. Never rejects: an error in the tracing
+   * itself (a value too deep to log, a throwing signal handler) is stored as the task's FAILURE.
+   */
   async run(task: Task, request: Request, pool: ExecutionPool): Promise<TraceOutcome> {
+    try {
+      return await this.trace(task, request, pool);
+    } catch (err) {
+      const t = request.task;
+      this.logger.error(`Task ${t.name}[${t.id}] could not be traced: ${strayErrorText(err)}`);
+      try {
+        return this.finish(task, request, await this.fail(task, request, err), null);
+      } catch {
+        return "FAILURE";
+      }
+    }
+  }
+
+  private async trace(task: Task, request: Request, pool: ExecutionPool): Promise<TraceOutcome> {
     const t = request.task;
     if (this.storesResult(task, request) && (task.options.trackStarted ?? this.app.conf.taskTrackStarted)) {
       await this.store(request, "STARTED", { pid: process.pid, hostname: this.hostname });
@@ -137,7 +171,15 @@ export class Tracer {
     } catch (err) {
       return this.finish(task, request, await this.fail(task, request, err), null);
     }
-    const current: CurrentTask = { id: t.id, rootId: t.rootId || t.id, priority: t.priority, children: [], done: false };
+    const current: CurrentTask = {
+      id: t.id,
+      rootId: t.rootId || t.id,
+      priority: t.priority,
+      children: [],
+      done: false,
+      onStrayError: (error, origin) =>
+        this.logger.error(`Task ${t.name}[${t.id}] left an error unhandled (${origin}); the worker carries on:\n${strayErrorText(error)}`),
+    };
     const execution = runAsTask(current, () =>
       pool.start(pool.kind === "eventloop" && task.options.bind ? withReplace(task) : task, request, args, {
         // Celery's update_state stores whatever ignore_result says.
@@ -146,15 +188,15 @@ export class Tracer {
     );
     void execution.done.then(() => (current.done = true));
     const { hard, soft } = effectiveTimeLimits(request, task, this.app);
-    const timers: NodeJS.Timeout[] = [];
+    const timers: LongTimer[] = [];
     const stopped = new Promise<Stop>((resolve) => {
-      if (hard) timers.push(setTimeout(() => resolve({ kind: "hard", seconds: hard }), hard * 1000));
+      if (hard) timers.push(setLongTimeout(() => resolve({ kind: "hard", seconds: hard }), hard * 1000));
       request.terminate = (signal) => resolve({ kind: "terminated", signal });
       request.abandon = () => resolve({ kind: "abandon" });
     });
     if (soft && (!hard || soft < hard)) {
       timers.push(
-        setTimeout(() => {
+        setLongTimeout(() => {
           this.logger.warn(`Soft time limit (${soft}s) exceeded for ${t.name}[${t.id}]`);
           execution.softLimit();
         }, soft * 1000),
@@ -164,7 +206,7 @@ export class Tracer {
     try {
       first = await Promise.race([execution.done, stopped]);
     } finally {
-      timers.forEach(clearTimeout);
+      timers.forEach((t) => t.clear());
       request.terminate = undefined;
       request.abandon = undefined;
     }
@@ -190,7 +232,7 @@ export class Tracer {
       await this.canvas.chordPartReturn(request, "SUCCESS", result);
       // Celery's T: measured after the result is stored; logged and sent in task-succeeded alike.
       const runtime = Number(process.hrtime.bigint() - started) / 1e9;
-      if (this.logger.enabled("INFO")) this.logger.info(`Task ${t.name}[${t.id}] succeeded in ${runtime}s: ${pyRepr(result)}`);
+      if (this.logger.enabled("INFO")) this.logger.info(`Task ${t.name}[${t.id}] succeeded in ${runtime}s: ${safeRepr(result, task.options.resultReprMaxsize ?? CELERY_RESULTREPR_MAXSIZE)}`);
       this.emit("taskSuccess", { taskId: t.id, task: t.task, request: request.info, result, runtime });
       return this.finish(task, request, "SUCCESS", result);
     }

@@ -25,6 +25,9 @@ import { parseRate, TokenBucket } from "./rate";
 import { createRequest } from "./request";
 import type { Request } from "./request";
 import { LimitedSet, loadStateDb, saveStateDb } from "./state";
+import { setLongTimeout } from "./long-timer";
+import { guardProcess } from "./crash-guard";
+import type { LongTimer } from "./long-timer";
 import { classify, etaDelay, isExpired } from "./strategy";
 import { Tracer } from "./tracer";
 import { startWorkerControl } from "./control";
@@ -58,6 +61,12 @@ export interface WorkerOptions {
   maxMemoryPerChild?: number | null;
   /** A JSON file keeping revoked ids across restarts (Celery `--statedb`): loaded at start, saved at stop. */
   statedb?: string;
+  /**
+   * Catch errors that escape tasks at process level (default true): a task's stray rejection or
+   * throwing callback is logged against the task and the worker carries on; an uncaught
+   * exception outside any task shuts the worker down warm and exits 1 (see crash-guard.ts).
+   */
+  containStrayErrors?: boolean;
 }
 
 /** Options of `worker.revoke`. */
@@ -98,7 +107,7 @@ export class Worker {
   private readonly pool: Pool<Request>;
   /** Delivered, not yet settled, not ETA-held: the prefetch window. */
   private unsettled = 0;
-  private readonly scheduled = new Map<Request, NodeJS.Timeout>();
+  private readonly scheduled = new Map<Request, LongTimer>();
   private readonly active = new Set<Request>();
   private stopping: Promise<void> | null = null;
   private cold = false;
@@ -117,6 +126,9 @@ export class Worker {
   private readonly statedb: string | null;
   /** Remote control (pidbox) and events, while started. */
   private control: WorkerControlHandle | null = null;
+  private readonly containStrayErrors: boolean;
+  /** Stops the process-level crash guard (set while started). */
+  private unguard: (() => void) | null = null;
 
   constructor(private readonly app: Celery, options: WorkerOptions = {}) {
     this.hostname = options.hostname ?? `celery@${osHostname()}`;
@@ -126,6 +138,7 @@ export class Worker {
     this.logger = options.logger ?? new Logger(options.logLevel ?? "INFO");
     this.signals.logger = this.logger;
     this.statedb = options.statedb ?? null;
+    this.containStrayErrors = options.containStrayErrors ?? true;
     this.pool = new Pool<Request>(this.concurrency, (r) => this.execute(r), () => this.consumer?.poke());
     if ((options.pool ?? "eventloop") === "threads") {
       if (!options.appModule) throw new Error('pool "threads" needs appModule: the path of the module exporting the app (the CLI passes -A)');
@@ -183,6 +196,7 @@ export class Worker {
     const list = typeof ids === "string" ? [ids] : ids;
     for (const id of list) this.revoked.add(id);
     this.logger.info(`Tasks flagged as revoked: ${list.join(", ")}`);
+    this.discardRevokedScheduled();
     if (!options.terminate) return;
     const signal = normalizeSignal(options.signal);
     for (const request of this.active) {
@@ -196,6 +210,7 @@ export class Worker {
    */
   revokeByStampedHeaders(headers: { [header: string]: WireValue }, options: RevokeOptions = {}): string {
     this.revokedStamps.add(headers);
+    this.discardRevokedScheduled();
     const shown = pyRepr(headers);
     if (!options.terminate) return `headers ${shown} flagged as revoked, but not terminated`;
     const signal = normalizeSignal(options.signal);
@@ -207,6 +222,19 @@ export class Worker {
       request.terminate?.(signal);
     }
     return terminated.size ? `headers ${terminatedRepr(terminated)} revoked` : `headers ${shown} were not terminated`;
+  }
+
+  /**
+   * ETA-held requests that are now revoked are discarded at once (REVOKED stored, message acked)
+   * instead of holding their message until the ETA, which may be weeks away. Celery keeps them in
+   * its timer and discards them when the ETA comes; the stored outcome is the same, only sooner.
+   */
+  private discardRevokedScheduled(): void {
+    for (const [request, timer] of this.scheduled) {
+      if (!this.revoked.has(request.task.id) && !this.revokedStamps.match(request.task)) continue;
+      timer.clear();
+      this.release(request);
+    }
   }
 
   /** Change a task's rate limit at run time (Celery `rate_limit` control command); null/0 removes it. */
@@ -260,6 +288,17 @@ export class Worker {
 
   /** Connect, declare the queues and start consuming. */
   async start(): Promise<void> {
+    if (this.containStrayErrors) this.unguard = guardProcess({ logger: this.logger, onUnsafe: () => this.onUnsafe() });
+    try {
+      await this.startConsuming();
+    } catch (err) {
+      this.unguard?.();
+      this.unguard = null;
+      throw err;
+    }
+  }
+
+  private async startConsuming(): Promise<void> {
     if (this.statedb) {
       await loadStateDb(this.statedb, this.revoked);
       this.logger.info(`Loaded ${this.revoked.size} revoked ids from statedb ${this.statedb}`);
@@ -282,6 +321,12 @@ export class Worker {
     );
     this.control = await startWorkerControl(this.app, this, transport, this.logger);
     this.emit("workerReady", { hostname: this.hostname });
+  }
+
+  /** The crash guard found the process unsafe: warm shutdown (what is held goes back), then exit 1. */
+  private onUnsafe(): void {
+    const exit = (): never => process.exit(1);
+    void this.stop().then(exit, exit);
   }
 
   private async settle(request: Request, how: "ack" | "requeue" | "release" | "drop"): Promise<void> {
@@ -346,7 +391,7 @@ export class Worker {
       this.warnLongEta(request, delay);
       // ETA-held messages stay unacked but do not count against the prefetch window (as Celery raises QoS).
       this.unsettled--;
-      this.scheduled.set(request, setTimeout(() => this.release(request), delay));
+      this.scheduled.set(request, setLongTimeout(() => this.release(request), delay));
       this.syncBrokerPrefetch();
       this.consumer?.poke();
       return;
@@ -494,7 +539,7 @@ export class Worker {
     await this.consumer?.cancel();
     const giveBack: Promise<void>[] = [];
     for (const [request, timer] of this.scheduled) {
-      clearTimeout(timer);
+      timer.clear();
       this.unsettled++;
       giveBack.push(this.settle(request, "release"));
     }
@@ -517,6 +562,8 @@ export class Worker {
       }
     }
     this.emit("workerShutdown", { hostname: this.hostname, cold: this.cold });
+    this.unguard?.();
+    this.unguard = null;
     this.logger.info(`${this.hostname} stopped.`);
   }
 }

@@ -61,7 +61,34 @@ export function acceptedContentTypes(accept: readonly string[]): Set<string> {
   return out;
 }
 
+/**
+ * kombu's EncodeError: the value cannot be encoded by the serializer (a function or symbol, a
+ * cycle, nesting deeper than the encoder's stack). Thrown by `serialize` whatever the encoder threw.
+ */
+export class EncodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "EncodeError";
+  }
+}
+
+/** Runs an encoder; whatever it throws becomes an EncodeError (a stack overflow included). */
+export function encodingWith<T>(encode: () => T): T {
+  try {
+    return encode();
+  } catch (err) {
+    if (err instanceof EncodeError) throw err;
+    const message = err instanceof RangeError ? `nesting too deep to encode (${err.message})` : err instanceof Error ? err.message : String(err);
+    throw new EncodeError(message);
+  }
+}
+
+/** Encodes `value` with a serializer; an unencodable value throws EncodeError. */
 export function serialize(value: unknown, name: SerializerName): SerializedBody {
+  return encodingWith(() => serializeUnchecked(value, name));
+}
+
+function serializeUnchecked(value: unknown, name: SerializerName): SerializedBody {
   switch (name) {
     case "json":
       return { body: Buffer.from(pyJsonDumps(value), "utf8"), ...CONTENT_TYPES.json };
