@@ -41,6 +41,11 @@ interface NodeError extends Error {
   code?: string;
 }
 
+/** An Error, also one of another realm (a vm context, where `instanceof Error` is false). */
+export function isErrorLike(value: unknown): value is NodeError {
+  return typeof value === "object" && value !== null && typeof (value as { message?: unknown }).message === "string";
+}
+
 /** Credentials refused: Redis WRONGPASS / NOAUTH, RabbitMQ 403 ACCESS_REFUSED. */
 function isAuthError(message: string): boolean {
   return /^(WRONGPASS|NOAUTH)\b|ACCESS[_-]REFUSED|\b403\b.*refused/i.test(message);
@@ -59,7 +64,7 @@ function isTlsError(err: NodeError): boolean {
  */
 export function connectionFailure(url: string, error: unknown): ConnectionFailure {
   if (error instanceof ConnectionFailure) return error;
-  const err: NodeError = error instanceof Error ? error : new Error(String(error));
+  const err: NodeError = isErrorLike(error) ? error : new Error(String(error));
   const message = err.message.replace(/\s+$/, "");
   const amqp = !/^rediss?:/i.test(url);
   const errno = err.code ? ERRNO[err.code] : undefined;

@@ -4,7 +4,7 @@
  * (interval_start=2, interval_step=2, interval_max=30), up to `maxRetries` retries
  * (broker_connection_max_retries, 100; null: forever). Refused credentials are not retried.
  */
-import { ConnectionFailure, connectionFailure } from "./errors";
+import { ConnectionFailure, connectionFailure, isErrorLike } from "./errors";
 
 /** How a first connection is retried. */
 export interface RetryPolicy {
@@ -94,6 +94,6 @@ export async function ensureConnected<T>(
 
 /** A Node socket error (ECONNREFUSED, ENOTFOUND, ...) a client let through unwrapped. */
 function isSocketError(err: unknown): boolean {
-  const code = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined;
+  const code = isErrorLike(err) ? err.code : undefined;
   return typeof code === "string" && /^E[A-Z_]+$/.test(code);
 }
