@@ -4,7 +4,7 @@ import { resolveConfig } from "./config";
 import type { CeleryConfig } from "./config";
 import { createBackend, createTransport } from "./connections";
 import { isRpcBackendUrl } from "./backend/rpc";
-import type { Transport } from "./transport/types";
+import type { ConnectOptions, Transport } from "./transport/types";
 import type { ResultBackend } from "./backend/types";
 import { currentTask } from "./worker/current-task";
 import type { CurrentTask } from "./worker/current-task";
@@ -64,12 +64,21 @@ export class Celery implements TaskSender {
     return task;
   }
 
-  /** The connected broker transport (created on first use). */
-  connection(): Promise<Transport> {
+  /**
+   * The connected broker transport (created on first use). With `{ retry: false }` a first
+   * connect is one attempt (the worker retries it with Celery's policy and logs). A failed connect
+   * closes its transport, so nothing keeps reconnecting behind the caller; the next call starts
+   * afresh.
+   */
+  connection(options: ConnectOptions = {}): Promise<Transport> {
     if (!this.transportPromise) {
       const transport = createTransport(this.conf);
-      this.transportPromise = transport.connect().then(() => transport);
-      this.transportPromise.catch(() => (this.transportPromise = null));
+      const p = transport.connect(options).then(() => transport);
+      this.transportPromise = p;
+      p.catch(() => {
+        if (this.transportPromise === p) this.transportPromise = null;
+        void transport.close().catch(() => undefined);
+      });
     }
     return this.transportPromise;
   }
@@ -78,8 +87,12 @@ export class Celery implements TaskSender {
   backend(): Promise<ResultBackend> {
     if (!this.backendPromise) {
       const backend = createBackend(this.conf, { connection: () => this.connection(), oid: this.oid });
-      this.backendPromise = backend.connect().then(() => backend);
-      this.backendPromise.catch(() => (this.backendPromise = null));
+      const p = backend.connect().then(() => backend);
+      this.backendPromise = p;
+      p.catch(() => {
+        if (this.backendPromise === p) this.backendPromise = null;
+        void backend.close().catch(() => undefined);
+      });
     }
     return this.backendPromise;
   }

@@ -99,9 +99,14 @@ export interface CeleryConfig {
   brokerTransportOptions: BrokerTransportOptions;
   /** broker_heartbeat (s, AMQP; 0 disables) */
   brokerHeartbeat: number;
-  /** broker_connection_retry: reconnect / retry connecting (AMQP) */
+  /**
+   * broker_connection_retry_on_startup: the worker retries its first broker connection (default
+   * true); null: broker_connection_retry decides, as Celery.
+   */
+  brokerConnectionRetryOnStartup: boolean | null;
+  /** broker_connection_retry: reconnect after a lost connection (and retry connecting, AMQP clients); default true */
   brokerConnectionRetry: boolean;
-  /** broker_connection_max_retries (null: forever) */
+  /** broker_connection_max_retries: retries before giving up (default 100; null: forever) */
   brokerConnectionMaxRetries: number | null;
   /** broker_connection_timeout (s) */
   brokerConnectionTimeout: number;
@@ -167,6 +172,7 @@ export const DEFAULTS: CeleryConfig = {
   workerConcurrency: 16,
   brokerTransportOptions: {},
   brokerHeartbeat: 120,
+  brokerConnectionRetryOnStartup: true,
   brokerConnectionRetry: true,
   brokerConnectionMaxRetries: 100,
   brokerConnectionTimeout: 4,

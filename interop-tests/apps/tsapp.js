@@ -1,6 +1,7 @@
 // The celeriac side of the interop tests, as a module the CLI can load:
 //   node dist/cli/main.js worker -A interop-tests/apps/tsapp.js
-// Configured by TSAPP_BROKER, TSAPP_BACKEND, TSAPP_QUEUE, TSAPP_VISIBILITY (s), TSAPP_ACKS_LATE.
+// Configured by TSAPP_BROKER, TSAPP_BACKEND, TSAPP_QUEUE, TSAPP_VISIBILITY (s), TSAPP_ACKS_LATE,
+// TSAPP_MAX_RETRIES (broker_connection_max_retries).
 // Worker-semantics tasks (ts.retry_*, ts.auto_*, ts.soft*, ts.hard*, ts.spin*, ts.crash,
 // ts.progress, ts.limited) mirror the py.* tasks of interop-tests/py/pyapp.py.
 const { Celery, CeleryError } = require("../../dist");
@@ -10,6 +11,7 @@ const app = new Celery("tsapp", {
   backend: process.env.TSAPP_BACKEND,
   taskDefaultQueue: process.env.TSAPP_QUEUE || "celery",
   taskAcksLate: process.env.TSAPP_ACKS_LATE === "1",
+  brokerConnectionMaxRetries: process.env.TSAPP_MAX_RETRIES ? Number(process.env.TSAPP_MAX_RETRIES) : undefined,
   acceptContent: ["json", "msgpack", "yaml"],
   brokerTransportOptions: process.env.TSAPP_VISIBILITY
     ? { visibilityTimeout: Number(process.env.TSAPP_VISIBILITY), unackedRestoreInterval: 1 }

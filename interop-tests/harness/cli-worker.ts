@@ -21,15 +21,18 @@ export interface CliWorker {
   exited: Promise<number | null>;
 }
 
-/** Start `celeriac worker -A interop-tests/apps/tsapp.js -c 2 -n <prefix>-<id>@interop` on a queue of its own. */
-export function startCliWorker(broker: string, backend: string, prefix: string, extra: string[] = []): CliWorker {
+/**
+ * Start `celeriac worker -A interop-tests/apps/tsapp.js -c 2 -n <prefix>-<id>@interop` on a queue
+ * of its own; `env` adds to its environment (e.g. TSAPP_MAX_RETRIES).
+ */
+export function startCliWorker(broker: string, backend: string, prefix: string, extra: string[] = [], env: Record<string, string> = {}): CliWorker {
   const id = randomUUID().slice(0, 8);
   const queue = `${prefix}-${id}`;
   const node = `${prefix}-${id}@interop`;
   let out = "";
   const child = spawn(process.execPath, [resolve(ROOT, "dist/cli/main.js"), "worker", "-A", "interop-tests/apps/tsapp.js", "-c", "2", "-n", node, ...extra], {
     cwd: ROOT,
-    env: { ...process.env, TSAPP_BROKER: broker, TSAPP_BACKEND: backend, TSAPP_QUEUE: queue },
+    env: { ...process.env, TSAPP_BROKER: broker, TSAPP_BACKEND: backend, TSAPP_QUEUE: queue, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));

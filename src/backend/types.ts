@@ -1,3 +1,4 @@
+import type { ConnectionStateListener } from "../connectivity/state";
 import type { ResultMeta, GroupMeta } from "../protocol/result-meta";
 
 /**
@@ -12,8 +13,11 @@ export interface ResultRoute {
 /** A result backend: stores and reads Celery's task meta documents. */
 export interface ResultBackend {
   readonly name: string;
+  /** Connect; a failure is a ConnectionFailure naming the masked URL and the reason. */
   connect(): Promise<void>;
   close(): Promise<void>;
+  /** Follow the backend's connection: lost, failed reconnects, connected again (see Transport). */
+  onConnectionState?(listener: ConnectionStateListener): () => void;
   /**
    * Store a state. Never overwrites a stored SUCCESS. `route` (the request's reply_to and
    * correlation_id) is required by rpc://, which sends nothing without a reply_to.

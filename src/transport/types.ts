@@ -1,4 +1,5 @@
 import type { RawMessage } from "../protocol/message";
+import type { ConnectionStateListener } from "../connectivity/state";
 
 /** Where a message goes: an exchange and a routing key (Celery: "" + queue name for direct). */
 export interface PublishTarget {
@@ -104,10 +105,29 @@ export interface QueueDeclaration {
   exchangeAutoDelete?: boolean;
 }
 
+/** Options of `Transport.connect`. */
+export interface ConnectOptions {
+  /**
+   * false: one connect attempt, no retry by the transport (the caller retries, as the worker does
+   * with broker_connection_retry_on_startup). Default true: the AMQP transport retries per
+   * broker_connection_retry / broker_connection_max_retries; Redis always makes one attempt.
+   */
+  retry?: boolean;
+}
+
 /** A message broker, Redis or AMQP. */
 export interface Transport {
   readonly name: "redis" | "amqp";
-  connect(): Promise<void>;
+  /**
+   * Connect. A failure is a ConnectionFailure (src/connectivity/errors.ts) naming the URL with
+   * its password masked and the reason (refused, unknown host, wrong password, TLS).
+   */
+  connect(options?: ConnectOptions): Promise<void>;
+  /**
+   * Follow the connection of a running transport: lost, failed reconnect attempts (when their
+   * reason changes) and connected again. Returns the removal of the listener.
+   */
+  onConnectionState?(listener: ConnectionStateListener): () => void;
   close(): Promise<void>;
   declareQueue(queue: QueueDeclaration): Promise<void>;
   /** Resolves once the broker has accepted the message. */

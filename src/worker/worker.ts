@@ -33,6 +33,7 @@ import { Tracer } from "./tracer";
 import { startWorkerControl } from "./control";
 import type { WorkerControlHandle } from "./control";
 import type { TraceOutcome } from "./tracer";
+import { connectWorker, logConnectionStates } from "./broker-connection";
 
 /** Options of `app.worker(...)` / `celeriac worker`. */
 export interface WorkerOptions {
@@ -129,6 +130,8 @@ export class Worker {
   private readonly containStrayErrors: boolean;
   /** Stops the process-level crash guard (set while started). */
   private unguard: (() => void) | null = null;
+  /** Stops logging the broker/backend connection state. */
+  private unwatchConnections: (() => void) | null = null;
 
   constructor(private readonly app: Celery, options: WorkerOptions = {}) {
     this.hostname = options.hostname ?? `celery@${osHostname()}`;
@@ -303,9 +306,10 @@ export class Worker {
       await loadStateDb(this.statedb, this.revoked);
       this.logger.info(`Loaded ${this.revoked.size} revoked ids from statedb ${this.statedb}`);
     }
-    const transport = await this.app.connection();
+    const { transport, backend } = await connectWorker(this.app, this.logger, () => this.stopping !== null);
+    this.unwatchConnections = logConnectionStates(transport, backend, this.logger);
     this.transportName = transport.name;
-    this.backend = await this.app.backend();
+    this.backend = backend;
     this.tracer = new Tracer(this.app, this.backend, this.logger, this.hostname, [this.signals, ...(appSignals(this.app) ? [appSignals(this.app) as WorkerSignals] : [])]);
     for (const queue of this.queues) await transport.declareQueue({ name: queue });
     this.consumer = await transport.consume({
@@ -535,6 +539,7 @@ export class Worker {
   }
 
   private async shutdown(): Promise<void> {
+    this.unwatchConnections?.();
     await this.control?.stop().catch((err: Error) => this.logger.error(`Could not stop remote control: ${err.message}`));
     await this.consumer?.cancel();
     const giveBack: Promise<void>[] = [];

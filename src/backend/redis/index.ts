@@ -13,6 +13,8 @@ import type { Waiter } from "../waiter";
 import { READY_STATES, decodeGroupMeta, decodeResultMeta, encodeResultMeta } from "../../protocol/result-meta";
 import { pyJsonDumps } from "../../protocol/serializers/json";
 import { defineBackendScripts, type ScriptedBackendRedis } from "./scripts";
+import { connectRedisClient, followRedisClient } from "../../connectivity/redis";
+import { ConnectionStateEmitter, type ConnectionStateListener } from "../../connectivity/state";
 
 export interface RedisBackendOptions {
   /** Seconds a stored value lives (Celery result_expires, 86400). null or 0 = no TTL. */
@@ -70,6 +72,7 @@ export class RedisBackend implements ResultBackend {
   private sub: Redis | null = null;
   private readonly channels = new Map<string, Channel>();
   private closed = false;
+  private readonly connectionState = new ConnectionStateEmitter();
 
   constructor(url: string, options: RedisBackendOptions = {}) {
     this.url = url;
@@ -86,8 +89,14 @@ export class RedisBackend implements ResultBackend {
       this._client.on("error", () => {
         /* reconnects by itself; command errors reach their callers */
       });
+      followRedisClient(this._client, this.url, this.connectionState, () => this.closed);
     }
     return this._client;
+  }
+
+  /** Follow the connection state (lost / failed reconnects / connected again). */
+  onConnectionState(listener: ConnectionStateListener): () => void {
+    return this.connectionState.on(listener);
   }
 
   /** `celery-task-meta-<id>` with the key prefix. */
@@ -100,10 +109,15 @@ export class RedisBackend implements ResultBackend {
     return `${this.keyPrefix}celery-taskset-meta-${groupId}${suffix}`;
   }
 
+  /** Connect and PING once; a failure is a ConnectionFailure and the next call starts afresh. */
   async connect(): Promise<void> {
     const c = this.client;
-    if (c.status === "wait") await c.connect();
-    await c.ping();
+    try {
+      await connectRedisClient(c, this.url);
+    } catch (err) {
+      if (this._client === c) this._client = null;
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,8 @@ import * as amqp from "amqplib";
 import type { Channel, ChannelModel, ConfirmChannel, Options } from "amqplib";
 import type { ResolvedAmqpTransportOptions } from "./options";
 import { redactAmqpUrl, type AmqpUrl } from "./url";
+import { connectionFailure } from "../../connectivity/errors";
+import { ConnectionStateEmitter } from "../../connectivity/state";
 
 /** Told about connection changes (consumers, subscriptions, the topology registry). */
 export interface ConnectionListener {
@@ -63,6 +65,8 @@ export class AmqpConnection {
   private pubChannel: Promise<Channel | ConfirmChannel> | null = null;
   /** Bumped on every new connection. */
   generation = 0;
+  /** Lost / failed reconnects / connected again; when observed, they replace the onWarning lines. */
+  readonly state = new ConnectionStateEmitter();
 
   constructor(
     private readonly url: AmqpUrl,
@@ -88,12 +92,16 @@ export class AmqpConnection {
     if (i >= 0) this.listeners.splice(i, 1);
   }
 
-  /** The live connection; connects (with retries) when there is none. */
-  get(): Promise<ChannelModel> {
+  /**
+   * The live connection; connects when there is none, with retries (connectionRetry /
+   * connectionMaxRetries) unless `retry` is false: then one attempt, failing with a
+   * ConnectionFailure (the caller retries).
+   */
+  get(retry = true): Promise<ChannelModel> {
     if (this.closed) return Promise.reject(new Error("AmqpTransport is closed"));
     if (this.model) return Promise.resolve(this.model);
     if (!this.connecting) {
-      const p = this.connectLoop();
+      const p = this.connectLoop(retry);
       this.connecting = p;
       const clear = (): void => {
         if (this.connecting === p) this.connecting = null;
@@ -139,7 +147,7 @@ export class AmqpConnection {
     };
   }
 
-  private async connectLoop(): Promise<ChannelModel> {
+  private async connectLoop(retry: boolean): Promise<ChannelModel> {
     const o = this.options;
     let failures = 0;
     for (;;) {
@@ -153,6 +161,10 @@ export class AmqpConnection {
         });
       } catch (err) {
         failures++;
+        const failure = connectionFailure(this.rawUrl, err);
+        // Refused credentials are not retried on a first connect (as Celery/kombu).
+        if (!retry || (failure.fatal && !this.everConnected)) throw failure;
+        if (this.everConnected && this.state.observed) this.state.failed(this.rawUrl, err);
         const max = o.connectionMaxRetries;
         if (!o.connectionRetry || (max !== null && failures > max)) {
           throw new BrokerUnavailableError(
@@ -161,7 +173,7 @@ export class AmqpConnection {
           );
         }
         const wait = Math.min(o.retryIntervalStart + (failures - 1) * o.retryIntervalStep, o.retryIntervalMax);
-        if (failures === 1 || failures % 10 === 0) {
+        if ((failures === 1 || failures % 10 === 0) && !(this.everConnected && this.state.observed)) {
           o.onWarning(`cannot connect to ${redactAmqpUrl(this.rawUrl)}: ${(err as Error).message}; trying again in ${wait}s (attempt ${failures})`);
         }
         await sleep(wait * 1000);
@@ -181,7 +193,7 @@ export class AmqpConnection {
       this.model = model;
       this.generation++;
       this.pubChannel = null;
-      if (reconnect) o.onWarning(`reconnected to ${redactAmqpUrl(this.rawUrl)}`);
+      if (reconnect && !this.state.observed) o.onWarning(`reconnected to ${redactAmqpUrl(this.rawUrl)}`);
       for (const l of [...this.listeners]) {
         try {
           await l.onConnected(model, reconnect);
@@ -190,6 +202,7 @@ export class AmqpConnection {
         }
       }
       if (this.model !== model) continue; // lost again while restoring
+      if (reconnect) this.state.connected(this.rawUrl);
       return model;
     }
   }
@@ -206,7 +219,8 @@ export class AmqpConnection {
       }
     }
     if (this.closed) return;
-    this.options.onWarning(`connection to ${redactAmqpUrl(this.rawUrl)} lost${err ? `: ${err.message}` : ""}; reconnecting`);
+    if (this.state.observed) this.state.lost(this.rawUrl, err ?? new Error("Connection closed by the broker"));
+    else this.options.onWarning(`connection to ${redactAmqpUrl(this.rawUrl)} lost${err ? `: ${err.message}` : ""}; reconnecting`);
     if (this.listeners.length > 0 && this.options.connectionRetry) {
       this.get().catch((e) => this.options.onWarning(`giving up reconnecting: ${(e as Error).message}`));
     }

@@ -5,7 +5,8 @@
  */
 import type { ChannelModel } from "amqplib";
 import type { RawMessage } from "../../protocol/message";
-import type { ConsumeOptions, Consumer, PublishTarget, QueueDeclaration, Transport } from "../types";
+import type { ConnectOptions, ConsumeOptions, Consumer, PublishTarget, QueueDeclaration, Transport } from "../types";
+import type { ConnectionStateListener } from "../../connectivity/state";
 import { AmqpConnection, type ConnectionListener } from "./connection";
 import { AmqpConsumer } from "./consumer";
 import { publishProperties } from "./message";
@@ -50,8 +51,14 @@ export class AmqpTransport implements Transport, ConnectionListener {
 
   // ---------------------------------------------------------------- connection
 
-  async connect(): Promise<void> {
-    await this.conn.get();
+  /** Connect (see ConnectOptions: `retry: false` makes one attempt). */
+  async connect(options: ConnectOptions = {}): Promise<void> {
+    await this.conn.get(options.retry ?? true);
+  }
+
+  /** Follow the connection state (lost / failed reconnects / connected again). */
+  onConnectionState(listener: ConnectionStateListener): () => void {
+    return this.conn.state.on(listener);
   }
 
   async close(): Promise<void> {

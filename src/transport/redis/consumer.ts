@@ -19,6 +19,8 @@ import type { ScriptedRedis } from "./scripts";
 export interface ConsumerHost {
   readonly options: ResolvedRedisTransportOptions;
   readonly cmd: ScriptedRedis;
+  /** True while the command connection is up (errors while it is down are not reported). */
+  readonly connected: boolean;
   /** Prefix a key with the global key prefix. */
   key(name: string): string;
   /** A new connection for blocking commands. */
@@ -250,7 +252,8 @@ export class RedisConsumer implements Consumer {
       } catch (err) {
         if (this.cancelled) break;
         failures++;
-        this.report(new Error(`redis consume error: ${(err as Error).message}`), null);
+        // While the connection is down the transport's connection state tells it, once.
+        if (this.host.connected) this.report(new Error(`redis consume error: ${(err as Error).message}`), null);
         await delay(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
       }
     }

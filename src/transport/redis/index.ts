@@ -23,6 +23,8 @@ import {
   type Binding,
 } from "./keys";
 import { resolveOptions, type RedisTransportOptions, type ResolvedRedisTransportOptions } from "./options";
+import { connectRedisClient, followRedisClient } from "../../connectivity/redis";
+import { ConnectionStateEmitter, type ConnectionStateListener } from "../../connectivity/state";
 import { defineTransportScripts, type ScriptedRedis } from "./scripts";
 
 export type { RedisTransportOptions } from "./options";
@@ -53,6 +55,7 @@ export class RedisTransport implements Transport, ConsumerHost {
   private readonly consumers = new Set<RedisConsumer>();
   private readonly blockingConnections = new Set<Redis>();
   private closed = false;
+  private readonly connectionState = new ConnectionStateEmitter();
 
   constructor(url: string, options?: RedisTransportOptions) {
     this.url = url;
@@ -71,8 +74,20 @@ export class RedisTransport implements Transport, ConsumerHost {
       this._cmd.on("error", () => {
         /* reconnects by itself; command errors reach their callers */
       });
+      // The command connection stands for the transport's: lost/reconnected are told from it.
+      followRedisClient(this._cmd, this.url, this.connectionState, () => this.closed);
     }
     return this._cmd;
+  }
+
+  /** True while the command connection is up. */
+  get connected(): boolean {
+    return this._cmd?.status === "ready";
+  }
+
+  /** Follow the connection state (lost / failed reconnects / connected again). */
+  onConnectionState(listener: ConnectionStateListener): () => void {
+    return this.connectionState.on(listener);
   }
 
   newBlockingConnection(): Redis {
@@ -89,10 +104,19 @@ export class RedisTransport implements Transport, ConsumerHost {
     return this.options.globalKeyprefix + name;
   }
 
+  /**
+   * Connect the command connection and PING, once (Redis has no connect retry of its own: the
+   * worker retries). A failure is a ConnectionFailure with the reason, and the next call starts
+   * on a fresh connection.
+   */
   async connect(): Promise<void> {
     const cmd = this.cmd;
-    if (cmd.status === "wait") await cmd.connect();
-    await cmd.ping();
+    try {
+      await connectRedisClient(cmd, this.url);
+    } catch (err) {
+      if (this._cmd === cmd) this._cmd = null;
+      throw err;
+    }
   }
 
   async close(): Promise<void> {
