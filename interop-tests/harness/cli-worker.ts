@@ -21,15 +21,18 @@ export interface CliWorker {
   exited: Promise<number | null>;
 }
 
-/** Start `celeriac worker -A interop-tests/apps/tsapp.js -c 2 -n <prefix>-<id>@interop` on a queue of its own. */
-export function startCliWorker(broker: string, backend: string, prefix: string, extra: string[] = []): CliWorker {
+/**
+ * Start `celeriac worker -A interop-tests/apps/tsapp.js -c 2 -n <prefix>-<id>@interop` on a queue of its own
+ * (`env`: more TSAPP_* variables, e.g. TSAPP_SETTINGS).
+ */
+export function startCliWorker(broker: string, backend: string, prefix: string, extra: string[] = [], env: Record<string, string> = {}): CliWorker {
   const id = randomUUID().slice(0, 8);
   const queue = `${prefix}-${id}`;
   const node = `${prefix}-${id}@interop`;
   let out = "";
   const child = spawn(process.execPath, [resolve(ROOT, "dist/cli/main.js"), "worker", "-A", "interop-tests/apps/tsapp.js", "-c", "2", "-n", node, ...extra], {
     cwd: ROOT,
-    env: { ...process.env, TSAPP_BROKER: broker, TSAPP_BACKEND: backend, TSAPP_QUEUE: queue },
+    env: { ...process.env, ...env, TSAPP_BROKER: broker, TSAPP_BACKEND: backend, TSAPP_QUEUE: queue },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
@@ -43,6 +46,15 @@ export interface CommandResult {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** `celeriac <args>` (dist/cli/main.js) with `env` added to the environment (e.g. CELERY_BROKER_URL). */
+export function celeriacCli(env: Record<string, string>, args: string[]): Promise<CommandResult> {
+  return new Promise((resolvePromise) => {
+    execFile(process.execPath, [resolve(ROOT, "dist/cli/main.js"), ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
+      resolvePromise({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
 }
 
 /** `python -m celery -A pyapp <args>` with pyapp configured by `env` (PYAPP_*). */
