@@ -7,6 +7,7 @@ import { RedisTransport } from "./transport/redis";
 import { AmqpTransport, isAmqpUrl } from "./transport/amqp";
 import { RedisBackend } from "./backend/redis";
 import { RpcBackend, isRpcBackendUrl } from "./backend/rpc";
+import { sanitizeUrl, URL_MASK } from "./redact";
 
 /** The transport for the broker URL (redis://, rediss://, amqp://, amqps://, pyamqp://). */
 export function createTransport(config: CeleryConfig): Transport {
@@ -32,7 +33,7 @@ export function createTransport(config: CeleryConfig): Transport {
       onWarning: bto.onWarning,
     });
   }
-  throw new Error(`unsupported broker URL: ${url} (supported: redis://, rediss://, amqp://, amqps://, pyamqp://)`);
+  throw new Error(`unsupported broker URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, amqp://, amqps://, pyamqp://)`);
 }
 
 /** What rpc:// needs from the app: its broker connection and its id (the reply queue). */
@@ -63,7 +64,7 @@ export function createBackend(config: CeleryConfig, context?: BackendContext): R
       keyPrefix: config.resultBackendTransportOptions.globalKeyprefix,
     });
   }
-  throw new Error(`unsupported result backend URL: ${url} (supported: redis://, rediss://, rpc://)`);
+  throw new Error(`unsupported result backend URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, rpc://)`);
 }
 
 /** Used when no result backend is configured: storing is a no-op, reading is an error. */

@@ -1,4 +1,5 @@
 /** Logs in Celery's format: `[2026-11-22 01:42:28,748: INFO/MainProcess] message`. */
+import { redactText } from "./redact";
 
 /** Log levels, Celery's names. */
 export type LogLevel = "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
@@ -16,9 +17,10 @@ export class Logger {
   enabled(level: LogLevel): boolean {
     return ORDER[level] >= ORDER[this.level];
   }
+  /** Writes one line; URL passwords in it are masked (`scheme://user:**@`), whatever produced it. */
   log(level: LogLevel, message: string, process = "MainProcess"): void {
     if (!this.enabled(level)) return;
-    this.write(`[${timestamp(new Date())}: ${level}/${process}] ${message}`);
+    this.write(redactText(`[${timestamp(new Date())}: ${level}/${process}] ${message}`));
   }
   debug(message: string): void { this.log("DEBUG", message); }
   info(message: string): void { this.log("INFO", message); }

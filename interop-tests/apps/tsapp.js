@@ -1,7 +1,8 @@
 // The celeriac side of the interop tests, as a module the CLI can load:
 //   node dist/cli/main.js worker -A interop-tests/apps/tsapp.js
 // Configured by TSAPP_BROKER, TSAPP_BACKEND, TSAPP_QUEUE, TSAPP_VISIBILITY (s), TSAPP_ACKS_LATE,
-// TSAPP_MAX_RETRIES (broker_connection_max_retries).
+// TSAPP_MAX_RETRIES (broker_connection_max_retries) and TSAPP_SETTINGS (JSON of more settings,
+// e.g. secret ones, merged last).
 // Worker-semantics tasks (ts.retry_*, ts.auto_*, ts.soft*, ts.hard*, ts.spin*, ts.crash,
 // ts.progress, ts.limited) mirror the py.* tasks of interop-tests/py/pyapp.py.
 const { Celery, CeleryError } = require("../../dist");
@@ -16,6 +17,7 @@ const app = new Celery("tsapp", {
   brokerTransportOptions: process.env.TSAPP_VISIBILITY
     ? { visibilityTimeout: Number(process.env.TSAPP_VISIBILITY), unackedRestoreInterval: 1 }
     : {},
+  ...(process.env.TSAPP_SETTINGS ? JSON.parse(process.env.TSAPP_SETTINGS) : {}),
 });
 
 app.task("ts.add", (x, y) => x + y);

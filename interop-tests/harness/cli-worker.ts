@@ -23,7 +23,7 @@ export interface CliWorker {
 
 /**
  * Start `celeriac worker -A interop-tests/apps/tsapp.js -c 2 -n <prefix>-<id>@interop` on a queue
- * of its own; `env` adds to its environment (e.g. TSAPP_MAX_RETRIES).
+ * of its own; `env` adds to its environment (e.g. TSAPP_MAX_RETRIES, TSAPP_SETTINGS).
  */
 export function startCliWorker(broker: string, backend: string, prefix: string, extra: string[] = [], env: Record<string, string> = {}): CliWorker {
   const id = randomUUID().slice(0, 8);
@@ -46,6 +46,15 @@ export interface CommandResult {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** `celeriac <args>` (dist/cli/main.js) with `env` added to the environment (e.g. CELERY_BROKER_URL). */
+export function celeriacCli(env: Record<string, string>, args: string[]): Promise<CommandResult> {
+  return new Promise((resolvePromise) => {
+    execFile(process.execPath, [resolve(ROOT, "dist/cli/main.js"), ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
+      resolvePromise({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
 }
 
 /** `python -m celery -A pyapp <args>` with pyapp configured by `env` (PYAPP_*). */

@@ -19,6 +19,7 @@ import type { ApplyOptions } from "../client/options";
 import { Producer } from "../client/producer";
 import { Logger } from "../logging";
 import { safeRepr } from "../protocol/repr";
+import { brokerUri } from "../redact";
 import type { LogLevel } from "../logging";
 import { describeCall, makeEntry, type BeatEntry, type BeatEntryJSON } from "./entry";
 import { humanizeSeconds, type ScheduleContext } from "./schedules";
@@ -371,7 +372,7 @@ export class Beat {
   /** Banner lines, like `celery beat`'s. */
   banner(): string {
     const conf = this.app.conf;
-    const broker = conf.broker.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:**@");
+    const broker = brokerUri(conf.broker);
     return [
       `celeriac beat is starting.`,
       `LocalTime -> ${new Date().toISOString()}`,

@@ -13,6 +13,7 @@ import Redis from "ioredis";
 import { v4 as uuid4 } from "uuid";
 import type { Logger } from "../logging";
 import type { BeatEntryJSON } from "./entry";
+import { sanitizeUrl, URL_MASK } from "../redact";
 
 /** Celery's `last_run_at` (epoch ms) and `total_run_count` of one entry. */
 export interface EntryState {
@@ -266,7 +267,7 @@ export class RedisStore implements BeatStore {
   }
 
   get description(): string {
-    return `${this.url.replace(/\/\/[^@/]*@/, "//***@")} ${this.keys.state}`;
+    return `${sanitizeUrl(this.url, URL_MASK)} ${this.keys.state}`;
   }
 
   async open(): Promise<void> {

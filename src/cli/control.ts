@@ -13,6 +13,7 @@ import { pyJsonDumps } from "../protocol/serializers/json";
 import { EventDumper } from "./event-dump";
 import { clientApp } from "./load-app";
 import { formatReply, nodesOnline } from "./remote-output";
+import { redactText } from "../redact";
 
 /** Worker options this module adds (see `workerControlOptions`). */
 export interface WorkerControlArgv {
@@ -166,7 +167,7 @@ async function usage(run: Promise<void>): Promise<void> {
     await run;
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`Error: ${err.message}\n`);
+    process.stderr.write(`Error: ${redactText(err.message)}\n`);
     process.exit(2);
   }
 }

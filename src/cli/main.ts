@@ -3,6 +3,7 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { parseLogLevel } from "../logging";
+import { redactText } from "../redact";
 import { loadApp, clientApp } from "./load-app";
 import { expandNodeName } from "./hostname";
 import { embedBeat, registerBeatCommands } from "./beat";
@@ -161,11 +162,11 @@ void registerControlCommands(registerBeatCommands(yargs(hideBin(process.argv)).s
   .demandCommand(1)
   .strict()
   .fail((msg, err) => {
-    process.stderr.write(`celeriac: ${err ? err.message : msg}\n`);
+    process.stderr.write(`celeriac: ${redactText(err ? err.message : msg)}\n`);
     process.exit(2);
   })
   .parseAsync()
   .catch((err: Error) => {
-    process.stderr.write(`celeriac: ${err.message}\n`);
+    process.stderr.write(`celeriac: ${redactText(err.message)}\n`);
     process.exit(1);
   });

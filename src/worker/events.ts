@@ -7,6 +7,7 @@
 import type { RequestInfo } from "../client/task";
 import type { Logger } from "../logging";
 import type { ExceptionInfo } from "../protocol/result-meta";
+import { redactText } from "../redact";
 
 /** Payloads, by event name (Celery signal `task_prerun` → `taskPrerun`, ...). */
 export interface WorkerEventMap {
@@ -75,7 +76,7 @@ export class WorkerSignals {
       const report = (err: unknown) => {
         const text = `Signal handler ${listener.name || "<anonymous>"} for ${event} raised: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
         if (logger) logger.error(text);
-        else process.stderr.write(text + "\n");
+        else process.stderr.write(redactText(text) + "\n");
       };
       try {
         const r = (listener as WorkerEventListener<K>)(payload);

@@ -5,6 +5,7 @@
  * task_default_queue_type, broker_transport_options.confirm_publish / publish_timeout).
  */
 import type { ConnectionOptions as TlsOptions } from "node:tls";
+import { redactText } from "../../redact";
 
 export interface AmqpTransportOptions {
   /** Heartbeat in seconds (broker_heartbeat; Celery: 120). 0 disables. URL `?heartbeat=` wins. */
@@ -84,6 +85,6 @@ export function resolveAmqpOptions(options: AmqpTransportOptions = {}): Resolved
     prefetchCount: o.prefetchCount ?? 4,
     globalQos: o.globalQos ?? null,
     tls: o.tls ?? {},
-    onWarning: o.onWarning ?? ((m) => console.warn(`celeriac amqp: ${m}`)),
+    onWarning: o.onWarning ?? ((m) => console.warn(`celeriac amqp: ${redactText(m)}`)),
   };
 }

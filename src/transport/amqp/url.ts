@@ -8,6 +8,8 @@
  * Defaults: guest/guest, localhost, 5672. Query `heartbeat=<s>` and `frame_max=<bytes>` are
  * read (kombu's names); other query parameters are ignored.
  */
+import { sanitizeUrl, URL_MASK } from "../../redact";
+
 export interface AmqpUrl {
   protocol: "amqp" | "amqps";
   hostname: string;
@@ -28,7 +30,7 @@ export function isAmqpUrl(url: string): boolean {
 
 export function parseAmqpUrl(url: string): AmqpUrl {
   const m = /^([a-z]+):\/\/(.*)$/is.exec(url);
-  if (!m || !isAmqpUrl(url)) throw new Error(`not an AMQP URL: ${url} (expected amqp://, amqps:// or pyamqp://)`);
+  if (!m || !isAmqpUrl(url)) throw new Error(`not an AMQP URL: ${redactAmqpUrl(url)} (expected amqp://, amqps:// or pyamqp://)`);
   const scheme = m[1].toLowerCase();
   const tls = scheme === "amqps" || scheme === "pyamqps";
   // WHATWG URL needs a special-ish scheme to split authority/path; use http as a carrier.
@@ -53,5 +55,5 @@ export function parseAmqpUrl(url: string): AmqpUrl {
 
 /** The URL with the password masked, for logs and errors. */
 export function redactAmqpUrl(url: string): string {
-  return url.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, "$1**@");
+  return sanitizeUrl(url, URL_MASK);
 }

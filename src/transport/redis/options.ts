@@ -3,6 +3,7 @@
  * (docs/protocol.md §5.9), in camelCase, with kombu's defaults.
  */
 import type { RedisOptions } from "ioredis";
+import { redactText } from "../../redact";
 
 export interface RedisTransportOptions {
   /** Seconds a delivered message may stay unacked before it is restored (kombu: 3600). */
@@ -88,7 +89,7 @@ export function dbFromUrl(url: string): number {
 
 function defaultOnError(error: Error, raw: string | Buffer | null): void {
   const shown = raw === null ? "" : ` (raw: ${String(raw).slice(0, 200)})`;
-  console.warn(`celeriac redis transport: ${error.message}${shown}`);
+  console.warn(redactText(`celeriac redis transport: ${error.message}${shown}`));
 }
 
 export function resolveOptions(url: string, o: RedisTransportOptions = {}): ResolvedRedisTransportOptions {

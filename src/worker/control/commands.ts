@@ -11,6 +11,7 @@ import { isoformatUtc } from "../../protocol/isotime";
 import type { WireValue } from "../../protocol/message";
 import { pyFloat } from "../../protocol/serializers/json";
 import { pyStrRepr } from "../../protocol/repr";
+import { filterHiddenSettings, sanitizeUrl } from "../../redact";
 import type { Consumer, Transport } from "../../transport/types";
 import { parseRate } from "../rate";
 import type { Request } from "../request";
@@ -93,12 +94,6 @@ function snake(key: string): string {
 
 const CONF_NAMES: Record<string, string> = { broker: "broker_url", backend: "result_backend" };
 
-/** Mask the password of URLs (Celery `maybe_sanitize_url`). */
-function sanitize(value: unknown): unknown {
-  if (typeof value === "string") return value.replace(/^([a-z0-9+]+:\/\/[^:/@]*:)[^@/]*@/i, "$1**@");
-  return value;
-}
-
 function jsonish(v: unknown): boolean {
   if (v === null || ["string", "number", "boolean"].includes(typeof v)) return true;
   if (Array.isArray(v)) return v.every(jsonish);
@@ -113,11 +108,9 @@ function confDict(app: Celery, withDefaults: boolean): Record<string, unknown> {
   for (const [key, value] of Object.entries(conf)) {
     if (value === undefined || !jsonish(value)) continue;
     if (!withDefaults && JSON.stringify(defaults[key]) === JSON.stringify(value)) continue;
-    const name = CONF_NAMES[key] ?? snake(key);
-    if (/password|secret/i.test(name)) out[name] = "********";
-    else out[name] = sanitize(value);
+    out[CONF_NAMES[key] ?? snake(key)] = value;
   }
-  return out;
+  return filterHiddenSettings(out);
 }
 
 function brokerInfo(app: Celery, transport: Transport): Record<string, unknown> {
@@ -233,7 +226,7 @@ function report(state: ControlState): string {
     `software -> celeriac node:${process.version.replace(/^v/, "")}`,
     `platform -> system:${process.platform === "linux" ? "Linux" : process.platform} arch:${osArch()}`,
     `            kernel version:${osRelease()} host:${osHostname()} cpus:${cpus().length}`,
-    `settings -> transport:${state.transport.name} results:${state.app.conf.backend ?? "disabled"}`,
+    `settings -> transport:${state.transport.name} results:${sanitizeUrl(state.app.conf.backend ?? "disabled")}`,
     "",
     ...lines,
     "",
