@@ -16,7 +16,7 @@ import type { TaskState, ResultTuple } from "../protocol/result-meta";
 import { buildResultMeta } from "../protocol/result-meta";
 import { encodeError, errorToExceptionInfo, excRepr, formatTraceback, taskRevoked, timeLimitExceeded } from "../protocol/exceptions";
 import type { ExceptionInfo } from "../protocol/result-meta";
-import { pyRepr, PyTuple } from "../protocol/repr";
+import { logText, pyRepr, PyTuple } from "../protocol/repr";
 import { MaxRetriesExceededError, taskTraceback } from "./errors";
 import type { WorkerSignals } from "./events";
 import type { ExecutionPool, HandlerOutcome } from "./pools/types";
@@ -24,6 +24,7 @@ import { handlerArguments } from "./request";
 import { WorkerCanvas } from "./canvas";
 import type { Request } from "./request";
 import { autoretryFor, RetryRequest, retriesExhausted, retryApplyOptions, retryCountdown, retryText } from "./retry";
+import { taskLabel } from "./task-label";
 
 /**
  * What a traced run ended as: the worker settles the message from it. TIMEOUT = hard time
@@ -91,7 +92,7 @@ export class Tracer {
     try {
       await this.backend.store(t.id, meta, { replyTo: t.replyTo, correlationId: t.correlationId });
     } catch (err) {
-      this.logger.error(`Failed to store ${status} for task ${t.name}[${t.id}]: ${(err as Error).message}`);
+      this.logger.error(`Failed to store ${status} for task ${taskLabel(t)}: ${(err as Error).message}`);
       // A value the result serializer cannot encode (a function, a cycle): Celery stores FAILURE
       // EncodeError instead, so the caller is not left waiting on PENDING forever.
       if (err instanceof TypeError && status !== "FAILURE") {
@@ -155,7 +156,7 @@ export class Tracer {
     if (soft && (!hard || soft < hard)) {
       timers.push(
         setTimeout(() => {
-          this.logger.warn(`Soft time limit (${soft}s) exceeded for ${t.name}[${t.id}]`);
+          this.logger.warn(`Soft time limit (${soft}s) exceeded for ${taskLabel(t)}`);
           execution.softLimit();
         }, soft * 1000),
       );
@@ -175,7 +176,7 @@ export class Tracer {
     if (first.kind === "hard" || first.kind === "terminated") {
       execution.kill();
       if (first.kind === "terminated") {
-        this.logger.info(`Terminating ${t.id} (${first.signal})`);
+        this.logger.info(`Terminating ${logText(t.id)} (${first.signal})`);
         await this.revoked(task, request, "terminated", first.signal);
         return this.finish(task, request, "REVOKED", null);
       }
@@ -190,7 +191,7 @@ export class Tracer {
       await this.canvas.chordPartReturn(request, "SUCCESS", result);
       // Celery's T: measured after the result is stored; logged and sent in task-succeeded alike.
       const runtime = Number(process.hrtime.bigint() - started) / 1e9;
-      if (this.logger.enabled("INFO")) this.logger.info(`Task ${t.name}[${t.id}] succeeded in ${runtime}s: ${pyRepr(result)}`);
+      if (this.logger.enabled("INFO")) this.logger.info(`Task ${taskLabel(t)} succeeded in ${runtime}s: ${pyRepr(result)}`);
       this.emit("taskSuccess", { taskId: t.id, task: t.task, request: request.info, result, runtime });
       return this.finish(task, request, "SUCCESS", result);
     }
@@ -212,7 +213,7 @@ export class Tracer {
     } catch (err) {
       return this.fail(task, request, err);
     }
-    this.logger.info(`Task ${t.name}[${t.id}] replaced by a new task`);
+    this.logger.info(`Task ${taskLabel(t)} replaced by a new task`);
     return "SUCCESS";
   }
 
@@ -227,7 +228,7 @@ export class Tracer {
     const info = errorToExceptionInfo(err);
     if (this.storesErrors(task, request)) await this.store(request, "FAILURE", info as unknown as WireValue, traceback);
     await this.canvas.afterFailure(request, info, traceback);
-    this.logger.error(`Task ${t.name}[${t.id}] raised unexpected: ${excRepr(info)}${traceback ? "\n" + traceback.replace(/\n$/, "") : ""}`);
+    this.logger.error(`Task ${taskLabel(t)} raised unexpected: ${excRepr(info)}${traceback ? "\n" + traceback.replace(/\n$/, "") : ""}`);
     this.emit("taskFailure", { taskId: t.id, task: t.task, request: request.info, exception: err, excInfo: info, traceback });
     return "FAILURE";
   }
@@ -235,7 +236,7 @@ export class Tracer {
   /** Hard limit: FAILURE TimeLimitExceeded([seconds]) with a null traceback (the process was killed). */
   private async timeLimit(task: Task, request: Request, seconds: number): Promise<"TIMEOUT"> {
     const t = request.task;
-    this.logger.error(`Hard time limit (${seconds}s) exceeded for ${t.name}[${t.id}]`);
+    this.logger.error(`Hard time limit (${seconds}s) exceeded for ${taskLabel(t)}`);
     const info = timeLimitExceeded(seconds);
     if (this.storesErrors(task, request)) await this.storeException(request, "FAILURE", info);
     await this.canvas.afterFailure(request, info, null);
@@ -247,7 +248,7 @@ export class Tracer {
   private async lost(task: Task, request: Request, err: Error): Promise<"LOST" | "REQUEUE"> {
     const acksLate = task.options.acksLate ?? this.app.conf.taskAcksLate;
     if (acksLate && (task.options.rejectOnWorkerLost ?? this.app.conf.taskRejectOnWorkerLost)) {
-      this.logger.error(`Task ${request.task.name}[${request.task.id}]: ${err.message} The message is requeued (reject_on_worker_lost).`);
+      this.logger.error(`Task ${taskLabel(request.task)}: ${err.message} The message is requeued (reject_on_worker_lost).`);
       return "REQUEUE";
     }
     await this.fail(task, request, err);
@@ -268,7 +269,7 @@ export class Tracer {
     try {
       await this.app.sendTask(t.task, retry.options.args ?? t.args, retry.options.kwargs ?? t.kwargs, options);
     } catch (err) {
-      this.logger.error(`Task ${t.name}[${t.id}] could not be retried: ${(err as Error).message}`);
+      this.logger.error(`Task ${taskLabel(t)} could not be retried: ${(err as Error).message}`);
       return this.fail(task, request, err);
     }
     // Python's str(Retry): "Retry in <countdown>s: <repr(exc)>" or "Retry at <eta>".
@@ -277,7 +278,7 @@ export class Tracer {
       const result = hasExc ? (errorToExceptionInfo(exc) as unknown as WireValue) : null;
       await this.store(request, "RETRY", result, retryTraceback(retry, text), [[[t.id, null], null]]);
     }
-    this.logger.info(`Task ${t.name}[${t.id}] retry: ${text}`);
+    this.logger.info(`Task ${taskLabel(t)} retry: ${text}`);
     this.emit("taskRetry", { taskId: t.id, task: t.task, request: request.info, reason: text, exception: exc });
     return "RETRY";
   }
