@@ -95,6 +95,19 @@ export interface CeleryConfig {
   workerPrefetchMultiplier: number;
   /** worker_concurrency */
   workerConcurrency: number;
+  /**
+   * celeriac-only (Celery has no such limit): the largest task message body a worker accepts, in
+   * bytes, both as received and after decompression (inflating stops there). Default 16 MiB,
+   * RabbitMQ 4's default max_message_size. A message over it is rejected, not requeued, and
+   * FAILURE (celery.exceptions.InvalidTaskError) is stored for its id. null: no limit.
+   */
+  workerMaxMessageSize: number | null;
+  /**
+   * celeriac-only: the deepest nesting of lists/maps a worker decodes in a body. Default 1000,
+   * Python's default recursion limit (deeper data makes Python's json/yaml raise anyway).
+   * Rejected like an oversized message. null: no limit.
+   */
+  workerMaxNestingDepth: number | null;
   /** broker_transport_options */
   brokerTransportOptions: BrokerTransportOptions;
   /** broker_heartbeat (s, AMQP; 0 disables) */
@@ -170,6 +183,8 @@ export const DEFAULTS: CeleryConfig = {
   taskSoftTimeLimit: null,
   workerPrefetchMultiplier: 4,
   workerConcurrency: 16,
+  workerMaxMessageSize: 16 * 1024 * 1024,
+  workerMaxNestingDepth: 1000,
   brokerTransportOptions: {},
   brokerHeartbeat: 120,
   brokerConnectionRetryOnStartup: true,

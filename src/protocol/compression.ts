@@ -8,6 +8,9 @@
  * else throws `CompressionError`.
  */
 import * as zlib from "zlib";
+import { kMaxLength } from "buffer";
+import { ContainerError, xzUncompressedSize, zstdSizes } from "./compressed-size";
+import { MessageLimitError, tooLarge } from "./limits";
 
 export class CompressionError extends Error {
   constructor(message: string) {
@@ -19,11 +22,16 @@ export class CompressionError extends Error {
 interface Codec {
   mime: string;
   compress(data: Buffer): Buffer;
-  decompress(data: Buffer): Buffer;
+  /** Decompress; never produces (nor allocates for) more than `max` bytes: throws MessageLimitError. */
+  decompress(data: Buffer, max: number): Buffer;
 }
 
+/** compressjs' output stream: one byte at a time. */
+interface ByteSink {
+  writeByte(b: number): void;
+}
 interface BzipLib {
-  Bzip2: { compressFile(data: Buffer): ArrayLike<number>; decompressFile(data: Buffer): ArrayLike<number> };
+  Bzip2: { compressFile(data: Buffer): ArrayLike<number>; decompressFile(data: Buffer, out: ByteSink): unknown };
 }
 interface XzLib {
   xz: { compressSync(data: Buffer): Buffer; decompressSync(data: Buffer): Buffer };
@@ -41,29 +49,66 @@ function xz(): XzLib {
   return (xzLib ??= require("@napi-rs/lzma") as XzLib);
 }
 
-type ZstdZlib = { zstdCompressSync?: (b: Buffer) => Buffer; zstdDecompressSync?: (b: Buffer) => Buffer };
+type ZstdDecompress = (b: Buffer, options?: { maxOutputLength?: number }) => Buffer;
+type ZstdZlib = { zstdCompressSync?: (b: Buffer) => Buffer; zstdDecompressSync?: ZstdDecompress };
 const nodeZstd = zlib as unknown as ZstdZlib;
 
 const zlibCodec: Codec = {
   mime: "application/x-gzip",
   // Python's zlib.compress: zlib stream (RFC 1950), level 6 → header 78 9c.
   compress: (d) => zlib.deflateSync(d),
-  decompress: (d) => zlib.inflateSync(d),
+  decompress: (d, max) => zlibBounded(() => zlib.inflateSync(d, { maxOutputLength: max }), max),
 };
+
+/** Node's zlib stops at maxOutputLength with ERR_BUFFER_TOO_LARGE: reported as the size limit. */
+function zlibBounded(run: () => Buffer, max: number): Buffer {
+  try {
+    return run();
+  } catch (err) {
+    if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") throw tooLarge(max, "decompressed message body");
+    throw err;
+  }
+}
+
+/** Collects compressjs output, refusing byte `max + 1`. */
+function boundedSink(max: number): ByteSink & { result(): Buffer } {
+  let buf = Buffer.allocUnsafe(Math.min(max, 64 * 1024));
+  let n = 0;
+  return {
+    writeByte(b: number) {
+      if (n >= buf.length) {
+        if (n >= max) throw tooLarge(max, "decompressed message body");
+        const next = Buffer.allocUnsafe(Math.min(max, buf.length * 2));
+        buf.copy(next, 0, 0, n);
+        buf = next;
+      }
+      buf[n++] = b;
+    },
+    result: () => buf.subarray(0, n),
+  };
+}
 const bzip2Codec: Codec = {
   mime: "application/x-bz2",
   compress: (d) => Buffer.from(bzip().Bzip2.compressFile(d) as Uint8Array),
-  decompress: (d) => Buffer.from(bzip().Bzip2.decompressFile(d) as Uint8Array),
+  decompress: (d, max) => {
+    const sink = boundedSink(max);
+    bzip().Bzip2.decompressFile(d, sink);
+    return sink.result();
+  },
 };
 const xzCodec: Codec = {
   mime: "application/x-lzma",
   compress: (d) => Buffer.from(xz().xz.compressSync(d)),
-  decompress: (d) => Buffer.from(xz().xz.decompressSync(d)),
+  // The decoder has no output limit: the LZMA2 chunk headers give the exact size first.
+  decompress: (d, max) => {
+    if (xzUncompressedSize(d) > max) throw tooLarge(max, "decompressed message body");
+    return Buffer.from(xz().xz.decompressSync(d));
+  },
 };
 const brotliCodec: Codec = {
   mime: "application/x-brotli",
   compress: (d) => zlib.brotliCompressSync(d),
-  decompress: (d) => zlib.brotliDecompressSync(d),
+  decompress: (d, max) => zlibBounded(() => zlib.brotliDecompressSync(d, { maxOutputLength: max }), max),
 };
 const zstdCodec: Codec = {
   mime: "application/zstd",
@@ -72,11 +117,31 @@ const zstdCodec: Codec = {
     return nodeZstd.zstdCompressSync(d);
   },
   // Reading works everywhere: Node's zlib when it has zstd, else the pure-JS fzstd decoder.
-  decompress: (d) => (nodeZstd.zstdDecompressSync ? nodeZstd.zstdDecompressSync(d) : Buffer.from(fzstd().decompress(d))),
+  decompress: (d, max) =>
+    nodeZstd.zstdDecompressSync
+      ? zlibBounded(() => (nodeZstd.zstdDecompressSync as ZstdDecompress)(d, { maxOutputLength: max }), max)
+      : fzstdBounded(d, max),
 };
+
+/** RFC 8878 §3.1.1.1.2: decoders should support windows up to 8 MiB; larger ones only up to the limit. */
+const ZSTD_WINDOW_ALWAYS_OK = 8 * 1024 * 1024;
+
+/** fzstd allocates each frame's window first: refuse windows over the limit, then stream with a count. */
+function fzstdBounded(d: Buffer, max: number): Buffer {
+  if (zstdSizes(d).maxWindow > Math.max(max, ZSTD_WINDOW_ALWAYS_OK)) throw tooLarge(max, "zstd window of the message body");
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  const stream = new (fzstd().Decompress)((chunk) => {
+    n += chunk.length;
+    if (n > max) throw tooLarge(max, "decompressed message body");
+    parts.push(chunk.slice());
+  });
+  stream.push(d, true);
+  return Buffer.concat(parts, n);
+}
 const zstdMissing = `sending zstd-compressed messages needs Node >= 22.15 (zlib.zstd*); this is Node ${process.versions.node} (reading them works)`;
 
-type Fzstd = { decompress(d: Uint8Array): Uint8Array };
+type Fzstd = { Decompress: new (ondata: (chunk: Uint8Array, final: boolean) => void) => { push(d: Uint8Array, final?: boolean): void } };
 let fzstdLib: Fzstd | undefined;
 function fzstd(): Fzstd {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -117,12 +182,18 @@ export function compress(data: Buffer, alias: string): { body: Buffer; mime: str
   return { body: codec.compress(data), mime: codec.mime };
 }
 
-export function decompress(data: Buffer, mimeOrAlias: string): Buffer {
+/**
+ * Decompress a body. With `maxOutput` (bytes), decompression stops there and throws
+ * `MessageLimitError`: no codec inflates (or allocates) past it.
+ */
+export function decompress(data: Buffer, mimeOrAlias: string, maxOutput: number | null = null): Buffer {
   const codec = codecFor(mimeOrAlias);
+  const max = Math.max(1, Math.min(maxOutput ?? kMaxLength, kMaxLength));
   try {
-    return codec.decompress(data);
+    return codec.decompress(data, max);
   } catch (err) {
-    if (err instanceof CompressionError) throw err;
+    if (err instanceof CompressionError || err instanceof MessageLimitError) throw err;
+    if (err instanceof ContainerError) throw new CompressionError(`Cannot decompress ${codec.mime} body: ${err.message}`);
     throw new CompressionError(`Cannot decompress ${codec.mime} body: ${(err as Error).message}`);
   }
 }

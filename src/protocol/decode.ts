@@ -8,16 +8,21 @@ import { assertContentAccepted, deserialize } from "./serializers";
 import { parseIsoDatetime } from "./isotime";
 import { argsRepr, kwargsRepr } from "./repr";
 import { normalizeSignature, normalizeSignatureList } from "./signature";
+import { NO_LIMITS, tooLarge } from "./limits";
+import type { DecodeLimits } from "./limits";
 
 /** A task message that cannot be executed (Celery's `InvalidTaskError`): reject, no requeue. */
 export class InvalidTaskError extends Error {
   readonly taskId: string | null;
   readonly field: string | null;
-  constructor(message: string, taskId: string | null = null, field: string | null = null) {
+  /** The task name, when the message told it. */
+  readonly taskName: string | null;
+  constructor(message: string, taskId: string | null = null, field: string | null = null, taskName: string | null = null) {
     super(message);
     this.name = "InvalidTaskError";
     this.taskId = taskId;
     this.field = field;
+    this.taskName = taskName;
   }
 }
 
@@ -29,16 +34,31 @@ function isObject(v: WireValue | undefined): v is WireObject {
 
 /**
  * Decompresses (per the `compression` header) and deserializes a message body. The content type
- * is checked against `accept` before anything else (throws `ContentDisallowed`).
+ * is checked against `accept` before anything else (throws `ContentDisallowed`). Under `limits`,
+ * a body over `maxMessageSize` (as received, or while inflating) or nested deeper than
+ * `maxNestingDepth` throws `MessageLimitError` before it is decoded further.
  */
-export function decodeMessageBody(message: RawMessage, accept: readonly string[]): WireValue {
+export function decodeMessageBody(message: RawMessage, accept: readonly string[], limits: DecodeLimits = NO_LIMITS): WireValue {
   assertContentAccepted(message.contentType, accept);
+  const max = limits.maxMessageSize;
+  if (max !== null && message.body.length > max) throw tooLarge(max, `message body of ${message.body.length} bytes`);
   const compression = message.headers.compression;
-  const body = typeof compression === "string" && compression ? decompress(message.body, compression) : message.body;
-  return deserialize(body, message.contentType, message.contentEncoding, accept);
+  const body = typeof compression === "string" && compression ? decompress(message.body, compression, max) : message.body;
+  return deserialize(body, message.contentType, message.contentEncoding, accept, limits);
 }
 
-function parseTime(value: WireValue | undefined, field: string, taskId: string, naiveIsLocal: boolean): Date | null {
+/** True when `s` holds a lone UTF-16 surrogate (Python cannot encode it to UTF-8: no key it can look up). */
+export function hasLoneSurrogate(s: string): boolean {
+  return /\p{Surrogate}/u.test(s);
+}
+
+function checkId(id: string, task: string): void {
+  if (hasLoneSurrogate(id)) {
+    throw new InvalidTaskError(`Task message for ${task} has an id with a lone surrogate (not valid Unicode)`, null, "id");
+  }
+}
+
+function parseTime(value: WireValue | undefined, field: string, taskId: string, naiveIsLocal: boolean, task: string): Date | null {
   if (value === null || value === undefined || value === "") return null;
   if (value instanceof Date) return value;
   if (typeof value === "string") {
@@ -49,6 +69,7 @@ function parseTime(value: WireValue | undefined, field: string, taskId: string, 
     `Task ${taskId}: invalid ${field} value ${JSON.stringify(String(value))} (expected an ISO-8601 date-time)`,
     taskId,
     field,
+    task,
   );
 }
 
@@ -120,8 +141,8 @@ function build(message: RawMessage, f: Fields, protocol: 1 | 2): DecodedTask {
     kwargs: f.kwargs,
     embed: f.embed,
     retries: optInt(h.retries) ?? 0,
-    eta: parseTime(h.eta, "eta", f.id, f.naiveIsLocal),
-    expires: parseTime(h.expires, "expires", f.id, f.naiveIsLocal),
+    eta: parseTime(h.eta, "eta", f.id, f.naiveIsLocal, f.task),
+    expires: parseTime(h.expires, "expires", f.id, f.naiveIsLocal, f.task),
     group: optString(h.group) ?? (protocol === 1 ? optString(h.taskset) : null),
     groupIndex: optInt(h.group_index),
     rootId: optString(h.root_id) ?? f.id,
@@ -144,11 +165,12 @@ function build(message: RawMessage, f: Fields, protocol: 1 | 2): DecodedTask {
 
 /**
  * Decodes a task message. Throws `ContentDisallowed` (content type not in `accept`, or pickle),
- * `CompressionError`, or `InvalidTaskError` (unknown message shape, bad body, malformed eta/expires).
+ * `CompressionError`, `MessageLimitError` (over `options.limits`), or `InvalidTaskError` (unknown
+ * message shape, bad body, malformed eta/expires, an id that is not valid Unicode).
  */
-export function decodeTask(message: RawMessage, options: { accept: readonly string[] }): DecodedTask {
+export function decodeTask(message: RawMessage, options: { accept: readonly string[]; limits?: DecodeLimits }): DecodedTask {
   const headers = message.headers;
-  const body = decodeMessageBody(message, options.accept);
+  const body = decodeMessageBody(message, options.accept, options.limits);
 
   if (headers.task !== undefined && headers.task !== null) {
     const task = headers.task;
@@ -157,6 +179,7 @@ export function decodeTask(message: RawMessage, options: { accept: readonly stri
     if (typeof id !== "string" || !id) {
       throw new InvalidTaskError(`Task message for ${task} has no id header`, null, "id");
     }
+    checkId(id, task);
     if (!Array.isArray(body) || body.length !== 3) {
       throw new InvalidTaskError(`Task ${id}: body must be [args, kwargs, embed]`, id, "body");
     }
@@ -182,6 +205,7 @@ export function decodeTask(message: RawMessage, options: { accept: readonly stri
   }
   const id = body.id;
   if (typeof id !== "string" || !id) throw new InvalidTaskError(`Task message for ${body.task} has no id`, null, "id");
+  checkId(id, body.task);
   const embed = embedOf({ callbacks: body.callbacks ?? null, errbacks: body.errbacks ?? null, chain: null, chord: body.chord ?? null }, id);
   return build(
     message,

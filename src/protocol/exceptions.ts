@@ -174,12 +174,17 @@ export function softTimeLimitExceeded(): ExceptionInfo {
   return { exc_type: "SoftTimeLimitExceeded", exc_message: [], exc_module: "billiard.exceptions" };
 }
 
-/** `celery.exceptions.MaxRetriesExceededError(msg)`. */
+/** `celery.exceptions.InvalidTaskError(msg)`: a message the worker refused to run (e.g. over its limits). */
+export function invalidTask(msg: string): ExceptionInfo {
+  return { exc_type: "InvalidTaskError", exc_message: [msg], exc_module: "celery.exceptions" };
+}
+
 /** kombu's EncodeError: a result the result serializer cannot encode (stored as FAILURE, as Celery does). */
 export function encodeError(message: string): ExceptionInfo {
   return { exc_type: "EncodeError", exc_message: [message], exc_module: "kombu.exceptions" };
 }
 
+/** `celery.exceptions.MaxRetriesExceededError(msg)`. */
 export function maxRetriesExceeded(msg: string): ExceptionInfo {
   return { exc_type: "MaxRetriesExceededError", exc_message: [msg], exc_module: "celery.exceptions" };
 }

@@ -40,10 +40,9 @@ function datetimeRepr(d: Date): string {
 // Characters Python's str.isprintable() rejects (approximation via Unicode categories).
 const NON_PRINTABLE = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
 
-/** Python `repr(str)`. */
-export function pyStrRepr(s: string): string {
-  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
-  let out = quote;
+/** Python's escaping of one str's characters; `quote` (if any) is escaped too. */
+function escapePyChars(s: string, quote: string | null): string {
+  let out = "";
   for (let i = 0; i < s.length; i++) {
     const code = s.codePointAt(i) as number;
     const ch = String.fromCodePoint(code);
@@ -58,7 +57,26 @@ export function pyStrRepr(s: string): string {
       out += code <= 0xff ? "\\x" + pad16(code, 2) : code <= 0xffff ? "\\u" + pad16(code, 4) : "\\U" + pad16(code, 8);
     } else out += ch;
   }
-  return out + quote;
+  return out;
+}
+
+/** Python `repr(str)`. */
+export function pyStrRepr(s: string): string {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  return quote + escapePyChars(s, quote) + quote;
+}
+
+// eslint-disable-next-line no-control-regex
+const NEEDS_LOG_ESCAPE = /[\\\u0000-\u001f\u007f-\uffff]/;
+
+/**
+ * A string from the wire (task id, name, shadow, queue, error text quoting them) made safe for a
+ * log line: the inside of Python's `repr()` without quotes. Control characters, other
+ * non-printables and lone surrogates become `\xNN`/`\uNNNN` escapes and `\` becomes `\\`, so a
+ * value can neither start a forged log line nor hide in one. Plain printable text is unchanged.
+ */
+export function logText(s: string): string {
+  return NEEDS_LOG_ESCAPE.test(s) ? escapePyChars(s, null) : s;
 }
 
 function pad16(n: number, w: number): string {

@@ -22,6 +22,7 @@ import { buildResultMeta } from "../protocol/result-meta";
 import type { Request } from "./request";
 import { chordErrorFromStack, groupSig } from "./chord-error";
 import { registerChordUnlock } from "./chord-unlock";
+import { taskLabel } from "./task-label";
 
 /** Backends with Celery's native chord join (Redis). */
 interface ChordJoinBackend extends ResultBackend {
@@ -145,7 +146,7 @@ export class WorkerCanvas {
         children.push(await applySignature(this.app, next, [result], { ...lineage, chain: rest }));
       }
     } catch (err) {
-      this.logger.error(`Task ${t.name}[${t.id}]: sending callbacks failed: ${(err as Error).message}`);
+      this.logger.error(`Task ${taskLabel(t)}: sending callbacks failed: ${(err as Error).message}`);
     }
     return children.map(resultTuple);
   }
@@ -191,7 +192,7 @@ export class WorkerCanvas {
     const body = t.embed.chord;
     if (!body || !t.group) return;
     if (!hasChordJoin(this.backend)) {
-      this.logger.error(`Task ${t.name}[${t.id}] is a chord member but the ${this.backend.name} backend has no chord join`);
+      this.logger.error(`Task ${taskLabel(t)} is a chord member but the ${this.backend.name} backend has no chord join`);
       return;
     }
     try {
@@ -233,7 +234,7 @@ export class WorkerCanvas {
       const errbacks = t.embed.errbacks ?? [];
       if (errbacks.length) await applyGroup(this.app, groupSig(errbacks), [t.id], this.lineage(request));
     } catch (err) {
-      this.logger.error(`Task ${t.name}[${t.id}]: sending errbacks failed: ${(err as Error).message}`);
+      this.logger.error(`Task ${taskLabel(t)}: sending errbacks failed: ${(err as Error).message}`);
     }
   }
 }

@@ -2,39 +2,72 @@
  * What happens to a delivery before it runs (docs/protocol.md §2.5): decode, refuse, NotRegistered, expired,
  * ETA. Returns a verdict; the worker acts on it. Never throws.
  */
-import { decodeTask, InvalidTaskError } from "../protocol/decode";
+import { decodeTask, hasLoneSurrogate, InvalidTaskError } from "../protocol/decode";
+import { invalidTask } from "../protocol/exceptions";
+import { MessageLimitError } from "../protocol/limits";
+import type { DecodeLimits } from "../protocol/limits";
+import { logText } from "../protocol/repr";
+import type { ExceptionInfo } from "../protocol/result-meta";
 import { ContentDisallowed } from "../protocol/serializers";
+import type { CeleryConfig } from "../config";
 import type { Delivery } from "../transport/types";
 import type { DecodedTask } from "../protocol/message";
+
+/** A FAILURE to store for a refused message whose id is known. */
+export interface RefusalFailure {
+  id: string;
+  exc: ExceptionInfo;
+}
 
 /** The outcome of looking at a delivery. */
 export type Verdict =
   | { kind: "run"; task: DecodedTask }
   | { kind: "unregistered"; task: DecodedTask | null; name: string; id: string }
-  | { kind: "invalid"; reason: string };
+  /** Rejected without requeue; `reason` is one log line (wire text escaped); `failure` to store, if any. */
+  | { kind: "invalid"; reason: string; failure?: RefusalFailure };
 
 function headerString(delivery: Delivery, key: string): string | null {
   const value = delivery.message.headers[key];
   return typeof value === "string" ? value : null;
 }
 
+/** The worker's decode limits from its settings (workerMaxMessageSize, workerMaxNestingDepth). */
+export function decodeLimitsOf(conf: Pick<CeleryConfig, "workerMaxMessageSize" | "workerMaxNestingDepth">): DecodeLimits {
+  return { maxMessageSize: conf.workerMaxMessageSize, maxNestingDepth: conf.workerMaxNestingDepth };
+}
+
 /** Decode and classify a delivery. `isRegistered` tells whether a task name is known. */
-export function classify(delivery: Delivery, accept: readonly string[], isRegistered: (name: string) => boolean): Verdict {
-  const where = `queue ${delivery.queue}`;
+export function classify(
+  delivery: Delivery,
+  accept: readonly string[],
+  isRegistered: (name: string) => boolean,
+  limits?: DecodeLimits,
+): Verdict {
   const headerTask = headerString(delivery, "task");
-  const headerId = headerString(delivery, "id") ?? (delivery.message.properties.correlation_id as string | undefined) ?? "?";
+  const correlationId = delivery.message.properties.correlation_id;
+  const headerId = headerString(delivery, "id") ?? (typeof correlationId === "string" ? correlationId : null);
   let task: DecodedTask;
   try {
-    task = decodeTask(delivery.message, { accept });
+    task = decodeTask(delivery.message, { accept, limits });
   } catch (err) {
+    const name = (err instanceof InvalidTaskError ? err.taskName : null) ?? headerTask;
+    const id = (err instanceof InvalidTaskError ? err.taskId : null) ?? headerId;
+    const where = `task ${logText(name ?? "?")}[${logText(id ?? "?")}], queue ${logText(delivery.queue)}`;
+    const message = logText((err as Error).message);
     if (err instanceof ContentDisallowed) {
-      return { kind: "invalid", reason: `Received invalid task message: ${err.message} (task ${headerTask ?? "?"}[${headerId}], ${where})` };
+      return { kind: "invalid", reason: `Received invalid task message: ${message} (${where})` };
     }
-    if (headerTask && !isRegistered(headerTask)) {
+    if (err instanceof MessageLimitError) {
+      // Celery stores nothing for a message it cannot decode; a caller waiting on get() would wait
+      // forever, so the refusal is stored as FAILURE when the id is known (and a valid key).
+      const failure = id !== null && !hasLoneSurrogate(id) ? { id, exc: invalidTask((err as Error).message) } : undefined;
+      return { kind: "invalid", reason: `Received invalid task message: ${message}; rejected, not requeued (${where})`, failure };
+    }
+    if (headerTask && headerId && !hasLoneSurrogate(headerId) && !isRegistered(headerTask)) {
       return { kind: "unregistered", task: null, name: headerTask, id: headerId };
     }
     const what = err instanceof InvalidTaskError ? "Received invalid task message" : "Can't decode message body";
-    return { kind: "invalid", reason: `${what}: ${(err as Error).message} (task ${headerTask ?? "?"}[${headerId}], ${where})` };
+    return { kind: "invalid", reason: `${what}: ${message} (${where})` };
   }
   if (!isRegistered(task.task)) return { kind: "unregistered", task, name: task.task, id: task.id };
   return { kind: "run", task };

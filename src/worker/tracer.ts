@@ -19,7 +19,7 @@ import type { TaskState, ResultTuple } from "../protocol/result-meta";
 import { buildResultMeta } from "../protocol/result-meta";
 import { encodeError, errorToExceptionInfo, excRepr, formatTraceback, taskRevoked, timeLimitExceeded } from "../protocol/exceptions";
 import type { ExceptionInfo } from "../protocol/result-meta";
-import { pyRepr, PyTuple, safeRepr } from "../protocol/repr";
+import { logText, pyRepr, PyTuple, safeRepr } from "../protocol/repr";
 import { EncodeError } from "../protocol/serializers";
 import { MaxRetriesExceededError, taskTraceback } from "./errors";
 import type { WorkerSignals } from "./events";
@@ -28,6 +28,7 @@ import { handlerArguments } from "./request";
 import { WorkerCanvas } from "./canvas";
 import type { Request } from "./request";
 import { autoretryFor, RetryRequest, retriesExhausted, retryApplyOptions, retryCountdown, retryText } from "./retry";
+import { taskLabel } from "./task-label";
 
 /**
  * What a traced run ended as: the worker settles the message from it. TIMEOUT = hard time
@@ -108,10 +109,10 @@ export class Tracer {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (fallback) {
-        this.logger.error(`Failed to store ${status} for task ${t.name}[${t.id}] (${message}): nothing is stored, the task stays PENDING`);
+        this.logger.error(`Failed to store ${status} for task ${taskLabel(t)} (${message}): nothing is stored, the task stays PENDING`);
         return;
       }
-      this.logger.error(`Failed to store ${status} for task ${t.name}[${t.id}]: ${message}; storing FAILURE instead`);
+      this.logger.error(`Failed to store ${status} for task ${taskLabel(t)}: ${message}; storing FAILURE instead`);
       const info = err instanceof EncodeError ? encodeError(message) : errorToExceptionInfo(err);
       await this.store(request, "FAILURE", info as unknown as WireValue, formatTraceback(err), [], true);
     }
@@ -149,7 +150,7 @@ export class Tracer {
       return await this.trace(task, request, pool);
     } catch (err) {
       const t = request.task;
-      this.logger.error(`Task ${t.name}[${t.id}] could not be traced: ${strayErrorText(err)}`);
+      this.logger.error(`Task ${taskLabel(t)} could not be traced: ${strayErrorText(err)}`);
       try {
         return this.finish(task, request, await this.fail(task, request, err), null);
       } catch {
@@ -178,7 +179,7 @@ export class Tracer {
       children: [],
       done: false,
       onStrayError: (error, origin) =>
-        this.logger.error(`Task ${t.name}[${t.id}] left an error unhandled (${origin}); the worker carries on:\n${strayErrorText(error)}`),
+        this.logger.error(`Task ${taskLabel(t)} left an error unhandled (${origin}); the worker carries on:\n${strayErrorText(error)}`),
     };
     const execution = runAsTask(current, () =>
       pool.start(pool.kind === "eventloop" && task.options.bind ? withReplace(task) : task, request, args, {
@@ -197,7 +198,7 @@ export class Tracer {
     if (soft && (!hard || soft < hard)) {
       timers.push(
         setLongTimeout(() => {
-          this.logger.warn(`Soft time limit (${soft}s) exceeded for ${t.name}[${t.id}]`);
+          this.logger.warn(`Soft time limit (${soft}s) exceeded for ${taskLabel(t)}`);
           execution.softLimit();
         }, soft * 1000),
       );
@@ -217,7 +218,7 @@ export class Tracer {
     if (first.kind === "hard" || first.kind === "terminated") {
       execution.kill();
       if (first.kind === "terminated") {
-        this.logger.info(`Terminating ${t.id} (${first.signal})`);
+        this.logger.info(`Terminating ${logText(t.id)} (${first.signal})`);
         await this.revoked(task, request, "terminated", first.signal);
         return this.finish(task, request, "REVOKED", null);
       }
@@ -232,7 +233,7 @@ export class Tracer {
       await this.canvas.chordPartReturn(request, "SUCCESS", result);
       // Celery's T: measured after the result is stored; logged and sent in task-succeeded alike.
       const runtime = Number(process.hrtime.bigint() - started) / 1e9;
-      if (this.logger.enabled("INFO")) this.logger.info(`Task ${t.name}[${t.id}] succeeded in ${runtime}s: ${safeRepr(result, task.options.resultReprMaxsize ?? CELERY_RESULTREPR_MAXSIZE)}`);
+      if (this.logger.enabled("INFO")) this.logger.info(`Task ${taskLabel(t)} succeeded in ${runtime}s: ${safeRepr(result, task.options.resultReprMaxsize ?? CELERY_RESULTREPR_MAXSIZE)}`);
       this.emit("taskSuccess", { taskId: t.id, task: t.task, request: request.info, result, runtime });
       return this.finish(task, request, "SUCCESS", result);
     }
@@ -254,7 +255,7 @@ export class Tracer {
     } catch (err) {
       return this.fail(task, request, err);
     }
-    this.logger.info(`Task ${t.name}[${t.id}] replaced by a new task`);
+    this.logger.info(`Task ${taskLabel(t)} replaced by a new task`);
     return "SUCCESS";
   }
 
@@ -269,7 +270,7 @@ export class Tracer {
     const info = errorToExceptionInfo(err);
     if (this.storesErrors(task, request)) await this.store(request, "FAILURE", info as unknown as WireValue, traceback);
     await this.canvas.afterFailure(request, info, traceback);
-    this.logger.error(`Task ${t.name}[${t.id}] raised unexpected: ${excRepr(info)}${traceback ? "\n" + traceback.replace(/\n$/, "") : ""}`);
+    this.logger.error(`Task ${taskLabel(t)} raised unexpected: ${excRepr(info)}${traceback ? "\n" + traceback.replace(/\n$/, "") : ""}`);
     this.emit("taskFailure", { taskId: t.id, task: t.task, request: request.info, exception: err, excInfo: info, traceback });
     return "FAILURE";
   }
@@ -277,7 +278,7 @@ export class Tracer {
   /** Hard limit: FAILURE TimeLimitExceeded([seconds]) with a null traceback (the process was killed). */
   private async timeLimit(task: Task, request: Request, seconds: number): Promise<"TIMEOUT"> {
     const t = request.task;
-    this.logger.error(`Hard time limit (${seconds}s) exceeded for ${t.name}[${t.id}]`);
+    this.logger.error(`Hard time limit (${seconds}s) exceeded for ${taskLabel(t)}`);
     const info = timeLimitExceeded(seconds);
     if (this.storesErrors(task, request)) await this.storeException(request, "FAILURE", info);
     await this.canvas.afterFailure(request, info, null);
@@ -289,7 +290,7 @@ export class Tracer {
   private async lost(task: Task, request: Request, err: Error): Promise<"LOST" | "REQUEUE"> {
     const acksLate = task.options.acksLate ?? this.app.conf.taskAcksLate;
     if (acksLate && (task.options.rejectOnWorkerLost ?? this.app.conf.taskRejectOnWorkerLost)) {
-      this.logger.error(`Task ${request.task.name}[${request.task.id}]: ${err.message} The message is requeued (reject_on_worker_lost).`);
+      this.logger.error(`Task ${taskLabel(request.task)}: ${err.message} The message is requeued (reject_on_worker_lost).`);
       return "REQUEUE";
     }
     await this.fail(task, request, err);
@@ -310,7 +311,7 @@ export class Tracer {
     try {
       await this.app.sendTask(t.task, retry.options.args ?? t.args, retry.options.kwargs ?? t.kwargs, options);
     } catch (err) {
-      this.logger.error(`Task ${t.name}[${t.id}] could not be retried: ${(err as Error).message}`);
+      this.logger.error(`Task ${taskLabel(t)} could not be retried: ${(err as Error).message}`);
       return this.fail(task, request, err);
     }
     // Python's str(Retry): "Retry in <countdown>s: <repr(exc)>" or "Retry at <eta>".
@@ -319,7 +320,7 @@ export class Tracer {
       const result = hasExc ? (errorToExceptionInfo(exc) as unknown as WireValue) : null;
       await this.store(request, "RETRY", result, retryTraceback(retry, text), [[[t.id, null], null]]);
     }
-    this.logger.info(`Task ${t.name}[${t.id}] retry: ${text}`);
+    this.logger.info(`Task ${taskLabel(t)} retry: ${text}`);
     this.emit("taskRetry", { taskId: t.id, task: t.task, request: request.info, reason: text, exception: exc });
     return "RETRY";
   }

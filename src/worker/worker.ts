@@ -11,7 +11,9 @@ import { Logger } from "../logging";
 import type { LogLevel } from "../logging";
 import { buildResultMeta } from "../protocol/result-meta";
 import { notRegistered } from "../protocol/exceptions";
-import { pyRepr, pyStrRepr } from "../protocol/repr";
+import type { ExceptionInfo } from "../protocol/result-meta";
+import { logText, pyRepr, pyStrRepr } from "../protocol/repr";
+import { taskLabel } from "./task-label";
 import { matchingStamps, RevokedStamps, terminatedRepr } from "./revoked-stamps";
 import type { WireValue } from "../protocol/message";
 import type { Consumer, Delivery } from "../transport/types";
@@ -28,7 +30,7 @@ import { LimitedSet, loadStateDb, saveStateDb } from "./state";
 import { setLongTimeout } from "./long-timer";
 import { guardProcess } from "./crash-guard";
 import type { LongTimer } from "./long-timer";
-import { classify, etaDelay, isExpired } from "./strategy";
+import { classify, decodeLimitsOf, etaDelay, isExpired } from "./strategy";
 import { Tracer } from "./tracer";
 import { startWorkerControl } from "./control";
 import type { WorkerControlHandle } from "./control";
@@ -342,7 +344,7 @@ export class Worker {
       else if (how === "release" && request.delivery.release) await request.delivery.release();
       else await request.delivery.reject(how !== "drop");
     } catch (err) {
-      this.logger.error(`Could not ${how} message of task ${request.task.name}[${request.task.id}]: ${(err as Error).message}`);
+      this.logger.error(`Could not ${how} message of task ${taskLabel(request.task)}: ${(err as Error).message}`);
     }
     this.consumer?.poke();
   }
@@ -359,20 +361,19 @@ export class Worker {
 
   private onDelivery(delivery: Delivery): void {
     this.unsettled++;
-    const verdict = classify(delivery, this.app.conf.acceptContent, (name) => this.app.tasks.has(name));
+    const verdict = classify(delivery, this.app.conf.acceptContent, (name) => this.app.tasks.has(name), decodeLimitsOf(this.app.conf));
     if (verdict.kind === "invalid") {
       this.logger.error(verdict.reason);
+      if (verdict.failure) void this.storeFailure(verdict.failure.id, verdict.failure.exc, null, null, replyRoute(delivery, verdict.failure.id));
       void this.settleDelivery(delivery, false);
       return;
     }
     if (verdict.kind === "unregistered") {
       this.logger.error(
-        `Received unregistered task of type '${verdict.name}'. The message has been ignored and discarded. (id ${verdict.id}, queue ${delivery.queue})`,
+        `Received unregistered task of type '${logText(verdict.name)}'. The message has been ignored and discarded. (id ${logText(verdict.id)}, queue ${delivery.queue})`,
       );
-      const props = delivery.message.properties;
       // As Celery's on_unknown_task: the FAILURE goes to the message's reply_to / correlation_id (rpc://).
-      const route = { replyTo: typeof props.reply_to === "string" ? props.reply_to : "", correlationId: typeof props.correlation_id === "string" ? props.correlation_id : verdict.id };
-      void this.storeNotRegistered(verdict.id, verdict.name, verdict.task?.group ?? null, verdict.task?.parentId ?? null, route);
+      void this.storeFailure(verdict.id, notRegistered(verdict.name), verdict.task?.group ?? null, verdict.task?.parentId ?? null, replyRoute(delivery, verdict.id));
       void this.settleDelivery(delivery, false);
       // Celery's on_unknown_task: task-failed with only uuid and exception (no traceback).
       this.control?.taskEvent("task-failed", { uuid: verdict.id, exception: `NotRegistered(${pyStrRepr(verdict.name)})` });
@@ -384,7 +385,7 @@ export class Worker {
       void this.settle(request, "release");
       return;
     }
-    if (this.logger.enabled("INFO")) this.logger.info(`Task ${request.task.name}[${request.task.id}] received`);
+    if (this.logger.enabled("INFO")) this.logger.info(`Task ${taskLabel(request.task)} received`);
     this.emit("taskReceived", { taskId: request.task.id, task: request.task.task, request: request.info });
     if (this.isRevoked(request)) {
       void this.discardRevoked(request);
@@ -409,7 +410,7 @@ export class Worker {
     const visibility = this.app.conf.brokerTransportOptions.visibilityTimeout ?? 3600;
     if (delayMs / 1000 <= visibility) return;
     this.logger.warn(
-      `Task ${request.task.name}[${request.task.id}] has an ETA ${Math.round(delayMs / 1000)}s away, longer than the broker's visibility_timeout (${visibility}s): ` +
+      `Task ${taskLabel(request.task)} has an ETA ${Math.round(delayMs / 1000)}s away, longer than the broker's visibility_timeout (${visibility}s): ` +
         `Redis will deliver it again to another worker after the visibility timeout (duplicate execution). Raise broker_transport_options visibility_timeout.`,
     );
   }
@@ -440,29 +441,30 @@ export class Worker {
     const t = request.task;
     // Expiry is permanent once passed, so it is re-derived here (checked first, as Celery does).
     const expired = isExpired(t);
-    if (expired) this.logger.info(`Task ${t.name}[${t.id}] expired. Discarding.`);
+    if (expired) this.logger.info(`Discarding revoked task: ${taskLabel(t)}`); // Celery's wording for expired ones too
     else {
       const stamp = this.revoked.has(t.id) ? null : this.revokedStamps.match(t);
       const by = stamp ? ` (revoked by header: {${pyRepr(stamp.header)}: ${pyRepr(stamp.value)}})` : "";
-      this.logger.info(`Discarding revoked task: ${t.name}[${t.id}]${by}`);
+      this.logger.info(`Discarding revoked task: ${taskLabel(t)}${by}`);
     }
     await this.tracer?.revoked(this.app.tasks.get(t.task), request, expired ? "expired" : "revoked");
     await this.settle(request, "ack");
   }
 
-  private async storeNotRegistered(id: string, name: string, group: string | null, parentId: string | null, route: ResultRoute): Promise<void> {
+  /** FAILURE for a message that never ran (NotRegistered, refused over the limits). */
+  private async storeFailure(id: string, exc: ExceptionInfo, group: string | null, parentId: string | null, route: ResultRoute): Promise<void> {
     try {
       const meta = buildResultMeta({
         taskId: id,
         status: "FAILURE",
-        result: notRegistered(name) as unknown as WireValue,
+        result: exc as unknown as WireValue,
         traceback: null,
         groupId: group ?? undefined,
         parentId: parentId ?? undefined,
       });
       await this.backend?.store(id, meta, route);
     } catch (err) {
-      this.logger.error(`Failed to store NotRegistered for ${name}[${id}]: ${(err as Error).message}`);
+      this.logger.error(`Failed to store ${exc.exc_type} for task ${logText(id)}: ${(err as Error).message}`);
     }
   }
 
@@ -582,6 +584,12 @@ function normalizeSignal(signal: string | number | undefined): string {
   }
   const upper = signal.toUpperCase();
   return upper.startsWith("SIG") ? upper : `SIG${upper}`;
+}
+
+/** Where a FAILURE for a delivery goes on rpc://: its reply_to and correlation_id. */
+function replyRoute(delivery: Delivery, id: string): ResultRoute {
+  const props = delivery.message.properties;
+  return { replyTo: typeof props.reply_to === "string" ? props.reply_to : "", correlationId: typeof props.correlation_id === "string" ? props.correlation_id : id };
 }
 
 /** The app's signals, when the app has them (`app.signals`). */

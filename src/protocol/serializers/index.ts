@@ -5,6 +5,8 @@ import type { WireValue } from "../message";
 import { pyJsonDumps, pyJsonLoads } from "./json";
 import { msgpackDumps, msgpackLoads } from "./msgpack";
 import { yamlDumps, yamlLoads } from "./yaml";
+import { assertNestingDepth, isStackOverflow, NO_LIMITS, tooDeep } from "../limits";
+import type { DecodeLimits } from "../limits";
 
 export type SerializerName = "json" | "msgpack" | "yaml";
 
@@ -140,32 +142,42 @@ export function assertContentAccepted(contentType: string, accept: readonly stri
 /**
  * Decodes a (decompressed) body. `accept` holds serializer names and/or MIME types, like
  * Celery's `accept_content`. Throws `ContentDisallowed` for types that are not accepted, unknown,
- * or pickle (never decoded here, even when accepted).
+ * or pickle (never decoded here, even when accepted), `MessageLimitError` past
+ * `limits.maxNestingDepth`, `UnsupportedValueError` for values no kombu peer sends.
+ *
+ * As kombu's `loads`: a serializer's decoder gets the bytes whatever the content-encoding label
+ * says (JSON and YAML are read as UTF-8, so celery-ts's `base64` label is harmless); the label
+ * only matters for `application/text`.
  */
 export function deserialize(
   body: Buffer,
   contentType: string,
   contentEncoding: string,
   accept: readonly string[],
+  limits: DecodeLimits = NO_LIMITS,
 ): WireValue {
   const ctype = normalizeContentType(contentType);
   if (TRUSTED.has(ctype)) {
     return ctype === "application/text" ? body.toString(nodeEncoding(contentEncoding)) : body;
   }
   assertContentAccepted(ctype, accept);
-  switch (TYPE_TO_NAME[ctype]) {
-    case "json":
-      return pyJsonLoads(body.toString(nodeEncoding(contentEncoding)));
-    case "msgpack":
-      return msgpackLoads(body);
-    case "yaml":
-      return yamlLoads(body.toString(nodeEncoding(contentEncoding)));
-    default:
-      throw new ContentDisallowed(
-        `Refusing to deserialize pickle content (${ctype}): celeriac never deserializes pickle`,
-        ctype,
-      );
+  const name = TYPE_TO_NAME[ctype];
+  if (name !== "json" && name !== "msgpack" && name !== "yaml") {
+    throw new ContentDisallowed(`Refusing to deserialize pickle content (${ctype}): celeriac never deserializes pickle`, ctype);
+  }
+  const depth = limits.maxNestingDepth;
+  try {
+    if (name === "json") return pyJsonLoads(body.toString("utf8"), depth);
+    if (name === "msgpack") return msgpackLoads(body, depth);
+    const value = yamlLoads(body.toString("utf8"));
+    assertNestingDepth(value, depth);
+    return value;
+  } catch (err) {
+    // Only nesting far deeper than any limit overflows a decoder's stack.
+    if (isStackOverflow(err)) throw tooDeep(depth);
+    throw err;
   }
 }
 
 export { pyJsonDumps, pyJsonLoads } from "./json";
+export { UnsupportedValueError } from "./plain";

@@ -20,6 +20,7 @@
  */
 import type { WireValue } from "../message";
 import { kombu52DatetimeString, parseIsoDatetime } from "../isotime";
+import { assertNestingDepth } from "../limits";
 
 // ---------------------------------------------------------------------------------------------
 // dumps
@@ -389,10 +390,12 @@ const NEEDS_SLOW_PATH = /NaN|Infinity|\d{16}/;
  * Parses JSON as Python's `json.loads` (plus kombu ≥ 5.3 type envelopes) would, mapped to
  * `WireValue`: NaN/Infinity tokens accepted, big integers exact as `bigint`, envelopes decoded
  * (datetime → Date, date/time/decimal → string, uuid → canonical string, bytes/base64 → Buffer;
- * unknown envelopes are left as plain objects).
+ * unknown envelopes are left as plain objects). Every key is an own property (`__proto__` too).
+ * `maxDepth` bounds nesting (checked before any recursive walk; MessageLimitError).
  */
-export function pyJsonLoads(text: string | Buffer): WireValue {
+export function pyJsonLoads(text: string | Buffer, maxDepth: number | null = null): WireValue {
   const s = typeof text === "string" ? text : text.toString("utf8");
   const v: WireValue = NEEDS_SLOW_PATH.test(s) ? new Parser(s).parseDocument() : (JSON.parse(s) as WireValue);
+  assertNestingDepth(v, maxDepth);
   return s.includes('"__type__"') ? reviveEnvelopes(v) : v;
 }

@@ -6,16 +6,21 @@
  * write numbers outside 32 bits as float64, which Python reads as float); bigint → int64/uint64;
  * Buffer → bin; Date → kombu 5.2 style string (`…Z`), since Python's msgpack has no portable
  * datetime; `undefined` object values are skipped. No records extension.
- * Decoding: 64-bit ints become `bigint` only outside ±2^53, bin → Buffer, maps → plain objects.
+ * Decoding: 64-bit ints become `bigint` only outside ±2^53, bin → Buffer, maps → plain objects
+ * (every key an own property, `__proto__` too), timestamps → Date. The document is scanned first
+ * (scanMsgpack): any other extension type is refused, nesting is bounded.
  * Known loss: integral floats (`3.0`) come back as numbers and are re-encoded as ints.
  */
 import { Packr, Unpackr } from "msgpackr";
 import type { WireValue } from "../message";
 import { kombu52DatetimeString } from "../isotime";
 import { PyFloat } from "./json";
+import { scanMsgpack } from "./msgpack-scan";
+import { setOwn, UnsupportedValueError } from "./plain";
 
 const packr = new Packr({ useRecords: false, variableMapSize: true, moreTypes: false, encodeUndefinedAsNil: true });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: "bigint" });
+// Maps as Map: msgpackr's object mode renames a `__proto__` key; normalize() makes plain objects.
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, structuredClone: false, int64AsType: "bigint" });
 
 const INT32_MIN = -0x80000000;
 const UINT32_MAX = 0xffffffff;
@@ -35,13 +40,13 @@ function prepare(value: unknown): unknown {
       if (Array.isArray(value)) return value.map(prepare);
       if (value instanceof Map) {
         const out: { [k: string]: unknown } = {};
-        for (const [k, v] of value) if (v !== undefined) out[String(k)] = prepare(v);
+        for (const [k, v] of value) if (v !== undefined) setOwn(out, String(k), prepare(v));
         return out;
       }
       const out: { [k: string]: unknown } = {};
       for (const k of Object.keys(value)) {
         const v = (value as { [k: string]: unknown })[k];
-        if (v !== undefined) out[k] = prepare(v);
+        if (v !== undefined) setOwn(out, k, prepare(v));
       }
       return out;
     }
@@ -57,23 +62,32 @@ function normalize(value: unknown): WireValue {
     return value <= MAX_SAFE && value >= -MAX_SAFE ? Number(value) : value;
   }
   if (value === null || typeof value !== "object") {
-    return value === undefined ? null : (value as WireValue);
+    if (value === undefined || typeof value === "function" || typeof value === "symbol") {
+      throw new UnsupportedValueError(`msgpack decoded to an unsupported ${typeof value}`);
+    }
+    return value as WireValue;
   }
   if (Buffer.isBuffer(value) || value instanceof Date) return value;
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof Uint8Array && value.constructor === Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = normalize(value[i]);
     return value as WireValue[];
   }
-  const obj = value as { [k: string]: unknown };
-  for (const k of Object.keys(obj)) obj[k] = normalize(obj[k]);
-  return obj as { [k: string]: WireValue };
+  if (value instanceof Map) {
+    const out: { [k: string]: WireValue } = {};
+    for (const [k, v] of value) setOwn(out, String(k), normalize(v));
+    return out;
+  }
+  // The scan admits nothing else; this is the last line of defence (RegExp, Set, typed arrays...).
+  throw new UnsupportedValueError(`msgpack decoded to an unsupported ${(value as object).constructor?.name ?? "object"}`);
 }
 
 export function msgpackDumps(value: unknown): Buffer {
   return packr.pack(prepare(value));
 }
 
-export function msgpackLoads(body: Buffer): WireValue {
+/** Decodes a msgpack body; `maxDepth` bounds nesting (null: unbounded). Throws UnsupportedValueError / MessageLimitError. */
+export function msgpackLoads(body: Buffer, maxDepth: number | null = null): WireValue {
+  scanMsgpack(body, maxDepth);
   return normalize(unpackr.unpack(body));
 }

@@ -2,12 +2,15 @@
  * YAML, compatible with PyYAML `safe_dump` / `safe_load` (YAML 1.1) as kombu uses them.
  *
  * Decoding uses the `yaml` package with the YAML 1.1 schema (yes/no booleans, timestamps → Date,
- * !!binary → Buffer); integers beyond ±2^53 stay exact as `bigint`. Only plain data is built (no
- * custom tags), like `safe_load`. Encoding writes YAML 1.1 block style; the output is valid for
+ * !!binary → Buffer); integers beyond ±2^53 stay exact as `bigint`. Only plain data is built, like
+ * `safe_load`: a tag the YAML 1.1 schema does not know (`!!js/regexp`, `!!python/object`, any
+ * `!custom`) is refused, `!!set` becomes a list, `!!omap`/`!!pairs` a mapping, every key (even
+ * `__proto__`) an own property, aliases are limited to 100 (expansion bombs). Encoding writes YAML 1.1 block style; the output is valid for
  * `safe_load` but not byte-identical to PyYAML (which sorts keys).
  */
 import YAML, { Scalar, type ScalarTag, type Tags } from "yaml";
 import type { WireValue } from "../message";
+import { setOwn, UnsupportedValueError } from "./plain";
 
 // PyYAML's YAML 1.1 booleans: unlike the `yaml` package's 1.1 schema, `y`/`n` stay strings.
 const BOOL_TAG = "tag:yaml.org,2002:bool";
@@ -43,11 +46,14 @@ function normalize(value: unknown): WireValue {
   if (value instanceof Set) return [...value].map(normalize);
   if (value instanceof Map) {
     const out: { [k: string]: WireValue } = {};
-    for (const [k, v] of value) out[String(k)] = normalize(v);
+    for (const [k, v] of value) setOwn(out, String(k), normalize(v));
     return out;
   }
+  if (Object.getPrototypeOf(value) !== Object.prototype) {
+    throw new UnsupportedValueError(`YAML decoded to an unsupported ${(value as object).constructor?.name ?? "object"}`);
+  }
   const out: { [k: string]: WireValue } = {};
-  for (const k of Object.keys(value)) out[k] = normalize((value as { [k: string]: unknown })[k]);
+  for (const k of Object.keys(value)) setOwn(out, k, normalize((value as { [k: string]: unknown })[k]));
   return out;
 }
 
@@ -59,7 +65,7 @@ function prepare(value: unknown): unknown {
   const out: { [k: string]: unknown } = {};
   for (const k of Object.keys(value)) {
     const v = (value as { [k: string]: unknown })[k];
-    if (v !== undefined) out[k] = prepare(v);
+    if (v !== undefined) setOwn(out, k, prepare(v));
   }
   return out;
 }
@@ -68,12 +74,17 @@ export function yamlDumps(value: unknown): string {
   return YAML.stringify(prepare(value), { version: "1.1", schema: "yaml-1.1", customTags: pyYamlTags });
 }
 
+/** Decodes YAML as PyYAML's `safe_load` would, to plain data (see top). Throws on errors and unknown tags. */
 export function yamlLoads(text: string): WireValue {
-  return normalize(YAML.parse(text, {
-      version: "1.1",
-      schema: "yaml-1.1",
-      customTags: pyYamlTags,
-      intAsBigInt: true,
-      uniqueKeys: false,
-    }));
+  const doc = YAML.parseDocument(text, {
+    version: "1.1",
+    schema: "yaml-1.1",
+    customTags: pyYamlTags,
+    intAsBigInt: true,
+    uniqueKeys: false,
+  });
+  if (doc.errors.length) throw doc.errors[0];
+  const unknownTag = doc.warnings.find((w) => w.code === "TAG_RESOLVE_FAILED");
+  if (unknownTag) throw new UnsupportedValueError(`YAML body refused: ${unknownTag.message.split("\n")[0]}`);
+  return normalize(doc.toJS({ mapAsMap: true, maxAliasCount: 100 }));
 }

@@ -340,16 +340,13 @@ export class RedisConsumer implements Consumer {
       await this.host.cmd.rpush(key, raw);
       return;
     }
-    let ids: { tag: string; exchange: string; routingKey: string } | null = null;
+    let ids: { tag: string; exchange: string; routingKey: string };
     try {
       const d = decodeEnvelope(raw, queue);
       ids = { tag: d.deliveryTag, exchange: d.exchange, routingKey: d.routingKey };
-    } catch {
-      ids = null;
-    }
-    if (!ids) {
+    } catch (err) {
       await this.host.cmd.lpush(this.host.key(o.badEnvelopeKey), raw);
-      this.report(new BadEnvelopeError(`unreadable message on queue ${queue} moved to list ${o.badEnvelopeKey}`, raw), raw);
+      this.report(new BadEnvelopeError(`${(err as Error).message} (queue ${queue}; moved to list ${o.badEnvelopeKey})`, raw), raw);
       return;
     }
     await this.host.cmd

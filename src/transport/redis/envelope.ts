@@ -11,6 +11,7 @@
 import { randomUUID } from "node:crypto";
 import type { RawMessage, TaskProperties, WireValue } from "../../protocol/message";
 import { pyJsonDumps, pyJsonLoads, pyJsonString } from "../../protocol/serializers/json";
+import { logText } from "../../protocol/repr";
 
 /** A message the transport cannot read. `raw` is the text as it was found. */
 export class BadEnvelopeError extends Error {
@@ -102,18 +103,21 @@ export function decodeEnvelope(raw: string, defaultRoutingKey = ""): DecodedEnve
   const tag = props.delivery_tag;
   if (typeof tag !== "string" || tag === "") throw new BadEnvelopeError("kombu envelope without properties.delivery_tag", raw);
   const headers = env.headers ?? {};
-  if (!isPlainObject(headers)) throw new BadEnvelopeError(`kombu envelope ${tag}: headers is not an object`, raw);
+  if (!isPlainObject(headers)) throw new BadEnvelopeError(`kombu envelope ${logText(tag)}: headers is not an object`, raw);
+  // Named in errors with its task when the headers tell it (escaped: wire text).
+  const what = `${logText(tag)}${typeof headers.task === "string" ? ` of task ${logText(headers.task)}[${logText(String(headers.id ?? "?"))}]` : ""}`;
   const bodyValue = env.body ?? "";
-  if (typeof bodyValue !== "string") throw new BadEnvelopeError(`kombu envelope ${tag}: body is not a string`, raw);
-  const bodyEncoding = props.body_encoding;
+  if (typeof bodyValue !== "string") throw new BadEnvelopeError(`kombu envelope ${what}: body is not a string`, raw);
+  const bodyEncoding = typeof props.body_encoding === "string" ? props.body_encoding.toLowerCase() : props.body_encoding;
   let body: Buffer;
   if (bodyEncoding === "base64") {
-    if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(bodyValue)) throw new BadEnvelopeError(`kombu envelope ${tag}: body is not valid base64`, raw);
+    if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(bodyValue)) throw new BadEnvelopeError(`kombu envelope ${what}: body is not valid base64`, raw);
     body = Buffer.from(bodyValue, "base64");
-  } else if (bodyEncoding === undefined || bodyEncoding === null) {
+  } else if (bodyEncoding === undefined || bodyEncoding === null || bodyEncoding === "utf-8") {
+    // kombu's decode_body: no encoding, or "utf-8" (celery-ts's uncompressed messages), is the text as is.
     body = Buffer.from(bodyValue, "utf8");
   } else {
-    throw new BadEnvelopeError(`kombu envelope ${tag}: unknown body_encoding ${String(bodyEncoding)}`, raw);
+    throw new BadEnvelopeError(`kombu envelope ${what}: unknown body_encoding ${logText(String(bodyEncoding))}`, raw);
   }
   const info = isPlainObject(props.delivery_info) ? props.delivery_info : {};
   const exchange = typeof info.exchange === "string" ? info.exchange : "";
