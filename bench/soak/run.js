@@ -20,7 +20,7 @@ const { plan, recovery } = require("./schedule");
 const report = require("./report");
 
 const cfg = config();
-const logDir = path.join(ROOT, ".tmp", "soak-logs");
+const logDir = path.join(ROOT, ".tmp", `soak-logs-${cfg.REDIS_PORT}`);
 /** Fleets and services to stop when the soak is interrupted (SIGINT/SIGTERM). */
 const running = new Set();
 const log = (msg) => console.log(`[soak ${new Date().toISOString().slice(11, 19)}] ${msg}`);
