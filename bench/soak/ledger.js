@@ -43,14 +43,17 @@ async function tally(ledger, k) {
     ]);
     const runs = (await ledger.hvals(key("runs"))).map(Number);
     const duplicated = runs.filter((n) => n > 1);
-    const lostIds = completedOfSent < sent ? await ledger.sdiff(key("sent"), key("done")) : [];
+    const lostIds = completedOfSent < sent ? (await ledger.sdiff(key("sent"), key("done"))).slice(0, 50) : [];
+    const lostDetail = [];
+    for (const id of lostIds) lostDetail.push({ id, by: await ledger.hget(key("sent-by"), id), sentAtMs: Number(await ledger.zscore(key("sent-at"), id)) });
     out[task.name] = {
       acksLate: task.acksLate,
       sent,
       publishErrors: failed,
       completed: completedOfSent,
       lost: sent - completedOfSent,
-      lostIds: lostIds.slice(0, 50),
+      lostIds,
+      lostDetail,
       duplicates: duplicated.length,
       extraRuns: duplicated.reduce((a, n) => a + n - 1, 0),
       completedUnconfirmed: doneDistinct - completedOfSent,

@@ -13,7 +13,7 @@ async function main() {
   const rate = Number(process.env.SOAK_RATE);
   const app = new Celery("soak-producer", { broker: process.env.SOAK_BROKER });
   const ledger = new Redis(process.env.SOAK_LEDGER);
-  const log = new SentLog(ledger, keys(process.env.SOAK_KEY_PREFIX));
+  const log = new SentLog(ledger, keys(process.env.SOAK_KEY_PREFIX), "node");
   const t0 = Date.now();
   let sent = 0;
   let failed = 0;

@@ -29,7 +29,7 @@ last_flush = time.monotonic()
 
 def record(task, what, task_id):
     global last_flush
-    pending.append(('%s:%s:%s' % (prefix, task, what), task_id))
+    pending.append((task, what, task_id, int(time.time() * 1000)))
     if time.monotonic() - last_flush > 0.1:
         flush()
 
@@ -37,8 +37,12 @@ def record(task, what, task_id):
 def flush():
     global last_flush
     pipe = ledger.pipeline(transaction=False)
-    for key, task_id in pending:
-        pipe.sadd(key, task_id)
+    for task, what, task_id, at in pending:
+        key = '%s:%s:' % (prefix, task)
+        pipe.sadd(key + what, task_id)
+        if what == 'sent':
+            pipe.zadd(key + 'sent-at', {task_id: at})
+            pipe.hset(key + 'sent-by', task_id, 'python')
     pipe.execute()
     pending.clear()
     last_flush = time.monotonic()

@@ -13,18 +13,17 @@ function plan({ durationS, killEvery, brokerRestarts }) {
  * Recovery of a fault that began at `start` and ended at `end` (broker answering again / killed
  * worker started again), in seconds from `start`:
  *  firstTask      the first task completed after `end` (by the replacement instance for a SIGKILL)
- *  throughputBack the end of the first 1-s window after `end` with >= 80% of the completions/s
- *                 of the 5 s before the fault (null: not reached while tasks were still coming)
+ *  throughputBack the end of the first 1-s window after `end` with >= 80% of the send rate
+ *                 `ratePerS` completed (null: none before the producers finished at `sentAt`)
  */
-function recovery(sampler, { start, end, replacement }) {
-  const base = (sampler.countAt(start) - sampler.countAt(start - 5000)) / 5;
+function recovery(sampler, { start, end, replacement }, ratePerS, sentAt) {
   const atEnd = sampler.countAt(end);
   const first = replacement
     ? sampler.firstFrom(end, (s) => Number((s.byInstance || {})[replacement] || 0) > 0)
     : sampler.firstFrom(end, (s) => s.count > atEnd);
-  const back = base > 0 ? sampler.firstFrom(Math.max(end, start + 1000), (s) => s.count - sampler.countAt(s.t - 1000) >= 0.8 * base) : null;
+  const back = sampler.firstFrom(Math.max(end, start + 1000), (s) => s.t <= sentAt && s.count - sampler.countAt(s.t - 1000) >= 0.8 * ratePerS);
   const sec = (s) => (s ? (s.t - start) / 1000 : null);
-  return { baselinePerS: base, firstTask: sec(first), throughputBack: sec(back) };
+  return { firstTask: sec(first), throughputBack: sec(back) };
 }
 
 module.exports = { plan, recovery };

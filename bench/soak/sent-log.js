@@ -1,6 +1,7 @@
-// Batches the Node producer's SADDs of sent/failed ids into the ledger (one pipeline per 100 ms).
+// Batches the Node producer's records of sent/failed ids into the ledger (one pipeline per 100 ms).
 class SentLog {
-  constructor(ledger, k) {
+  constructor(ledger, k, producer) {
+    this.producer = producer;
     this.ledger = ledger;
     this.k = k;
     this.pending = [];
@@ -8,14 +9,17 @@ class SentLog {
   }
 
   add(task, what, id) {
-    this.pending.push([this.k.perTask(task, what), id]);
+    this.pending.push([task, what, id, Date.now()]);
   }
 
   async flush() {
     const batch = this.pending.splice(0);
     if (!batch.length) return;
     const p = this.ledger.pipeline();
-    for (const [key, id] of batch) p.sadd(key, id);
+    for (const [task, what, id, at] of batch) {
+      p.sadd(this.k.perTask(task, what), id);
+      if (what === "sent") p.zadd(this.k.perTask(task, "sent-at"), at, id).hset(this.k.perTask(task, "sent-by"), id, this.producer);
+    }
     await p.exec();
   }
 
