@@ -6,7 +6,8 @@
 #                                     with DIR as data dir, waits for PING and prints "started"
 #   private-redis.sh stop PORT DIR    stops the redis-server whose pid is in DIR/redis.pid
 #
-# No persistence (--save '' --appendonly no); log in DIR/redis.log.
+# No persistence (--save '' --appendonly no) unless PRIVATE_REDIS_APPENDONLY=yes (AOF in DIR, kept
+# across stop/start: what the chaos soak restarts); log in DIR/redis.log.
 set -euo pipefail
 
 cmd=${1:?usage: private-redis.sh start|stop PORT DIR}
@@ -24,7 +25,7 @@ case "$cmd" in
     dir=$(cd "$dir" && pwd)
     pidfile="$dir/redis.pid"
     rm -f "$pidfile"
-    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly "${PRIVATE_REDIS_APPENDONLY:-no}" \
       --daemonize yes --pidfile "$pidfile" --logfile "$dir/redis.log"
     for _ in $(seq 100); do
       if ping; then echo started; exit 0; fi

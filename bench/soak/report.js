@@ -1,0 +1,85 @@
+// The soak's printed tables and its verdict.
+const f = (x, d = 1) => (x === null || x === undefined ? "-" : Number(x).toFixed(d));
+
+function table(rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  return rows.map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join(" | ")).join("\n");
+}
+
+function tasksTable(phases) {
+  const rows = [["phase", "task (acks)", "sent", "publish errors", "completed", "lost", "duplicates (extra runs)", "completed, publish had raised"]];
+  for (const p of phases) {
+    for (const [name, t] of Object.entries(p.tasks)) {
+      const lost = t.acksLate ? String(t.lost) : `${t.lost} (allowed: acked on receipt)`;
+      rows.push([p.phase, `${name} (${t.acksLate ? "acks_late" : "default acks"})`, t.sent, t.publishErrors, t.completed, lost, `${t.duplicates} (${t.extraRuns})`, t.completedUnconfirmed]);
+    }
+  }
+  return table(rows);
+}
+
+function faultsTable(phases) {
+  const rows = [["phase", "fault", "at s", "down s", "first task after s", "throughput back s (>= 80% of send rate)"]];
+  for (const p of phases) {
+    for (const x of p.faults) {
+      const what = x.kind === "worker-sigkill" ? `SIGKILL ${x.killed} -> ${x.replacement}` : `${p.phase} broker restart`;
+      rows.push([p.phase, what, f(x.start / 1000), f((x.end - x.start) / 1000), f(x.recovery.firstTask), f(x.recovery.throughputBack)]);
+    }
+  }
+  return table(rows);
+}
+
+/** Longest recovery per phase and fault kind. */
+function longest(phases) {
+  const rows = [["phase", "fault kind", "count", "longest first task after s", "longest throughput back s"]];
+  for (const p of phases) {
+    for (const kind of ["worker-sigkill", "broker-restart"]) {
+      const xs = p.faults.filter((x) => x.kind === kind);
+      const max = (key) => {
+        const got = xs.map((x) => x.recovery[key]).filter((v) => v !== null);
+        const missing = xs.length - got.length;
+        return `${got.length ? f(Math.max(...got)) : "-"}${missing ? ` (${missing} not measured)` : ""}`;
+      };
+      if (xs.length) rows.push([p.phase, kind, xs.length, max("firstTask"), max("throughputBack")]);
+    }
+  }
+  return table(rows);
+}
+
+/**
+ * The fault (if any) whose window an acks_late loss falls in: on Redis a message BRPOP hands to a
+ * worker that is being SIGKILLed (or to a connection the restarting Redis closes before the reply
+ * leaves) is popped but never reaches `unacked`, kombu's gap between BRPOP and the unacked HSET
+ * (celery/celery#4354, celery/kombu#1836). Window: sent within 0.5 s of a SIGKILL, or between a
+ * broker stop and 0.5 s after it answered again.
+ */
+function faultWindow(p, lost) {
+  const at = lost.sentAtMs - p.t0;
+  const hit = p.faults.find((x) => (x.kind === "worker-sigkill" ? Math.abs(at - x.start) <= 500 : at >= x.start - 500 && at <= x.end + 500));
+  return hit ? `${hit.kind} at ${f(hit.start / 1000)} s` : null;
+}
+
+/**
+ * Acks_late losses, split: `known` = on Redis inside a fault window (the BRPOP gap, see faultWindow),
+ * `problems` = everything else that fails the soak (any other loss, a worker that exited by
+ * itself, a fault never recovered from).
+ */
+function verdict(phases) {
+  const problems = [];
+  const known = [];
+  for (const p of phases) {
+    for (const [name, t] of Object.entries(p.tasks)) {
+      if (t.sent === 0) problems.push(`${p.phase}: no ${name} task was sent`);
+      if (!t.acksLate || t.lost === 0) continue;
+      const shown = t.lostDetail.map((x) => ({ ...x, window: p.phase === "redis" ? faultWindow(p, x) : null }));
+      const line = (xs) => xs.map((x) => `${x.id} (${x.by}, sent at ${f((x.sentAtMs - p.t0) / 1000, 2)} s${x.window ? `, ${x.window}` : ""})`).join(", ");
+      const unexplained = shown.filter((x) => !x.window);
+      if (unexplained.length || t.lost > shown.length) problems.push(`${p.phase}: ${t.lost} acks_late ${name} tasks lost: ${line(shown)}`);
+      else known.push(`${p.phase}: ${t.lost} acks_late ${name} tasks lost in the BRPOP window of a fault: ${line(shown)}`);
+    }
+    for (const x of p.unexpectedExits) problems.push(`${p.phase}: worker ${x.instance} exited by itself (code ${x.code}, signal ${x.signal}), log ${x.log}`);
+    for (const x of p.faults) if (x.recovery.firstTask === null) problems.push(`${p.phase}: no task completed after the ${x.kind} at ${f(x.start / 1000)} s`);
+  }
+  return { problems, known };
+}
+
+module.exports = { tasksTable, faultsTable, longest, verdict };
