@@ -1,12 +1,12 @@
+import { sanitizeUrl, URL_MASK } from "../redact";
+
 /**
  * Broker and backend URLs as they may appear in logs and errors: the password masked as `**`,
  * as kombu's `Connection.as_uri()` shows it (`redis://:**@127.0.0.1:6379/0`,
  * `amqp://guest:**@127.0.0.1:5672//`). A `password=` query parameter is masked too.
  */
 export function maskUrl(url: string): string {
-  return url
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*:)[^@/?#]*@/i, "$1**@")
-    .replace(/([?&]password=)[^&#]*/gi, "$1**");
+  return sanitizeUrl(url, URL_MASK).replace(/([?&]password=)[^&#]*/gi, "$1**");
 }
 
 /** Host and port of a broker/backend URL, with the scheme's default port (for error texts). */
