@@ -44,7 +44,7 @@ function runShortSoak(): Promise<{ code: number; output: string; result: SoakRes
   });
 }
 
-test("chaos soak: no acks_late task lost across worker SIGKILLs and Redis/RabbitMQ restarts every fault recovered", async () => {
+test("chaos soak: no acks_late task lost across worker SIGKILLs and Redis/RabbitMQ restarts, every fault recovered", async () => {
   const { code, output, result } = await runShortSoak();
   console.log(output); // the tables, default-acks losses ("allowed: acked on receipt") and any problem
   expect(result.problems).toEqual([]);
