@@ -46,11 +46,9 @@ function longest(phases) {
 }
 
 /**
- * The fault (if any) whose window an acks_late loss falls in: on Redis a message BRPOP hands to a
- * worker that is being SIGKILLed (or to a connection the restarting Redis closes before the reply
- * leaves) is popped but never reaches `unacked`, kombu's gap between BRPOP and the unacked HSET
- * (celery/celery#4354, celery/kombu#1836). Window: sent within 0.5 s of a SIGKILL, or between a
- * broker stop and 0.5 s after it answered again.
+ * The fault (if any) an acks_late loss falls near, to help read a failure: sent within 0.5 s of a
+ * SIGKILL, or between a broker stop and 0.5 s after it answered again. (Before the Redis consumer
+ * waited with BLMOVE, this was where kombu's BRPOP-then-HSET gap lost messages.)
  */
 function faultWindow(p, lost) {
   const at = lost.sentAtMs - p.t0;
@@ -59,27 +57,23 @@ function faultWindow(p, lost) {
 }
 
 /**
- * Acks_late losses, split: `known` = on Redis inside a fault window (the BRPOP gap, see faultWindow),
- * `problems` = everything else that fails the soak (any other loss, a worker that exited by
- * itself, a fault never recovered from).
+ * Everything that fails the soak: any acks_late loss (on either broker, each shown with the fault
+ * it falls near, if any), a worker that exited by itself, a fault never recovered from.
  */
 function verdict(phases) {
   const problems = [];
-  const known = [];
   for (const p of phases) {
     for (const [name, t] of Object.entries(p.tasks)) {
       if (t.sent === 0) problems.push(`${p.phase}: no ${name} task was sent`);
       if (!t.acksLate || t.lost === 0) continue;
-      const shown = t.lostDetail.map((x) => ({ ...x, window: p.phase === "redis" ? faultWindow(p, x) : null }));
-      const line = (xs) => xs.map((x) => `${x.id} (${x.by}, sent at ${f((x.sentAtMs - p.t0) / 1000, 2)} s${x.window ? `, ${x.window}` : ""})`).join(", ");
-      const unexplained = shown.filter((x) => !x.window);
-      if (unexplained.length || t.lost > shown.length) problems.push(`${p.phase}: ${t.lost} acks_late ${name} tasks lost: ${line(shown)}`);
-      else known.push(`${p.phase}: ${t.lost} acks_late ${name} tasks lost in the BRPOP window of a fault: ${line(shown)}`);
+      const shown = t.lostDetail.map((x) => ({ ...x, window: faultWindow(p, x) }));
+      const line = shown.map((x) => `${x.id} (${x.by}, sent at ${f((x.sentAtMs - p.t0) / 1000, 2)} s${x.window ? `, near the ${x.window}` : ""})`).join(", ");
+      problems.push(`${p.phase}: ${t.lost} acks_late ${name} tasks lost: ${line}`);
     }
     for (const x of p.unexpectedExits) problems.push(`${p.phase}: worker ${x.instance} exited by itself (code ${x.code}, signal ${x.signal}), log ${x.log}`);
     for (const x of p.faults) if (x.recovery.firstTask === null) problems.push(`${p.phase}: no task completed after the ${x.kind} at ${f(x.start / 1000)} s`);
   }
-  return { problems, known };
+  return { problems };
 }
 
 module.exports = { tasksTable, faultsTable, longest, verdict };

@@ -34,6 +34,19 @@ afterEach(async () => {
 
 afterAll(() => raw.disconnect());
 
+/**
+ * CLIENT IDs of connections blocked in BLMOVE/BRPOP in this test's db (CLIENT LIST shows no keys:
+ * the tests run one at a time and close their transports, so these are the current consumer's).
+ */
+async function blockedClients(db = DB): Promise<string[]> {
+  const list = String(await raw.client("LIST"));
+  return list
+    .split("\n")
+    .filter((l) => / flags=b /.test(l) && l.includes(` db=${db} `) && / cmd=(blmove|brpop) /.test(l))
+    .map((l) => /(?:^|\s)id=(\d+)/.exec(l)?.[1] ?? "")
+    .filter((id) => id !== "");
+}
+
 /** The RawMessage a vector's envelope decodes to. */
 function messageOfVector(envelope: { [k: string]: unknown }): RawMessage {
   const props = { ...(envelope.properties as { [k: string]: unknown }) };
@@ -199,11 +212,11 @@ describe("consuming and ack emulation (R7, R8)", () => {
     await r.consumer.cancel();
   });
 
-  test("the BRPOP path (queue empty when polling starts) also records unacked before delivery", async () => {
+  test("the blocking-wait path (queue empty when polling starts) also records unacked before delivery", async () => {
     const t = transport();
     const q = unique();
     const r = await record(t, [q]);
-    await sleep(150); // the consumer is now blocked in BRPOP
+    await sleep(150); // the consumer is now blocked waiting (BLMOVE)
     await t.publish(rawMessage("late"), { exchange: "", routingKey: q });
     await waitFor(() => r.deliveries.length === 1, 5000);
     const d = r.deliveries[0];
@@ -305,18 +318,108 @@ describe("consuming and ack emulation (R7, R8)", () => {
     await r.consumer.cancel();
   });
 
-  test("cancel() ends a pending BRPOP at once (CLIENT UNBLOCK) and loses nothing", async () => {
+  test("cancel() ends a pending blocking wait at once, closes its connections and loses nothing", async () => {
     const t = transport({ pollTimeout: 5 });
     const q = unique();
     const r = await record(t, [q]);
-    await sleep(150); // blocked in BRPOP for up to 5 s
+    await sleep(150); // blocked in BLMOVE for up to 5 s
+    expect((await blockedClients()).length).toBe(4); // one per priority bucket
     const t0 = Date.now();
     await r.consumer.cancel();
     expect(Date.now() - t0).toBeLessThan(1000);
+    await waitFor(async () => (await blockedClients()).length === 0, 2000, "BLMOVE connections closed");
     await t.publish(rawMessage("after-cancel"), { exchange: "", routingKey: q });
     await sleep(100);
     expect(r.deliveries.length).toBe(0);
     expect(await raw.llen(q)).toBe(1);
+  });
+});
+
+describe("no message loss while the consumer waits (BLMOVE, then FETCH)", () => {
+  test("a message pushed while the consumer waits is never out of Redis until it is recorded in unacked", async () => {
+    const t = transport();
+    const q = unique();
+    const r = await record(t, [q]);
+    const watcher = rawClient(DB);
+    try {
+      for (let i = 0; i < 20; i++) {
+        await waitFor(async () => (await blockedClients()).length > 0, 2000, "consumer blocked");
+        const env = encodeEnvelope(rawMessage(`watched-${i}`), "", q);
+        const tag = env.deliveryTag;
+        const snapshots: boolean[] = [];
+        await raw.lpush(q, env.text);
+        // from the push on: atomic snapshots (MULTI) of list + unacked, as fast as possible
+        let stop = false;
+        const watching = (async () => {
+          while (!stop) {
+            const res = await watcher.multi().lrange(q, 0, -1).hexists("unacked", tag).exec();
+            const inList = (res?.[0][1] as string[]).includes(env.text);
+            const inUnacked = res?.[1][1] === 1;
+            snapshots.push(inList || inUnacked);
+          }
+        })();
+        await waitFor(() => r.deliveries.length === i + 1, 5000, `delivery ${i}`);
+        await sleep(5);
+        stop = true;
+        await watching;
+        expect(snapshots.length).toBeGreaterThan(0);
+        expect(snapshots.filter((ok) => !ok).length).toBe(0);
+        expect(await raw.hexists("unacked", tag)).toBe(1);
+        await r.settle(r.deliveries[i]);
+      }
+    } finally {
+      watcher.disconnect();
+      await r.consumer.cancel();
+    }
+  });
+
+  test("connections killed at the instant a message arrives lose nothing (the SIGKILL window)", async () => {
+    const t = transport();
+    const q = unique();
+    const r = await record(t, [q]);
+    for (let i = 0; i < 10; i++) {
+      let ids: string[] = [];
+      await waitFor(async () => (ids = await blockedClients()).length > 0, 5000, "consumer blocked");
+      const env = encodeEnvelope(rawMessage(`killed-${i}`), "", q);
+      // one pipeline: the push serves the blocked clients, then their connections die before they
+      // can read the reply (what a SIGKILLed worker's sockets do)
+      const p = raw.pipeline().lpush(q, env.text);
+      for (const id of ids) p.client("KILL", "ID", id);
+      await p.exec();
+      const inList = (await raw.lrange(q, 0, -1)).includes(env.text);
+      const inUnacked = (await raw.hexists("unacked", env.deliveryTag)) === 1;
+      expect(inList || inUnacked).toBe(true);
+      // the consumer reconnects and takes it
+      await waitFor(() => r.deliveries.length === i + 1, 10000, `delivery ${i}`);
+      expect(r.deliveries[i].deliveryTag).toBe(env.deliveryTag);
+      await r.settle(r.deliveries[i]);
+    }
+    await r.consumer.cancel();
+  });
+
+  test("without BLMOVE (Redis < 6.2) the consumer falls back to BRPOP and warns once", async () => {
+    const warnings: string[] = [];
+    const t = transport({ onError: (err) => warnings.push(err.message) });
+    const open = t.newBlockingConnection.bind(t);
+    t.newBlockingConnection = () => {
+      const conn = open();
+      (conn as unknown as { blmove: () => Promise<never> }).blmove = () =>
+        Promise.reject(new Error("ERR unknown command 'blmove', with args beginning with: "));
+      return conn;
+    };
+    const q = unique();
+    const r = await record(t, [q]);
+    await sleep(150);
+    await t.publish(rawMessage("old-redis"), { exchange: "", routingKey: q });
+    await waitFor(() => r.deliveries.length === 1, 5000);
+    expect(await raw.hexists("unacked", r.deliveries[0].deliveryTag)).toBe(1);
+    await r.settle(r.deliveries[0]);
+    await t.publish(rawMessage("old-redis-2"), { exchange: "", routingKey: q });
+    await waitFor(() => r.deliveries.length === 2, 5000);
+    await r.settle(r.deliveries[1]);
+    expect(warnings.filter((w) => w.includes("BLMOVE"))).toHaveLength(1);
+    expect(r.errors).toHaveLength(0);
+    await r.consumer.cancel();
   });
 });
 
@@ -453,7 +556,7 @@ describe("bad envelopes are kept, reported and skipped", () => {
     await r.consumer.cancel();
   });
 
-  test("a bad message arriving through BRPOP is kept too", async () => {
+  test("a bad message arriving while the consumer waits is kept too", async () => {
     const t = transport();
     const q = unique();
     await raw.del("celeriac.bad-envelopes");
@@ -486,7 +589,7 @@ describe("global_keyprefix (R13)", () => {
       expect(await praw.zscore("myapp:unacked_index", r.deliveries[0].deliveryTag)).not.toBeNull();
       await r.settle(r.deliveries[0]);
       expect(await praw.hexists("myapp:unacked", r.deliveries[0].deliveryTag)).toBe(0);
-      // BRPOP path: reply key prefix stripped
+      // blocking-wait path: the queue name is the unprefixed one
       await sleep(150);
       await t.publish(rawMessage("y"), { exchange: "", routingKey: q });
       await waitFor(() => r.deliveries.length === 2, 5000);

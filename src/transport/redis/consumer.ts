@@ -3,9 +3,25 @@
  *
  * While `hasCapacity()` is true and messages are waiting, one FETCH script call pops up to
  * min(capacity(), fetchBatchSize) messages (bucket-major, round robin over the queues) and
- * records them in `unacked`/`unacked_index` atomically. When the queues are empty it falls back
- * to kombu's `BRPOP q1 q2 … q1␆␖3 … <pollTimeout>` on a dedicated connection and records the
- * message right after (the gap kombu also has). Without capacity the loop sleeps until `poke()`.
+ * records them in `unacked`/`unacked_index` atomically. Without capacity the loop sleeps until
+ * `poke()`.
+ *
+ * When the queues are empty the loop waits WITHOUT removing anything: one
+ * `BLMOVE key key RIGHT LEFT <pollTimeout>` per bucket key (queues × priority steps), each on its
+ * own dedicated connection, created lazily and reused. BLMOVE returns once its list is non-empty
+ * and only rotates one element within that same list, so a message is always either in its list
+ * or in `unacked` — a SIGKILL at any instant loses nothing (kombu's BRPOP-then-HSET gap is gone).
+ * Any BLMOVE returning (a message or the timeout, which picks up queue changes) wakes the loop,
+ * which goes straight back to FETCH (no sleep in between). Side effects:
+ * - the rotation can reorder messages that arrive together while a consumer is blocked (the
+ *   oldest one moves to the newest end); a single pushed message is unaffected;
+ * - every idle consumer blocked on a key wakes when it gets a message; they then race on FETCH
+ *   and the losers block again;
+ * - a consumer holds one extra connection per bucket key it waits on (4 per queue by default).
+ *
+ * Redis < 6.2 has no BLMOVE: the loop then falls back to kombu's
+ * `BRPOP q1 q2 … q1␆␖3 … <pollTimeout>` on one dedicated connection and records the message right
+ * after — the gap kombu also has, warned about once.
  */
 import type Redis from "ioredis";
 import type { ConsumeOptions, Consumer, Delivery } from "../types";
@@ -30,6 +46,16 @@ export interface ConsumerHost {
   /** Queues a stored exchange/routing key resolves to (kombu `_lookup`). */
   lookup(exchange: string, routingKey: string): Promise<string[]>;
   consumerClosed(consumer: RedisConsumer): void;
+}
+
+/** Hosts already warned that their server lacks BLMOVE (warn once per transport). */
+const warnedNoBlmove = new WeakSet<ConsumerHost>();
+
+/** A dedicated connection waiting (BLMOVE) on one bucket key. */
+interface KeyWaiter {
+  readonly conn: Redis;
+  /** The outstanding BLMOVE, or null when none is. */
+  pending: Promise<void> | null;
 }
 
 function nowSeconds(): string {
@@ -100,8 +126,16 @@ export class RedisConsumer implements Consumer {
   private blocking: Redis | null = null;
   /** CLIENT ID of the blocking connection (for CLIENT UNBLOCK), refreshed on every (re)connect. */
   private blockingId: number | null = null;
-  /** True while a BRPOP is outstanding. */
+  /** True while a BRPOP is outstanding (fallback path only). */
   private inBrpop = false;
+  /** BLMOVE waiters by full bucket key (see waitForMessages). */
+  private readonly waiters = new Map<string, KeyWaiter>();
+  /** Set when a BLMOVE returned since the loop last looked: fetch again before blocking. */
+  private signalled = false;
+  /** The first BLMOVE failure not yet thrown to the loop. */
+  private waitError: Error | null = null;
+  /** The server has no BLMOVE (Redis < 6.2): wait with BRPOP as kombu. */
+  private useBrpop = false;
   /** Keys of the fetch call, rebuilt when queues change. */
   private keyCache: { keys: string[]; byKey: Map<string, string> } | null = null;
 
@@ -140,6 +174,7 @@ export class RedisConsumer implements Consumer {
     }
     this.blocking?.disconnect();
     this.blocking = null;
+    this.closeWaiters();
     this.host.consumerClosed(this);
   }
 
@@ -162,8 +197,9 @@ export class RedisConsumer implements Consumer {
   }
 
   /**
-   * End an outstanding BRPOP now with CLIENT UNBLOCK (it returns as a timeout, so no message can
-   * be lost — unlike closing the connection).
+   * End an outstanding BRPOP (fallback path) now with CLIENT UNBLOCK (it returns as a timeout, so
+   * no message can be lost — unlike closing the connection). The BLMOVE waiters need no unblock:
+   * `poke()` ends the loop's wait, and closing a BLMOVE connection loses nothing.
    */
   private unblock(): void {
     if (!this.inBrpop || this.blockingId === null) return;
@@ -247,7 +283,7 @@ export class RedisConsumer implements Consumer {
       }
       try {
         const got = await this.fetch(room);
-        if (got === 0 && !this.cancelled) await this.blockingPop();
+        if (got === 0 && !this.cancelled) await (this.useBrpop ? this.blockingPop() : this.waitForMessages());
         failures = 0;
       } catch (err) {
         if (this.cancelled) break;
@@ -310,7 +346,79 @@ export class RedisConsumer implements Consumer {
     }
   }
 
-  /** kombu's BRPOP over every bucket of every queue (pollTimeout), used when the lists were empty. */
+  /**
+   * Wait until a bucket key may hold a message, the pollTimeout passes, or `poke()`: one BLMOVE
+   * (rotating within the same list) per key on its own connection; a BLMOVE still outstanding from
+   * an earlier wait is kept. Returns at once if one returned since the last wait.
+   */
+  private async waitForMessages(): Promise<void> {
+    if (!this.signalled && !this.waitError) {
+      const { keys } = this.keys();
+      const wanted = new Set(keys);
+      for (const [key, w] of this.waiters) {
+        if (wanted.has(key)) continue;
+        this.waiters.delete(key); // queue no longer consumed (its pending BLMOVE just ends)
+        w.conn.disconnect();
+      }
+      for (const key of keys) {
+        let w = this.waiters.get(key);
+        if (!w) {
+          w = { conn: this.host.newBlockingConnection(), pending: null };
+          this.waiters.set(key, w);
+        }
+        if (!w.pending) w.pending = this.blmove(key, w);
+      }
+      const woken = this.waitForPoke();
+      // a BLMOVE may have failed synchronously, or cancel() come, before the waiter was installed
+      if (this.signalled || this.waitError || this.cancelled) this.poke();
+      await woken;
+    }
+    this.signalled = false;
+    const err = this.waitError;
+    this.waitError = null;
+    if (!err || this.cancelled) return;
+    if (/unknown command/i.test(err.message)) {
+      this.useBrpop = true;
+      this.closeWaiters();
+      if (!warnedNoBlmove.has(this.host)) {
+        warnedNoBlmove.add(this.host);
+        this.host.options.onError(
+          new Error("the Redis server has no BLMOVE (Redis < 6.2): waiting with BRPOP instead, a message in flight may be lost if the worker is killed (as in kombu)"),
+          null,
+        );
+      }
+      return;
+    }
+    throw err;
+  }
+
+  /** One BLMOVE on `key` (rotate within the list); when it ends, flag it and wake the loop. */
+  private blmove(key: string, w: KeyWaiter): Promise<void> {
+    return w.conn
+      .blmove(key, key, "RIGHT", "LEFT", this.host.options.pollTimeout)
+      .then(
+        () => undefined,
+        (err: Error) => {
+          if (this.waiters.get(key) === w && !this.cancelled && !this.waitError) this.waitError = err;
+        },
+      )
+      .finally(() => {
+        w.pending = null;
+        this.signalled = true;
+        this.poke();
+      });
+  }
+
+  /** Close every BLMOVE connection (an outstanding BLMOVE only rotates, so nothing is lost). */
+  private closeWaiters(): void {
+    for (const w of this.waiters.values()) w.conn.disconnect();
+    this.waiters.clear();
+  }
+
+  /**
+   * kombu's BRPOP over every bucket of every queue (pollTimeout), used when the lists were empty
+   * and the server has no BLMOVE (Redis < 6.2).
+   */
   private async blockingPop(): Promise<void> {
     const o = this.host.options;
     if (!this.blocking) {

@@ -20,7 +20,7 @@ export interface RedisTransportOptions {
   fanoutPatterns?: boolean;
   /** Order in which queues are polled (kombu default round_robin). */
   queueOrderStrategy?: "round_robin" | "priority" | "sorted";
-  /** BRPOP timeout in seconds when every queue was empty (kombu: 1). */
+  /** Blocking wait (BLMOVE, or BRPOP on Redis < 6.2) timeout in seconds when every queue was empty (kombu: 1). */
   pollTimeout?: number;
   /**
    * Seconds between two runs of restore_visible while a consumer is running.

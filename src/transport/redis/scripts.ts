@@ -1,6 +1,6 @@
 /**
  * Lua scripts of the Redis transport. Each runs atomically inside Redis, so a message is never
- * outside both its list and the `unacked` hash (except in the BRPOP fallback, as in kombu).
+ * outside both its list and the `unacked` hash (except in the BRPOP fallback for Redis < 6.2, as in kombu).
  */
 import type Redis from "ioredis";
 
