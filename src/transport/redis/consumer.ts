@@ -11,8 +11,9 @@
  * own dedicated connection, created lazily and reused. BLMOVE returns once its list is non-empty
  * and only rotates one element within that same list, so a message is always either in its list
  * or in `unacked` — a SIGKILL at any instant loses nothing (kombu's BRPOP-then-HSET gap is gone).
- * Any BLMOVE returning (a message or the timeout, which picks up queue changes) wakes the loop,
- * which goes straight back to FETCH (no sleep in between). Side effects:
+ * A BLMOVE returning a message wakes the loop, which goes straight back to FETCH (no sleep in
+ * between); one that times out is re-issued without waking it (queue changes come through
+ * `poke()`). Side effects:
  * - the rotation can reorder messages that arrive together while a consumer is blocked (the
  *   oldest one moves to the newest end); a single pushed message is unaffected;
  * - every idle consumer blocked on a key wakes when it gets a message; they then race on FETCH
@@ -190,6 +191,7 @@ export class RedisConsumer implements Consumer {
   removeQueue(queue: string): void {
     this.queues = this.queues.filter((q) => q !== queue);
     this.keyCache = null;
+    this.poke(); // the loop drops the waiters of the removed queue's keys
   }
 
   get activeQueues(): readonly string[] {
@@ -392,21 +394,27 @@ export class RedisConsumer implements Consumer {
     throw err;
   }
 
-  /** One BLMOVE on `key` (rotate within the list); when it ends, flag it and wake the loop. */
+  /**
+   * One BLMOVE on `key` (rotate within the list). A timeout re-issues it without waking the loop
+   * (queue changes come through `poke()`); a message or an error flags it and wakes the loop.
+   */
   private blmove(key: string, w: KeyWaiter): Promise<void> {
-    return w.conn
-      .blmove(key, key, "RIGHT", "LEFT", this.host.options.pollTimeout)
-      .then(
-        () => undefined,
-        (err: Error) => {
-          if (this.waiters.get(key) === w && !this.cancelled && !this.waitError) this.waitError = err;
-        },
-      )
-      .finally(() => {
-        w.pending = null;
-        this.signalled = true;
-        this.poke();
-      });
+    return w.conn.blmove(key, key, "RIGHT", "LEFT", this.host.options.pollTimeout).then(
+      (moved) => {
+        if (moved === null && this.waiters.get(key) === w && !this.cancelled) w.pending = this.blmove(key, w);
+        else this.onWaitEnded(w);
+      },
+      (err: Error) => {
+        if (this.waiters.get(key) === w && !this.cancelled && !this.waitError) this.waitError = err;
+        this.onWaitEnded(w);
+      },
+    );
+  }
+
+  private onWaitEnded(w: KeyWaiter): void {
+    w.pending = null;
+    this.signalled = true;
+    this.poke();
   }
 
   /** Close every BLMOVE connection (an outstanding BLMOVE only rotates, so nothing is lost). */
