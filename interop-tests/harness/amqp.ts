@@ -38,8 +38,9 @@ export class PrivateNode {
     );
   }
 
+  /** Start the node unless it runs; a node this object started stays its own across repeated calls. */
   async start(): Promise<void> {
-    this.startedHere = (await this.script("start")) === "started";
+    if ((await this.script("start")) === "started") this.startedHere = true;
   }
 
   ctl(...args: string[]): Promise<string> {

@@ -27,7 +27,7 @@
 import type Redis from "ioredis";
 import type { ConsumeOptions, Consumer, Delivery } from "../types";
 import type { RawMessage } from "../../protocol/message";
-import { BadEnvelopeError, decodeEnvelope, redeliveredEnvelope, unackedValue } from "./envelope";
+import { BadEnvelopeError, decodeEnvelope, redeliveredEnvelope, unackedValue, unreadableReason } from "./envelope";
 import { bucketKeys, queueForPriority } from "./keys";
 import type { ResolvedRedisTransportOptions } from "./options";
 import type { ScriptedRedis } from "./scripts";
@@ -317,7 +317,7 @@ export class RedisConsumer implements Consumer {
       const queue = queues[Number(res[i]) - 1];
       const raw = String(res[i + 1]);
       if (Number(res[i + 2]) !== 1) {
-        this.report(new BadEnvelopeError(`unreadable message on queue ${queue} moved to list ${o.badEnvelopeKey}`, raw), raw);
+        this.report(new BadEnvelopeError(`${unreadableReason(raw, queue)} (queue ${queue}; moved to list ${o.badEnvelopeKey})`, raw), raw);
         continue;
       }
       this.rotate(queue);

@@ -144,6 +144,27 @@ export function decodeEnvelope(raw: string, defaultRoutingKey = ""): DecodedEnve
   };
 }
 
+/** A `\uD800`-`\uDFFF` escape that is not half of a surrogate pair. */
+const LONE_SURROGATE_ESCAPE = /\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/;
+
+/**
+ * Why the broker-side fetch script refused a message (its JSON decoder, Redis's cjson, could not
+ * read it), named with its task and id when they are readable: decodeEnvelope's own error, or a
+ * lone surrogate escape, which cjson refuses and Python would have taken.
+ */
+export function unreadableReason(raw: string, queue: string): string {
+  let decoded: DecodedEnvelope;
+  try {
+    decoded = decodeEnvelope(raw, queue);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  const h = decoded.message.headers;
+  const what = `${logText(decoded.deliveryTag)}${typeof h.task === "string" ? ` of task ${logText(h.task)}[${logText(String(h.id ?? "?"))}]` : ""}`;
+  const why = LONE_SURROGATE_ESCAPE.test(raw) ? "a string holds a lone surrogate (not valid Unicode)" : "its JSON is not readable by the broker's decoder";
+  return `kombu envelope ${what}: ${why}`;
+}
+
 /** The `unacked` hash value kombu writes: json.dumps([envelope, exchange, routing_key]). */
 export function unackedValue(rawEnvelope: string, exchange: string, routingKey: string): string {
   return `[${rawEnvelope}, ${pyJsonString(exchange)}, ${pyJsonString(routingKey)}]`;
