@@ -55,6 +55,8 @@ interface Outcome {
   exc_type: string | null;
   exc_message: string | null;
   exc_module: string | null;
+  /** With --states: every [status, result] message get() received, in order. */
+  states?: [string, unknown][];
 }
 
 const CASES = BROKERS.flatMap((broker) => PYTHONS.map((py) => ({ broker, py, name: `${py.label} on ${broker.label}` })));
@@ -97,8 +99,10 @@ describe.each(CASES)("rpc:// interop: $name", ({ broker, py }) => {
     });
 
     test("the result reaches the Python client through its reply queue (after STARTED)", async () => {
-      const out = await call("ts.add", [2, 3]);
+      const out = await call("ts.add", [2, 3], ["--states"]);
       expect(out).toMatchObject({ state: "SUCCESS", result: 5, exc_type: null });
+      expect(out.states?.map(([status]) => status)).toEqual(["STARTED", "SUCCESS"]);
+      expect(out.states?.[1]).toEqual(["SUCCESS", 5]);
     });
 
     test("unicode and nested data survive the round trip", async () => {
@@ -107,7 +111,13 @@ describe.each(CASES)("rpc:// interop: $name", ({ broker, py }) => {
     });
 
     test("custom states before the result are skipped by the Python client", async () => {
-      expect((await call("ts.progress", [41])).result).toBe(42);
+      const out = await call("ts.progress", [41], ["--states"]);
+      expect(out.result).toBe(42);
+      // get() received PROGRESS (with its meta) and went on waiting for the ready state
+      expect(out.states?.filter(([status]) => status !== "STARTED")).toEqual([
+        ["PROGRESS", { n: 41 }],
+        ["SUCCESS", 42],
+      ]);
     });
 
     test("a failure reaches the Python client as an exception with the traceback", async () => {
