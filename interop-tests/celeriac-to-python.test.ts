@@ -67,7 +67,13 @@ describe.each(PYTHONS)("celeriac → Python ($label) worker on Redis", (py) => {
   });
 
   test("timeLimit and a custom header cross as Celery's header shapes", async () => {
-    const r = await app.sendTask("py.add", [4, 4], {}, { timeLimit: 30, softTimeLimit: 20, headers: { "x-custom": "v" }, shadow: "shadowed" });
-    expect(await r.get({ timeout: 20000 })).toBe(8);
+    const r = await app.sendTask("py.request_fields", ["x-custom", "shadow"], {}, {
+      timeLimit: 30,
+      softTimeLimit: 20,
+      headers: { "x-custom": "v" },
+      shadow: "shadowed",
+    });
+    // Celery's request.timelimit is (hard, soft); the custom header and shadow arrive as request fields.
+    expect(await r.get({ timeout: 20000 })).toEqual({ timelimit: [30, 20], headers: { "x-custom": "v", shadow: "shadowed" } });
   });
 });

@@ -6,10 +6,12 @@ Configured like the worker, through pyapp's PYAPP_* environment variables.
         app.send_task(task, args, kwargs, **options)            -> {"id": ...}
         options are passed through (countdown, queue, priority, serializer, compression,
         headers, ...); "eta" and "expires" may be ISO-8601 strings (expires also seconds)
-  client.py get   <id> [--timeout S] [--no-propagate]
+  client.py get   <id> [--timeout S] [--no-propagate] [--states]
         AsyncResult(id).get(...)  -> {"id", "state", "result", "traceback",
                                       "exc_type", "exc_message", "exc_module"}
-  client.py call  <task> [--args ...] [--kwargs ...] [--options ...] [--timeout S] [--no-propagate]
+        --states adds "states": [[status, result], ...], every state message get() received
+        (its on_message callback), in order
+  client.py call  <task> [--args ...] [--kwargs ...] [--options ...] [--timeout S] [--no-propagate] [--states]
         send + get in one process (same output as get)
   client.py state <id>
         -> {"id", "state", "result", "traceback"} without waiting
@@ -71,11 +73,15 @@ def send(args):
     return app.send_task(args.task, args=args.args, kwargs=args.kwargs, **options)
 
 
-def outcome(result, timeout, propagate):
+def outcome(result, timeout, propagate, states=False):
     out = {'id': result.id, 'state': None, 'result': None, 'traceback': None,
            'exc_type': None, 'exc_message': None, 'exc_module': None}
+    kwargs = {}
+    if states:
+        seen = out['states'] = []
+        kwargs['on_message'] = lambda meta: seen.append([meta.get('status'), json_safe(meta.get('result'))])
     try:
-        value = result.get(timeout=timeout, propagate=propagate)
+        value = result.get(timeout=timeout, propagate=propagate, **kwargs)
     except Exception as exc:  # the task's exception as rebuilt by Celery, or a timeout
         value = exc
     if isinstance(value, BaseException):
@@ -99,6 +105,7 @@ def main(argv):
     def get_args(p):
         p.add_argument('--timeout', type=float, default=30.0)
         p.add_argument('--no-propagate', dest='propagate', action='store_false')
+        p.add_argument('--states', action='store_true')
 
     task_args(sub.add_parser('send'))
     p = sub.add_parser('get')
@@ -113,9 +120,9 @@ def main(argv):
     if args.command == 'send':
         out = {'id': send(args).id}
     elif args.command == 'get':
-        out = outcome(app.AsyncResult(args.id), args.timeout, args.propagate)
+        out = outcome(app.AsyncResult(args.id), args.timeout, args.propagate, args.states)
     elif args.command == 'call':
-        out = outcome(send(args), args.timeout, args.propagate)
+        out = outcome(send(args), args.timeout, args.propagate, args.states)
     else:
         result = app.AsyncResult(args.id)
         out = {'id': result.id, 'state': result.state,

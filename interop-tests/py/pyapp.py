@@ -80,6 +80,15 @@ def add(x, y):
     return x + y
 
 
+@app.task(name='py.request_fields', bind=True)
+def request_fields(self, *names):
+    """Returns what the worker saw of the request: its timelimit and the named message headers
+    (Celery puts a message's custom headers on self.request)."""
+    tl = self.request.timelimit
+    return {'timelimit': list(tl) if tl is not None else None,
+            'headers': {n: self.request.get(n) for n in names}}
+
+
 @app.task(name='py.mul')
 def mul(x, y):
     return x * y

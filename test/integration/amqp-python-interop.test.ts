@@ -21,7 +21,11 @@ const ROOT = path.resolve(__dirname, "..", "..");
 const PYTHONS = [
   { label: "celery-5.2", exe: "/usr/bin/python3" },
   { label: "celery-latest", exe: path.join(ROOT, "interop-tests", ".venv", "bin", "python") },
-].filter((p) => fs.existsSync(p.exe));
+];
+// Both interpreters are always installed in CI (scripts/ensure-deps.sh): a missing one fails, it is not dropped.
+for (const p of PYTHONS) {
+  if (!fs.existsSync(p.exe)) throw new Error(`${p.label}: ${p.exe} not found (is it installed? run: bash scripts/ensure-deps.sh)`);
+}
 
 function python(exe: string, code: string, env: Record<string, string>): Promise<unknown> {
   return new Promise((resolve, reject) => {

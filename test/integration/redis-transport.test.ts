@@ -661,17 +661,17 @@ describe("purge", () => {
   });
 });
 
-describe("throughput", () => {
-  test("publish + consume + ack of 10,000 messages", async () => {
+// Speed is measured in bench/; this only checks that a large backlog is delivered completely, within a generous bound.
+describe("a large backlog", () => {
+  test("10,000 published messages are each delivered and acked exactly once, leaving the queue empty, within 60 s", async () => {
     const t = transport();
-    const q = unique("bench");
+    const q = unique("bulk");
     const N = 10000;
-    const msg: RawMessage = rawMessage(randomUUID());
-    const t0 = performance.now();
+    const started = Date.now();
     const pubs: Promise<void>[] = [];
-    for (let i = 0; i < N; i++) pubs.push(t.publish(msg, { exchange: "", routingKey: q }));
+    for (let i = 0; i < N; i++) pubs.push(t.publish(rawMessage(`m${i}`), { exchange: "", routingKey: q }));
     await Promise.all(pubs);
-    const t1 = performance.now();
+    const seen = new Map<string, number>();
     let acked = 0;
     let done!: () => void;
     const finished = new Promise<void>((r) => (done = r));
@@ -683,6 +683,8 @@ describe("throughput", () => {
       capacity: () => prefetch - unsettled,
       onDelivery: (d: Delivery) => {
         unsettled++;
+        const id = d.message.headers.id as string;
+        seen.set(id, (seen.get(id) ?? 0) + 1);
         void d.ack().then(() => {
           unsettled--;
           acked++;
@@ -692,12 +694,12 @@ describe("throughput", () => {
       },
     });
     await finished;
-    const t2 = performance.now();
+    await sleep(200); // a duplicate delivery would show up here
     await consumer.cancel();
-    const pubRate = Math.round(N / ((t1 - t0) / 1000));
-    const conRate = Math.round(N / ((t2 - t1) / 1000));
-    console.log(`redis transport: publish ${pubRate}/s, consume+ack ${conRate}/s, end to end ${Math.round(N / ((t2 - t0) / 1000))}/s`);
+    expect(Date.now() - started).toBeLessThan(60000);
+    expect(acked).toBe(N);
+    expect(seen.size).toBe(N);
+    expect([...seen.values()].every((n) => n === 1)).toBe(true);
     expect(await raw.llen(q)).toBe(0);
-    expect(conRate).toBeGreaterThan(2000);
   });
 });

@@ -2,7 +2,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { pyFloat, pyJsonDumps, pyJsonLoads } from "../../src/protocol/serializers/json";
 import type { WireValue } from "../../src/protocol/message";
-import { loadVector, messagesOf, vectorNames } from "../vectors";
+import { decompress } from "../../src/protocol/compression";
+import { msgpackLoads } from "../../src/protocol/serializers/msgpack";
+import { yamlLoads } from "../../src/protocol/serializers/yaml";
+import { fromMarkers, loadVector, messagesOf, vectorNames } from "../vectors";
 
 interface Cases {
   floats: { value: number; json: string; repr: string }[];
@@ -43,17 +46,38 @@ describe("pyJsonDumps is byte-identical to Python json.dumps", () => {
     const v = loadVector(name);
     const raws = (Array.isArray(v.raw) ? v.raw : [v.raw]) as string[];
     for (const raw of raws) {
-      if (typeof raw !== "string") continue;
+      if (typeof raw !== "string") throw new Error(`${name}: raw entry is not a JSON string`);
       expect(pyJsonDumps(pyJsonLoads(raw))).toBe(dropIntegralFloatZero(raw));
     }
   });
 
-  const bodyVectors = vectorNames().filter((n) => /^(redis|amqp|event|pidbox|backend-rpc)-/.test(n) && loadVector(n).raw !== null);
-  test.each(bodyVectors)("every uncompressed JSON body in %s re-dumps byte for byte", (name) => {
-    for (const { raw } of messagesOf(loadVector(name))) {
-      if (raw.contentType !== "application/json" || raw.headers.compression) continue;
-      const text = raw.body.toString("utf8");
-      expect(pyJsonDumps(pyJsonLoads(text))).toBe(dropIntegralFloatZero(text));
+  // Pickle bodies are never decoded by celeriac (a worker rejects them), so those vectors are left out up
+  // front; every other message's body is checked against the capture, whatever its serializer/compression.
+  const bodyVectors = vectorNames().filter(
+    (n) => /^(redis|amqp|event|pidbox|backend-rpc)-/.test(n) && !/pickle/.test(n) && loadVector(n).raw !== null,
+  );
+  test.each(bodyVectors)("every body in %s decodes to the captured value; JSON text re-dumps byte for byte", (name) => {
+    const messages = messagesOf(loadVector(name));
+    expect(messages.length).toBeGreaterThan(0);
+    for (const { raw, decoded } of messages) {
+      const compression = raw.headers.compression;
+      const body = typeof compression === "string" ? decompress(raw.body, compression) : raw.body;
+      switch (raw.contentType) {
+        case "application/json": {
+          const text = body.toString("utf8");
+          expect(pyJsonDumps(pyJsonLoads(text))).toBe(dropIntegralFloatZero(text));
+          if (compression !== undefined) expect(pyJsonLoads(text)).toEqual(fromMarkers(decoded.body));
+          break;
+        }
+        case "application/x-msgpack":
+          expect(msgpackLoads(body)).toEqual(fromMarkers(decoded.body));
+          break;
+        case "application/x-yaml":
+          expect(yamlLoads(body.toString("utf8"))).toEqual(fromMarkers(decoded.body));
+          break;
+        default:
+          throw new Error(`${name}: no check for content type ${raw.contentType}`);
+      }
     }
   });
 
