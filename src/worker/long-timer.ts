@@ -7,17 +7,19 @@
 /** The longest delay one `setTimeout` holds. */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
-/** A timer that can be cleared; `unref`'d timers do not keep the process alive. */
+/** A timer that can be cleared. */
 export interface LongTimer {
   clear(): void;
 }
 
 /**
- * Call `fn` once `delayMs` have passed (from now), however long that is. Non-finite delays
- * (Infinity) never fire. `unref: true` lets the process exit while it waits.
+ * Call `fn` once `delayMs` have passed (from now), however long that is. Infinity never fires;
+ * NaN fires at once.
  */
-export function setLongTimeout(fn: () => void, delayMs: number, options: { unref?: boolean } = {}): LongTimer {
-  const deadline = Date.now() + Math.max(0, delayMs);
+export function setLongTimeout(fn: () => void, delayMs: number): LongTimer {
+  // NaN (an unusable date) fires at once rather than never.
+  const delay = Number.isNaN(delayMs) ? 0 : Math.max(0, delayMs);
+  const deadline = Date.now() + delay;
   let timer: NodeJS.Timeout | null = null;
   let cleared = false;
   const arm = (): void => {
@@ -30,9 +32,8 @@ export function setLongTimeout(fn: () => void, delayMs: number, options: { unref
     }
     if (!Number.isFinite(left)) return;
     timer = setTimeout(arm, Math.min(left, MAX_TIMEOUT_MS));
-    if (options.unref) timer.unref();
   };
-  if (delayMs <= 0) timer = setTimeout(arm, 0);
+  if (delay === 0) timer = setTimeout(arm, 0);
   else arm();
   return {
     clear: () => {

@@ -440,13 +440,11 @@ export class Worker {
   private async discardRevoked(request: Request): Promise<void> {
     const t = request.task;
     // Expiry is permanent once passed, so it is re-derived here (checked first, as Celery does).
+    // Celery logs expired and revoked tasks alike; only a stamp match names its header.
     const expired = isExpired(t);
-    if (expired) this.logger.info(`Discarding revoked task: ${taskLabel(t)}`); // Celery's wording for expired ones too
-    else {
-      const stamp = this.revoked.has(t.id) ? null : this.revokedStamps.match(t);
-      const by = stamp ? ` (revoked by header: {${pyRepr(stamp.header)}: ${pyRepr(stamp.value)}})` : "";
-      this.logger.info(`Discarding revoked task: ${taskLabel(t)}${by}`);
-    }
+    const stamp = expired || this.revoked.has(t.id) ? null : this.revokedStamps.match(t);
+    const by = stamp ? ` (revoked by header: {${pyRepr(stamp.header)}: ${pyRepr(stamp.value)}})` : "";
+    this.logger.info(`Discarding revoked task: ${taskLabel(t)}${by}`);
     await this.tracer?.revoked(this.app.tasks.get(t.task), request, expired ? "expired" : "revoked");
     await this.settle(request, "ack");
   }
