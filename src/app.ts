@@ -6,8 +6,8 @@ import { createBackend, createTransport } from "./connections";
 import { isRpcBackendUrl } from "./backend/rpc";
 import type { ConnectOptions, Transport } from "./transport/types";
 import type { ResultBackend } from "./backend/types";
-import { currentTask } from "./worker/current-task";
-import type { CurrentTask } from "./worker/current-task";
+import { currentTask } from "./current-task";
+import type { CurrentTask } from "./current-task";
 import type { WireValue } from "./protocol/message";
 import { AsyncResult } from "./client/async-result";
 import type { ApplyOptions } from "./client/options";
@@ -18,7 +18,7 @@ import { Task } from "./client/task";
 import type { BoundTaskContext, TaskOptions, TaskSender } from "./client/task";
 import { registerCanvasBuiltins } from "./worker/canvas";
 import { Worker } from "./worker/worker";
-import { WorkerSignals } from "./worker/events";
+import { WorkerSignals } from "./signals";
 import type { WorkerOptions } from "./worker/worker";
 
 /** Settings given to `new Celery(main, settings)`. */
