@@ -7,6 +7,7 @@ import type { WireValue } from "./protocol/message";
 import type { TaskState } from "./protocol/result-meta";
 import type { SignatureInput } from "./protocol/signature";
 import type { ApplyOptions } from "./client/options";
+
 /** The request a bound handler sees as `ctx.request` (Celery's `self.request`). */
 export interface RequestInfo {
   id: string;
@@ -68,8 +69,7 @@ export interface BoundTaskContext extends TaskContext {
 }
 
 /** An error class (matched with `instanceof`) or an exception type name (matched with exc_type or name). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type ErrorMatcher = string | (abstract new (...args: any[]) => unknown);
+export type ErrorMatcher = string | (abstract new (...args: never[]) => unknown);
 
 /** Per-task settings (Celery task attributes). */
 export interface TaskOptions {
