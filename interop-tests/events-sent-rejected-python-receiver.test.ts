@@ -6,7 +6,7 @@
  * task-failed with what a Python 5.2 / 5.7 worker sends (Request.reject, Consumer.on_unknown_task).
  */
 import { randomUUID } from "node:crypto";
-import type { Celery } from "../src/app";
+import type { Celery } from "../src/celery";
 import { ORIGIN } from "../src/client/producer";
 import type { Worker } from "../src/worker/worker";
 import { PYTHONS } from "./harness/python";

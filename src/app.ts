@@ -1,13 +1,19 @@
-/** The Celery application: settings, task registry, broker and backend connections. */
+/**
+ * The Celery application without the worker: settings, task registry, lazy broker and backend
+ * connections, sending, results, canvas and remote control. `src/celery.ts` adds the worker;
+ * this module loads no worker code (it is what the client entry, `src/client.ts`, exports).
+ */
 import { v4 as uuid4 } from "uuid";
+import type { AppContext } from "./app-context";
 import { resolveConfig } from "./config";
 import type { CeleryConfig } from "./config";
 import { createBackend, createTransport } from "./connections";
 import { isRpcBackendUrl } from "./backend/rpc";
 import type { ConnectOptions, Transport } from "./transport/types";
 import type { ResultBackend } from "./backend/types";
-import { currentTask } from "./worker/current-task";
-import type { CurrentTask } from "./worker/current-task";
+import { currentTask } from "./current-task";
+import type { CurrentTask } from "./current-task";
+import { LamportClock } from "./events/clock";
 import type { WireValue } from "./protocol/message";
 import { AsyncResult } from "./client/async-result";
 import type { ApplyOptions } from "./client/options";
@@ -15,17 +21,17 @@ import { Producer } from "./client/producer";
 import { Control } from "./client/control";
 import { GroupResult, Signature } from "./client/canvas";
 import { Task } from "./client/task";
-import type { BoundTaskContext, TaskOptions, TaskSender } from "./client/task";
-import { registerCanvasBuiltins } from "./worker/canvas";
-import { Worker } from "./worker/worker";
-import { WorkerSignals } from "./worker/events";
-import type { WorkerOptions } from "./worker/worker";
+import type { BoundTaskContext, TaskOptions } from "./task-types";
+import { WorkerSignals } from "./signals";
 
 /** Settings given to `new Celery(main, settings)`. */
 export type CelerySettings = Partial<CeleryConfig>;
 
-/** A Celery app, compatible with Python Celery apps sharing the same broker and backend. */
-export class Celery implements TaskSender {
+/**
+ * A Celery app for programs that send tasks and read results, compatible with Python Celery apps
+ * sharing the same broker and backend. `Celery` (the package's main entry) is this plus `worker()`.
+ */
+export class CeleryClient implements AppContext {
   /** Name of the main module (Celery's `main`). */
   readonly main: string;
   /** Resolved settings. */
@@ -34,6 +40,8 @@ export class Celery implements TaskSender {
   readonly tasks = new Map<string, Task>();
   /** This client's id: the `reply_to` of every message it sends. */
   readonly oid: string = uuid4();
+  /** The app's Lamport clock (Celery `app.clock`): forwarded by task-sent events and control broadcasts. */
+  readonly clock = new LamportClock();
   /** Celery's signals (taskPrerun, taskSuccess, taskFailure, taskRetry, workerReady, ...) of every worker of this app. */
   readonly signals = new WorkerSignals();
   private transportPromise: Promise<Transport> | null = null;
@@ -47,10 +55,10 @@ export class Celery implements TaskSender {
     return this.controlInstance;
   }
 
+  /** An app named `main` (Celery's `main`) with `settings` over the defaults and the environment. */
   constructor(main: string, settings: CelerySettings = {}) {
     this.main = main;
     this.conf = resolveConfig(settings);
-    registerCanvasBuiltins(this);
   }
 
   /** Register a bound task: the handler gets a TaskContext first. */
@@ -105,7 +113,7 @@ export class Celery implements TaskSender {
     options: ApplyOptions = {},
   ): Promise<AsyncResult<R>> {
     const transport = await this.connection();
-    if (!this.producer) this.producer = new Producer(transport, this.conf, this.oid, this.control.clock);
+    if (!this.producer) this.producer = new Producer(transport, this.conf, this.oid, this.clock);
     const taskId = options.taskId ?? uuid4();
     // Celery's send_task inside a running task: it becomes the parent (and the child one of its children).
     const parent = currentTask();
@@ -145,11 +153,6 @@ export class Celery implements TaskSender {
   /** A handle on a task's result by id. */
   AsyncResult<R = unknown>(id: string): AsyncResult<R> {
     return new AsyncResult<R>(id, () => this.backend());
-  }
-
-  /** A worker consuming this app's queues. */
-  worker(options: WorkerOptions = {}): Worker {
-    return new Worker(this, options);
   }
 
   /** Close broker and backend connections. */

@@ -1,4 +1,5 @@
 /** Build transports and backends from URLs. */
+import type { AppContext } from "./app-context";
 import type { CeleryConfig } from "./config";
 import type { Transport } from "./transport/types";
 import type { ResultBackend } from "./backend/types";
@@ -36,14 +37,11 @@ export function createTransport(config: CeleryConfig): Transport {
   throw new Error(`unsupported broker URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, amqp://, amqps://, pyamqp://)`);
 }
 
-/** What rpc:// needs from the app: its broker connection and its id (the reply queue). */
-export interface BackendContext {
-  connection(): Promise<Transport>;
-  oid: string;
-}
-
-/** The result backend for the backend URL, or a disabled backend when none is configured. */
-export function createBackend(config: CeleryConfig, context?: BackendContext): ResultBackend {
+/**
+ * The result backend for the backend URL, or a disabled backend when none is configured. rpc://
+ * needs `context`: the app's broker connection and its id (the reply queue).
+ */
+export function createBackend(config: CeleryConfig, context?: Pick<AppContext, "connection" | "oid">): ResultBackend {
   const url = config.backend;
   if (!url) return new DisabledBackend();
   if (isRpcBackendUrl(url)) {

@@ -2,14 +2,14 @@
  * Entries added, changed and removed at run time. They live in the Redis beat store
  * (`beatSchedulerRedisUrl`), so any process can edit the schedule that the running beats follow.
  */
-import type { Celery } from "../app";
+import type { AppContext } from "../app-context";
 import { describeEntry, resolveTimezone, type BeatEntryInfo } from "./beat";
 import { entryToJSON, makeEntry, type BeatEntry, type BeatEntrySpec } from "./entry";
 import { RedisEntryAdmin } from "./store";
 
 export class BeatEntries {
   private readonly admin: RedisEntryAdmin;
-  constructor(readonly app: Celery, url: string | null = app.conf.beatSchedulerRedisUrl) {
+  constructor(readonly app: AppContext, url: string | null = app.conf.beatSchedulerRedisUrl) {
     if (!url) {
       throw new Error("entries added at run time are kept in Redis: set beatSchedulerRedisUrl (or pass --redis-url)");
     }
@@ -60,6 +60,6 @@ export class BeatEntries {
 }
 
 /** Run-time schedule entries of an app (needs `beatSchedulerRedisUrl`). */
-export function beatEntries(app: Celery, redisUrl?: string): BeatEntries {
+export function beatEntries(app: AppContext, redisUrl?: string): BeatEntries {
   return new BeatEntries(app, redisUrl ?? app.conf.beatSchedulerRedisUrl);
 }

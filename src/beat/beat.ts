@@ -14,7 +14,7 @@
  * each send is recorded with a compare-and-set that also checks the lease, so a beat that lost
  * the lease, or whose view is stale, cannot send twice what another beat already sent.
  */
-import type { Celery } from "../app";
+import type { AppContext } from "../app-context";
 import type { ApplyOptions } from "../client/options";
 import { Producer } from "../client/producer";
 import { Logger } from "../logging";
@@ -73,7 +73,7 @@ function sleep(ms: number, onTimer: (cancel: () => void) => void): Promise<void>
 }
 
 export class Beat {
-  readonly app: Celery;
+  readonly app: AppContext;
   readonly logger: Logger;
   readonly store: BeatStore;
   readonly timezone: string;
@@ -98,7 +98,7 @@ export class Beat {
   private leaderUntil = 0;
   private mutex: Promise<unknown> = Promise.resolve();
 
-  constructor(app: Celery, options: BeatOptions = {}) {
+  constructor(app: AppContext, options: BeatOptions = {}) {
     this.app = app;
     const conf = app.conf;
     this.logger = options.logger ?? new Logger(options.logLevel ?? "INFO");
@@ -354,7 +354,7 @@ export class Beat {
   }
 
   private async publish(entry: BeatEntry, options: ApplyOptions): Promise<string> {
-    if (!this.producer) this.producer = new Producer(await this.app.connection(), this.app.conf, this.app.oid, this.app.control.clock);
+    if (!this.producer) this.producer = new Producer(await this.app.connection(), this.app.conf, this.app.oid, this.app.clock);
     try {
       return await this.producer.send(entry.task, entry.args, entry.kwargs, options);
     } catch (err) {

@@ -3,7 +3,7 @@
  * and `celeriac worker -B` (beat embedded in a worker).
  */
 import type { Argv } from "yargs";
-import type { Celery } from "../app";
+import type { CeleryClient } from "../app";
 import { Beat } from "../beat/beat";
 import { beatEntries } from "../beat/admin";
 import type { BeatEntrySpec } from "../beat/entry";
@@ -48,7 +48,7 @@ function json(text: string | undefined, what: string): unknown {
   }
 }
 
-function withRedisUrl(app: Celery, url: string | undefined): Celery {
+function withRedisUrl(app: CeleryClient, url: string | undefined): CeleryClient {
   if (url) (app.conf as { beatSchedulerRedisUrl: string | null }).beatSchedulerRedisUrl = url;
   return app;
 }
@@ -193,7 +193,7 @@ export function registerBeatCommands<T>(y: Argv<T>): Argv<T> {
  * the worker stops the beat first.
  */
 export async function embedBeat(
-  app: Celery,
+  app: CeleryClient,
   worker: { logger: Logger; stop: (...args: never[]) => Promise<void> },
   argv: { schedule?: string; "max-interval"?: number },
 ): Promise<Beat> {

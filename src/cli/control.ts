@@ -5,7 +5,7 @@
  */
 import type { Argv } from "yargs";
 import type { Worker } from "../worker/worker";
-import type { Celery } from "../app";
+import type { CeleryClient } from "../app";
 import { onRemoteShutdown, setWorkerControlOptions } from "../worker/control";
 import { LamportClock } from "../events/clock";
 import { EventReceiver } from "../events/receiver";
@@ -111,7 +111,7 @@ class UsageError extends Error {}
  * prints Celery's error, sets exit status 69 (EX_UNAVAILABLE) and returns null.
  */
 async function gather(argv: Omit<RemoteArgv, "method" | "args">, method: string, args: Record<string, unknown>): Promise<Array<Record<string, unknown>> | null> {
-  const app: Celery = clientApp(argv.app);
+  const app: CeleryClient = clientApp(argv.app);
   const destination = argv.destination ? argv.destination.split(",").map((s) => s.trim()) : null;
   let replies: Array<Record<string, unknown>>;
   try {

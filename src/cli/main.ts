@@ -4,7 +4,7 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { parseLogLevel } from "../logging";
 import { redactText } from "../redact";
-import { loadApp, clientApp } from "./load-app";
+import { loadWorkerApp, clientApp } from "./load-app";
 import { expandNodeName } from "./hostname";
 import { embedBeat, registerBeatCommands } from "./beat";
 import { configureWorkerControl, registerControlCommands, workerControlOptions } from "./control";
@@ -38,7 +38,7 @@ interface WorkerArgv {
 }
 
 async function worker(argv: WorkerArgv): Promise<void> {
-  const app = loadApp(argv.app);
+  const app = loadWorkerApp(argv.app);
   const pool = (argv.pool ?? "eventloop") as "eventloop" | "threads";
   const w = app.worker({
     queues: splitList(argv.queues),

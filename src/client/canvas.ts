@@ -4,6 +4,7 @@
  * `options` (what Python puts on the wire), so they can be embedded in messages either way.
  */
 import { v4 as uuid4 } from "uuid";
+import type { AppContext } from "../app-context";
 import type { ResultBackend } from "../backend/types";
 import type { SignatureDict, WireValue } from "../protocol/message";
 import type { ResultTuple } from "../protocol/result-meta";
@@ -16,12 +17,8 @@ import type { ApplyOptions } from "./options";
 
 type WireObject = { [key: string]: WireValue };
 
-/** What canvas code needs from the app (the Celery app implements it). */
-export interface CanvasApp {
-  readonly oid: string;
-  sendTask<R = unknown>(name: string, args?: WireValue[], kwargs?: WireObject, options?: ApplyOptions): Promise<AsyncResult<R>>;
-  backend(): Promise<ResultBackend>;
-}
+/** What canvas code (and a `Task`) needs from the app: its id, sending, and the result backend. */
+export type CanvasApp = Pick<AppContext, "oid" | "sendTask" | "backend">;
 
 /** Backends with Celery's native chord join (Redis). */
 export interface ChordBackend extends ResultBackend {

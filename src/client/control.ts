@@ -6,8 +6,8 @@
  */
 import { consumeAll } from "../transport/consume-all";
 import { v4 as uuid4 } from "uuid";
-import type { Celery } from "../app";
-import { LamportClock } from "../events/clock";
+import type { AppContext } from "../app-context";
+import type { LamportClock } from "../events/clock";
 import { decodeMessageBody } from "../protocol/decode";
 import { encodeBody } from "../protocol/encode";
 import type { RawMessage, WireValue } from "../protocol/message";
@@ -35,10 +35,13 @@ export type Replies = Array<Record<string, unknown>>;
 
 /** `app.control`. */
 export class Control {
-  readonly clock = new LamportClock();
+  /** The app's Lamport clock: forwarded by every broadcast, adjusted by every reply. */
+  readonly clock: LamportClock;
   private readonly oid = uuid4();
 
-  constructor(private readonly app: Celery) {}
+  constructor(private readonly app: Pick<AppContext, "connection" | "clock">) {
+    this.clock = app.clock;
+  }
 
   /** Send a command; with `reply`, resolves to the replies `[{node: value}, ...]`. */
   async broadcast(method: string, options: BroadcastOptions = {}): Promise<Replies> {

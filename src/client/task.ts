@@ -1,61 +1,13 @@
 /** Task: a registered handler plus the client methods (`delay`, `applyAsync`, `s`). */
 import type { WireValue, SignatureDict } from "../protocol/message";
-import type { TaskState } from "../protocol/result-meta";
 import type { ApplyOptions } from "./options";
 import type { AsyncResult } from "./async-result";
 import { Chunks, Signature, XMap } from "./canvas";
 import type { CanvasApp } from "./canvas";
 import type { SignatureInput } from "../protocol/signature";
+import type { AnyHandler, RegisteredTask, TaskOptions } from "../task-types";
 
-/** The request a bound handler sees as `ctx.request` (Celery's `self.request`). */
-export interface RequestInfo {
-  id: string;
-  task: string;
-  name: string;
-  args: WireValue[];
-  kwargs: { [key: string]: WireValue };
-  retries: number;
-  rootId: string;
-  parentId: string | null;
-  groupId: string | null;
-  groupIndex: number | null;
-  eta: Date | null;
-  expires: Date | null;
-  hostname: string;
-  correlationId: string;
-  replyTo: string;
-  origin: string | null;
-  ignoreResult: boolean;
-  timelimit: [number | null, number | null];
-  deliveryInfo: { exchange: string; routingKey: string; priority: number | null; redelivered: boolean };
-  headers: { [key: string]: WireValue | undefined };
-}
-
-/** Options of `ctx.retry`. */
-export interface RetryOptions {
-  /** Seconds before the retry runs (default: the task's defaultRetryDelay, 180). 0 = at once. */
-  countdown?: number;
-  eta?: Date;
-  /** The error to report (stored with RETRY, and as the FAILURE when retries are exhausted). */
-  exc?: unknown;
-  /** Override the task's maxRetries (null: unlimited). */
-  maxRetries?: number | null;
-  args?: WireValue[];
-  kwargs?: { [key: string]: WireValue };
-  queue?: string;
-  priority?: number;
-}
-
-/** What a bound handler gets as its first argument. */
-export interface TaskContext {
-  readonly request: RequestInfo;
-  /** Ask for a retry; throws, so `return ctx.retry(...)` or `throw ctx.retry(...)` both work. */
-  retry(options?: RetryOptions): never;
-  /** Store a state with meta (e.g. `updateState("PROGRESS", { done: 3 })`), visible to Python `AsyncResult.state/.info`. */
-  updateState(state: TaskState, meta?: WireValue): Promise<void>;
-  /** Aborted when the soft time limit passes or the task is terminated. */
-  readonly signal: AbortSignal;
-}
+export type { AnyHandler, BoundTaskContext, ErrorMatcher, RegisteredTask, RequestInfo, RetryOptions, TaskContext, TaskOptions } from "../task-types";
 
 /** Thrown by `ctx.replace(sig)`: the worker sends `sig` in place of the running task (Celery `Task.replace`). */
 export class ReplaceRequest extends Error {
@@ -65,81 +17,13 @@ export class ReplaceRequest extends Error {
   }
 }
 
-/** The context of a bound handler on the event-loop pool: TaskContext plus `replace`. */
-export interface BoundTaskContext extends TaskContext {
-  /**
-   * Replace this task by `sig` (Celery `self.replace`): `sig` runs under the same task id, with
-   * this task's callbacks, errbacks, chord, group and remaining chain; this task stores nothing.
-   * Throws, so `return ctx.replace(...)` ends the handler.
-   */
-  replace(sig: SignatureInput): never;
-}
-
-/** An error class (matched with `instanceof`) or an exception type name (matched with exc_type or name). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type ErrorMatcher = string | (abstract new (...args: any[]) => unknown);
-
-/** Per-task settings (Celery task attributes). */
-export interface TaskOptions {
-  /** Parameter names: Python kwargs are mapped onto these positions. */
-  params?: string[];
-  /** Pass a TaskContext as the first argument. */
-  bind?: boolean;
-  acksLate?: boolean;
-  ignoreResult?: boolean;
-  trackStarted?: boolean;
-  /** Celery `max_retries` (default 3; null = unlimited). */
-  maxRetries?: number | null;
-  /** Celery `default_retry_delay` in seconds (default 180). */
-  defaultRetryDelay?: number;
-  /**
-   * Celery `autoretry_for`: errors that make the task retry by themselves. Each entry is an error
-   * class (`instanceof`) or a name compared with the error's exc_type (`"KeyError"`, `"TypeError"`).
-   */
-  autoretryFor?: ErrorMatcher[];
-  /** Celery `dont_autoretry_for` (5.3+): errors never retried automatically, even if they match autoretryFor. */
-  dontAutoretryFor?: ErrorMatcher[];
-  /** Celery `retry_kwargs`: options of the automatic retry (countdown, maxRetries, queue, ...). */
-  retryKwargs?: Omit<RetryOptions, "exc">;
-  /** Celery `retry_backoff`: exponential backoff of automatic retries; true = factor 1, a number = the factor (s). */
-  retryBackoff?: boolean | number;
-  /** Celery `retry_backoff_max` in seconds (default 600). */
-  retryBackoffMax?: number;
-  /** Celery `retry_jitter` (default true): the backoff countdown is a random integer in [0, countdown]. */
-  retryJitter?: boolean;
-  /** Celery `time_limit` (s): the run is stopped and stored as FAILURE TimeLimitExceeded. */
-  timeLimit?: number | null;
-  /** Celery `soft_time_limit` (s): SoftTimeLimitExceeded is raised in the task (ctx.signal aborts). */
-  softTimeLimit?: number | null;
-  /** Celery `rate_limit`: "10/s", "100/m", "1000/h", or a number of tasks per second (per worker). */
-  rateLimit?: string | number | null;
-  /** Celery `reject_on_worker_lost` (with acksLate): requeue when the thread running the task dies. */
-  rejectOnWorkerLost?: boolean;
-  /** Celery `acks_on_failure_or_timeout` (default true): with acksLate, false rejects failed messages without requeue. */
-  acksOnFailureOrTimeout?: boolean;
-  /** Celery `store_errors_even_if_ignored`. */
-  storeErrorsEvenIfIgnored?: boolean;
-  /** Celery `Task.resultrepr_maxsize` (default 1024): the result's repr in the "succeeded" log line is cut to about this many characters. */
-  resultReprMaxsize?: number;
-  /** Default apply options for this task (queue, priority, ...). */
-  defaults?: ApplyOptions;
-}
-
-/** A handler as stored in the registry. */
-export type AnyHandler = (...args: never[]) => unknown;
-
-/** Something that can send tasks: the app. */
-export interface TaskSender {
-  sendTask<R = unknown>(name: string, args?: WireValue[], kwargs?: { [key: string]: WireValue }, options?: ApplyOptions): Promise<AsyncResult<R>>;
-}
-
 /** A registered task. `A` are the positional parameters, `R` the result. */
-export class Task<A extends unknown[] = unknown[], R = unknown> {
+export class Task<A extends unknown[] = unknown[], R = unknown> implements RegisteredTask {
   constructor(
     readonly name: string,
     readonly handler: AnyHandler,
     readonly options: TaskOptions,
-    private readonly sender: TaskSender,
+    private readonly app: CanvasApp,
   ) {}
 
   /** Send with positional arguments (Celery `delay`). Resolves once the broker accepted the message. */
@@ -149,38 +33,38 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
 
   /** Send with args, kwargs and options (Celery `apply_async`). */
   applyAsync(args?: A | WireValue[], kwargs?: { [key: string]: WireValue }, options?: ApplyOptions): Promise<AsyncResult<Awaited<R>>> {
-    return this.sender.sendTask<Awaited<R>>(this.name, (args ?? []) as WireValue[], kwargs ?? {}, { ...this.options.defaults, ...options });
+    return this.app.sendTask<Awaited<R>>(this.name, (args ?? []) as WireValue[], kwargs ?? {}, { ...this.options.defaults, ...options });
   }
 
   /** A signature of this task (Celery `s()`); `.toDict()` gives Celery's dict form. */
   s(...args: A | WireValue[]): Signature {
-    return new Signature(this.sender as unknown as CanvasApp, this.signatureDict(args as WireValue[], false));
+    return new Signature(this.app, this.signatureDict(args as WireValue[], false));
   }
 
   /** An immutable signature (Celery `si()`): the parent's result is not prepended. */
   si(...args: A | WireValue[]): Signature {
-    return new Signature(this.sender as unknown as CanvasApp, this.signatureDict(args as WireValue[], true));
+    return new Signature(this.app, this.signatureDict(args as WireValue[], true));
   }
 
   /** A signature with args, kwargs and apply options (Celery `signature()`). */
   signature(args: WireValue[] = [], kwargs: { [key: string]: WireValue } = {}, options: ApplyOptions = {}): Signature {
-    const sig = new Signature(this.sender as unknown as CanvasApp, { ...this.signatureDict(args, false), kwargs });
+    const sig = new Signature(this.app, { ...this.signatureDict(args, false), kwargs });
     return sig.set({ ...this.options.defaults, ...options });
   }
 
   /** Celery `task.map(it)`: one `celery.map` task calling this task with each item. */
   map(it: Iterable<WireValue>): XMap {
-    return new XMap(this.sender as unknown as CanvasApp, "celery.map", this.s(), it);
+    return new XMap(this.app, "celery.map", this.s(), it);
   }
 
   /** Celery `task.starmap(it)`: one `celery.starmap` task calling this task with each item's elements as args. */
   starmap(it: Iterable<WireValue[]>): XMap {
-    return new XMap(this.sender as unknown as CanvasApp, "celery.starmap", this.s(), it as Iterable<WireValue>);
+    return new XMap(this.app, "celery.starmap", this.s(), it as Iterable<WireValue>);
   }
 
   /** Celery `task.chunks(it, n)`: applied, a group of starmap tasks over parts of n items. */
   chunks(it: Iterable<WireValue[]>, n: number): Chunks {
-    return new Chunks(this.sender as unknown as CanvasApp, this.s(), it as Iterable<WireValue>, n);
+    return new Chunks(this.app, this.s(), it as Iterable<WireValue>, n);
   }
 
   private signatureDict(args: WireValue[], immutable: boolean): SignatureDict {

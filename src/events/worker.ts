@@ -9,7 +9,7 @@ import { errorToExceptionInfo, excRepr } from "../protocol/exceptions";
 import { isoformatUtc } from "../protocol/isotime";
 import { safeRepr } from "../protocol/repr";
 import { pyFloat } from "../protocol/serializers/json";
-import type { WorkerSignals } from "../worker/events";
+import type { WorkerSignals } from "../signals";
 import type { EventDispatcher } from "./dispatcher";
 
 export const SOFTWARE_INFO = { sw_ident: "celeriac", sw_ver: "0.1.0", sw_sys: process.platform === "linux" ? "Linux" : process.platform === "darwin" ? "Darwin" : process.platform };

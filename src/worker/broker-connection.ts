@@ -5,7 +5,7 @@
  * CONNECTION_RETRY_STEP, CONNECTION_RETRY; connection.py `Connected to %s`), and the state of
  * the running broker and result backend connections logged once per change.
  */
-import type { Celery } from "../app";
+import type { AppContext } from "../app-context";
 import type { ResultBackend } from "../backend/types";
 import type { Logger } from "../logging";
 import type { Transport } from "../transport/types";
@@ -15,7 +15,7 @@ import { maskUrl } from "../connectivity/url";
 import { pyStrRepr } from "../protocol/repr";
 
 /** Celery's retry policy of a worker's first connection, from the app's settings. */
-export function startupRetryPolicy(app: Celery): RetryPolicy {
+export function startupRetryPolicy(app: AppContext): RetryPolicy {
   const c = app.conf;
   return { retry: c.brokerConnectionRetryOnStartup ?? c.brokerConnectionRetry, maxRetries: c.brokerConnectionMaxRetries };
 }
@@ -26,7 +26,7 @@ export function startupRetryPolicy(app: Celery): RetryPolicy {
  * seconds... (1/100)`, then `Connected to <url>`. Gives up with a ConnectionGiveUp (masked URL,
  * reason) after logging it as CRITICAL `Unrecoverable error: ...`, as Celery does.
  */
-export async function connectWorker(app: Celery, logger: Logger, stopped: () => boolean): Promise<{ transport: Transport; backend: ResultBackend }> {
+export async function connectWorker(app: AppContext, logger: Logger, stopped: () => boolean): Promise<{ transport: Transport; backend: ResultBackend }> {
   const policy = startupRetryPolicy(app);
   try {
     const onBrokerRetry = (step: RetryStep): void =>

@@ -4,10 +4,10 @@
  * stored, do the chord part return; after a failure, fail the chord, the pre-assigned chain ids,
  * and send the errbacks.
  */
-import type { Celery } from "../app";
+import type { AppContext } from "../app-context";
 import type { ResultBackend } from "../backend/types";
 import { applyGroup, applySignature, chordDict, Chunks, resultTuple } from "../client/canvas";
-import type { BoundTaskContext } from "../client/task";
+import type { BoundTaskContext } from "../task-types";
 import { CeleryError } from "../protocol/exceptions";
 import { normalizeSignature, toSignatureDict } from "../protocol/signature";
 import type { SignatureInput } from "../protocol/signature";
@@ -36,7 +36,7 @@ function hasChordJoin(b: ResultBackend): b is ChordJoinBackend {
 type WireObject = { [key: string]: WireValue };
 
 /** Call a registered task in this process with `args` (Celery `task(*args)`, as the map builtins do). */
-async function callLocal(app: Celery, ctx: BoundTaskContext, sig: WireValue, args: WireValue[]): Promise<WireValue> {
+async function callLocal(app: AppContext, ctx: BoundTaskContext, sig: WireValue, args: WireValue[]): Promise<WireValue> {
   const d = normalizeSignature(sig);
   const task = app.tasks.get(d.task);
   if (!task) throw new CeleryError("NotRegistered", [d.task], "celery.exceptions");
@@ -49,7 +49,7 @@ async function callLocal(app: Celery, ctx: BoundTaskContext, sig: WireValue, arg
  * Celery's builtin tasks for map/starmap/chunks, Task.replace with a group (docs/protocol.md §3.7) and the
  * chord_unlock fallback, so a celeriac worker runs them as a Python worker does.
  */
-export function registerCanvasBuiltins(app: Celery): void {
+export function registerCanvasBuiltins(app: AppContext): void {
   registerChordUnlock(app);
   const list = (it: WireValue): WireValue[] => (Array.isArray(it) ? it : []);
   app.task(
@@ -110,7 +110,7 @@ function optList(v: WireValue | undefined): WireValue[] {
 
 export class WorkerCanvas {
   constructor(
-    private readonly app: Celery,
+    private readonly app: AppContext,
     private readonly backend: ResultBackend,
     private readonly logger: Logger,
   ) {}

@@ -2,7 +2,7 @@
  * Celery's `Backend.chord_error_from_stack`: a chord that cannot call its body stores FAILURE
  * (a ChordError) under the body's id and sends the body's errbacks with `[body id]`.
  */
-import type { Celery } from "../app";
+import type { AppContext } from "../app-context";
 import type { ResultBackend } from "../backend/types";
 import { applyGroup } from "../client/canvas";
 import type { SignatureDict, WireValue } from "../protocol/message";
@@ -15,7 +15,7 @@ export function groupSig(sigs: SignatureDict[]): SignatureDict {
 }
 
 /** Store FAILURE `info` for the chord body and send its errbacks (parent = the body id). */
-export async function chordErrorFromStack(app: Celery, backend: ResultBackend, body: SignatureDict, info: ExceptionInfo, rootId: string | undefined): Promise<void> {
+export async function chordErrorFromStack(app: AppContext, backend: ResultBackend, body: SignatureDict, info: ExceptionInfo, rootId: string | undefined): Promise<void> {
   const bodyId = body.options.task_id;
   if (typeof bodyId !== "string") return;
   await backend.store(bodyId, buildResultMeta({ taskId: bodyId, status: "FAILURE", result: info as unknown as WireValue, traceback: null }));

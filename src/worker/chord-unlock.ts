@@ -7,10 +7,10 @@
  * Python Celery sends it (`fallback_chord_unlock`) when its backend cannot join natively; a
  * celeriac worker consuming that queue runs it as a Python worker would.
  */
-import type { Celery } from "../app";
+import type { AppContext } from "../app-context";
 import type { ResultBackend } from "../backend/types";
 import { applySignature } from "../client/canvas";
-import type { BoundTaskContext } from "../client/task";
+import type { BoundTaskContext } from "../task-types";
 import { chordError, excRepr, isExceptionInfo } from "../protocol/exceptions";
 import type { WireValue } from "../protocol/message";
 import { READY_STATES } from "../protocol/result-meta";
@@ -52,7 +52,7 @@ async function join(backend: ResultBackend, deps: Dep[]): Promise<Joined> {
 }
 
 /** Registers `celery.chord_unlock` (ignore_result, unlimited retries, retry delay result_chord_retry_interval). */
-export function registerChordUnlock(app: Celery): void {
+export function registerChordUnlock(app: AppContext): void {
   app.task(
     "celery.chord_unlock",
     async (ctx: BoundTaskContext) => {

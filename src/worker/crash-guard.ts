@@ -17,8 +17,8 @@
  */
 import type { Logger } from "../logging";
 import { formatTraceback } from "../protocol/exceptions";
-import { taskOfContext } from "./current-task";
-import type { StrayOrigin } from "./current-task";
+import { taskOfContext } from "../current-task";
+import type { StrayOrigin } from "../current-task";
 
 /** What a worker registers with the guard. */
 export interface CrashGuardClient {

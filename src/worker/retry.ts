@@ -1,5 +1,5 @@
 /** Retry requests raised by `ctx.retry()` or autoretryFor, and how the retry message is built (docs/protocol.md §8). */
-import type { ErrorMatcher, RetryOptions, TaskOptions } from "../client/task";
+import type { ErrorMatcher, RetryOptions, TaskOptions } from "../task-types";
 import type { ApplyOptions } from "../client/options";
 import { errorToExceptionInfo, excRepr } from "../protocol/exceptions";
 import { isoformatUtc } from "../protocol/isotime";

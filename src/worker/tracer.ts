@@ -3,15 +3,15 @@
  * limits, termination, lost threads, result_extended fields, signals, logging. Never throws: a
  * failure to store is logged.
  */
-import type { Celery } from "../app";
+import type { AppContext } from "../app-context";
 import type { ResultBackend } from "../backend/types";
 import { ReplaceRequest } from "../client/task";
-import { runAsTask } from "./current-task";
+import { runAsTask } from "../current-task";
 import { setLongTimeout } from "./long-timer";
 import { strayErrorText } from "./crash-guard";
 import type { LongTimer } from "./long-timer";
-import type { CurrentTask } from "./current-task";
-import type { Task, TaskContext } from "../client/task";
+import type { CurrentTask } from "../current-task";
+import type { RegisteredTask, TaskContext } from "../task-types";
 import type { SignatureInput } from "../protocol/signature";
 import type { Logger } from "../logging";
 import type { WireValue } from "../protocol/message";
@@ -22,7 +22,7 @@ import type { ExceptionInfo } from "../protocol/result-meta";
 import { logText, pyRepr, PyTuple, safeRepr } from "../protocol/repr";
 import { EncodeError } from "../protocol/serializers";
 import { MaxRetriesExceededError, taskTraceback } from "./errors";
-import type { WorkerSignals } from "./events";
+import type { WorkerSignals } from "../signals";
 import type { ExecutionPool, HandlerOutcome } from "./pools/types";
 import { handlerArguments } from "./request";
 import { WorkerCanvas } from "./canvas";
@@ -41,7 +41,7 @@ export type TraceOutcome = "SUCCESS" | "FAILURE" | "RETRY" | "TIMEOUT" | "REVOKE
 type Stop = { kind: "hard"; seconds: number } | { kind: "terminated"; signal: string } | { kind: "abandon" };
 
 /** Effective hard and soft limits (s): header values when set, else the task's, else the app's. */
-export function effectiveTimeLimits(request: Request, task: Task, app: Celery): { hard: number | null; soft: number | null } {
+export function effectiveTimeLimits(request: Request, task: RegisteredTask, app: AppContext): { hard: number | null; soft: number | null } {
   const [hHard, hSoft] = request.task.timelimit;
   const hard = hHard || task.options.timeLimit || app.conf.taskTimeLimit || null;
   const soft = hSoft || task.options.softTimeLimit || app.conf.taskSoftTimeLimit || null;
@@ -54,7 +54,7 @@ const CELERY_RESULTREPR_MAXSIZE = 1024;
 /** Runs requests for one worker. */
 export class Tracer {
   constructor(
-    private readonly app: Celery,
+    private readonly app: AppContext,
     private readonly backend: ResultBackend,
     private readonly logger: Logger,
     private readonly hostname: string,
@@ -72,12 +72,12 @@ export class Tracer {
   };
 
   /** Celery's `ignore_result`: task option, call header, or task_ignore_result. */
-  storesResult(task: Task | undefined, request: Request): boolean {
+  storesResult(task: RegisteredTask | undefined, request: Request): boolean {
     return !(request.task.ignoreResult || (task?.options.ignoreResult ?? this.app.conf.taskIgnoreResult));
   }
 
   /** Celery's `Request.store_errors`: not ignored, or store_errors_even_if_ignored. */
-  storesErrors(task: Task | undefined, request: Request): boolean {
+  storesErrors(task: RegisteredTask | undefined, request: Request): boolean {
     return this.storesResult(task, request) || (task?.options.storeErrorsEvenIfIgnored ?? this.app.conf.taskStoreErrorsEvenIfIgnored);
   }
 
@@ -127,7 +127,7 @@ export class Tracer {
    * A task skipped because it was revoked or expired (Celery `_announce_revoked`): store REVOKED
    * when errors are stored, emit taskRevoked. The caller acks.
    */
-  async revoked(task: Task | undefined, request: Request, reason: "revoked" | "expired" | "terminated", signal: string | null = null): Promise<void> {
+  async revoked(task: RegisteredTask | undefined, request: Request, reason: "revoked" | "expired" | "terminated", signal: string | null = null): Promise<void> {
     if (this.storesErrors(task, request)) await this.storeException(request, "REVOKED", taskRevoked(reason));
     // Celery's mark_as_revoked: a revoked chord member still completes its part (failing the body).
     await this.canvas.chordPartReturn(request, "REVOKED", taskRevoked(reason) as unknown as WireValue);
@@ -145,7 +145,7 @@ export class Tracer {
    * Run the handler on `pool` and record the outcome. Never rejects: an error in the tracing
    * itself (a value too deep to log, a throwing signal handler) is stored as the task's FAILURE.
    */
-  async run(task: Task, request: Request, pool: ExecutionPool): Promise<TraceOutcome> {
+  async run(task: RegisteredTask, request: Request, pool: ExecutionPool): Promise<TraceOutcome> {
     try {
       return await this.trace(task, request, pool);
     } catch (err) {
@@ -159,7 +159,7 @@ export class Tracer {
     }
   }
 
-  private async trace(task: Task, request: Request, pool: ExecutionPool): Promise<TraceOutcome> {
+  private async trace(task: RegisteredTask, request: Request, pool: ExecutionPool): Promise<TraceOutcome> {
     const t = request.task;
     if (this.storesResult(task, request) && (task.options.trackStarted ?? this.app.conf.taskTrackStarted)) {
       await this.store(request, "STARTED", { pid: process.pid, hostname: this.hostname });
@@ -248,7 +248,7 @@ export class Tracer {
   }
 
   /** `ctx.replace(sig)`: send the replacement; the original stores nothing (Celery raises Ignore). */
-  private async replaced(task: Task, request: Request, rr: ReplaceRequest): Promise<TraceOutcome> {
+  private async replaced(task: RegisteredTask, request: Request, rr: ReplaceRequest): Promise<TraceOutcome> {
     const t = request.task;
     try {
       await this.canvas.replace(request, rr.signature);
@@ -259,13 +259,13 @@ export class Tracer {
     return "SUCCESS";
   }
 
-  private finish(task: Task, request: Request, outcome: TraceOutcome, retval: unknown): TraceOutcome {
+  private finish(task: RegisteredTask, request: Request, outcome: TraceOutcome, retval: unknown): TraceOutcome {
     const state = outcome === "TIMEOUT" || outcome === "LOST" ? "FAILURE" : outcome === "REQUEUE" ? "PENDING" : outcome;
     this.emit("taskPostrun", { taskId: request.task.id, task: request.task.task, request: request.info, retval, state });
     return outcome;
   }
 
-  private async fail(task: Task, request: Request, err: unknown, traceback: string | null = taskTraceback(err)): Promise<"FAILURE"> {
+  private async fail(task: RegisteredTask, request: Request, err: unknown, traceback: string | null = taskTraceback(err)): Promise<"FAILURE"> {
     const t = request.task;
     const info = errorToExceptionInfo(err);
     if (this.storesErrors(task, request)) await this.store(request, "FAILURE", info as unknown as WireValue, traceback);
@@ -276,7 +276,7 @@ export class Tracer {
   }
 
   /** Hard limit: FAILURE TimeLimitExceeded([seconds]) with a null traceback (the process was killed). */
-  private async timeLimit(task: Task, request: Request, seconds: number): Promise<"TIMEOUT"> {
+  private async timeLimit(task: RegisteredTask, request: Request, seconds: number): Promise<"TIMEOUT"> {
     const t = request.task;
     this.logger.error(`Hard time limit (${seconds}s) exceeded for ${taskLabel(t)}`);
     const info = timeLimitExceeded(seconds);
@@ -287,7 +287,7 @@ export class Tracer {
   }
 
   /** The thread died: requeue (acksLate + rejectOnWorkerLost) or FAILURE WorkerLostError. */
-  private async lost(task: Task, request: Request, err: Error): Promise<"LOST" | "REQUEUE"> {
+  private async lost(task: RegisteredTask, request: Request, err: Error): Promise<"LOST" | "REQUEUE"> {
     const acksLate = task.options.acksLate ?? this.app.conf.taskAcksLate;
     if (acksLate && (task.options.rejectOnWorkerLost ?? this.app.conf.taskRejectOnWorkerLost)) {
       this.logger.error(`Task ${taskLabel(request.task)}: ${err.message} The message is requeued (reject_on_worker_lost).`);
@@ -297,7 +297,7 @@ export class Tracer {
     return "LOST";
   }
 
-  private async retry(task: Task, request: Request, retry: RetryRequest): Promise<TraceOutcome> {
+  private async retry(task: RegisteredTask, request: Request, retry: RetryRequest): Promise<TraceOutcome> {
     const t = request.task;
     const exc = retry.options.exc;
     const hasExc = exc !== undefined && exc !== null;
@@ -327,14 +327,14 @@ export class Tracer {
 }
 
 /** The task with a handler whose context has `replace` (bound handlers on the event-loop pool). */
-function withReplace(task: Task): Task {
+function withReplace(task: RegisteredTask): RegisteredTask {
   const handler = (ctx: TaskContext, ...args: unknown[]): unknown => {
     const replace = (sig: SignatureInput): never => {
       throw new ReplaceRequest(sig);
     };
     return (task.handler as (...a: unknown[]) => unknown)({ ...ctx, replace }, ...args);
   };
-  return Object.create(task, { handler: { value: handler } }) as Task;
+  return Object.create(task, { handler: { value: handler } }) as RegisteredTask;
 }
 
 /** Traceback text of the Retry "exception" (what Python stores with RETRY). */

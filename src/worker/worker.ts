@@ -4,7 +4,7 @@
  * message silently.
  */
 import { constants as osConstants, hostname as osHostname } from "node:os";
-import type { Celery } from "../app";
+import type { AppContext } from "../app-context";
 import type { ResultBackend, ResultRoute } from "../backend/types";
 import type { Task } from "../client/task";
 import { Logger } from "../logging";
@@ -17,8 +17,8 @@ import { taskLabel } from "./task-label";
 import { matchingStamps, RevokedStamps, terminatedRepr } from "./revoked-stamps";
 import type { WireValue } from "../protocol/message";
 import type { Consumer, Delivery } from "../transport/types";
-import { WorkerSignals } from "./events";
-import type { WorkerEventListener, WorkerEventName } from "./events";
+import { WorkerSignals } from "../signals";
+import type { WorkerEventListener, WorkerEventName } from "../signals";
 import { Pool } from "./pool";
 import { EventLoopPool } from "./pools/eventloop";
 import { ThreadPool } from "./pools/threads";
@@ -135,7 +135,7 @@ export class Worker {
   /** Stops logging the broker/backend connection state. */
   private unwatchConnections: (() => void) | null = null;
 
-  constructor(private readonly app: Celery, options: WorkerOptions = {}) {
+  constructor(private readonly app: AppContext, options: WorkerOptions = {}) {
     this.hostname = options.hostname ?? `celery@${osHostname()}`;
     this.queues = options.queues?.length ? options.queues : [app.conf.taskDefaultQueue];
     this.concurrency = options.concurrency ?? app.conf.workerConcurrency;
@@ -591,7 +591,7 @@ function replyRoute(delivery: Delivery, id: string): ResultRoute {
 }
 
 /** The app's signals, when the app has them (`app.signals`). */
-function appSignals(app: Celery): WorkerSignals | null {
+function appSignals(app: AppContext): WorkerSignals | null {
   const s = (app as unknown as { signals?: unknown }).signals;
   return s instanceof WorkerSignals ? s : null;
 }

@@ -8,7 +8,7 @@ import { execFile, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
-import { Celery } from "../../src/app";
+import { Celery } from "../../src/celery";
 import { storedMeta, testRedisUrl, waitFor } from "./helpers/app";
 
 jest.setTimeout(60_000);

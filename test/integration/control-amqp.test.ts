@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import { AmqpTransport } from "../../src/transport/amqp"; // first: installs the table decoder
 import { typedInteger } from "../../src/transport/amqp/header-types";
 import * as amqplib from "amqplib";
-import { Celery } from "../../src/app";
+import { Celery } from "../../src/celery";
 import { EventReceiver } from "../../src/events/receiver";
 import type { CeleryEvent } from "../../src/events/dispatcher";
 import { setWorkerControlOptions } from "../../src/worker/control";

@@ -4,7 +4,7 @@
  * inspect/control commands, worker and task events on /{db}.celeryev/*.
  */
 import { randomUUID } from "node:crypto";
-import { Celery } from "../../src/app";
+import { Celery } from "../../src/celery";
 import { EventReceiver } from "../../src/events/receiver";
 import type { CeleryEvent } from "../../src/events/dispatcher";
 import { setWorkerControlOptions } from "../../src/worker/control";

@@ -5,7 +5,7 @@
  * Field sets and values are those Python Celery 5.2 and 5.7 send (checked against real Celery).
  */
 import { randomUUID } from "node:crypto";
-import { Celery } from "../../src/app";
+import { Celery } from "../../src/celery";
 import { ORIGIN } from "../../src/client/producer";
 import { EventReceiver } from "../../src/events/receiver";
 import type { CeleryEvent } from "../../src/events/dispatcher";

@@ -4,7 +4,7 @@
  * `celery.accumulate` run in-process like Celery's.
  */
 import { execFileSync } from "child_process";
-import { Celery } from "../../src/app";
+import { Celery } from "../../src/celery";
 import type { BoundTaskContext } from "../../src/client/task";
 import type { WireValue } from "../../src/protocol/message";
 

@@ -19,7 +19,7 @@ import { pyJsonDumps } from "../../src/protocol/serializers/json";
 import { WorkerCanvas } from "../../src/worker/canvas";
 import { createRequest } from "../../src/worker/request";
 import type { Delivery } from "../../src/transport/types";
-import type { Celery } from "../../src/app";
+import type { Celery } from "../../src/celery";
 import { Logger } from "../../src/logging";
 import { loadVector, messagesOf } from "../vectors";
 

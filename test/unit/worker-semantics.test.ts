@@ -4,7 +4,7 @@ import { LimitedSet, REVOKES_MAX, REVOKE_EXPIRES } from "../../src/worker/state"
 import { autoretryFor, backoffCountdown, errorMatches, retriesExhausted, retryApplyOptions, retryText } from "../../src/worker/retry";
 import { CeleryError } from "../../src/protocol/exceptions";
 import { reviveError, SoftTimeLimitExceeded, taskTraceback } from "../../src/worker/errors";
-import { WorkerSignals } from "../../src/worker/events";
+import { WorkerSignals } from "../../src/signals";
 import type { Request } from "../../src/worker/request";
 
 function fakeRequest(retries: number, extra: Partial<Request["task"]> = {}): Request {

@@ -4,7 +4,7 @@
  * A handler that throws is answered `{"error": "<repr of the error>"}` by the pidbox.
  */
 import { cpus, hostname as osHostname, release as osRelease, arch as osArch } from "node:os";
-import type { Celery } from "../../app";
+import type { AppContext } from "../../app-context";
 import { DEFAULTS } from "../../config";
 import type { LamportClock } from "../../events/clock";
 import { isoformatUtc } from "../../protocol/isotime";
@@ -20,7 +20,7 @@ import type { Worker } from "../worker";
 
 /** What the handlers work on. */
 export interface ControlState {
-  app: Celery;
+  app: AppContext;
   worker: Worker;
   transport: Transport;
   clock: LamportClock;
@@ -101,7 +101,7 @@ function jsonish(v: unknown): boolean {
   return false;
 }
 
-function confDict(app: Celery, withDefaults: boolean): Record<string, unknown> {
+function confDict(app: AppContext, withDefaults: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const conf = app.conf as unknown as Record<string, unknown>;
   const defaults = DEFAULTS as unknown as Record<string, unknown>;
@@ -113,7 +113,7 @@ function confDict(app: Celery, withDefaults: boolean): Record<string, unknown> {
   return filterHiddenSettings(out);
 }
 
-function brokerInfo(app: Celery, transport: Transport): Record<string, unknown> {
+function brokerInfo(app: AppContext, transport: Transport): Record<string, unknown> {
   let url: URL | null = null;
   try {
     url = new URL(app.conf.broker);

@@ -2,7 +2,7 @@
  * Starts a worker's remote control (pidbox) and events; `worker.ts` calls `startWorkerControl`
  * once consuming and `stop()` at shutdown.
  */
-import type { Celery } from "../../app";
+import type { AppContext } from "../../app-context";
 import { LamportClock } from "../../events/clock";
 import { EventDispatcher } from "../../events/dispatcher";
 import { WorkerEventPublisher } from "../../events/worker";
@@ -53,7 +53,7 @@ export function setWorkerControlOptions(worker: Worker, options: WorkerControlOp
   controlOptions.set(worker, { ...controlOptions.get(worker), ...options });
 }
 
-export async function startWorkerControl(app: Celery, worker: Worker, transport: Transport, logger: Logger): Promise<WorkerControlHandle> {
+export async function startWorkerControl(app: AppContext, worker: Worker, transport: Transport, logger: Logger): Promise<WorkerControlHandle> {
   const conf = app.conf as unknown as Record<string, unknown>;
   const opts: WorkerControlOptions = { ...controlOptions.get(worker) };
   const sendTaskEvents = opts.sendTaskEvents ?? conf.workerSendTaskEvents === true;

@@ -1,5 +1,5 @@
 /** The default pool: handlers run on the worker's own event loop (async I/O tasks). */
-import type { Task, TaskContext } from "../../client/task";
+import type { RegisteredTask, TaskContext } from "../../task-types";
 import { isAbortError, SoftTimeLimitExceeded } from "../errors";
 import { RetryRequest } from "../retry";
 import type { Request } from "../request";
@@ -20,7 +20,7 @@ export function taskContext(request: Request, signal: AbortSignal, hooks: JobHoo
 export class EventLoopPool implements ExecutionPool {
   readonly kind = "eventloop" as const;
 
-  start(task: Task, request: Request, args: unknown[], hooks: JobHooks): Execution {
+  start(task: RegisteredTask, request: Request, args: unknown[], hooks: JobHooks): Execution {
     const abort = new AbortController();
     let finish!: (o: HandlerOutcome) => void;
     let finished = false;

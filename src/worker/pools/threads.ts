@@ -9,7 +9,7 @@
 import { Worker as Thread } from "node:worker_threads";
 import { resolve as resolvePath } from "node:path";
 import { ReplaceRequest } from "../../client/task";
-import type { Task } from "../../client/task";
+import type { RegisteredTask } from "../../task-types";
 import type { Logger } from "../../logging";
 import type { SignatureDict, WireValue } from "../../protocol/message";
 import { reviveError, WorkerLostError } from "../errors";
@@ -240,7 +240,7 @@ export class ThreadPool implements ExecutionPool {
     return this.spawn();
   }
 
-  start(task: Task, request: Request, args: unknown[], hooks: JobHooks): Execution {
+  start(task: RegisteredTask, request: Request, args: unknown[], hooks: JobHooks): Execution {
     let finish!: (o: HandlerOutcome) => void;
     let finished = false;
     const done = new Promise<HandlerOutcome>((resolve) => {

@@ -1,5 +1,5 @@
 /** Execution pools: where handlers run (the event loop, or worker threads that can be killed). */
-import type { Task } from "../../client/task";
+import type { RegisteredTask } from "../../task-types";
 import type { WireValue } from "../../protocol/message";
 import type { Request } from "../request";
 
@@ -32,7 +32,7 @@ export interface Execution {
 export interface ExecutionPool {
   readonly kind: "eventloop" | "threads";
   /** Run the handler of `task` for `request` with positional `args` (already mapped from kwargs). */
-  start(task: Task, request: Request, args: unknown[], hooks: JobHooks): Execution;
+  start(task: RegisteredTask, request: Request, args: unknown[], hooks: JobHooks): Execution;
   /** Stop every thread (running jobs are abandoned). */
   close(): Promise<void>;
 }

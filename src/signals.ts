@@ -4,10 +4,10 @@
  * registration order (as Celery's `Signal.send`); an error thrown by a listener, or a rejected
  * promise it returns, is logged and never reaches the worker.
  */
-import type { RequestInfo } from "../client/task";
-import type { Logger } from "../logging";
-import type { ExceptionInfo } from "../protocol/result-meta";
-import { redactText } from "../redact";
+import type { RequestInfo } from "./task-types";
+import type { Logger } from "./logging";
+import type { ExceptionInfo } from "./protocol/result-meta";
+import { redactText } from "./redact";
 
 /** Payloads, by event name (Celery signal `task_prerun` → `taskPrerun`, ...). */
 export interface WorkerEventMap {

@@ -5,7 +5,7 @@
  * `send_task` / `add_trail` do. Only handlers on the event-loop pool have one.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { ResultTuple } from "../protocol/result-meta";
+import type { ResultTuple } from "./protocol/result-meta";
 
 /** The running task, as the sending side needs it. */
 export interface CurrentTask {

@@ -1,0 +1,26 @@
+/**
+ * celeriac for programs that only send tasks and read results: the app without its worker, results,
+ * canvas, remote control and task types. Requiring it loads no worker code (dist/worker/); the
+ * full entry (`celeriac`, src/index.ts) re-exports all of it with `Celery` that has `worker()`.
+ */
+export { CeleryClient, CeleryClient as Celery } from "./app";
+export type { CelerySettings } from "./app";
+export type { AppContext } from "./app-context";
+export { DEFAULTS, resolveConfig } from "./config";
+export type { CeleryConfig, Route, TaskRoutes, BrokerTransportOptions } from "./config";
+export { AsyncResult, ResultTimeoutError } from "./client/async-result";
+export type { GetOptions } from "./client/async-result";
+export { Task, ReplaceRequest } from "./client/task";
+export type { BoundTaskContext, TaskContext, TaskOptions, RequestInfo, RetryOptions, ErrorMatcher, RegisteredTask } from "./task-types";
+export type { ApplyOptions } from "./client/options";
+export { Signature, Group, Chain, Chord, GroupResult, XMap, Chunks, chain, group, chord } from "./client/canvas";
+export type { CanvasResult } from "./client/canvas";
+export { Control, Inspect } from "./client/control";
+export type { BroadcastOptions, Replies } from "./client/control";
+export { WorkerSignals } from "./signals";
+export type { WorkerEventMap, WorkerEventName, WorkerEventListener } from "./signals";
+export { Logger } from "./logging";
+export type { LogLevel } from "./logging";
+export { CeleryError } from "./protocol/exceptions";
+export type { WireValue, SignatureDict } from "./protocol/message";
+export type { ResultMeta, TaskState, ExceptionInfo } from "./protocol/result-meta";
