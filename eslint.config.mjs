@@ -1,0 +1,61 @@
+// ESLint flat config: type-aware typescript-eslint over the whole repository (`npm run lint`).
+// Type information comes from tsconfig.eslint.json (tsconfig.json plus the plain .js files).
+import js from "@eslint/js";
+import globals from "globals";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  {
+    ignores: ["dist/", "node_modules/", ".tmp/", "coverage/", "interop-tests/.venv/", "**/__pycache__/"],
+  },
+  {
+    linterOptions: { reportUnusedDisableDirectives: "error" },
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      globals: { ...globals.node },
+      parserOptions: {
+        project: "./tsconfig.eslint.json",
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      // Named explicitly (all are in recommendedTypeChecked too) so that they stay errors whatever the preset does.
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": "error",
+      "@typescript-eslint/no-explicit-any": "error",
+      "@typescript-eslint/no-unsafe-assignment": "error",
+      "@typescript-eslint/no-unsafe-call": "error",
+      "@typescript-eslint/no-unsafe-member-access": "error",
+      "@typescript-eslint/no-unsafe-return": "error",
+      "@typescript-eslint/no-unsafe-argument": "error",
+      // An unused binding named _x is deliberate (a positional parameter, a destructured rest).
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_", ignoreRestSiblings: true },
+      ],
+    },
+  },
+  {
+    // Plain CommonJS scripts (bench, examples, the CLI-loaded apps, jest's setup files).
+    files: ["**/*.js"],
+    languageOptions: { sourceType: "commonjs" },
+    rules: {
+      // require() is how a CommonJS file imports.
+      "@typescript-eslint/no-require-imports": "off",
+      // Untyped JavaScript: parameters and most values are `any` to the checker, so these rules would flag
+      // every use of them; the type-aware promise rules above still apply.
+      "@typescript-eslint/no-unsafe-assignment": "off",
+      "@typescript-eslint/no-unsafe-call": "off",
+      "@typescript-eslint/no-unsafe-member-access": "off",
+      "@typescript-eslint/no-unsafe-return": "off",
+      "@typescript-eslint/no-unsafe-argument": "off",
+    },
+  },
+  {
+    files: ["**/*.mjs"],
+    languageOptions: { sourceType: "module" },
+  },
+);
