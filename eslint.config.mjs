@@ -31,6 +31,12 @@ export default tseslint.config(
       "@typescript-eslint/no-unsafe-member-access": "error",
       "@typescript-eslint/no-unsafe-return": "error",
       "@typescript-eslint/no-unsafe-argument": "error",
+      // An `async` method without `await` is how a class keeps an interface's Promise contract (a throw in it
+      // becomes a rejection, e.g. DisabledBackend, the rpc backend's unsupported group calls); not a defect.
+      "@typescript-eslint/require-await": "off",
+      // Passing on a caught value (`catch (err) { reject(err) }`, amqplib's `any` callback error) is forwarding, not
+      // inventing a non-Error reason; rejecting with a literal or an object is still an error.
+      "@typescript-eslint/prefer-promise-reject-errors": ["error", { allowThrowingAny: true, allowThrowingUnknown: true }],
       // An unused binding named _x is deliberate (a positional parameter, a destructured rest).
       "@typescript-eslint/no-unused-vars": [
         "error",
