@@ -1,5 +1,7 @@
 // ESLint flat config: type-aware typescript-eslint over the whole repository (`npm run lint`).
-// Type information comes from tsconfig.eslint.json (tsconfig.json plus the plain .js files).
+// Type information comes from tsconfig.eslint.json (tsconfig.json plus the plain .js files). The .js apps that
+// require("../dist") get celeriac's types only once `npm run build` has run (without dist/ they are `any`), so lint
+// after the build for the full result.
 import js from "@eslint/js";
 import globals from "globals";
 import tseslint from "typescript-eslint";
@@ -43,6 +45,11 @@ export default tseslint.config(
         { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_", ignoreRestSiblings: true },
       ],
     },
+  },
+  {
+    // The library reports through its Logger or a caller's callback, never straight to the console.
+    files: ["src/**/*.ts"],
+    rules: { "no-console": "error" },
   },
   {
     // Plain CommonJS scripts (bench, examples, the CLI-loaded apps, jest's setup files).
