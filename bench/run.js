@@ -41,7 +41,9 @@ function rssOfTree(pid) {
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
       if (!children.has(ppid)) children.set(ppid, []);
       children.get(ppid).push(Number(entry));
-    } catch {}
+    } catch {
+      // the process exited between readdir and read
+    }
   }
   let total = 0;
   const stack = [pid];
@@ -50,7 +52,9 @@ function rssOfTree(pid) {
     try {
       const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, "utf8"));
       if (m) total += Number(m[1]);
-    } catch {}
+    } catch {
+      // the process exited meanwhile
+    }
     stack.push(...(children.get(p) || []));
   }
   return total / 1024;

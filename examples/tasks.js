@@ -7,7 +7,7 @@ const app = new Celery("proj", {
   backend: process.env.CELERY_RESULT_BACKEND || "redis://127.0.0.1:6379/1",
 });
 
-app.task("tasks.add", (x, y) => x + y);
+app.task("tasks.add", /** @param {number} x @param {number} y */ (x, y) => x + y);
 app.task("tasks.mul", (x, y) => x * y, { params: ["x", "y"] });
 app.task("tasks.info", (ctx, a) => ({ id: ctx.request.id, retries: ctx.request.retries, a }), { bind: true });
 app.task("tasks.fail", (message) => {

@@ -7,13 +7,15 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { ROOT } = require("./brokers");
 
+/** @typedef {{ child: import("node:child_process").ChildProcess, instance: string, log: string, expectedExit: boolean }} Running */
+
 class Fleet {
   constructor({ size, concurrency, env, logDir }) {
     this.env = env;
     this.concurrency = concurrency;
     this.logDir = logDir;
     this.unexpectedExits = [];
-    this.workers = Array.from({ length: size }, (_, i) => ({ name: `soak${i + 1}`, generation: 0, child: null }));
+    this.workers = Array.from({ length: size }, (_, i) => ({ name: `soak${i + 1}`, generation: 0, child: /** @type {Running | null} */ (null) }));
     this.nextVictim = 0;
   }
 
@@ -49,9 +51,9 @@ class Fleet {
 
   /** Warm shutdown of every worker (SIGTERM), SIGKILL after `graceMs`. */
   async stopAll(graceMs = 20_000) {
+    const running = this.workers.map((w) => w.child).filter((entry) => entry && entry.child.exitCode === null && entry.child.signalCode === null);
     await Promise.all(
-      this.workers.map(({ child: entry }) => {
-        if (!entry || entry.child.exitCode !== null || entry.child.signalCode !== null) return undefined;
+      running.map((entry) => {
         entry.expectedExit = true;
         return new Promise((resolve) => {
           const timer = setTimeout(() => entry.child.kill("SIGKILL"), graceMs);
@@ -67,7 +69,11 @@ class Fleet {
 
   /** Kill whatever still runs (cleanup on failure). */
   killAll() {
-    for (const w of this.workers) if (w.child) (w.child.expectedExit = true), w.child.child.kill("SIGKILL");
+    for (const w of this.workers) {
+      if (!w.child) continue;
+      w.child.expectedExit = true;
+      w.child.child.kill("SIGKILL");
+    }
   }
 }
 

@@ -6,11 +6,15 @@ const { TASKS } = require("./keys");
 class Sampler {
   constructor(ledger, k, t0, everyMs = 100) {
     this.samples = [];
-    this.timer = setInterval(async () => {
-      const t = Date.now() - t0;
-      const [[, count], [, byInstance]] = await ledger.multi().get(k.count).hgetall(k.byInstance).exec();
-      this.samples.push({ t, count: Number(count || 0), byInstance });
+    this.timer = setInterval(() => {
+      // A sample the ledger could not give is skipped (logged); the next one comes `everyMs` later.
+      this.sample(ledger, k, t0).catch((err) => console.error(`[soak] ledger sample failed: ${err.message}`));
     }, everyMs);
+  }
+  async sample(ledger, k, t0) {
+    const t = Date.now() - t0;
+    const [[, count], [, byInstance]] = await ledger.multi().get(k.count).hgetall(k.byInstance).exec();
+    this.samples.push({ t, count: Number(count || 0), byInstance });
   }
   stop() {
     clearInterval(this.timer);

@@ -96,7 +96,10 @@ async function runPhase(phase, ledger, ledgerUrl) {
     const drained = await waitUntil(async () => {
       const t = await tally(ledger, k);
       const count = Number((await ledger.get(k.count)) || 0);
-      if (count !== last) (last = count), (stableSince = Date.now());
+      if (count !== last) {
+        last = count;
+        stableSince = Date.now();
+      }
       const lateDone = Object.values(t).every((x) => !x.acksLate || x.lost === 0);
       return lateDone && Date.now() - stableSince >= 3000 && (await phase.idle().catch(() => false));
     }, cfg.DRAIN_S * 1000);
@@ -125,7 +128,8 @@ async function main() {
     process.once(sig, () => {
       log(`${sig}: stopping workers and brokers`);
       for (const fleet of running) fleet.killAll();
-      Promise.allSettled([rabbit.stop(), brokerRedis.stop(), ledgerRedis.stop()]).then(() => process.exit(130));
+      // Fire and forget in a signal handler: allSettled never rejects, and the process exits once all stopped.
+      void Promise.allSettled([rabbit.stop(), brokerRedis.stop(), ledgerRedis.stop()]).then(() => process.exit(130));
     });
   }
   try {

@@ -382,7 +382,7 @@ export class Beat {
       `    . db -> ${this.store.description}`,
       `    . timezone -> ${this.timezone}`,
       `    . maxinterval -> ${humanizeSeconds(this.maxInterval)} (${this.maxInterval}s)`,
-      `    . entries -> ${[...this.entries.values()].map((e) => `${e.name}: ${describeCall(e)} ${e.schedule}`).join("; ") || "(none)"}`,
+      `    . entries -> ${[...this.entries.values()].map((e) => `${e.name}: ${describeCall(e)} ${e.schedule.toString()}`).join("; ") || "(none)"}`,
     ].join("\n");
   }
 }

@@ -66,7 +66,7 @@ export function normalizeOptions(options: BeatEntryOptions | undefined): ApplyOp
     if (v === undefined) continue;
     out[SNAKE[k] ?? k] = v;
   }
-  return out as ApplyOptions;
+  return out;
 }
 
 /** Validate and build an entry. */

@@ -492,7 +492,7 @@ type Astronomy = typeof import("astronomy-engine");
 let astronomy: Astronomy | null = null;
 function astro(): Astronomy {
   // Loaded on first use so that apps without solar schedules never load it.
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a synchronous lazy load, which `import` cannot express
   if (!astronomy) astronomy = require("astronomy-engine") as Astronomy;
   return astronomy;
 }

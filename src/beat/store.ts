@@ -130,7 +130,7 @@ export class FileStore implements BeatStore {
     try {
       const doc = JSON.parse(readFileSync(this.path, "utf8")) as unknown;
       if (!doc || typeof doc !== "object" || Array.isArray(doc)) throw new Error("not a JSON object");
-      return doc as StateFile;
+      return doc;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
         logger.error(`Removing corrupted schedule file '${this.path}': ${(err as Error).message}`);

@@ -101,7 +101,7 @@ export function rpcResultBody(taskId: string, meta: ResultMeta): { [key: string]
     status: meta.status,
     result: meta.result,
     traceback: meta.traceback ?? null,
-    children: (meta.children ?? []) as unknown as WireValue,
+    children: meta.children ?? [],
   };
 }
 

@@ -18,7 +18,7 @@
  */
 import { installTableDecoder } from "./table-decoder";
 installTableDecoder(); // before amqplib loads its protocol definitions (reads py-amqp's `L` tag)
-// eslint-disable-next-line import/first
+// The import below stays after that call: TypeScript's CommonJS output keeps statement order.
 import * as amqp from "amqplib";
 import type { Channel, ChannelModel, ConfirmChannel, Options } from "amqplib";
 import type { ResolvedAmqpTransportOptions } from "./options";

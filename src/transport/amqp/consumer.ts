@@ -70,7 +70,7 @@ export class AmqpDelivery implements Delivery {
     this.settled = true;
     try {
       op();
-    } catch (err) {
+    } catch {
       return Promise.reject(new StaleDeliveryError(what, this.deliveryTag));
     }
     return Promise.resolve();

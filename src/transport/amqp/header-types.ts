@@ -56,7 +56,8 @@ export function encodeFieldValue(value: unknown): AmqpFieldValue {
       return undefined; // amqplib skips undefined table entries
     case "object":
       break;
-    default:
+    case "symbol":
+    case "function":
       return String(value);
   }
   if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : encodeFieldValue(v)));
@@ -92,7 +93,8 @@ export function decodeFieldValue(value: unknown): WireValue {
       return value;
     case "object":
       break;
-    default:
+    case "symbol":
+    case "function":
       return String(value);
   }
   if (Array.isArray(value)) return value.map(decodeFieldValue);

@@ -17,7 +17,7 @@ export function publishProperties(message: RawMessage, priority?: number): Optio
   const out: Options.Publish = {
     contentType: message.contentType,
     contentEncoding: message.contentEncoding,
-    headers: encodeFieldTable(message.headers as { [k: string]: unknown }),
+    headers: encodeFieldTable(message.headers),
     deliveryMode: typeof p.delivery_mode === "number" ? p.delivery_mode : 2,
   };
   const prio = priority ?? p.priority;

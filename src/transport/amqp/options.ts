@@ -85,6 +85,7 @@ export function resolveAmqpOptions(options: AmqpTransportOptions = {}): Resolved
     prefetchCount: o.prefetchCount ?? 4,
     globalQos: o.globalQos ?? null,
     tls: o.tls ?? {},
+    // eslint-disable-next-line no-console -- the documented default when the caller gives no onWarning
     onWarning: o.onWarning ?? ((m) => console.warn(`celeriac amqp: ${redactText(m)}`)),
   };
 }

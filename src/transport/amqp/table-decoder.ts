@@ -134,7 +134,7 @@ export function installTableDecoder(): boolean {
     installed = false; // amqplib's definitions already captured the stock decoder
     return installed;
   }
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- amqplib's internal module, patched in place (it has no typings to import)
   const codec = require("amqplib/lib/codec") as { decodeFields: (b: Buffer) => unknown };
   codec.decodeFields = decodeFieldTableBytes;
   installed = true;

@@ -11,7 +11,7 @@
 import { randomUUID } from "node:crypto";
 import type { RawMessage, TaskProperties, WireValue } from "../../protocol/message";
 import { pyJsonDumps, pyJsonLoads, pyJsonString } from "../../protocol/serializers/json";
-import { logText } from "../../protocol/repr";
+import { logText, safeRepr } from "../../protocol/repr";
 
 /** A message the transport cannot read. `raw` is the text as it was found. */
 export class BadEnvelopeError extends Error {
@@ -86,6 +86,16 @@ function isPlainObject(v: unknown): v is { [k: string]: WireValue } {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v) && !(v instanceof Date);
 }
 
+/** A wire value in an error message: a list or a mapping as Python's repr (not "[object Object]"). */
+function wireText(v: WireValue): string {
+  return Array.isArray(v) || isPlainObject(v) ? safeRepr(v) : String(v);
+}
+
+/** A delivery named in errors with its task when the headers tell it (escaped: wire text). */
+function deliveryLabel(tag: string, headers: { [k: string]: WireValue | undefined }): string {
+  return `${logText(tag)}${typeof headers.task === "string" ? ` of task ${logText(headers.task)}[${logText(wireText(headers.id ?? "?"))}]` : ""}`;
+}
+
 /**
  * Parse an envelope. `defaultRoutingKey` (the logical queue it was popped from) is used when
  * `delivery_info` is missing. Throws BadEnvelopeError.
@@ -104,8 +114,7 @@ export function decodeEnvelope(raw: string, defaultRoutingKey = ""): DecodedEnve
   if (typeof tag !== "string" || tag === "") throw new BadEnvelopeError("kombu envelope without properties.delivery_tag", raw);
   const headers = env.headers ?? {};
   if (!isPlainObject(headers)) throw new BadEnvelopeError(`kombu envelope ${logText(tag)}: headers is not an object`, raw);
-  // Named in errors with its task when the headers tell it (escaped: wire text).
-  const what = `${logText(tag)}${typeof headers.task === "string" ? ` of task ${logText(headers.task)}[${logText(String(headers.id ?? "?"))}]` : ""}`;
+  const what = deliveryLabel(tag, headers);
   const bodyValue = env.body ?? "";
   if (typeof bodyValue !== "string") throw new BadEnvelopeError(`kombu envelope ${what}: body is not a string`, raw);
   const bodyEncoding = typeof props.body_encoding === "string" ? props.body_encoding.toLowerCase() : props.body_encoding;
@@ -117,7 +126,7 @@ export function decodeEnvelope(raw: string, defaultRoutingKey = ""): DecodedEnve
     // kombu's decode_body: no encoding, or "utf-8" (celery-ts's uncompressed messages), is the text as is.
     body = Buffer.from(bodyValue, "utf8");
   } else {
-    throw new BadEnvelopeError(`kombu envelope ${what}: unknown body_encoding ${logText(String(bodyEncoding))}`, raw);
+    throw new BadEnvelopeError(`kombu envelope ${what}: unknown body_encoding ${logText(wireText(bodyEncoding))}`, raw);
   }
   const info = isPlainObject(props.delivery_info) ? props.delivery_info : {};
   const exchange = typeof info.exchange === "string" ? info.exchange : "";
@@ -159,8 +168,7 @@ export function unreadableReason(raw: string, queue: string): string {
   } catch (err) {
     return (err as Error).message;
   }
-  const h = decoded.message.headers;
-  const what = `${logText(decoded.deliveryTag)}${typeof h.task === "string" ? ` of task ${logText(h.task)}[${logText(String(h.id ?? "?"))}]` : ""}`;
+  const what = deliveryLabel(decoded.deliveryTag, decoded.message.headers);
   const why = LONE_SURROGATE_ESCAPE.test(raw) ? "a string holds a lone surrogate (not valid Unicode)" : "its JSON is not readable by the broker's decoder";
   return `kombu envelope ${what}: ${why}`;
 }

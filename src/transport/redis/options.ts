@@ -89,6 +89,7 @@ export function dbFromUrl(url: string): number {
 
 function defaultOnError(error: Error, raw: string | Buffer | null): void {
   const shown = raw === null ? "" : ` (raw: ${String(raw).slice(0, 200)})`;
+  // eslint-disable-next-line no-console -- the documented default when the caller gives no onError
   console.warn(redactText(`celeriac redis transport: ${error.message}${shown}`));
 }
 
