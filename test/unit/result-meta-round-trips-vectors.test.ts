@@ -40,7 +40,7 @@ describe("result meta", () => {
       parentId: d.parent_id,
       extended:
         d.name !== undefined
-          ? { name: d.name, args: d.args as WireValue[], kwargs: d.kwargs as { [k: string]: WireValue }, worker: d.worker as string, retries: d.retries as number, queue: d.queue as string }
+          ? { name: d.name as string, args: d.args as WireValue[], kwargs: d.kwargs as { [k: string]: WireValue }, worker: d.worker as string, retries: d.retries as number, queue: d.queue as string }
           : null,
       dateDone: d.date_done,
     });
