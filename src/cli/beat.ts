@@ -9,7 +9,7 @@ import { beatEntries } from "../beat/admin";
 import type { BeatEntrySpec } from "../beat/entry";
 import { Crontab, type ScheduleJSON, type SolarEvent } from "../beat/schedules";
 import { Logger, parseLogLevel } from "../logging";
-import type { WireValue } from "../protocol/message";
+import type { WireObject, WireValue } from "../protocol/message";
 import { clientApp, loadApp } from "./load-app";
 
 interface RunArgv {
@@ -96,7 +96,7 @@ async function addEntry(argv: AddArgv): Promise<void> {
     task: argv.task,
     schedule: scheduleFromArgs(argv),
     args: args as WireValue[],
-    kwargs: kwargs as { [k: string]: WireValue },
+    kwargs: kwargs as WireObject,
     options,
   };
   const entries = beatEntries(app, argv["redis-url"]);

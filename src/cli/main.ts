@@ -9,6 +9,7 @@ import { expandNodeName } from "./hostname";
 import { embedBeat, registerBeatCommands } from "./beat";
 import { configureWorkerControl, registerControlCommands, workerControlOptions } from "./control";
 import type { WorkerControlArgv } from "./control";
+import { isWireObject } from "../protocol/message";
 import type { WireValue } from "../protocol/message";
 
 function parseJson(text: string | undefined, what: string, fallback: WireValue): WireValue {
@@ -77,8 +78,8 @@ async function call(argv: { app?: string; task: string; args?: string; kwargs?: 
   const args = parseJson(argv.args, "args", []);
   const kwargs = parseJson(argv.kwargs, "kwargs", {});
   if (!Array.isArray(args)) throw new Error("--args must be a JSON array");
-  if (typeof kwargs !== "object" || kwargs === null || Array.isArray(kwargs)) throw new Error("--kwargs must be a JSON object");
-  const r = await app.sendTask(argv.task, args, kwargs as { [k: string]: WireValue }, {
+  if (!isWireObject(kwargs)) throw new Error("--kwargs must be a JSON object");
+  const r = await app.sendTask(argv.task, args, kwargs, {
     queue: argv.queue,
     countdown: argv.countdown,
     priority: argv.priority,

@@ -301,7 +301,7 @@ export class Signature {
 
 /** A signature of another type (group/chain/chord) from its dict form. */
 export function fromDict(app: CanvasApp, dict: SignatureDict | WireValue): Signature {
-  const d = normalizeSignature(dict as WireValue);
+  const d = normalizeSignature(dict);
   switch (d.subtask_type) {
     case "group":
       return new Group(app, tasksOf(d).map((t) => fromDict(app, t)), d.options).setImmutable(d.immutable);
@@ -309,7 +309,7 @@ export function fromDict(app: CanvasApp, dict: SignatureDict | WireValue): Signa
       return new Chain(app, tasksOf(d).map((t) => fromDict(app, t)), d.options).setImmutable(d.immutable);
     case "chord": {
       const k = d.kwargs;
-      const header = fromDict(app, k.header as WireValue);
+      const header = fromDict(app, k.header);
       const body = k.body == null ? null : fromDict(app, k.body);
       const group = header instanceof Group ? header : new Group(app, [header]);
       return new Chord(app, group, body, d.options).setImmutable(d.immutable);
@@ -580,7 +580,7 @@ export async function applyChord(
   kwargs: WireObject = {},
 ): Promise<CanvasResult> {
   const k = dict.kwargs;
-  const headerDict = normalizeSignature(k.header as WireValue);
+  const headerDict = normalizeSignature(k.header);
   const members = headerDict.subtask_type === "group" ? tasksOf(headerDict).map((t) => normalizeSignature(t)) : [headerDict];
   const chordOpts = { ...wireToApplyOptions(dict.options), ...options };
   let body = k.body == null ? null : normalizeSignature(k.body);
@@ -676,7 +676,7 @@ export function chunksGroup(app: CanvasApp, dict: SignatureDict): Group {
   const k = dict.kwargs;
   const it = Array.isArray(k.it) ? k.it : [];
   const n = typeof k.n === "number" && k.n > 0 ? Math.floor(k.n) : 1;
-  const task = normalizeSignature(k.task as WireValue);
+  const task = normalizeSignature(k.task);
   const parts: Signature[] = [];
   for (let i = 0; i < it.length; i += n) parts.push(new XMap(app, "celery.starmap", task, it.slice(i, i + n)));
   return new Group(app, parts);

@@ -3,7 +3,7 @@
  * a body dict), normalised to `DecodedTask` with Celery's defaults.
  */
 import { isWireObject } from "./message";
-import type { DecodedTask, Embed, RawMessage, SignatureDict, WireObject, WireValue } from "./message";
+import type { DecodedTask, Embed, RawMessage, WireObject, WireValue } from "./message";
 import { decompress } from "./compression";
 import { assertContentAccepted, deserialize } from "./serializers";
 import { parseIsoDatetime } from "./isotime";
@@ -92,7 +92,7 @@ function embedOf(v: WireValue | undefined, taskId: string): Embed {
       callbacks: normalizeSignatureList(v.callbacks),
       errbacks: normalizeSignatureList(v.errbacks),
       chain: normalizeSignatureList(v.chain),
-      chord: v.chord === null || v.chord === undefined ? null : (normalizeSignature(v.chord) as SignatureDict),
+      chord: v.chord === null || v.chord === undefined ? null : normalizeSignature(v.chord),
     };
   } catch (err) {
     throw new InvalidTaskError(`Task ${taskId}: invalid signature in body: ${(err as Error).message}`, taskId, "embed");

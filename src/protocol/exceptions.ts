@@ -2,7 +2,7 @@
  * Exceptions as they cross the wire (docs/protocol.md §7.3): `{exc_type, exc_message: [args], exc_module}`,
  * plus Python-like traceback text and `repr()` for events.
  */
-import type { WireValue } from "./message";
+import type { WireObject, WireValue } from "./message";
 import type { ExceptionInfo } from "./result-meta";
 import { PyTuple, pyRepr } from "./repr";
 
@@ -56,7 +56,7 @@ function toWire(v: unknown): WireValue {
       if (Array.isArray(v)) return v.map(toWire);
       if (v instanceof Error) return String(v.message);
       try {
-        const out: { [k: string]: WireValue } = {};
+        const out: WireObject = {};
         for (const k of Object.keys(v)) out[k] = toWire((v as { [k: string]: unknown })[k]);
         return out;
       } catch {

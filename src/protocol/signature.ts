@@ -15,7 +15,7 @@ export class InvalidSignature extends Error {
 const CORE_KEYS = new Set(["task", "args", "kwargs", "options", "subtask_type", "immutable"]);
 
 /** Fills missing keys of a signature dict received from the wire (throws if it is not one). */
-export function normalizeSignature(value: WireValue): SignatureDict {
+export function normalizeSignature(value: WireValue | undefined): SignatureDict {
   if (!isWireObject(value)) throw new InvalidSignature(`signature must be an object, got ${typeof value}`);
   const task = value.task;
   if (typeof task !== "string") throw new InvalidSignature("signature has no task name");

@@ -60,7 +60,7 @@ export function registerChordUnlock(app: Celery): void {
       // unlock_chord(group_id, callback, interval=None, max_retries=None, result=None), by position or keyword
       const param = (i: number, name: string): WireValue | undefined => (i < args.length ? args[i] : kwargs[name]);
       const groupId = String(param(0, "group_id"));
-      const body = normalizeSignature(param(1, "callback") as WireValue);
+      const body = normalizeSignature(param(1, "callback"));
       const interval = param(2, "interval");
       const maxRetries = param(3, "max_retries");
       const result = param(4, "result");
