@@ -14,7 +14,7 @@ import type { SignatureInput } from "../protocol/signature";
 import type { CanvasResult } from "../client/canvas";
 import type { ApplyOptions } from "../client/options";
 import type { Logger } from "../logging";
-import { chordError, excRepr, isExceptionInfo } from "../protocol/exceptions";
+import { chordError, excRepr, isStoredException } from "../protocol/exceptions";
 import type { SignatureDict, WireObject, WireValue } from "../protocol/message";
 import type { ExceptionInfo, ResultTuple } from "../protocol/result-meta";
 import { pyJsonDumps, pyJsonLoads } from "../protocol/serializers/json";
@@ -201,7 +201,7 @@ export class WorkerCanvas {
       const culprit = parts.find((p) => p[2] === "FAILURE" || p[2] === "REVOKED");
       if (culprit) {
         const exc = culprit[3];
-        const repr = isExceptionInfo(exc) ? excRepr(exc) : String(exc);
+        const repr = isStoredException(exc) ? excRepr(exc) : String(exc);
         await this.failBody(request, body, chordError(`Dependency ${String(culprit[1])} raised ${repr}`));
         return;
       }

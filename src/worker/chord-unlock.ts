@@ -11,7 +11,7 @@ import type { Celery } from "../app";
 import type { ResultBackend } from "../backend/types";
 import { applySignature } from "../client/canvas";
 import type { BoundTaskContext } from "../client/task";
-import { chordError, excRepr, isExceptionInfo } from "../protocol/exceptions";
+import { chordError, excRepr, isStoredException } from "../protocol/exceptions";
 import type { WireValue } from "../protocol/message";
 import { READY_STATES } from "../protocol/result-meta";
 import { normalizeSignature } from "../protocol/signature";
@@ -46,7 +46,7 @@ async function join(backend: ResultBackend, deps: Dep[]): Promise<Joined> {
     const meta = await backend.get(dep.id);
     if (!meta || !READY_STATES.has(meta.status)) return { ready: false };
     if (meta.status === "SUCCESS") values.push(meta.result);
-    else failed ??= { id: dep.id, repr: isExceptionInfo(meta.result) ? excRepr(meta.result) : String(meta.result) };
+    else failed ??= { id: dep.id, repr: isStoredException(meta.result) ? excRepr(meta.result) : String(meta.result) };
   }
   return failed ? { ready: true, failed } : { ready: true, values };
 }
