@@ -77,6 +77,13 @@ describe("result meta", () => {
     expect(() => decodeResultMeta("[1]")).toThrow();
   });
 
+  test("a field of the wrong type is refused, not passed on as a ResultMeta", () => {
+    expect(() => decodeResultMeta('{"status": "SUCCESS", "result": 4, "traceback": 3, "task_id": "x"}')).toThrow("malformed traceback");
+    expect(() => decodeResultMeta('{"status": "SUCCESS", "result": 4, "children": [["x"]], "task_id": "x"}')).toThrow("malformed children");
+    expect(() => decodeResultMeta('{"status": "SUCCESS", "result": 4}')).toThrow("malformed task_id");
+    expect(decodeResultMeta('{"status": "SUCCESS", "result": 4, "task_id": "x", "queue": null}').queue).toBeNull();
+  });
+
   test("group meta (backend-redis-group-save) round-trips", () => {
     const v = loadVector("backend-redis-group-save");
     const g = decodeGroupMeta(v.raw as string);
