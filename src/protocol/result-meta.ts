@@ -194,14 +194,9 @@ const META_FIELDS: { [K in keyof ResultMeta]-?: Check } = {
   queue: optional(orNull(isString)),
 };
 
-/** The first ResultMeta key whose value has the wrong type, or null when `v` is a ResultMeta. */
-function malformedMetaField(v: WireObject): string | null {
-  for (const [key, check] of Object.entries(META_FIELDS)) if (!check(v[key])) return key;
-  return null;
-}
-
-function isResultMeta(v: WireObject): v is ResultMeta {
-  return malformedMetaField(v) === null;
+/** Throws `fail(key)` for the first ResultMeta key whose value in `v` has the wrong type. */
+export function assertResultMeta(v: WireObject, fail: (key: string) => Error): asserts v is ResultMeta {
+  for (const [key, check] of Object.entries(META_FIELDS)) if (!check(v[key])) throw fail(key);
 }
 
 /** Parses a stored task meta; missing optional fields get Celery's defaults (key order kept). */
@@ -213,7 +208,7 @@ export function decodeResultMeta(text: string | Buffer): ResultMeta {
   if (v.children === undefined || v.children === null) v.children = [];
   if (v.date_done === undefined) v.date_done = null;
   if (typeof v.status !== "string") throw new InvalidResultMeta("result meta has a non-string status");
-  if (!isResultMeta(v)) throw new InvalidResultMeta(`result meta has a malformed ${malformedMetaField(v)}`);
+  assertResultMeta(v, (key) => new InvalidResultMeta(`result meta has a malformed ${key}`));
   return v;
 }
 

@@ -23,7 +23,7 @@ import type { Consumer, Delivery, QueueDeclaration, Transport } from "../../tran
 import { isWireObject } from "../../protocol/message";
 import type { RawMessage, WireObject } from "../../protocol/message";
 import type { GroupMeta, ResultMeta } from "../../protocol/result-meta";
-import { READY_STATES, isResultTupleList } from "../../protocol/result-meta";
+import { READY_STATES, assertResultMeta, isResultTupleList } from "../../protocol/result-meta";
 import { waitOnce } from "../waiter";
 import type { Waiter } from "../waiter";
 import { encodeBody, decodeMessageBody } from "../../protocol";
@@ -135,7 +135,7 @@ export function decodeRpcResult(message: RawMessage, accept: readonly string[]):
   const taskId = typeof corr === "string" && corr ? corr : typeof payload.task_id === "string" ? payload.task_id : "";
   if (!taskId) throw new Error("rpc:// reply has neither correlation_id nor task_id");
   if (typeof payload.status !== "string") throw new Error(`rpc:// reply for ${taskId} has no status`);
-  const meta: ResultMeta = {
+  const meta: WireObject = {
     ...payload,
     status: payload.status,
     result: payload.result === undefined ? null : payload.result,
@@ -144,6 +144,7 @@ export function decodeRpcResult(message: RawMessage, accept: readonly string[]):
     date_done: typeof payload.date_done === "string" ? payload.date_done : null,
     task_id: typeof payload.task_id === "string" ? payload.task_id : taskId,
   };
+  assertResultMeta(meta, (key) => new Error(`rpc:// reply for ${taskId} has a malformed ${key}`));
   return { taskId, meta };
 }
 
