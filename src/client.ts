@@ -22,5 +22,5 @@ export type { WorkerEventMap, WorkerEventName, WorkerEventListener } from "./sig
 export { Logger } from "./logging";
 export type { LogLevel } from "./logging";
 export { CeleryError } from "./protocol/exceptions";
-export type { WireValue, SignatureDict } from "./protocol/message";
+export type { WireValue, WireObject, SignatureDict } from "./protocol/message";
 export type { ResultMeta, TaskState, ExceptionInfo } from "./protocol/result-meta";

@@ -1,6 +1,6 @@
 /** Schedule entries: Celery's `beat_schedule` items and their JSON form. */
 import type { ApplyOptions } from "../client/options";
-import type { WireValue } from "../protocol/message";
+import type { WireObject, WireValue } from "../protocol/message";
 import { safeRepr } from "../protocol/repr";
 import { maybeSchedule, type Schedule, type ScheduleJSON } from "./schedules";
 
@@ -20,7 +20,7 @@ export interface BeatEntrySpec {
   /** A schedule (`crontab(...)`, `schedule(s)`, `solar(...)`), seconds, or the JSON form. */
   schedule: Schedule | number | ScheduleJSON;
   args?: WireValue[];
-  kwargs?: { [key: string]: WireValue };
+  kwargs?: WireObject;
   options?: BeatEntryOptions;
   /** For interval schedules given as seconds: round to the interval's resolution (Celery `relative`). */
   relative?: boolean;
@@ -35,7 +35,7 @@ export interface BeatEntry {
   task: string;
   schedule: Schedule;
   args: WireValue[];
-  kwargs: { [key: string]: WireValue };
+  kwargs: WireObject;
   options: ApplyOptions;
   /** Where it was defined: the app's `beatSchedule`, or added at run time (stored in Redis). */
   source: "config" | "dynamic";
@@ -46,7 +46,7 @@ export interface BeatEntryJSON {
   task: string;
   schedule: ScheduleJSON;
   args: WireValue[];
-  kwargs: { [key: string]: WireValue };
+  kwargs: WireObject;
   options: ApplyOptions;
 }
 

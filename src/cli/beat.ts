@@ -9,11 +9,11 @@ import { beatEntries } from "../beat/admin";
 import type { BeatEntrySpec } from "../beat/entry";
 import { Crontab, type ScheduleJSON, type SolarEvent } from "../beat/schedules";
 import { Logger, parseLogLevel } from "../logging";
-import type { WireValue } from "../protocol/message";
+import type { WireObject, WireValue } from "../protocol/message";
 import { clientApp, loadApp } from "./load-app";
 
 interface RunArgv {
-  app: string;
+  app?: string;
   schedule?: string;
   loglevel: string;
   "max-interval"?: number;
@@ -96,7 +96,7 @@ async function addEntry(argv: AddArgv): Promise<void> {
     task: argv.task,
     schedule: scheduleFromArgs(argv),
     args: args as WireValue[],
-    kwargs: kwargs as { [k: string]: WireValue },
+    kwargs: kwargs as WireObject,
     options,
   };
   const entries = beatEntries(app, argv["redis-url"]);
@@ -165,26 +165,26 @@ export function registerBeatCommands<T>(y: Argv<T>): Argv<T> {
               .option("priority", { type: "number" })
               .option("expires", { type: "number", describe: "seconds after sending" })
               .option("options", { type: "string", describe: "JSON object of apply options" }),
-          (argv) => addEntry(argv as unknown as AddArgv),
+          (argv) => addEntry(argv),
         )
         .command(
           "remove <name>",
           "Remove a run-time schedule entry",
           (a) => adminOptions(a).positional("name", { type: "string", demandOption: true }),
-          (argv) => removeEntry(argv as unknown as AdminArgv & { name: string }),
+          (argv) => removeEntry(argv),
         )
         .command(
           "list",
           "List schedule entries with their last and next runs",
           (a) => adminOptions(a).option("json", { type: "boolean", describe: "print JSON" }),
-          (argv) => listEntries(argv as unknown as AdminArgv & { json?: boolean }),
+          (argv) => listEntries(argv),
         )
         .option("app", { alias: "A", type: "string", describe: "module exporting the Celery app" })
         .option("redis-url", { type: "string", describe: "Redis beat store: state, run-time entries, leader lease (default: beatSchedulerRedisUrl)" })
         .option("schedule", { alias: "s", type: "string", global: false, describe: "state file (default: beatScheduleFilename)" })
         .option("loglevel", { alias: "l", type: "string", global: false, default: "info" })
         .option("max-interval", { type: "number", global: false, describe: "longest sleep between checks, seconds" }),
-    (argv) => runBeat(argv as unknown as RunArgv),
+    (argv) => runBeat(argv),
   );
 }
 

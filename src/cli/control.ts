@@ -29,7 +29,7 @@ export function workerControlOptions<T>(y: Argv<T>): Argv<T & WorkerControlArgv>
     .option("events", { alias: "E", type: "boolean", describe: "send task events (task-received, task-succeeded, ...)" })
     .option("without-heartbeat", { type: "boolean", describe: "do not send worker-heartbeat/online/offline events" })
     .option("heartbeat-interval", { type: "number", describe: "seconds between worker-heartbeat events (default 2)" })
-    .option("without-remote-control", { type: "boolean", describe: "do not answer inspect/control commands" }) as unknown as Argv<T & WorkerControlArgv>;
+    .option("without-remote-control", { type: "boolean", describe: "do not answer inspect/control commands" });
 }
 
 /** Apply the options to a worker before `start()`; a remote `shutdown` runs `shutdown()` (warm). */
@@ -189,7 +189,7 @@ export function registerControlCommands<T>(y: Argv<T>): Argv<T> {
       "inspect <method> [args..]",
       `Inspect workers (${Object.keys(INSPECT).join(", ")})`,
       (c) => remoteOptions(c),
-      (argv) => usage(remote("inspect", argv as unknown as RemoteArgv)),
+      (argv) => usage(remote("inspect", argv)),
     )
     .command(
       "control <method> [args..]",
@@ -198,7 +198,7 @@ export function registerControlCommands<T>(y: Argv<T>): Argv<T> {
         remoteOptions(c)
           .option("terminate", { type: "boolean", describe: "revoke: also stop the running task" })
           .option("signal", { alias: "s", type: "string", describe: "revoke --terminate: signal name" }),
-      (argv) => usage(remote("control", argv as unknown as RemoteArgv)),
+      (argv) => usage(remote("control", argv)),
     )
     .command(
       "status",
@@ -216,5 +216,5 @@ export function registerControlCommands<T>(y: Argv<T>): Argv<T> {
       "Print every event: a JSON line each, or with --dump as `celery events --dump`",
       (c) => c.option("app", { alias: "A", type: "string" }).option("dump", { type: "boolean", default: false, describe: "Celery's event dump format" }),
       (argv) => events(argv),
-    ) as unknown as Argv<T>;
+    );
 }

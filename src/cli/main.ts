@@ -9,6 +9,7 @@ import { expandNodeName } from "./hostname";
 import { embedBeat, registerBeatCommands } from "./beat";
 import { configureWorkerControl, registerControlCommands, workerControlOptions } from "./control";
 import type { WorkerControlArgv } from "./control";
+import { isWireObject } from "../protocol/message";
 import type { WireValue } from "../protocol/message";
 
 function parseJson(text: string | undefined, what: string, fallback: WireValue): WireValue {
@@ -24,7 +25,7 @@ function splitList(value: string | undefined): string[] | undefined {
   return value ? value.split(",").map((s) => s.trim()).filter(Boolean) : undefined;
 }
 
-interface WorkerArgv {
+interface WorkerArgv extends WorkerControlArgv {
   app: string;
   queues?: string;
   concurrency?: number;
@@ -35,6 +36,8 @@ interface WorkerArgv {
   statedb?: string;
   "max-tasks-per-child"?: number;
   "max-memory-per-child"?: number;
+  beat?: boolean;
+  schedule?: string;
 }
 
 async function worker(argv: WorkerArgv): Promise<void> {
@@ -67,9 +70,9 @@ async function worker(argv: WorkerArgv): Promise<void> {
     void w.stop().then(() => app.close()).then(() => process.exit(0));
   };
   for (const sig of ["SIGTERM", "SIGINT", "SIGQUIT"] as const) process.on(sig, () => shutdown(sig));
-  configureWorkerControl(w, argv as WorkerControlArgv, () => shutdown("SIGTERM"));
+  configureWorkerControl(w, argv, () => shutdown("SIGTERM"));
   await w.start();
-  if ((argv as { beat?: boolean }).beat) await embedBeat(app, w, argv as { schedule?: string });
+  if (argv.beat) await embedBeat(app, w, argv);
 }
 
 async function call(argv: { app?: string; task: string; args?: string; kwargs?: string; queue?: string; countdown?: number; priority?: number }): Promise<void> {
@@ -77,8 +80,8 @@ async function call(argv: { app?: string; task: string; args?: string; kwargs?: 
   const args = parseJson(argv.args, "args", []);
   const kwargs = parseJson(argv.kwargs, "kwargs", {});
   if (!Array.isArray(args)) throw new Error("--args must be a JSON array");
-  if (typeof kwargs !== "object" || kwargs === null || Array.isArray(kwargs)) throw new Error("--kwargs must be a JSON object");
-  const r = await app.sendTask(argv.task, args, kwargs as { [k: string]: WireValue }, {
+  if (!isWireObject(kwargs)) throw new Error("--kwargs must be a JSON object");
+  const r = await app.sendTask(argv.task, args, kwargs, {
     queue: argv.queue,
     countdown: argv.countdown,
     priority: argv.priority,
@@ -110,23 +113,21 @@ void registerControlCommands(registerBeatCommands(yargs(hideBin(process.argv)).s
     "worker",
     "Start a worker",
     (y) =>
-      y
-        .option("app", { alias: "A", type: "string", demandOption: true, describe: "module exporting the Celery app" })
-        .option("queues", { alias: "Q", type: "string", describe: "comma-separated queues" })
-        .option("concurrency", { alias: "c", type: "number" })
-        .option("hostname", { alias: "n", type: "string", describe: "node name, e.g. worker1@%h" })
-        .option("loglevel", { alias: "l", type: "string", default: "info" })
-        .option("prefetch-multiplier", { type: "number" })
-        .option("pool", { alias: "P", type: "string", choices: ["eventloop", "threads"], default: "eventloop", describe: "where tasks run" })
-        .option("statedb", { type: "string", describe: "JSON file keeping revoked ids across restarts" })
-        .option("max-tasks-per-child", { type: "number", describe: "threads pool: replace a thread after N tasks" })
-        .option("max-memory-per-child", { type: "number", describe: "threads pool: replace a thread past N KiB of heap" })
-        .option("beat", { alias: "B", type: "boolean", describe: "also run the beat scheduler in this process" })
-        .option("schedule", { alias: "s", type: "string", describe: "beat state file (with -B)" })
-        .option("events", { alias: "E", type: "boolean", describe: "send task events (task-received, task-succeeded, ...)" })
-        .option("without-heartbeat", { type: "boolean", describe: "do not send worker-heartbeat/online/offline events" })
-        .option("heartbeat-interval", { type: "number", describe: "seconds between worker-heartbeat events (default 2)" })
-        .option("without-remote-control", { type: "boolean", describe: "do not answer inspect/control commands" }),
+      workerControlOptions(
+        y
+          .option("app", { alias: "A", type: "string", demandOption: true, describe: "module exporting the Celery app" })
+          .option("queues", { alias: "Q", type: "string", describe: "comma-separated queues" })
+          .option("concurrency", { alias: "c", type: "number" })
+          .option("hostname", { alias: "n", type: "string", describe: "node name, e.g. worker1@%h" })
+          .option("loglevel", { alias: "l", type: "string", default: "info" })
+          .option("prefetch-multiplier", { type: "number" })
+          .option("pool", { alias: "P", type: "string", choices: ["eventloop", "threads"], default: "eventloop", describe: "where tasks run" })
+          .option("statedb", { type: "string", describe: "JSON file keeping revoked ids across restarts" })
+          .option("max-tasks-per-child", { type: "number", describe: "threads pool: replace a thread after N tasks" })
+          .option("max-memory-per-child", { type: "number", describe: "threads pool: replace a thread past N KiB of heap" })
+          .option("beat", { alias: "B", type: "boolean", describe: "also run the beat scheduler in this process" })
+          .option("schedule", { alias: "s", type: "string", describe: "beat state file (with -B)" }),
+      ),
     (argv) => worker(argv),
   )
   .command(

@@ -1,8 +1,9 @@
 /** AsyncResult: a handle on a task's state and result in the result backend. */
 import type { ResultBackend } from "../backend/types";
 import { exceptionInfoToError } from "../protocol/exceptions";
-import type { ExceptionInfo, ResultMeta, TaskState } from "../protocol/result-meta";
+import type { ResultMeta, TaskState } from "../protocol/result-meta";
 import { EXCEPTION_STATES, PROPAGATE_STATES, READY_STATES } from "../protocol/result-meta";
+import { isWireObject } from "../protocol/message";
 import type { WireValue } from "../protocol/message";
 
 /** Options of `AsyncResult.get`. */
@@ -21,8 +22,9 @@ export class ResultTimeoutError extends Error {
   }
 }
 
-function isExceptionInfo(value: WireValue): value is WireValue & ExceptionInfo {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && "exc_type" in value;
+/** True for a mapping with an `exc_type` key: a result `get()` turns into an error. */
+function hasExcType(value: WireValue): boolean {
+  return isWireObject(value) && "exc_type" in value;
 }
 
 /** A pending or finished task's result, read from the result backend. */
@@ -60,7 +62,7 @@ export class AsyncResult<R = unknown> {
   }
 
   private errorFrom(meta: ResultMeta): Error {
-    const info: ExceptionInfo = isExceptionInfo(meta.result)
+    const info: WireValue = hasExcType(meta.result)
       ? meta.result
       : { exc_type: "Exception", exc_message: [String(meta.result)], exc_module: "builtins" };
     const err = exceptionInfoToError(info);
@@ -69,7 +71,7 @@ export class AsyncResult<R = unknown> {
   }
 
   private valueFrom(meta: ResultMeta): unknown {
-    if (EXCEPTION_STATES.has(meta.status) && isExceptionInfo(meta.result)) return this.errorFrom(meta);
+    if (EXCEPTION_STATES.has(meta.status) && hasExcType(meta.result)) return this.errorFrom(meta);
     return meta.result;
   }
 

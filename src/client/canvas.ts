@@ -6,7 +6,8 @@
 import { v4 as uuid4 } from "uuid";
 import type { AppContext } from "../app-context";
 import type { ResultBackend } from "../backend/types";
-import type { SignatureDict, WireValue } from "../protocol/message";
+import { isWireObject } from "../protocol/message";
+import type { SignatureDict, WireObject, WireValue } from "../protocol/message";
 import type { ResultTuple } from "../protocol/result-meta";
 import { READY_STATES } from "../protocol/result-meta";
 import { normalizeSignature, toSignatureDict } from "../protocol/signature";
@@ -14,8 +15,6 @@ import type { SignatureInput } from "../protocol/signature";
 import { AsyncResult } from "./async-result";
 import type { GetOptions } from "./async-result";
 import type { ApplyOptions } from "./options";
-
-type WireObject = { [key: string]: WireValue };
 
 /** What canvas code (and a `Task`) needs from the app: its id, sending, and the result backend. */
 export type CanvasApp = Pick<AppContext, "oid" | "sendTask" | "backend">;
@@ -62,11 +61,6 @@ const OPTION_NAMES: ReadonlyArray<[string, keyof ApplyOptions]> = [
   ["chain", "chain"],
 ];
 
-/** A signature dict as a wire value (its optional keys make TS refuse the plain assignment). */
-function wv(v: SignatureDict | SignatureDict[] | null): WireValue {
-  return v as unknown as WireValue;
-}
-
 function sigList(v: WireValue): SignatureDict[] {
   return (Array.isArray(v) ? v : [v]).map((s) => normalizeSignature(s));
 }
@@ -80,7 +74,7 @@ export function wireToApplyOptions(options: WireObject): ApplyOptions {
     if (wire === "link" || wire === "link_error" || wire === "chain") out[camel] = sigList(v);
     else if (wire === "chord") out[camel] = normalizeSignature(v);
     else if (wire === "exchange" && typeof v !== "string") {
-      const name = typeof v === "object" && !Array.isArray(v) && !(v instanceof Date) && !Buffer.isBuffer(v) ? v.name : null;
+      const name = isWireObject(v) ? v.name : null;
       if (typeof name === "string") out[camel] = name;
     } else out[camel] = v;
   }
@@ -95,8 +89,8 @@ export function applyToWireOptions(options: ApplyOptions): WireObject {
     const v = src[camel];
     if (v === undefined) continue;
     if (camel === "link" || camel === "linkError" || camel === "chain") {
-      out[wire] = v === null ? null : wv((Array.isArray(v) ? v : [v]).map((s) => toSignatureDict(s as SignatureInput)));
-    } else if (camel === "chord") out[wire] = v === null ? null : wv(toSignatureDict(v as SignatureInput));
+      out[wire] = v === null ? null : (Array.isArray(v) ? v : [v]).map((s) => toSignatureDict(s as SignatureInput));
+    } else if (camel === "chord") out[wire] = v === null ? null : toSignatureDict(v as SignatureInput);
     else out[wire] = v as WireValue;
   }
   return out;
@@ -262,14 +256,14 @@ export class Signature {
   /** Add a callback (Celery `link`). */
   link(sig: SignatureInput): this {
     const list = Array.isArray(this.options.link) ? this.options.link : [];
-    this.options.link = [...list, wv(toSignatureDict(sig))];
+    this.options.link = [...list, toSignatureDict(sig)];
     return this;
   }
 
   /** Add an errback (Celery `link_error`). */
   linkError(sig: SignatureInput): this {
     const list = Array.isArray(this.options.link_error) ? this.options.link_error : [];
-    this.options.link_error = [...list, wv(toSignatureDict(sig))];
+    this.options.link_error = [...list, toSignatureDict(sig)];
     return this;
   }
 
@@ -304,7 +298,7 @@ export class Signature {
 
 /** A signature of another type (group/chain/chord) from its dict form. */
 export function fromDict(app: CanvasApp, dict: SignatureDict | WireValue): Signature {
-  const d = normalizeSignature(dict as WireValue);
+  const d = normalizeSignature(dict);
   switch (d.subtask_type) {
     case "group":
       return new Group(app, tasksOf(d).map((t) => fromDict(app, t)), d.options).setImmutable(d.immutable);
@@ -312,7 +306,7 @@ export function fromDict(app: CanvasApp, dict: SignatureDict | WireValue): Signa
       return new Chain(app, tasksOf(d).map((t) => fromDict(app, t)), d.options).setImmutable(d.immutable);
     case "chord": {
       const k = d.kwargs;
-      const header = fromDict(app, k.header as WireValue);
+      const header = fromDict(app, k.header);
       const body = k.body == null ? null : fromDict(app, k.body);
       const group = header instanceof Group ? header : new Group(app, [header]);
       return new Chord(app, group, body, d.options).setImmutable(d.immutable);
@@ -337,7 +331,7 @@ abstract class SignatureList extends Signature {
   }
 
   override toDict(): SignatureDict {
-    return { ...super.toDict(), kwargs: { tasks: wv(this.tasks.map((t) => t.toDict())) } };
+    return { ...super.toDict(), kwargs: { tasks: this.tasks.map((t) => t.toDict()) } };
   }
 }
 
@@ -373,7 +367,7 @@ export class Chord extends Signature {
   override toDict(): SignatureDict {
     return {
       ...super.toDict(),
-      kwargs: { kwargs: {}, header: wv(this.header.toDict()), body: wv(this.body ? this.body.toDict() : null) },
+      kwargs: { kwargs: {}, header: this.header.toDict(), body: this.body ? this.body.toDict() : null },
     };
   }
 
@@ -486,7 +480,7 @@ function freezeStep(app: CanvasApp, step: SignatureDict): SignatureDict {
     const body = step.kwargs.body;
     if (body && typeof body === "object" && !Array.isArray(body)) {
       const b = normalizeSignature(body);
-      return { ...step, kwargs: { ...step.kwargs, body: wv(freezeStep(app, b)) } };
+      return { ...step, kwargs: { ...step.kwargs, body: freezeStep(app, b) } };
     }
     return step;
   }
@@ -530,7 +524,7 @@ export function chordDict(header: SignatureDict, body: SignatureDict | null, opt
   return {
     task: "celery.chord",
     args: [],
-    kwargs: { kwargs: {}, header: wv(header), body: wv(body) },
+    kwargs: { kwargs: {}, header, body },
     options,
     subtask_type: "chord",
     immutable: false,
@@ -583,7 +577,7 @@ export async function applyChord(
   kwargs: WireObject = {},
 ): Promise<CanvasResult> {
   const k = dict.kwargs;
-  const headerDict = normalizeSignature(k.header as WireValue);
+  const headerDict = normalizeSignature(k.header);
   const members = headerDict.subtask_type === "group" ? tasksOf(headerDict).map((t) => normalizeSignature(t)) : [headerDict];
   const chordOpts = { ...wireToApplyOptions(dict.options), ...options };
   let body = k.body == null ? null : normalizeSignature(k.body);
@@ -594,7 +588,7 @@ export async function applyChord(
   const bodyExtra: WireObject = {};
   if (chordOpts.link !== undefined) bodyExtra.link = applyToWireOptions({ link: chordOpts.link }).link;
   if (chordOpts.linkError !== undefined) bodyExtra.link_error = applyToWireOptions({ linkError: chordOpts.linkError }).link_error;
-  if (chordOpts.chain && chordOpts.chain.length) bodyExtra.chain = wv(chordOpts.chain);
+  if (chordOpts.chain && chordOpts.chain.length) bodyExtra.chain = chordOpts.chain;
   if (Object.keys(bodyExtra).length) body = withOptions(body, bodyExtra);
   const bodyId = frozenId(body) as string;
   const backendRef = () => app.backend();
@@ -642,7 +636,7 @@ export class XMap extends Signature {
     super(app, {
       task: name,
       args: [],
-      kwargs: { task: wv(toSignatureDict(task)), it: itemsOf(it) },
+      kwargs: { task: toSignatureDict(task), it: itemsOf(it) },
       options,
       subtask_type: null,
       immutable: true,
@@ -656,7 +650,7 @@ export class Chunks extends Signature {
     super(app, {
       task: "celery.chunks",
       args: [],
-      kwargs: { task: wv(toSignatureDict(task)), it: itemsOf(it), n },
+      kwargs: { task: toSignatureDict(task), it: itemsOf(it), n },
       options,
       subtask_type: null,
       immutable: true,
@@ -679,7 +673,7 @@ export function chunksGroup(app: CanvasApp, dict: SignatureDict): Group {
   const k = dict.kwargs;
   const it = Array.isArray(k.it) ? k.it : [];
   const n = typeof k.n === "number" && k.n > 0 ? Math.floor(k.n) : 1;
-  const task = normalizeSignature(k.task as WireValue);
+  const task = normalizeSignature(k.task);
   const parts: Signature[] = [];
   for (let i = 0; i < it.length; i += n) parts.push(new XMap(app, "celery.starmap", task, it.slice(i, i + n)));
   return new Group(app, parts);

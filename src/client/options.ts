@@ -1,5 +1,5 @@
 /** Options of `applyAsync` / `sendTask`, in camelCase with Celery's meaning. */
-import type { Embed, WireValue } from "../protocol/message";
+import type { Embed, WireObject } from "../protocol/message";
 import type { SignatureInput } from "../protocol/signature";
 import type { SerializerName } from "../protocol/serializers";
 
@@ -20,7 +20,7 @@ export interface ApplyOptions {
   serializer?: SerializerName;
   compression?: string;
   /** Custom headers merged into the message headers. */
-  headers?: { [key: string]: WireValue };
+  headers?: WireObject;
   ignoreResult?: boolean;
   /** Display name for logs and monitoring. */
   shadow?: string;

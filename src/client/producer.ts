@@ -6,7 +6,7 @@ import type { LamportClock } from "../events/clock";
 import { EventDispatcher } from "../events/dispatcher";
 import { encodeTask } from "../protocol/encode";
 import type { TaskSpec } from "../protocol/encode";
-import type { RawMessage, SignatureDict, WireValue } from "../protocol/message";
+import type { RawMessage, SignatureDict, WireObject, WireValue } from "../protocol/message";
 import { toSignatureDict } from "../protocol/signature";
 import type { SignatureInput } from "../protocol/signature";
 import type { Transport, QueueDeclaration } from "../transport/types";
@@ -45,7 +45,7 @@ export function buildTaskSpec(
   replyTo: string,
   taskName: string,
   args: WireValue[],
-  kwargs: { [key: string]: WireValue },
+  kwargs: WireObject,
   options: ApplyOptions,
   priority: number | undefined,
 ): TaskSpec {
@@ -96,7 +96,7 @@ export interface PublishedTo {
  * the encoded message's headers: uuid, root_id, parent_id, name, args and kwargs (the reprs),
  * retries, eta, expires (ISO strings or null), then queue, exchange, routing_key as published.
  */
-export function taskSentFields(message: RawMessage, to: PublishedTo): Record<string, WireValue> {
+export function taskSentFields(message: RawMessage, to: PublishedTo): WireObject {
   const h = message.headers;
   return {
     uuid: h.id ?? null,
@@ -144,7 +144,7 @@ export class Producer {
   }
 
   /** Encode and publish; resolves with the task id once the broker accepted the message. */
-  async send(taskName: string, args: WireValue[], kwargs: { [key: string]: WireValue }, options: ApplyOptions): Promise<string> {
+  async send(taskName: string, args: WireValue[], kwargs: WireObject, options: ApplyOptions): Promise<string> {
     const route = routeFor(this.config, taskName, options);
     const spec = buildTaskSpec(this.config, this.replyTo, taskName, args, kwargs, options, route.priority);
     const raw = encodeTask(spec, {

@@ -7,7 +7,7 @@
  */
 import { hostname as osHostname } from "node:os";
 import { encodeBody } from "../protocol/encode";
-import type { RawMessage, WireValue } from "../protocol/message";
+import type { RawMessage, WireObject } from "../protocol/message";
 import { pyFloat } from "../protocol/serializers/json";
 import type { SerializerName } from "../protocol/serializers";
 import type { Transport } from "../transport/types";
@@ -93,5 +93,5 @@ export class EventDispatcher {
   }
 }
 
-/** A decoded event as receivers see it. */
-export type CeleryEvent = { type: string; hostname?: string; timestamp?: number; clock?: number; [field: string]: WireValue | undefined };
+/** A decoded event as receivers see it: a mapping with a string `type` (see `decodeEvents`). */
+export type CeleryEvent = WireObject & { type: string; hostname?: string; timestamp?: number; clock?: number };

@@ -4,7 +4,8 @@
  * queue) and calls the handler for every event, unpacking `task.multi` arrays.
  */
 import { decodeMessageBody } from "../protocol/decode";
-import type { RawMessage } from "../protocol/message";
+import { isWireObject } from "../protocol/message";
+import type { RawMessage, WireValue } from "../protocol/message";
 import type { Transport } from "../transport/types";
 import type { LamportClock } from "./clock";
 import { EVENT_EXCHANGE, type CeleryEvent } from "./dispatcher";
@@ -17,11 +18,26 @@ export interface EventReceiverOptions {
   onError?: (err: Error) => void;
 }
 
-/** Decode an event message: one event or an array of them. */
+function optionalOfType(v: WireValue | undefined, type: "string" | "number"): boolean {
+  return v === undefined || typeof v === type;
+}
+
+/** True for an event: a mapping with a string `type`, and hostname, timestamp, clock (when present) of their types. */
+function isCeleryEvent(e: WireValue): e is CeleryEvent {
+  return (
+    isWireObject(e) &&
+    typeof e.type === "string" &&
+    optionalOfType(e.hostname, "string") &&
+    optionalOfType(e.timestamp, "number") &&
+    optionalOfType(e.clock, "number")
+  );
+}
+
+/** Decode an event message: one event or an array of them (anything else in it is dropped). */
 export function decodeEvents(message: RawMessage, accept: readonly string[] = ["json"]): CeleryEvent[] {
   const body = decodeMessageBody(message, accept);
   const list = Array.isArray(body) ? body : [body];
-  return list.filter((e) => typeof e === "object" && e !== null && !Array.isArray(e) && typeof (e as { type?: unknown }).type === "string") as unknown as CeleryEvent[];
+  return list.filter(isCeleryEvent);
 }
 
 export class EventReceiver {

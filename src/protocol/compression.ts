@@ -51,6 +51,8 @@ function xz(): XzLib {
 
 type ZstdDecompress = (b: Buffer, options?: { maxOutputLength?: number }) => Buffer;
 type ZstdZlib = { zstdCompressSync?: (b: Buffer) => Buffer; zstdDecompressSync?: ZstdDecompress };
+// A cast, on purpose: a feature probe. Node ≥ 22.15 has zstd in zlib, @types/node 20 does not
+// declare it (and an all-optional type shares no member with zlib's, so a plain `as` is refused).
 const nodeZstd = zlib as unknown as ZstdZlib;
 
 const zlibCodec: Codec = {

@@ -2,7 +2,8 @@
  * Decoding task messages (docs/protocol.md §2): protocol v2 (the `task` header exists) and v1 (everything in
  * a body dict), normalised to `DecodedTask` with Celery's defaults.
  */
-import type { DecodedTask, Embed, RawMessage, SignatureDict, WireValue } from "./message";
+import { isWireObject } from "./message";
+import type { DecodedTask, Embed, RawMessage, WireObject, WireValue } from "./message";
 import { decompress } from "./compression";
 import { assertContentAccepted, deserialize } from "./serializers";
 import { parseIsoDatetime } from "./isotime";
@@ -24,12 +25,6 @@ export class InvalidTaskError extends Error {
     this.field = field;
     this.taskName = taskName;
   }
-}
-
-type WireObject = { [key: string]: WireValue };
-
-function isObject(v: WireValue | undefined): v is WireObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date) && !Buffer.isBuffer(v);
 }
 
 /**
@@ -91,13 +86,13 @@ function timeLimit(v: WireValue | undefined): [number | null, number | null] {
 
 function embedOf(v: WireValue | undefined, taskId: string): Embed {
   if (v === null || v === undefined) return { callbacks: null, errbacks: null, chain: null, chord: null };
-  if (!isObject(v)) throw new InvalidTaskError(`Task ${taskId}: body embed must be an object`, taskId, "embed");
+  if (!isWireObject(v)) throw new InvalidTaskError(`Task ${taskId}: body embed must be an object`, taskId, "embed");
   try {
     return {
       callbacks: normalizeSignatureList(v.callbacks),
       errbacks: normalizeSignatureList(v.errbacks),
       chain: normalizeSignatureList(v.chain),
-      chord: v.chord === null || v.chord === undefined ? null : (normalizeSignature(v.chord) as SignatureDict),
+      chord: v.chord === null || v.chord === undefined ? null : normalizeSignature(v.chord),
     };
   } catch (err) {
     throw new InvalidTaskError(`Task ${taskId}: invalid signature in body: ${(err as Error).message}`, taskId, "embed");
@@ -112,7 +107,7 @@ function argsOf(v: WireValue | undefined, taskId: string): WireValue[] {
 
 function kwargsOf(v: WireValue | undefined, taskId: string): WireObject {
   if (v === null || v === undefined) return {};
-  if (!isObject(v)) throw new InvalidTaskError(`Task ${taskId}: kwargs must be a mapping`, taskId, "kwargs");
+  if (!isWireObject(v)) throw new InvalidTaskError(`Task ${taskId}: kwargs must be a mapping`, taskId, "kwargs");
   return v;
 }
 
@@ -123,7 +118,8 @@ interface Fields {
   args: WireValue[];
   kwargs: WireObject;
   embed: Embed;
-  src: WireObject;
+  /** Where the other fields are read: the headers (v2), or headers and body dict merged (v1). */
+  src: RawMessage["headers"];
   naiveIsLocal: boolean;
 }
 
@@ -154,7 +150,7 @@ function build(message: RawMessage, f: Fields, protocol: 1 | 2): DecodedTask {
     ignoreResult: h.ignore_result === true,
     replacedTaskNesting: nesting,
     stampedHeaders: Array.isArray(stamped) ? stamped.filter((s): s is string => typeof s === "string") : null,
-    stamps: isObject(h.stamps) ? h.stamps : {},
+    stamps: isWireObject(h.stamps) ? h.stamps : {},
     correlationId: optString(props.correlation_id) ?? f.id,
     replyTo: typeof props.reply_to === "string" ? props.reply_to : "",
     priority: optInt(props.priority),
@@ -192,7 +188,7 @@ export function decodeTask(message: RawMessage, options: { accept: readonly stri
         args: argsOf(body[0], id),
         kwargs: kwargsOf(body[1], id),
         embed: embedOf(body[2], id),
-        src: headers as WireObject,
+        src: headers,
         naiveIsLocal: false,
       },
       2,
@@ -200,7 +196,7 @@ export function decodeTask(message: RawMessage, options: { accept: readonly stri
   }
 
   // Protocol v1: everything is in the body dict.
-  if (!isObject(body) || typeof body.task !== "string" || !body.task) {
+  if (!isWireObject(body) || typeof body.task !== "string" || !body.task) {
     throw new InvalidTaskError("Received unknown message: no task header and the body is not a task dict", null, "body");
   }
   const id = body.id;
@@ -216,7 +212,7 @@ export function decodeTask(message: RawMessage, options: { accept: readonly stri
       args: argsOf(body.args, id),
       kwargs: kwargsOf(body.kwargs, id),
       embed,
-      src: { ...headers, ...body } as WireObject,
+      src: { ...headers, ...body },
       naiveIsLocal: body.utc === false,
     },
     1,

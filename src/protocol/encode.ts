@@ -2,7 +2,7 @@
  * Encoding task messages, protocol v2, exactly as Celery 5.2's `as_task_v2` + kombu publish lay
  * them out (docs/protocol.md §2.1–2.3); `protocolExtras: "5.3"` adds the 5.3+ headers.
  */
-import type { Embed, RawMessage, SignatureDict, TaskHeaders, TaskProperties, WireValue } from "./message";
+import type { Embed, RawMessage, SignatureDict, TaskHeaders, TaskProperties, WireObject, WireValue } from "./message";
 import { compress } from "./compression";
 import { serialize, type SerializerName } from "./serializers";
 import { isoformatUtc } from "./isotime";
@@ -12,7 +12,7 @@ export interface TaskSpec {
   id: string;
   task: string;
   args: WireValue[];
-  kwargs: { [key: string]: WireValue };
+  kwargs: WireObject;
   embed?: Partial<Embed>;
   /** Absolute ETA. */
   eta?: Date | null;
@@ -36,12 +36,12 @@ export interface TaskSpec {
   /** `undefined` → 0 (default queue); `null` → no priority property. */
   priority?: number | null;
   /** Custom headers merged after the protocol headers (like `apply_async(headers=…)`). */
-  headers?: { [key: string]: WireValue };
+  headers?: WireObject;
   stampedHeaders?: string[] | null;
-  stamps?: { [key: string]: WireValue };
+  stamps?: WireObject;
   replacedTaskNesting?: number;
   /** Extra message properties (after Celery's own). */
-  properties?: { [key: string]: WireValue };
+  properties?: WireObject;
 }
 
 export interface EncodeOptions {

@@ -2,7 +2,8 @@
  * Exceptions as they cross the wire (docs/protocol.md §7.3): `{exc_type, exc_message: [args], exc_module}`,
  * plus Python-like traceback text and `repr()` for events.
  */
-import type { WireValue } from "./message";
+import { isWireObject } from "./message";
+import type { WireObject, WireValue } from "./message";
 import type { ExceptionInfo } from "./result-meta";
 import { PyTuple, pyRepr } from "./repr";
 
@@ -56,7 +57,7 @@ function toWire(v: unknown): WireValue {
       if (Array.isArray(v)) return v.map(toWire);
       if (v instanceof Error) return String(v.message);
       try {
-        const out: { [k: string]: WireValue } = {};
+        const out: WireObject = {};
         for (const k of Object.keys(v)) out[k] = toWire((v as { [k: string]: unknown })[k]);
         return out;
       } catch {
@@ -100,31 +101,36 @@ export function errorToExceptionInfo(err: unknown): ExceptionInfo {
   return { exc_type: "Error", exc_message: err === undefined ? [] : [toWire(err)], exc_module: JS_EXC_MODULE };
 }
 
-/** True when a value has the shape of an exception dict. */
-export function isExceptionInfo(v: unknown): v is ExceptionInfo {
-  return (
-    typeof v === "object" &&
-    v !== null &&
-    typeof (v as { exc_type?: unknown }).exc_type === "string" &&
-    (v as { exc_message?: unknown }).exc_message !== undefined
-  );
+/**
+ * An exception dict as read back from a backend, as loosely as Celery reads one: `exc_type` a
+ * string and `exc_message` present, but maybe not a list (older Celery wrote `str(exc)`), and
+ * `exc_module` maybe missing. Every `ExceptionInfo` is one.
+ */
+export type StoredException = WireObject & { exc_type: string; exc_message: WireValue };
+
+/** True when a value has the shape of a stored exception dict (see `StoredException`). */
+export function isStoredException(v: WireValue | undefined): v is StoredException {
+  return isWireObject(v) && typeof v.exc_type === "string" && v.exc_message !== undefined;
+}
+
+/** The exception's args from `exc_message`: a list as is, null as none, anything else as the one arg. */
+function excArgs(raw: WireValue): WireValue[] {
+  return Array.isArray(raw) ? raw : raw === null ? [] : [raw];
 }
 
 /** Error object for a stored exception dict (tolerates malformed input). */
-export function exceptionInfoToError(info: ExceptionInfo | WireValue, traceback: string | null = null): CeleryError {
-  if (isExceptionInfo(info)) {
-    const raw = info.exc_message as WireValue;
-    const args = Array.isArray(raw) ? raw : raw === null ? [] : [raw];
+export function exceptionInfoToError(info: WireValue, traceback: string | null = null): CeleryError {
+  if (isStoredException(info)) {
     const module = typeof info.exc_module === "string" ? info.exc_module : "celery.exceptions";
-    return new CeleryError(info.exc_type, args, module, traceback);
+    return new CeleryError(info.exc_type, excArgs(info.exc_message), module, traceback);
   }
-  return new CeleryError("Exception", info === null || info === undefined ? [] : [info as WireValue], "builtins", traceback);
+  return new CeleryError("Exception", info === null || info === undefined ? [] : [info], "builtins", traceback);
 }
 
 /** Python `repr(exc)`, e.g. `ValueError('bad value', 42)`, as sent in task-failed events. */
-export function excRepr(info: ExceptionInfo): string {
+export function excRepr(info: Pick<StoredException, "exc_type" | "exc_message">): string {
   const name = info.exc_type.split(".").pop() || info.exc_type;
-  return `${name}(${info.exc_message.map((a) => pyRepr(a)).join(", ")})`;
+  return `${name}(${excArgs(info.exc_message).map((a) => pyRepr(a)).join(", ")})`;
 }
 
 const V8_FRAME = /^\s*at (?:(.+?) \()?(.+?):(\d+):(\d+)\)?$/;

@@ -3,7 +3,7 @@
  * Decoding checks them while it works: decompression stops at `maxMessageSize`, and nesting
  * is measured before any recursive walk of the decoded value.
  */
-import type { WireValue } from "./message";
+import type { WireObject, WireValue } from "./message";
 
 /** The limits a decode runs under; null disables one. */
 export interface DecodeLimits {
@@ -45,7 +45,7 @@ export function isStackOverflow(err: unknown): boolean {
   return err instanceof RangeError && /call stack/i.test(err.message);
 }
 
-function isContainer(v: WireValue): v is WireValue[] | { [k: string]: WireValue } {
+function isContainer(v: WireValue): v is WireValue[] | WireObject {
   return typeof v === "object" && v !== null && !(v instanceof Date) && !Buffer.isBuffer(v);
 }
 
@@ -56,7 +56,7 @@ export function assertNestingDepth(value: WireValue, max: number | null): void {
   while (stack.length) {
     const [v, depth] = stack.pop() as [WireValue, number];
     if (depth > max) throw tooDeep(max);
-    const children = Array.isArray(v) ? v : Object.values(v as { [k: string]: WireValue });
+    const children = Array.isArray(v) ? v : Object.values(v as WireObject);
     for (const c of children) if (isContainer(c)) stack.push([c, depth + 1]);
   }
 }

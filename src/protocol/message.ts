@@ -1,39 +1,46 @@
 /**
- * The task message model, as plain types. Types describe the wire: a header Celery may omit is
- * optional here, and `decodeTask` fills defaults in one place.
+ * The task message model, as plain types (plus `isWireObject`, the one guard for a wire mapping).
+ * Types describe the wire: a header Celery may omit is optional here, and `decodeTask` fills
+ * defaults in one place.
  */
 
-/** A JSON-like value as it crosses the wire after deserialization. */
-export type WireValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | Date
-  | Buffer
-  | WireValue[]
-  | { [key: string]: WireValue };
+/**
+ * A JSON-like value as it crosses the wire: what every serializer (json, msgpack, yaml) writes and
+ * what deserialization gives back. The one wire type of the project (with `WireObject`).
+ *
+ * The project's own wire documents (`SignatureDict`, `ExceptionInfo`, `ResultMeta`, `GroupMeta`,
+ * `ResultTuple`, ...) are declared as `type` aliases, not interfaces, so that they are
+ * WireValues as they are: an interface has no implicit index signature. Their optional members
+ * are fine: every serializer skips an object member that is `undefined`, as Python never sees it.
+ * `PyFloat` (a float marker for json and `repr`) is not a WireValue: msgpack, yaml and AMQP
+ * headers do not know it.
+ */
+export type WireValue = null | boolean | number | bigint | string | Date | Buffer | WireValue[] | WireObject;
 
-/** A Celery signature in its dict form (`task`, `args`, `kwargs`, `options`, ...). */
-export interface SignatureDict {
+/** A mapping (Python dict) on the wire: string keys, WireValue values. */
+export type WireObject = { [key: string]: WireValue };
+
+/**
+ * A Celery signature in its dict form (`task`, `args`, `kwargs`, `options`, `subtask_type`,
+ * `immutable`); keys received beyond these (e.g. legacy `chord_size`) are kept as extras.
+ */
+export type SignatureDict = {
   task: string;
   args: WireValue[];
-  kwargs: { [key: string]: WireValue };
-  options: { [key: string]: WireValue };
+  kwargs: WireObject;
+  options: WireObject;
   subtask_type: string | null;
   immutable: boolean;
-  chord_size?: number | null;
-  [extra: string]: WireValue | undefined;
-}
+  [extra: string]: WireValue;
+};
 
 /** The third element of a v2 body. Every key may be missing or null on input. */
-export interface Embed {
+export type Embed = {
   callbacks: SignatureDict[] | null;
   errbacks: SignatureDict[] | null;
   chain: SignatureDict[] | null;
   chord: SignatureDict | null;
-}
+};
 
 /** Protocol v2 application headers (docs/protocol.md §2.1). */
 export interface TaskHeaders {
@@ -55,7 +62,7 @@ export interface TaskHeaders {
   ignore_result?: boolean;
   replaced_task_nesting?: number;
   stamped_headers?: string[] | null;
-  stamps?: { [key: string]: WireValue };
+  stamps?: WireObject;
   compression?: string;
   redelivered?: boolean;
   [custom: string]: WireValue | undefined;
@@ -91,7 +98,7 @@ export interface DecodedTask {
   /** Display name: shadow when given, else task. */
   name: string;
   args: WireValue[];
-  kwargs: { [key: string]: WireValue };
+  kwargs: WireObject;
   embed: Embed;
   retries: number;
   eta: Date | null;
@@ -107,11 +114,16 @@ export interface DecodedTask {
   ignoreResult: boolean;
   replacedTaskNesting: number;
   stampedHeaders: string[] | null;
-  stamps: { [key: string]: WireValue };
+  stamps: WireObject;
   correlationId: string;
   replyTo: string;
   priority: number | null;
   contentType: string;
   /** Every header as received (custom ones included). */
   headers: { [key: string]: WireValue | undefined };
+}
+
+/** True for a mapping: a WireValue that is not null, an array, a Date or a Buffer. */
+export function isWireObject(v: WireValue | undefined): v is WireObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date) && !Buffer.isBuffer(v);
 }

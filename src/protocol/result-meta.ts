@@ -2,7 +2,8 @@
  * Celery's task meta document (docs/protocol.md §7.1) and group meta (§7.6), as stored in result backends.
  * Encoding/decoding functions live below the types.
  */
-import type { WireValue } from "./message";
+import { isWireObject } from "./message";
+import type { WireObject, WireValue } from "./message";
 import { pyJsonDumps, pyJsonLoads } from "./serializers/json";
 import { encodingWith } from "./serializers";
 import { isoformatNaiveUtc, parseIsoDatetime } from "./isotime";
@@ -19,18 +20,21 @@ export type TaskState =
   | "REJECTED"
   | (string & {});
 
-/** Exceptions as they cross the wire. */
-export interface ExceptionInfo {
+/** Exceptions as they cross the wire (a `type`, so it is a `WireObject`). */
+export type ExceptionInfo = {
   exc_type: string;
   exc_message: WireValue[];
   exc_module: string;
-}
+};
 
 /** A result tuple: AsyncResult `[[id, parent], null]`; GroupResult `[[gid, null], [members]]`. */
 export type ResultTuple = [[string, ResultTuple | null], ResultTuple[] | null];
 
-/** The stored document (plus result_extended fields when enabled). */
-export interface ResultMeta {
+/**
+ * The stored document (plus result_extended fields when enabled). A `type`, so it is a
+ * `WireObject`; keys a backend stored beyond these are kept, untyped.
+ */
+export type ResultMeta = {
   status: TaskState;
   result: WireValue;
   traceback: string | null;
@@ -39,19 +43,19 @@ export interface ResultMeta {
   group_id?: string;
   parent_id?: string;
   task_id: string;
-  name?: string;
-  args?: WireValue[];
-  kwargs?: { [key: string]: WireValue };
-  worker?: string;
-  retries?: number;
-  queue?: string;
-  [extra: string]: WireValue | undefined;
-}
+  /** result_extended fields: null when Celery's request did not have them. */
+  name?: string | null;
+  args?: WireValue[] | null;
+  kwargs?: WireObject | null;
+  worker?: string | null;
+  retries?: number | null;
+  queue?: string | null;
+};
 
 /** Group meta `{"result": [[gid, null], [member tuples]]}`. */
-export interface GroupMeta {
+export type GroupMeta = {
   result: ResultTuple;
-}
+};
 
 /** States after which a task will not change. */
 export const READY_STATES: ReadonlySet<string> = new Set(["SUCCESS", "FAILURE", "REVOKED"]);
@@ -80,7 +84,7 @@ export function parseDateDone(value: string | null | undefined): Date | null {
 export interface ExtendedResultFields {
   name: string;
   args: WireValue[];
-  kwargs: { [key: string]: WireValue };
+  kwargs: WireObject;
   worker: string;
   retries: number;
   queue: string;
@@ -143,12 +147,56 @@ export class InvalidResultMeta extends Error {
   }
 }
 
-function asObject(text: string | Buffer): { [k: string]: WireValue } {
+function asObject(text: string | Buffer): WireObject {
   const v = pyJsonLoads(text);
-  if (v === null || typeof v !== "object" || Array.isArray(v) || v instanceof Date || Buffer.isBuffer(v)) {
-    throw new InvalidResultMeta("result meta is not a JSON object");
-  }
+  if (!isWireObject(v)) throw new InvalidResultMeta("result meta is not a JSON object");
   return v;
+}
+
+/** True when `v` is a result tuple, checked all the way down. */
+export function isResultTuple(v: WireValue | undefined): v is ResultTuple {
+  if (!Array.isArray(v) || v.length !== 2) return false;
+  const [head, members] = v;
+  return (
+    Array.isArray(head) &&
+    head.length === 2 &&
+    typeof head[0] === "string" &&
+    (head[1] === null || isResultTuple(head[1])) &&
+    (members === null || (Array.isArray(members) && members.every(isResultTuple)))
+  );
+}
+
+/** True for a list of result tuples (a meta's `children`). */
+export function isResultTupleList(v: WireValue | undefined): v is ResultTuple[] {
+  return Array.isArray(v) && v.every(isResultTuple);
+}
+
+type Check = (v: WireValue | undefined) => boolean;
+const isString: Check = (v) => typeof v === "string";
+const orNull = (check: Check): Check => (v) => v === null || check(v);
+const optional = (check: Check): Check => (v) => v === undefined || check(v);
+
+/** What each ResultMeta key may hold as decoded (one entry per key, so none is forgotten). */
+const META_FIELDS: { [K in keyof ResultMeta]-?: Check } = {
+  status: isString,
+  result: (v) => v !== undefined,
+  traceback: orNull(isString),
+  children: isResultTupleList,
+  date_done: orNull(isString),
+  group_id: optional(isString),
+  parent_id: optional(isString),
+  task_id: isString,
+  name: optional(orNull(isString)),
+  args: optional(orNull(Array.isArray)),
+  kwargs: optional(orNull(isWireObject)),
+  worker: optional(orNull(isString)),
+  retries: optional(orNull((v) => typeof v === "number")),
+  queue: optional(orNull(isString)),
+};
+
+/** Throws `fail(key)` for the first ResultMeta key whose value in `v` has the wrong type. */
+export function assertResultMeta(v: WireObject, fail: (key: string) => Error): asserts v is ResultMeta {
+  for (const [key, check] of Object.entries(META_FIELDS)) if (!check(v[key])) throw fail(key);
 }
 
 /** Parses a stored task meta; missing optional fields get Celery's defaults (key order kept). */
@@ -160,14 +208,19 @@ export function decodeResultMeta(text: string | Buffer): ResultMeta {
   if (v.children === undefined || v.children === null) v.children = [];
   if (v.date_done === undefined) v.date_done = null;
   if (typeof v.status !== "string") throw new InvalidResultMeta("result meta has a non-string status");
-  return v as unknown as ResultMeta;
+  assertResultMeta(v, (key) => new InvalidResultMeta(`result meta has a malformed ${key}`));
+  return v;
+}
+
+function isGroupMeta(v: WireObject): v is GroupMeta {
+  return isResultTuple(v.result);
 }
 
 /** Group meta `{"result": [[gid, null], [member tuples]]}`. */
 export function decodeGroupMeta(text: string | Buffer): GroupMeta {
   const v = asObject(text);
-  if (!Array.isArray(v.result)) throw new InvalidResultMeta("group meta has no result tuple");
-  return v as unknown as GroupMeta;
+  if (!isGroupMeta(v)) throw new InvalidResultMeta("group meta has no result tuple");
+  return v;
 }
 
 /** GroupResult tuple for a group id and member task ids. */

@@ -2,13 +2,8 @@
  * Signature dicts (docs/protocol.md §3.1): `{task, args, kwargs, options, subtask_type, immutable}` in that
  * key order, extra keys (e.g. legacy `chord_size`) kept after them.
  */
-import type { SignatureDict, WireValue } from "./message";
-
-type WireObject = { [key: string]: WireValue };
-
-function isPlainObject(v: WireValue | undefined): v is WireObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date) && !Buffer.isBuffer(v);
-}
+import { isWireObject } from "./message";
+import type { SignatureDict, WireObject, WireValue } from "./message";
 
 export class InvalidSignature extends Error {
   constructor(message: string) {
@@ -20,8 +15,8 @@ export class InvalidSignature extends Error {
 const CORE_KEYS = new Set(["task", "args", "kwargs", "options", "subtask_type", "immutable"]);
 
 /** Fills missing keys of a signature dict received from the wire (throws if it is not one). */
-export function normalizeSignature(value: WireValue): SignatureDict {
-  if (!isPlainObject(value)) throw new InvalidSignature(`signature must be an object, got ${typeof value}`);
+export function normalizeSignature(value: WireValue | undefined): SignatureDict {
+  if (!isWireObject(value)) throw new InvalidSignature(`signature must be an object, got ${typeof value}`);
   const task = value.task;
   if (typeof task !== "string") throw new InvalidSignature("signature has no task name");
   const args = value.args;
@@ -30,8 +25,8 @@ export function normalizeSignature(value: WireValue): SignatureDict {
   const sig: SignatureDict = {
     task,
     args: Array.isArray(args) ? args : args == null ? [] : [args],
-    kwargs: isPlainObject(kwargs) ? kwargs : {},
-    options: isPlainObject(options) ? options : {},
+    kwargs: isWireObject(kwargs) ? kwargs : {},
+    options: isWireObject(options) ? options : {},
     subtask_type: typeof value.subtask_type === "string" ? value.subtask_type : null,
     immutable: value.immutable === true,
   };

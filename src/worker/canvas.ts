@@ -14,8 +14,8 @@ import type { SignatureInput } from "../protocol/signature";
 import type { CanvasResult } from "../client/canvas";
 import type { ApplyOptions } from "../client/options";
 import type { Logger } from "../logging";
-import { chordError, excRepr, isExceptionInfo } from "../protocol/exceptions";
-import type { SignatureDict, WireValue } from "../protocol/message";
+import { chordError, excRepr, isStoredException } from "../protocol/exceptions";
+import type { SignatureDict, WireObject, WireValue } from "../protocol/message";
 import type { ExceptionInfo, ResultTuple } from "../protocol/result-meta";
 import { pyJsonDumps, pyJsonLoads } from "../protocol/serializers/json";
 import { buildResultMeta } from "../protocol/result-meta";
@@ -32,8 +32,6 @@ interface ChordJoinBackend extends ResultBackend {
 function hasChordJoin(b: ResultBackend): b is ChordJoinBackend {
   return typeof (b as Partial<ChordJoinBackend>).onChordPartReturn === "function";
 }
-
-type WireObject = { [key: string]: WireValue };
 
 /** Call a registered task in this process with `args` (Celery `task(*args)`, as the map builtins do). */
 async function callLocal(app: AppContext, ctx: BoundTaskContext, sig: WireValue, args: WireValue[]): Promise<WireValue> {
@@ -74,7 +72,7 @@ export function registerCanvasBuiltins(app: AppContext): void {
     "celery.chunks",
     async (ctx: BoundTaskContext, task: WireValue, it: WireValue, n: WireValue) => {
       const r = await new Chunks(app, normalizeSignature(task), list(it), Number(n)).applyAsync([], {}, { parentId: ctx.request.id, rootId: ctx.request.rootId });
-      return r.asTuple() as unknown as WireValue;
+      return r.asTuple();
     },
     { bind: true, params: ["task", "it", "n"] },
   );
@@ -96,10 +94,10 @@ function mapFinal(d: SignatureDict, fn: (leaf: SignatureDict) => SignatureDict):
     const tasks = Array.isArray(d.kwargs.tasks) ? d.kwargs.tasks.map((x) => normalizeSignature(x)) : [];
     if (!tasks.length) return d;
     tasks[tasks.length - 1] = mapFinal(tasks[tasks.length - 1], fn);
-    return { ...d, kwargs: { ...d.kwargs, tasks: tasks as unknown as WireValue } };
+    return { ...d, kwargs: { ...d.kwargs, tasks } };
   }
   if (d.subtask_type === "chord" && d.kwargs.body != null) {
-    return { ...d, kwargs: { ...d.kwargs, body: mapFinal(normalizeSignature(d.kwargs.body), fn) as unknown as WireValue } };
+    return { ...d, kwargs: { ...d.kwargs, body: mapFinal(normalizeSignature(d.kwargs.body), fn) } };
   }
   return fn(d);
 }
@@ -158,7 +156,7 @@ export class WorkerCanvas {
    */
   async replace(request: Request, input: SignatureInput): Promise<void> {
     const t = request.task;
-    let sig = normalizeSignature(toSignatureDict(input) as unknown as WireValue);
+    let sig = normalizeSignature(toSignatureDict(input));
     if (sig.options.chord != null) throw new CeleryError("ImproperlyConfigured", ["A signature replacing a task must not be part of a chord"], "celery.exceptions");
     if (sig.subtask_type === "chain" && !(Array.isArray(sig.kwargs.tasks) && sig.kwargs.tasks.length)) {
       throw new CeleryError("ImproperlyConfigured", ["Cannot replace with an empty chain"], "celery.exceptions");
@@ -167,13 +165,13 @@ export class WorkerCanvas {
       const accumulate: SignatureDict = { task: "celery.accumulate", args: [], kwargs: { index: 0 }, options: {}, subtask_type: null, immutable: false };
       sig = chordDict(sig, accumulate);
     }
-    const callbacks = (t.embed.callbacks ?? []) as unknown as WireValue[];
-    const errbacks = (t.embed.errbacks ?? []) as unknown as WireValue[];
+    const callbacks = t.embed.callbacks ?? [];
+    const errbacks = t.embed.errbacks ?? [];
     sig = mapFinal(sig, (leaf) => {
       const o: WireObject = { ...leaf.options, task_id: t.id };
       if (callbacks.length) o.link = [...optList(leaf.options.link), ...callbacks];
       if (errbacks.length) o.link_error = [...optList(leaf.options.link_error), ...errbacks];
-      if (t.embed.chord) o.chord = t.embed.chord as unknown as WireValue;
+      if (t.embed.chord) o.chord = t.embed.chord;
       if (t.group) o.group_id = t.group;
       if (t.groupIndex !== null) o.group_index = t.groupIndex;
       return { ...leaf, options: o };
@@ -203,7 +201,7 @@ export class WorkerCanvas {
       const culprit = parts.find((p) => p[2] === "FAILURE" || p[2] === "REVOKED");
       if (culprit) {
         const exc = culprit[3];
-        const repr = isExceptionInfo(exc) ? excRepr(exc) : String(exc);
+        const repr = isStoredException(exc) ? excRepr(exc) : String(exc);
         await this.failBody(request, body, chordError(`Dependency ${String(culprit[1])} raised ${repr}`));
         return;
       }
@@ -224,12 +222,12 @@ export class WorkerCanvas {
    */
   async afterFailure(request: Request, info: ExceptionInfo, traceback: string | null): Promise<void> {
     const t = request.task;
-    await this.chordPartReturn(request, "FAILURE", info as unknown as WireValue);
+    await this.chordPartReturn(request, "FAILURE", info);
     try {
       for (const step of t.embed.chain ?? []) {
         const id = step.options.task_id;
         if (typeof id !== "string") continue;
-        await this.backend.store(id, buildResultMeta({ taskId: id, status: "FAILURE", result: info as unknown as WireValue, traceback }));
+        await this.backend.store(id, buildResultMeta({ taskId: id, status: "FAILURE", result: info, traceback }));
       }
       const errbacks = t.embed.errbacks ?? [];
       if (errbacks.length) await applyGroup(this.app, groupSig(errbacks), [t.id], this.lineage(request));

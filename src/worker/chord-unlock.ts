@@ -11,7 +11,7 @@ import type { AppContext } from "../app-context";
 import type { ResultBackend } from "../backend/types";
 import { applySignature } from "../client/canvas";
 import type { BoundTaskContext } from "../task-types";
-import { chordError, excRepr, isExceptionInfo } from "../protocol/exceptions";
+import { chordError, excRepr, isStoredException } from "../protocol/exceptions";
 import type { WireValue } from "../protocol/message";
 import { READY_STATES } from "../protocol/result-meta";
 import { normalizeSignature } from "../protocol/signature";
@@ -46,7 +46,7 @@ async function join(backend: ResultBackend, deps: Dep[]): Promise<Joined> {
     const meta = await backend.get(dep.id);
     if (!meta || !READY_STATES.has(meta.status)) return { ready: false };
     if (meta.status === "SUCCESS") values.push(meta.result);
-    else failed ??= { id: dep.id, repr: isExceptionInfo(meta.result) ? excRepr(meta.result) : String(meta.result) };
+    else failed ??= { id: dep.id, repr: isStoredException(meta.result) ? excRepr(meta.result) : String(meta.result) };
   }
   return failed ? { ready: true, failed } : { ready: true, values };
 }
@@ -60,7 +60,7 @@ export function registerChordUnlock(app: AppContext): void {
       // unlock_chord(group_id, callback, interval=None, max_retries=None, result=None), by position or keyword
       const param = (i: number, name: string): WireValue | undefined => (i < args.length ? args[i] : kwargs[name]);
       const groupId = String(param(0, "group_id"));
-      const body = normalizeSignature(param(1, "callback") as WireValue);
+      const body = normalizeSignature(param(1, "callback"));
       const interval = param(2, "interval");
       const maxRetries = param(3, "max_retries");
       const result = param(4, "result");

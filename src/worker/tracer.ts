@@ -114,13 +114,13 @@ export class Tracer {
       }
       this.logger.error(`Failed to store ${status} for task ${taskLabel(t)}: ${message}; storing FAILURE instead`);
       const info = err instanceof EncodeError ? encodeError(message) : errorToExceptionInfo(err);
-      await this.store(request, "FAILURE", info as unknown as WireValue, formatTraceback(err), [], true);
+      await this.store(request, "FAILURE", info, formatTraceback(err), [], true);
     }
   }
 
   /** Store a FAILURE/REVOKED made by the worker itself (NotRegistered, expired, ...). */
   async storeException(request: Request, status: "FAILURE" | "REVOKED", info: ExceptionInfo): Promise<void> {
-    await this.store(request, status, info as unknown as WireValue, null);
+    await this.store(request, status, info, null);
   }
 
   /**
@@ -130,7 +130,7 @@ export class Tracer {
   async revoked(task: RegisteredTask | undefined, request: Request, reason: "revoked" | "expired" | "terminated", signal: string | null = null): Promise<void> {
     if (this.storesErrors(task, request)) await this.storeException(request, "REVOKED", taskRevoked(reason));
     // Celery's mark_as_revoked: a revoked chord member still completes its part (failing the body).
-    await this.canvas.chordPartReturn(request, "REVOKED", taskRevoked(reason) as unknown as WireValue);
+    await this.canvas.chordPartReturn(request, "REVOKED", taskRevoked(reason));
     this.emit("taskRevoked", {
       taskId: request.task.id,
       task: request.task.task,
@@ -268,7 +268,7 @@ export class Tracer {
   private async fail(task: RegisteredTask, request: Request, err: unknown, traceback: string | null = taskTraceback(err)): Promise<"FAILURE"> {
     const t = request.task;
     const info = errorToExceptionInfo(err);
-    if (this.storesErrors(task, request)) await this.store(request, "FAILURE", info as unknown as WireValue, traceback);
+    if (this.storesErrors(task, request)) await this.store(request, "FAILURE", info, traceback);
     await this.canvas.afterFailure(request, info, traceback);
     this.logger.error(`Task ${taskLabel(t)} raised unexpected: ${excRepr(info)}${traceback ? "\n" + traceback.replace(/\n$/, "") : ""}`);
     this.emit("taskFailure", { taskId: t.id, task: t.task, request: request.info, exception: err, excInfo: info, traceback });
@@ -317,7 +317,7 @@ export class Tracer {
     // Python's str(Retry): "Retry in <countdown>s: <repr(exc)>" or "Retry at <eta>".
     const text = retryText(exc, retry.options.eta ?? retryCountdown(retry.options, task.options) ?? null);
     if (this.storesErrors(task, request)) {
-      const result = hasExc ? (errorToExceptionInfo(exc) as unknown as WireValue) : null;
+      const result = hasExc ? errorToExceptionInfo(exc) : null;
       await this.store(request, "RETRY", result, retryTraceback(retry, text), [[[t.id, null], null]]);
     }
     this.logger.info(`Task ${taskLabel(t)} retry: ${text}`);

@@ -68,6 +68,12 @@ describe("exceptions", () => {
     expect(exceptionInfoToError("weird" as WireValue).excType).toBe("Exception");
   });
 
+  test("an exc_message that is not a list (older Celery wrote str(exc)) is the one arg", () => {
+    const old = { exc_type: "ValueError", exc_message: "bad" };
+    expect(exceptionInfoToError(old).excMessage).toEqual(["bad"]);
+    expect(excRepr(old)).toBe("ValueError('bad')");
+  });
+
   test("formatTraceback looks like a Python traceback", () => {
     const tb = formatTraceback(new RangeError("out of range"));
     expect(tb.startsWith("Traceback (most recent call last):\n  File ")).toBe(true);

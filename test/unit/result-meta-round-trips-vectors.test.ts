@@ -40,7 +40,7 @@ describe("result meta", () => {
       parentId: d.parent_id,
       extended:
         d.name !== undefined
-          ? { name: d.name, args: d.args as WireValue[], kwargs: d.kwargs as { [k: string]: WireValue }, worker: d.worker as string, retries: d.retries as number, queue: d.queue as string }
+          ? { name: d.name as string, args: d.args as WireValue[], kwargs: d.kwargs as { [k: string]: WireValue }, worker: d.worker as string, retries: d.retries as number, queue: d.queue as string }
           : null,
       dateDone: d.date_done,
     });
@@ -75,6 +75,13 @@ describe("result meta", () => {
       date_done: null,
     });
     expect(() => decodeResultMeta("[1]")).toThrow();
+  });
+
+  test("a field of the wrong type is refused, not passed on as a ResultMeta", () => {
+    expect(() => decodeResultMeta('{"status": "SUCCESS", "result": 4, "traceback": 3, "task_id": "x"}')).toThrow("malformed traceback");
+    expect(() => decodeResultMeta('{"status": "SUCCESS", "result": 4, "children": [["x"]], "task_id": "x"}')).toThrow("malformed children");
+    expect(() => decodeResultMeta('{"status": "SUCCESS", "result": 4}')).toThrow("malformed task_id");
+    expect(decodeResultMeta('{"status": "SUCCESS", "result": 4, "task_id": "x", "queue": null}').queue).toBeNull();
   });
 
   test("group meta (backend-redis-group-save) round-trips", () => {

@@ -20,9 +20,10 @@
  */
 import type { ResultBackend, ResultRoute } from "../types";
 import type { Consumer, Delivery, QueueDeclaration, Transport } from "../../transport/types";
-import type { RawMessage, WireValue } from "../../protocol/message";
-import type { GroupMeta, ResultMeta, ResultTuple } from "../../protocol/result-meta";
-import { READY_STATES } from "../../protocol/result-meta";
+import { isWireObject } from "../../protocol/message";
+import type { RawMessage, WireObject } from "../../protocol/message";
+import type { GroupMeta, ResultMeta } from "../../protocol/result-meta";
+import { READY_STATES, assertResultMeta, isResultTupleList } from "../../protocol/result-meta";
 import { waitOnce } from "../waiter";
 import type { Waiter } from "../waiter";
 import { encodeBody, decodeMessageBody } from "../../protocol";
@@ -95,7 +96,7 @@ export function rpcReplyQueue(oid: string, resultExpires: number | null | undefi
 }
 
 /** The 5.2 reply body, in Celery's key order. */
-export function rpcResultBody(taskId: string, meta: ResultMeta): { [key: string]: WireValue } {
+export function rpcResultBody(taskId: string, meta: ResultMeta): WireObject {
   return {
     task_id: taskId,
     status: meta.status,
@@ -126,27 +127,24 @@ export function encodeRpcResult(
   };
 }
 
-function isPlainObject(v: WireValue): v is { [key: string]: WireValue } {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date) && !Buffer.isBuffer(v);
-}
-
 /** Reads one reply: the task id it answers (correlation_id, else body task_id) and its meta. */
 export function decodeRpcResult(message: RawMessage, accept: readonly string[]): { taskId: string; meta: ResultMeta } {
   const payload = decodeMessageBody(message, accept);
-  if (!isPlainObject(payload)) throw new Error("rpc:// reply body is not a mapping");
+  if (!isWireObject(payload)) throw new Error("rpc:// reply body is not a mapping");
   const corr = message.properties.correlation_id;
   const taskId = typeof corr === "string" && corr ? corr : typeof payload.task_id === "string" ? payload.task_id : "";
   if (!taskId) throw new Error("rpc:// reply has neither correlation_id nor task_id");
   if (typeof payload.status !== "string") throw new Error(`rpc:// reply for ${taskId} has no status`);
-  const meta: ResultMeta = {
+  const meta: WireObject = {
     ...payload,
     status: payload.status,
     result: payload.result === undefined ? null : payload.result,
     traceback: typeof payload.traceback === "string" ? payload.traceback : null,
-    children: (Array.isArray(payload.children) ? payload.children : []) as unknown as ResultTuple[],
+    children: isResultTupleList(payload.children) ? payload.children : [],
     date_done: typeof payload.date_done === "string" ? payload.date_done : null,
     task_id: typeof payload.task_id === "string" ? payload.task_id : taskId,
   };
+  assertResultMeta(meta, (key) => new Error(`rpc:// reply for ${taskId} has a malformed ${key}`));
   return { taskId, meta };
 }
 

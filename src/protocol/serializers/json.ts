@@ -18,7 +18,7 @@
  * Known loss: JS cannot tell `1.0` from `1`, so a Python float with an integral value comes back
  * as a number that `pyJsonDumps` writes as `1`.
  */
-import type { WireValue } from "../message";
+import type { WireObject, WireValue } from "../message";
 import { kombu52DatetimeString, parseIsoDatetime } from "../isotime";
 import { assertNestingDepth } from "../limits";
 
@@ -198,7 +198,7 @@ export function decodeKombuEnvelope(type: WireValue, value: WireValue): WireValu
         typeof value === "string"
           ? value.replace(/-/g, "")
           : value && typeof value === "object" && !Array.isArray(value) && !(value instanceof Date) && !Buffer.isBuffer(value)
-            ? (value as { [k: string]: WireValue }).hex
+            ? (value as WireObject).hex
             : undefined;
       return typeof hex === "string" && UUID_HEX.test(hex) ? canonicalUuid(hex) : undefined;
     }
@@ -211,7 +211,7 @@ export function decodeKombuEnvelope(type: WireValue, value: WireValue): WireValu
   }
 }
 
-function isEnvelope(obj: { [k: string]: WireValue }): boolean {
+function isEnvelope(obj: WireObject): boolean {
   let n = 0;
   for (const k in obj) {
     if (k !== "__type__" && k !== "__value__") return false;
@@ -355,9 +355,9 @@ class Parser {
     }
   }
 
-  object(): { [k: string]: WireValue } {
+  object(): WireObject {
     this.i++;
-    const out: { [k: string]: WireValue } = {};
+    const out: WireObject = {};
     this.ws();
     if (this.s[this.i] === "}") {
       this.i++;

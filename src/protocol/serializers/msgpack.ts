@@ -12,7 +12,7 @@
  * Known loss: integral floats (`3.0`) come back as numbers and are re-encoded as ints.
  */
 import { Packr, Unpackr } from "msgpackr";
-import type { WireValue } from "../message";
+import type { WireObject, WireValue } from "../message";
 import { kombu52DatetimeString } from "../isotime";
 import { PyFloat } from "./json";
 import { scanMsgpack } from "./msgpack-scan";
@@ -74,7 +74,7 @@ function normalize(value: unknown): WireValue {
     return value as WireValue[];
   }
   if (value instanceof Map) {
-    const out: { [k: string]: WireValue } = {};
+    const out: WireObject = {};
     for (const [k, v] of value) setOwn(out, String(k), normalize(v));
     return out;
   }

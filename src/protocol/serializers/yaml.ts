@@ -9,7 +9,7 @@
  * `safe_load` but not byte-identical to PyYAML (which sorts keys).
  */
 import YAML, { Scalar, type ScalarTag, type Tags } from "yaml";
-import type { WireValue } from "../message";
+import type { WireObject, WireValue } from "../message";
 import { setOwn, UnsupportedValueError } from "./plain";
 
 // PyYAML's YAML 1.1 booleans: unlike the `yaml` package's 1.1 schema, `y`/`n` stay strings.
@@ -45,14 +45,14 @@ function normalize(value: unknown): WireValue {
   if (Array.isArray(value)) return value.map(normalize);
   if (value instanceof Set) return [...value].map(normalize);
   if (value instanceof Map) {
-    const out: { [k: string]: WireValue } = {};
+    const out: WireObject = {};
     for (const [k, v] of value) setOwn(out, String(k), normalize(v));
     return out;
   }
   if (Object.getPrototypeOf(value) !== Object.prototype) {
     throw new UnsupportedValueError(`YAML decoded to an unsupported ${(value as object).constructor?.name ?? "object"}`);
   }
-  const out: { [k: string]: WireValue } = {};
+  const out: WireObject = {};
   for (const k of Object.keys(value)) setOwn(out, k, normalize((value as { [k: string]: unknown })[k]));
   return out;
 }

@@ -17,7 +17,7 @@
  * Decoding undoes amqplib's wrappers: `{"!": "timestamp"}` → Date, `{"!": "decimal"}` → number
  * (digits read as signed 32-bit, which amqplib does not do), any other `{"!": t, value}` → value.
  */
-import type { WireValue } from "../../protocol/message";
+import type { WireObject, WireValue } from "../../protocol/message";
 
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
@@ -119,8 +119,8 @@ export function decodeFieldValue(value: unknown): WireValue {
 }
 
 /** A field table as amqplib decoded it → plain values. */
-export function decodeFieldTable(table: { [k: string]: unknown } | undefined | null): { [k: string]: WireValue } {
-  const out: { [k: string]: WireValue } = {};
+export function decodeFieldTable(table: { [k: string]: unknown } | undefined | null): WireObject {
+  const out: WireObject = {};
   if (!table) return out;
   for (const key of Object.keys(table)) out[key] = decodeFieldValue(table[key]);
   return out;

@@ -9,7 +9,7 @@
  * written with Python-identical `json.dumps` text, in kombu's key order.
  */
 import { randomUUID } from "node:crypto";
-import type { RawMessage, TaskProperties, WireValue } from "../../protocol/message";
+import type { RawMessage, TaskProperties, WireObject, WireValue } from "../../protocol/message";
 import { pyJsonDumps, pyJsonLoads, pyJsonString } from "../../protocol/serializers/json";
 import { logText, safeRepr } from "../../protocol/repr";
 
@@ -82,7 +82,7 @@ export interface DecodedEnvelope {
   redelivered: boolean;
 }
 
-function isPlainObject(v: unknown): v is { [k: string]: WireValue } {
+function isPlainObject(v: unknown): v is WireObject {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v) && !(v instanceof Date);
 }
 
@@ -209,7 +209,7 @@ export function restorableFromUnacked(value: string): RestorableEntry {
   if (!Array.isArray(parsed) || parsed.length < 3 || !isPlainObject(parsed[0])) {
     throw new BadEnvelopeError("unacked entry is not [envelope, exchange, routing_key]", value);
   }
-  const [env, exchange, routingKey] = parsed as [{ [k: string]: WireValue }, unknown, unknown];
+  const [env, exchange, routingKey] = parsed as [WireObject, unknown, unknown];
   return {
     text: redeliveredText(env),
     exchange: typeof exchange === "string" ? exchange : "",
@@ -225,7 +225,7 @@ export function redeliveredEnvelope(rawEnvelope: string): string {
   return redeliveredText(env);
 }
 
-function redeliveredText(env: { [k: string]: WireValue }): string {
+function redeliveredText(env: WireObject): string {
   const headers = env.headers;
   if (isPlainObject(headers)) {
     headers.redelivered = true;
