@@ -1,5 +1,8 @@
 // Benchmark: Python Celery workers vs celeriac vs celery-node on one private Redis, in one run.
 //   npm run bench            (BENCH_N=10000 BENCH_RT=500 BENCH_PYTHON=/usr/bin/python3 by default)
+//   BENCH_BASELINE=<dir>     also runs the worker of another built checkout ("celeriac baseline"),
+//                            to show a change against the code before it in the same run
+//   BENCH_WORKERS=celeriac,python solo   only the workers whose label starts with one of these
 // Prints tasks/s, round-trip p50/p99 and peak/idle RSS side by side, and celeriac / best Python pool.
 const { spawn, execFileSync } = require("node:child_process");
 const fs = require("node:fs");
@@ -28,6 +31,14 @@ const WORKERS = [
   { label: "celeriac -c 16", cmd: node, args: [celeriacCli, "worker", "-A", "bench/tsapp.js", "-c", "16", "-l", "warning"], cwd: ROOT, celeriac: true },
   { label: "celery-node", cmd: node, args: [path.join(ROOT, "bench/celery-node-worker.js")], cwd: ROOT },
 ];
+const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : null;
+if (BASELINE) {
+  const cli = path.join(BASELINE, "dist/cli/main.js");
+  const args = [cli, "worker", "-A", path.join(BASELINE, "bench/tsapp.js"), "-c", "16", "-l", "warning"];
+  WORKERS.splice(4, 0, { label: "celeriac baseline -c 16", cmd: node, args, cwd: BASELINE, celeriac: true });
+}
+const ONLY = process.env.BENCH_WORKERS ? process.env.BENCH_WORKERS.split(",") : null;
+const SELECTED = ONLY ? WORKERS.filter((w) => ONLY.some((prefix) => w.label.startsWith(prefix))) : WORKERS;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -169,7 +180,7 @@ async function main() {
     console.log(`\n== broker ${kind} (${BROKER.replace(/\/\/guest:guest@/, "//")}), results in Redis`);
     const rows = [];
     for (const ignoreResult of [false, true]) {
-      for (const w of WORKERS) {
+      for (const w of SELECTED) {
         const row = kind === "redis" ? await scenario(w, ignoreResult, broker, backend) : await amqpScenario(w, ignoreResult, backend);
         rows.push(row);
         console.log(
@@ -184,9 +195,13 @@ async function main() {
       const bestPy = set.filter((r) => r.label.startsWith("python")).sort((a, b) => b.tasksPerSec - a.tasksPerSec)[0];
       const ts = set.find((r) => r.label.startsWith("celeriac"));
       const cn = set.find((r) => r.label === "celery-node");
-      console.log(
-        `${kind} ${ignoreResult ? "ignore_result" : "with results"}: celeriac / best Python pool (${bestPy.label}) = ${(ts.tasksPerSec / bestPy.tasksPerSec).toFixed(2)}x; celeriac / celery-node = ${(ts.tasksPerSec / cn.tasksPerSec).toFixed(2)}x`,
-      );
+      const base = set.find((r) => r.label.startsWith("celeriac baseline"));
+      const ratios = [
+        ts && bestPy ? `celeriac / best Python pool (${bestPy.label}) = ${(ts.tasksPerSec / bestPy.tasksPerSec).toFixed(2)}x` : null,
+        ts && cn ? `celeriac / celery-node = ${(ts.tasksPerSec / cn.tasksPerSec).toFixed(2)}x` : null,
+        ts && base ? `celeriac / celeriac baseline = ${(ts.tasksPerSec / base.tasksPerSec).toFixed(2)}x` : null,
+      ].filter((r) => r !== null);
+      console.log(`${kind} ${ignoreResult ? "ignore_result" : "with results"}: ${ratios.join("; ")}`);
     }
   }
   broker.disconnect();
