@@ -15,7 +15,8 @@ import { WorkerPidbox } from "./pidbox";
 
 export { HANDLERS, requestInfo, queueDict, ControlError } from "./commands";
 export type { ControlState, ControlHandler } from "./commands";
-export { WorkerPidbox, matchNode, globToRegExp, isForNode, errorRepr, PIDBOX_EXCHANGE, REPLY_EXCHANGE } from "./pidbox";
+export { WorkerPidbox, matchNode, globToRegExp, isForNode, errorRepr } from "./pidbox";
+export { PIDBOX_EXCHANGE, REPLY_EXCHANGE } from "../../protocol/exchanges";
 
 export interface WorkerControlOptions {
   /** Listen on the pidbox (Celery worker_enable_remote_control, default true). */
