@@ -19,7 +19,7 @@ import type { WireValue } from "../protocol/message";
 import type { Consumer, Delivery } from "../transport/types";
 import { WorkerSignals } from "./events";
 import type { WorkerEventListener, WorkerEventName } from "./events";
-import { Pool } from "./pool";
+import { ConcurrencyGate } from "./concurrency-gate";
 import { EventLoopPool } from "./pools/eventloop";
 import { ThreadPool } from "./pools/threads";
 import type { ExecutionPool } from "./pools/types";
@@ -107,7 +107,7 @@ export class Worker {
   private consumer: Consumer | null = null;
   private backend: ResultBackend | null = null;
   private tracer: Tracer | null = null;
-  private readonly pool: Pool<Request>;
+  private readonly pool: ConcurrencyGate<Request>;
   /** Delivered, not yet settled, not ETA-held: the prefetch window. */
   private unsettled = 0;
   private readonly scheduled = new Map<Request, LongTimer>();
@@ -144,7 +144,7 @@ export class Worker {
     this.signals.logger = this.logger;
     this.statedb = options.statedb ?? null;
     this.containStrayErrors = options.containStrayErrors ?? true;
-    this.pool = new Pool<Request>(this.concurrency, (r) => this.execute(r), () => this.consumer?.poke());
+    this.pool = new ConcurrencyGate<Request>(this.concurrency, (r) => this.execute(r), () => this.consumer?.poke());
     if ((options.pool ?? "eventloop") === "threads") {
       if (!options.appModule) throw new Error('pool "threads" needs appModule: the path of the module exporting the app (the CLI passes -A)');
       this.executor = new ThreadPool({

@@ -46,7 +46,7 @@ const nok = (value: unknown) => ({ error: value });
 
 /** Worker internals the commands need that Worker does not expose publicly. */
 interface WorkerInternals {
-  pool?: { size: number; drain?: () => void };
+  pool?: { size: number; resize(size: number): void };
   consumer?: Consumer | null;
   executor?: { kind?: string };
 }
@@ -261,8 +261,7 @@ function cancelConsumer(state: ControlState, args: Record<string, WireValue>): u
 function resizePool(state: ControlState, n: number): void {
   const pool = internals(state.worker).pool;
   if (!pool || internals(state.worker).executor?.kind === "threads") return;
-  pool.size = Math.max(1, pool.size + n);
-  pool.drain?.call(pool);
+  pool.resize(pool.size + n);
 }
 
 function timeLimit(state: ControlState, args: Record<string, WireValue>): unknown {
