@@ -7,7 +7,7 @@ import { redactText } from "../redact";
 import { loadApp, clientApp } from "./load-app";
 import { expandNodeName } from "./hostname";
 import { embedBeat, registerBeatCommands } from "./beat";
-import { configureWorkerControl, registerControlCommands, workerControlOptions } from "./control";
+import { registerControlCommands, workerControlSettings } from "./control";
 import type { WorkerControlArgv } from "./control";
 import type { WireValue } from "../protocol/message";
 
@@ -51,6 +51,7 @@ async function worker(argv: WorkerArgv): Promise<void> {
     statedb: argv.statedb,
     maxTasksPerChild: argv["max-tasks-per-child"],
     maxMemoryPerChild: argv["max-memory-per-child"],
+    ...workerControlSettings(argv as WorkerControlArgv, () => shutdown("SIGTERM")),
   });
   let signals = 0;
   const shutdown = (sig: string) => {
@@ -67,7 +68,6 @@ async function worker(argv: WorkerArgv): Promise<void> {
     void w.stop().then(() => app.close()).then(() => process.exit(0));
   };
   for (const sig of ["SIGTERM", "SIGINT", "SIGQUIT"] as const) process.on(sig, () => shutdown(sig));
-  configureWorkerControl(w, argv as WorkerControlArgv, () => shutdown("SIGTERM"));
   await w.start();
   if ((argv as { beat?: boolean }).beat) await embedBeat(app, w, argv as { schedule?: string });
 }

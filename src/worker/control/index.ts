@@ -7,9 +7,8 @@ import { LamportClock } from "../../events/clock";
 import { EventDispatcher } from "../../events/dispatcher";
 import { WorkerEventPublisher } from "../../events/worker";
 import type { Logger } from "../../logging";
-import type { SerializerName } from "../../protocol/serializers";
 import type { Transport } from "../../transport/types";
-import type { Worker } from "../worker";
+import type { Worker, WorkerOptions } from "../worker";
 import type { ControlState } from "./commands";
 import { WorkerPidbox } from "./pidbox";
 
@@ -18,16 +17,8 @@ export type { ControlState, ControlHandler } from "./commands";
 export { WorkerPidbox, matchNode, globToRegExp, isForNode, errorRepr } from "./pidbox";
 export { PIDBOX_EXCHANGE, REPLY_EXCHANGE } from "../../protocol/exchanges";
 
-export interface WorkerControlOptions {
-  /** Listen on the pidbox (Celery worker_enable_remote_control, default true). */
-  remoteControl?: boolean;
-  /** Task events (-E / workerSendTaskEvents). */
-  sendTaskEvents?: boolean;
-  /** Worker heartbeat/online/offline events (default true, as Celery without --without-heartbeat). */
-  heartbeat?: boolean;
-  /** Heartbeat interval, seconds (default 2). */
-  heartbeatInterval?: number;
-}
+/** The worker options remote control and events read (see `WorkerOptions`). */
+export type WorkerControlOptions = Pick<WorkerOptions, "remoteControl" | "sendTaskEvents" | "heartbeat" | "heartbeatInterval" | "onRemoteShutdown">;
 
 export interface WorkerControlHandle {
   readonly clock: LamportClock;
@@ -41,22 +32,9 @@ export interface WorkerControlHandle {
   stop(): Promise<void>;
 }
 
-const remoteShutdownHandlers = new WeakMap<Worker, (msg: string) => void>();
-
-/** What a `shutdown` control command does to this worker (the CLI exits the process); default: `worker.stop()`. */
-export function onRemoteShutdown(worker: Worker, handler: (msg: string) => void): void {
-  remoteShutdownHandlers.set(worker, handler);
-}
-
-/** Per-worker control options set before `start()` (the CLI's -E, --without-heartbeat, ...). */
-const controlOptions = new WeakMap<Worker, WorkerControlOptions>();
-export function setWorkerControlOptions(worker: Worker, options: WorkerControlOptions): void {
-  controlOptions.set(worker, { ...controlOptions.get(worker), ...options });
-}
-
-export async function startWorkerControl(app: Celery, worker: Worker, transport: Transport, logger: Logger): Promise<WorkerControlHandle> {
-  const conf = app.conf as unknown as Record<string, unknown>;
-  const opts: WorkerControlOptions = { ...controlOptions.get(worker) };
+/** Start the pidbox and the event publisher of a consuming worker, as `opts` and the app's settings say. */
+export async function startWorkerControl(app: Celery, worker: Worker, transport: Transport, logger: Logger, opts: WorkerControlOptions): Promise<WorkerControlHandle> {
+  const conf = app.conf;
   const sendTaskEvents = opts.sendTaskEvents ?? conf.workerSendTaskEvents === true;
   const heartbeat = opts.heartbeat ?? true;
   const remoteControl = opts.remoteControl ?? conf.workerEnableRemoteControl !== false;
@@ -67,7 +45,7 @@ export async function startWorkerControl(app: Celery, worker: Worker, transport:
     dispatcher = new EventDispatcher(transport, {
       hostname: worker.hostname,
       clock,
-      serializer: (typeof conf.eventSerializer === "string" ? conf.eventSerializer : "json") as SerializerName,
+      serializer: typeof conf.eventSerializer === "string" ? conf.eventSerializer : "json",
       onError: (err) => logger.warn(`Could not send event: ${err.message}`),
     });
     events = new WorkerEventPublisher(
@@ -85,7 +63,7 @@ export async function startWorkerControl(app: Celery, worker: Worker, transport:
     events,
     shutdown: (msg) => {
       logger.warn(msg);
-      const handler = remoteShutdownHandlers.get(worker);
+      const handler = opts.onRemoteShutdown;
       if (handler) handler(msg);
       else void worker.stop();
     },
