@@ -94,10 +94,13 @@ export interface StopOptions {
 
 /** A Celery-compatible worker. */
 export class Worker {
+  /** Node name `name@host`. */
   readonly hostname: string;
   /** Handlers running at once as configured (`consumer.concurrency` is the current gate size). */
   readonly concurrency: number;
+  /** Where this worker logs. */
   readonly logger: Logger;
+  /** Tasks run to completion, kept by the consumer. */
   readonly stats: WorkerStats = { total: {}, processed: 0 };
   /** Where handlers run. */
   readonly executor: ExecutionPool;

@@ -20,6 +20,7 @@ export { PIDBOX_EXCHANGE, REPLY_EXCHANGE } from "../../protocol/exchanges";
 /** The worker options remote control and events read (see `WorkerOptions`). */
 export type WorkerControlOptions = Pick<WorkerOptions, "remoteControl" | "sendTaskEvents" | "heartbeat" | "heartbeatInterval" | "onRemoteShutdown">;
 
+/** A started worker's remote control and events. */
 export interface WorkerControlHandle {
   readonly clock: LamportClock;
   readonly events: WorkerEventPublisher | null;
@@ -29,6 +30,7 @@ export interface WorkerControlHandle {
    * when task events are on (-E / enable_events), as Celery's `Request.send_event`.
    */
   taskEvent(type: string, fields: Record<string, unknown>): void;
+  /** Leave the pidbox and stop the event publisher (worker-offline); later calls do nothing. */
   stop(): Promise<void>;
 }
 
