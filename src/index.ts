@@ -4,10 +4,13 @@ export * from "./client";
 export { Celery } from "./celery";
 export { EventDispatcher, EventReceiver, LamportClock, decodeEvents } from "./events";
 export type { CeleryEvent } from "./events";
-export { onRemoteShutdown, setWorkerControlOptions } from "./worker/control";
 export type { WorkerControlOptions } from "./worker/control";
 export { Worker } from "./worker/worker";
 export type { WorkerOptions, WorkerStats, RevokeOptions, StopOptions } from "./worker/worker";
+export type { Consumer } from "./worker/consumer";
+export type { TaskOverrides } from "./worker/consumer";
+export type { Request } from "./worker/request";
+export type { AckPolicy, Settlement, TimeLimits, TraceOutcome } from "./worker/request";
 export { SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError, MaxRetriesExceededError, TaskRevokedError } from "./worker/errors";
 export {
   Beat,

@@ -4,9 +4,8 @@
  * --without-remote-control), mirroring the `celery` command.
  */
 import type { Argv } from "yargs";
-import type { Worker } from "../worker/worker";
 import type { CeleryClient } from "../app";
-import { onRemoteShutdown, setWorkerControlOptions } from "../worker/control";
+import type { WorkerControlOptions } from "../worker/control";
 import { LamportClock } from "../events/clock";
 import { EventReceiver } from "../events/receiver";
 import { pyJsonDumps } from "../protocol/serializers/json";
@@ -32,15 +31,15 @@ export function workerControlOptions<T>(y: Argv<T>): Argv<T & WorkerControlArgv>
     .option("without-remote-control", { type: "boolean", describe: "do not answer inspect/control commands" });
 }
 
-/** Apply the options to a worker before `start()`; a remote `shutdown` runs `shutdown()` (warm). */
-export function configureWorkerControl(worker: Worker, argv: WorkerControlArgv, shutdown: () => void): void {
-  setWorkerControlOptions(worker, {
+/** The worker options -E and friends set; a remote `shutdown` runs `shutdown()` (warm). */
+export function workerControlSettings(argv: WorkerControlArgv, shutdown: () => void): WorkerControlOptions {
+  return {
     sendTaskEvents: argv.events || undefined,
     heartbeat: argv["without-heartbeat"] ? false : undefined,
     heartbeatInterval: argv["heartbeat-interval"],
     remoteControl: argv["without-remote-control"] ? false : undefined,
-  });
-  onRemoteShutdown(worker, () => shutdown());
+    onRemoteShutdown: () => shutdown(),
+  };
 }
 
 /** Python's `strtobool`, as `celery inspect conf [include_defaults]` parses its argument. */

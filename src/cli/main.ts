@@ -7,7 +7,7 @@ import { redactText } from "../redact";
 import { loadWorkerApp, clientApp } from "./load-app";
 import { expandNodeName } from "./hostname";
 import { embedBeat, registerBeatCommands } from "./beat";
-import { configureWorkerControl, registerControlCommands, workerControlOptions } from "./control";
+import { registerControlCommands, workerControlOptions, workerControlSettings } from "./control";
 import type { WorkerControlArgv } from "./control";
 import { isWireObject } from "../protocol/message";
 import type { WireValue } from "../protocol/message";
@@ -54,6 +54,7 @@ async function worker(argv: WorkerArgv): Promise<void> {
     statedb: argv.statedb,
     maxTasksPerChild: argv["max-tasks-per-child"],
     maxMemoryPerChild: argv["max-memory-per-child"],
+    ...workerControlSettings(argv as WorkerControlArgv, () => shutdown("SIGTERM")),
   });
   let signals = 0;
   const shutdown = (sig: string) => {
@@ -70,7 +71,6 @@ async function worker(argv: WorkerArgv): Promise<void> {
     void w.stop().then(() => app.close()).then(() => process.exit(0));
   };
   for (const sig of ["SIGTERM", "SIGINT", "SIGQUIT"] as const) process.on(sig, () => shutdown(sig));
-  configureWorkerControl(w, argv, () => shutdown("SIGTERM"));
   await w.start();
   if (argv.beat) await embedBeat(app, w, argv);
 }

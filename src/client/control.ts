@@ -13,9 +13,7 @@ import { encodeBody } from "../protocol/encode";
 import type { RawMessage, WireValue } from "../protocol/message";
 import { pyFloat } from "../protocol/serializers/json";
 import type { Consumer, Delivery } from "../transport/types";
-
-export const PIDBOX_EXCHANGE = "celery.pidbox";
-export const REPLY_EXCHANGE = "reply.celery.pidbox";
+import { PIDBOX_EXCHANGE, REPLY_EXCHANGE } from "../protocol/exchanges";
 
 export interface BroadcastOptions {
   arguments?: Record<string, unknown>;

@@ -12,8 +12,9 @@ import { pyFloat } from "../protocol/serializers/json";
 import type { SerializerName } from "../protocol/serializers";
 import type { Transport } from "../transport/types";
 import { LamportClock } from "./clock";
+import { EVENT_EXCHANGE } from "../protocol/exchanges";
 
-export const EVENT_EXCHANGE = "celeryev";
+export { EVENT_EXCHANGE };
 
 /** Python `time.timezone // 3600`: hours WEST of UTC (sign inverted). */
 export function utcoffset(now: Date = new Date()): number {

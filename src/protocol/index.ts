@@ -10,3 +10,4 @@ export * from "./exceptions";
 export * from "./signature";
 export * from "./decode";
 export * from "./encode";
+export * from "./exchanges";

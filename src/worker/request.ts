@@ -1,53 +1,209 @@
-/** One decoded task with its delivery: what the strategy and tracer work on. */
+/**
+ * One decoded task with its delivery (Celery's `celery/worker/request.py`): what the strategy and
+ * tracer work on, and the owner of its message's fate: ack, reject or give back once, under the
+ * task's ack policy; revoke checks; stopping the run (terminate, cold shutdown); time limits.
+ */
+import type { CeleryConfig } from "../config";
+import type { Logger } from "../logging";
 import type { DecodedTask, WireValue } from "../protocol/message";
 import type { Delivery } from "../transport/types";
-import type { RequestInfo } from "../client/task";
+import type { RequestInfo, TaskOptions } from "../task-types";
+import type { LimitedSet } from "./state";
+import type { RevokedStamps } from "./revoked-stamps";
+import { isExpired } from "./strategy";
+import { taskLabel } from "./task-label";
 
-/** A task request held by the worker. */
-export interface Request {
-  task: DecodedTask;
-  delivery: Delivery;
-  info: RequestInfo;
-  /** Settled (acked or rejected) already. */
-  acknowledged: boolean;
-  /** Unix ms when execution started. */
-  timeStart: number | null;
-  /** Set while it runs: stop it now and store REVOKED "terminated" (revoke with terminate). */
-  terminate?: (signal: string) => void;
-  /** Set while it runs: stop waiting for it and store nothing (cold shutdown). */
-  abandon?: () => void;
+/**
+ * What a traced run ended as: the request settles its message from it. TIMEOUT = hard time
+ * limit; LOST = the thread died; REQUEUE = lost with acksLate + rejectOnWorkerLost; ABANDONED =
+ * cold shutdown stopped waiting for it (nothing stored).
+ */
+export type TraceOutcome = "SUCCESS" | "FAILURE" | "RETRY" | "TIMEOUT" | "REVOKED" | "LOST" | "REQUEUE" | "ABANDONED";
+
+/** How a message is settled at the broker: acked, rejected with or without requeue, or given back untouched. */
+export type Settlement = "ack" | "requeue" | "release" | "drop";
+
+/** Why a run is stopped from outside the task: revoke with terminate, or a cold shutdown. */
+export type RunStop = { kind: "terminated"; signal: string } | { kind: "abandon" };
+
+/** Hard and soft time limits in seconds (null: none). */
+export interface TimeLimits {
+  hard: number | null;
+  soft: number | null;
 }
 
-/** Build the request from a decoded message and its delivery. */
-export function createRequest(task: DecodedTask, delivery: Delivery, hostname: string): Request {
-  const info: RequestInfo = {
-    id: task.id,
-    task: task.task,
-    name: task.name,
-    args: task.args,
-    kwargs: task.kwargs,
-    retries: task.retries,
-    rootId: task.rootId,
-    parentId: task.parentId,
-    groupId: task.group,
-    groupIndex: task.groupIndex,
-    eta: task.eta,
-    expires: task.expires,
-    hostname,
-    correlationId: task.correlationId,
-    replyTo: task.replyTo,
-    origin: task.origin,
-    ignoreResult: task.ignoreResult,
-    timelimit: task.timelimit,
-    deliveryInfo: {
-      exchange: delivery.exchange,
-      routingKey: delivery.routingKey,
-      priority: task.priority,
-      redelivered: delivery.redelivered,
-    },
-    headers: task.headers,
+/** A task's ack policy: its options over the app's settings. */
+export interface AckPolicy {
+  /** Celery `acks_late`: ack after the run instead of when it starts. */
+  acksLate: boolean;
+  /** Celery `acks_on_failure_or_timeout`: with acksLate, ack a failed or timed-out run (else reject it, not requeued). */
+  acksOnFailureOrTimeout: boolean;
+  /** Celery `reject_on_worker_lost`: with acksLate, requeue the message when the thread running it died. */
+  rejectOnWorkerLost: boolean;
+}
+
+/** The ack policy of a task: its options, else the app's task_acks_late, ... settings. */
+export function ackPolicy(
+  options: Pick<TaskOptions, "acksLate" | "acksOnFailureOrTimeout" | "rejectOnWorkerLost">,
+  conf: Pick<CeleryConfig, "taskAcksLate" | "taskAcksOnFailureOrTimeout" | "taskRejectOnWorkerLost">,
+): AckPolicy {
+  return {
+    acksLate: options.acksLate ?? conf.taskAcksLate,
+    acksOnFailureOrTimeout: options.acksOnFailureOrTimeout ?? conf.taskAcksOnFailureOrTimeout,
+    rejectOnWorkerLost: options.rejectOnWorkerLost ?? conf.taskRejectOnWorkerLost,
   };
-  return { task, delivery, info, acknowledged: false, timeStart: null };
+}
+
+/**
+ * How an acksLate message is settled after the run (Celery Request.on_success/on_failure/
+ * on_timeout): acked, unless it failed with acksOnFailureOrTimeout=false (rejected, not
+ * requeued), its thread died with rejectOnWorkerLost (requeued), or a cold shutdown abandoned it
+ * (given back).
+ */
+export function settlementAfterRun(outcome: TraceOutcome, policy: AckPolicy): Settlement {
+  switch (outcome) {
+    case "REQUEUE":
+      return "requeue";
+    case "ABANDONED":
+      return "release";
+    case "FAILURE":
+    case "TIMEOUT":
+    case "LOST":
+      return policy.acksOnFailureOrTimeout ? "ack" : "drop";
+    default:
+      return "ack";
+  }
+}
+
+/** What a request tells its consumer while it settles. */
+export interface RequestHooks {
+  /** The message leaves the prefetch window (once, before the broker is told). */
+  leaving(): void;
+  /** The broker was told (or the attempt failed and was logged): the transport may fetch more. */
+  settled(): void;
+  /** Send a task event the worker raises itself (task-rejected), when task events are on. */
+  taskEvent(type: string, fields: Record<string, unknown>): void;
+  /** Where a failed ack/reject/release is logged. */
+  readonly logger: Logger | null;
+}
+
+const NO_HOOKS: RequestHooks = { leaving: () => undefined, settled: () => undefined, taskEvent: () => undefined, logger: null };
+
+/** A task request held by the worker. */
+export class Request {
+  /** What the handler sees as `ctx.request` (Celery's task.request). */
+  readonly info: RequestInfo;
+  /** Settled (acked, rejected or given back) already. */
+  acknowledged = false;
+  /** Unix ms when execution started. */
+  timeStart: number | null = null;
+  /** Set while it runs: how the tracer is told to stop it. */
+  private stopRun: ((stop: RunStop) => void) | null = null;
+
+  /** Build the request from a decoded message and its delivery; `hooks` connect it to the consumer. */
+  constructor(readonly task: DecodedTask, readonly delivery: Delivery, hostname: string, private readonly hooks: RequestHooks = NO_HOOKS) {
+    this.info = {
+      id: task.id,
+      task: task.task,
+      name: task.name,
+      args: task.args,
+      kwargs: task.kwargs,
+      retries: task.retries,
+      rootId: task.rootId,
+      parentId: task.parentId,
+      groupId: task.group,
+      groupIndex: task.groupIndex,
+      eta: task.eta,
+      expires: task.expires,
+      hostname,
+      correlationId: task.correlationId,
+      replyTo: task.replyTo,
+      origin: task.origin,
+      ignoreResult: task.ignoreResult,
+      timelimit: task.timelimit,
+      deliveryInfo: {
+        exchange: delivery.exchange,
+        routingKey: delivery.routingKey,
+        priority: task.priority,
+        redelivered: delivery.redelivered,
+      },
+      headers: task.headers,
+    };
+  }
+
+  /**
+   * Settle the message once (later calls do nothing): ack, reject (requeued or dropped) or give it
+   * back untouched (release; a transport without release requeues). A broker error is logged.
+   */
+  async settle(how: Settlement): Promise<void> {
+    if (this.acknowledged) return;
+    this.acknowledged = true;
+    this.hooks.leaving();
+    try {
+      if (how === "ack") await this.delivery.ack();
+      else if (how === "release" && this.delivery.release) await this.delivery.release();
+      else await this.delivery.reject(how !== "drop");
+    } catch (err) {
+      this.hooks.logger?.error(`Could not ${how} message of task ${taskLabel(this.task)}: ${(err as Error).message}`);
+    }
+    this.hooks.settled();
+  }
+
+  /**
+   * The run starts: time_start is set, and the message is acked now unless acksLate (the ack is
+   * not awaited: commands on the broker connection stay in order, and a failure is logged).
+   */
+  begin(policy: AckPolicy): void {
+    if (!policy.acksLate) void this.settle("ack");
+    this.timeStart = Date.now();
+  }
+
+  /**
+   * The run ended: with acksLate, settle as `settlementAfterRun` says; a reject (requeued or not)
+   * sends task-rejected, as Celery's `Request.reject`. Without acksLate the message was acked at start.
+   */
+  async finish(outcome: TraceOutcome, policy: AckPolicy): Promise<void> {
+    if (!policy.acksLate) return;
+    const how = settlementAfterRun(outcome, policy);
+    const rejects = (how === "requeue" || how === "drop") && !this.acknowledged;
+    await this.settle(how);
+    if (rejects) this.hooks.taskEvent("task-rejected", { uuid: this.task.id, requeue: how === "requeue" });
+  }
+
+  /** Celery `Request.revoked()`: an expired id joins the revoked set; true when the id or a stamp is revoked. */
+  isRevoked(revoked: LimitedSet, stamps: RevokedStamps): boolean {
+    if (isExpired(this.task)) revoked.add(this.task.id);
+    return revoked.has(this.task.id) || stamps.match(this.task) !== null;
+  }
+
+  /** The limits of this run: the message's `timelimit` header values when set, else `defaults`. */
+  timeLimits(defaults: TimeLimits): TimeLimits {
+    const [hard, soft] = this.task.timelimit;
+    return { hard: hard || defaults.hard, soft: soft || defaults.soft };
+  }
+
+  /** The tracer, while the run lasts: `onStop` is called on terminate or abandon. Returns the unsubscribe. */
+  whileRunning(onStop: (stop: RunStop) => void): () => void {
+    this.stopRun = onStop;
+    return () => {
+      if (this.stopRun === onStop) this.stopRun = null;
+    };
+  }
+
+  /** Stop the run now (revoke with terminate): REVOKED "terminated" is stored. Nothing when not running. */
+  terminate(signal: string): void {
+    this.stopRun?.({ kind: "terminated", signal });
+  }
+
+  /** Stop waiting for the run and store nothing (cold shutdown). Nothing when not running. */
+  abandon(): void {
+    this.stopRun?.({ kind: "abandon" });
+  }
+}
+
+/** Build the request from a decoded message and its delivery (no consumer attached). */
+export function createRequest(task: DecodedTask, delivery: Delivery, hostname: string): Request {
+  return new Request(task, delivery, hostname);
 }
 
 /**

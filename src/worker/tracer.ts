@@ -26,27 +26,15 @@ import type { WorkerSignals } from "../signals";
 import type { ExecutionPool, HandlerOutcome } from "./pools/types";
 import { handlerArguments } from "./request";
 import { WorkerCanvas } from "./canvas";
-import type { Request } from "./request";
+import { ackPolicy } from "./request";
+import type { Request, RunStop, TimeLimits, TraceOutcome } from "./request";
 import { autoretryFor, RetryRequest, retriesExhausted, retryApplyOptions, retryCountdown, retryText } from "./retry";
 import { taskLabel } from "./task-label";
 
-/**
- * What a traced run ended as: the worker settles the message from it. TIMEOUT = hard time
- * limit; LOST = the thread died; REQUEUE = lost with acksLate + rejectOnWorkerLost; ABANDONED =
- * cold shutdown stopped waiting for it (nothing stored).
- */
-export type TraceOutcome = "SUCCESS" | "FAILURE" | "RETRY" | "TIMEOUT" | "REVOKED" | "LOST" | "REQUEUE" | "ABANDONED";
+export type { TraceOutcome };
 
-/** Why a run was stopped from outside. */
-type Stop = { kind: "hard"; seconds: number } | { kind: "terminated"; signal: string } | { kind: "abandon" };
-
-/** Effective hard and soft limits (s): header values when set, else the task's, else the app's. */
-export function effectiveTimeLimits(request: Request, task: RegisteredTask, app: AppContext): { hard: number | null; soft: number | null } {
-  const [hHard, hSoft] = request.task.timelimit;
-  const hard = hHard || task.options.timeLimit || app.conf.taskTimeLimit || null;
-  const soft = hSoft || task.options.softTimeLimit || app.conf.taskSoftTimeLimit || null;
-  return { hard, soft };
-}
+/** Why a run was stopped: its hard time limit, or from outside (terminate, cold shutdown). */
+type Stop = { kind: "hard"; seconds: number } | RunStop;
 
 /** Celery's `Task.resultrepr_maxsize`: the logged result repr is cut near this length. */
 const CELERY_RESULTREPR_MAXSIZE = 1024;
@@ -142,12 +130,13 @@ export class Tracer {
   }
 
   /**
-   * Run the handler on `pool` and record the outcome. Never rejects: an error in the tracing
-   * itself (a value too deep to log, a throwing signal handler) is stored as the task's FAILURE.
+   * Run the handler on `pool` within `limits` (the request's effective time limits) and record the
+   * outcome. Never rejects: an error in the tracing itself (a value too deep to log, a throwing
+   * signal handler) is stored as the task's FAILURE.
    */
-  async run(task: RegisteredTask, request: Request, pool: ExecutionPool): Promise<TraceOutcome> {
+  async run(task: RegisteredTask, request: Request, pool: ExecutionPool, limits: TimeLimits): Promise<TraceOutcome> {
     try {
-      return await this.trace(task, request, pool);
+      return await this.trace(task, request, pool, limits);
     } catch (err) {
       const t = request.task;
       this.logger.error(`Task ${taskLabel(t)} could not be traced: ${strayErrorText(err)}`);
@@ -159,7 +148,7 @@ export class Tracer {
     }
   }
 
-  private async trace(task: RegisteredTask, request: Request, pool: ExecutionPool): Promise<TraceOutcome> {
+  private async trace(task: RegisteredTask, request: Request, pool: ExecutionPool, limits: TimeLimits): Promise<TraceOutcome> {
     const t = request.task;
     if (this.storesResult(task, request) && (task.options.trackStarted ?? this.app.conf.taskTrackStarted)) {
       await this.store(request, "STARTED", { pid: process.pid, hostname: this.hostname });
@@ -188,12 +177,12 @@ export class Tracer {
       }),
     );
     void execution.done.then(() => (current.done = true));
-    const { hard, soft } = effectiveTimeLimits(request, task, this.app);
+    const { hard, soft } = limits;
     const timers: LongTimer[] = [];
+    let stopListening: () => void = () => undefined;
     const stopped = new Promise<Stop>((resolve) => {
       if (hard) timers.push(setLongTimeout(() => resolve({ kind: "hard", seconds: hard }), hard * 1000));
-      request.terminate = (signal) => resolve({ kind: "terminated", signal });
-      request.abandon = () => resolve({ kind: "abandon" });
+      stopListening = request.whileRunning(resolve);
     });
     if (soft && (!hard || soft < hard)) {
       timers.push(
@@ -208,8 +197,7 @@ export class Tracer {
       first = await Promise.race([execution.done, stopped]);
     } finally {
       timers.forEach((t) => t.clear());
-      request.terminate = undefined;
-      request.abandon = undefined;
+      stopListening();
     }
     if (first.kind === "abandon") {
       execution.kill();
@@ -288,8 +276,8 @@ export class Tracer {
 
   /** The thread died: requeue (acksLate + rejectOnWorkerLost) or FAILURE WorkerLostError. */
   private async lost(task: RegisteredTask, request: Request, err: Error): Promise<"LOST" | "REQUEUE"> {
-    const acksLate = task.options.acksLate ?? this.app.conf.taskAcksLate;
-    if (acksLate && (task.options.rejectOnWorkerLost ?? this.app.conf.taskRejectOnWorkerLost)) {
+    const policy = ackPolicy(task.options, this.app.conf);
+    if (policy.acksLate && policy.rejectOnWorkerLost) {
       this.logger.error(`Task ${taskLabel(request.task)}: ${err.message} The message is requeued (reject_on_worker_lost).`);
       return "REQUEUE";
     }

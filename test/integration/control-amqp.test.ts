@@ -13,7 +13,6 @@ import * as amqplib from "amqplib";
 import { Celery } from "../../src/celery";
 import { EventReceiver } from "../../src/events/receiver";
 import type { CeleryEvent } from "../../src/events/dispatcher";
-import { setWorkerControlOptions } from "../../src/worker/control";
 import type { Worker } from "../../src/worker/worker";
 import { captureLogger, storedMeta, testApp, waitFor } from "./helpers/app";
 import { amqpUrl, createVhost, deleteVhost, listJson, rabbitmqctl } from "./helpers/amqp";
@@ -68,8 +67,7 @@ beforeAll(async () => {
     { noAck: true },
   );
   expect(await client.connection()).toBeInstanceOf(AmqpTransport);
-  worker = app.worker({ hostname: node, concurrency: 2, logger: captureLogger() });
-  setWorkerControlOptions(worker, { heartbeatInterval: 0.5 });
+  worker = app.worker({ hostname: node, concurrency: 2, logger: captureLogger(), heartbeatInterval: 0.5 });
   await worker.start();
 });
 

@@ -7,7 +7,6 @@ import { randomUUID } from "node:crypto";
 import { Celery } from "../../src/celery";
 import { EventReceiver } from "../../src/events/receiver";
 import type { CeleryEvent } from "../../src/events/dispatcher";
-import { setWorkerControlOptions } from "../../src/worker/control";
 import type { Worker } from "../../src/worker/worker";
 import { captureLogger, rawRedis, storedMeta, testApp, waitFor } from "./helpers/app";
 
@@ -34,8 +33,7 @@ beforeAll(async () => {
     if (e.hostname === node) events.push(e);
   });
   await receiver.start();
-  worker = app.worker({ hostname: node, concurrency: 2, logger: captureLogger() });
-  setWorkerControlOptions(worker, { heartbeatInterval: 0.5 });
+  worker = app.worker({ hostname: node, concurrency: 2, logger: captureLogger(), heartbeatInterval: 0.5 });
   await worker.start();
 });
 

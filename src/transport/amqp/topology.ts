@@ -7,6 +7,7 @@
  * Integer queue arguments are sent as signed 32-bit (`I`, rabbitmqctl "signedint"), as py-amqp does.
  */
 import type { Channel } from "amqplib";
+import { EVENT_EXCHANGE } from "../../protocol/exchanges";
 import type { QueueDeclaration } from "../types";
 import { typedInteger } from "./header-types";
 import type { ResolvedAmqpTransportOptions } from "./options";
@@ -73,7 +74,7 @@ export function taskQueueTopology(decl: QueueDeclaration, options: Pick<Resolved
  * (a topic exchange serves both exact routing keys and `#` patterns).
  */
 export function broadcastExchangeSpec(name: string): ExchangeSpec {
-  if (name === "celeryev") return { name, type: "topic", durable: true, autoDelete: false };
+  if (name === EVENT_EXCHANGE) return { name, type: "topic", durable: true, autoDelete: false };
   if (/^reply\..*\.pidbox$/.test(name)) return { name, type: "direct", durable: false, autoDelete: false };
   if (name.endsWith(".pidbox")) return { name, type: "fanout", durable: false, autoDelete: false };
   return { name, type: "topic", durable: false, autoDelete: false };
@@ -85,8 +86,8 @@ export function broadcastExchangeSpec(name: string): ExchangeSpec {
  * `<id>.<exchange>` (x-message-ttl 300000, x-expires 10000); others x-expires 60000.
  */
 export function subscriptionQueueSpec(exchange: string, id: string): QueueSpec {
-  if (exchange === "celeryev") {
-    return { name: `celeryev.${id}`, durable: false, exclusive: false, autoDelete: true, arguments: { "x-message-ttl": 5000, "x-expires": 60000 } };
+  if (exchange === EVENT_EXCHANGE) {
+    return { name: `${EVENT_EXCHANGE}.${id}`, durable: false, exclusive: false, autoDelete: true, arguments: { "x-message-ttl": 5000, "x-expires": 60000 } };
   }
   if (exchange.endsWith(".pidbox")) {
     return { name: `${id}.${exchange}`, durable: false, exclusive: false, autoDelete: true, arguments: { "x-message-ttl": 300000, "x-expires": 10000 } };

@@ -12,16 +12,16 @@ import type { WireValue } from "../../protocol/message";
 import { pyFloat } from "../../protocol/serializers/json";
 import { pyStrRepr } from "../../protocol/repr";
 import { filterHiddenSettings, sanitizeUrl } from "../../redact";
-import type { Consumer, Transport } from "../../transport/types";
+import type { Transport } from "../../transport/types";
 import { parseRate } from "../rate";
 import type { Request } from "../request";
 import { stampHeadersFrom } from "../revoked-stamps";
-import type { Worker } from "../worker";
+import type { ControlledWorker } from "../worker-types";
 
 /** What the handlers work on. */
 export interface ControlState {
   app: AppContext;
-  worker: Worker;
+  worker: ControlledWorker;
   transport: Transport;
   clock: LamportClock;
   /** Unix ms when the worker started. */
@@ -43,16 +43,6 @@ export class ControlError extends Error {
 
 const ok = (value: unknown) => ({ ok: value });
 const nok = (value: unknown) => ({ error: value });
-
-/** Worker internals the commands need that Worker does not expose publicly. */
-interface WorkerInternals {
-  pool?: { size: number; drain?: () => void };
-  consumer?: Consumer | null;
-  executor?: { kind?: string };
-}
-function internals(worker: Worker): WorkerInternals {
-  return worker as unknown as WorkerInternals;
-}
 
 function asList(v: WireValue | undefined): string[] {
   if (v === null || v === undefined || v === "") return [];
@@ -79,7 +69,7 @@ export function requestInfo(state: ControlState, request: Request, safe = false)
   };
 }
 
-function allRequests(worker: Worker): Array<[Request, "active" | "reserved" | "scheduled"]> {
+function allRequests(worker: ControlledWorker): Array<[Request, "active" | "reserved" | "scheduled"]> {
   return [
     ...worker.activeRequests.map((r) => [r, "active"] as [Request, "active"]),
     ...worker.reservedRequests.map((r) => [r, "reserved"] as [Request, "reserved"]),
@@ -103,9 +93,8 @@ function jsonish(v: unknown): boolean {
 
 function confDict(app: AppContext, withDefaults: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const conf = app.conf as unknown as Record<string, unknown>;
-  const defaults = DEFAULTS as unknown as Record<string, unknown>;
-  for (const [key, value] of Object.entries(conf)) {
+  const defaults: Record<string, unknown> = { ...DEFAULTS };
+  for (const [key, value] of Object.entries({ ...app.conf })) {
     if (value === undefined || !jsonish(value)) continue;
     if (!withDefaults && JSON.stringify(defaults[key]) === JSON.stringify(value)) continue;
     out[CONF_NAMES[key] ?? snake(key)] = value;
@@ -206,7 +195,8 @@ function registered(state: ControlState, args: Record<string, WireValue>): strin
   const fields = items.length ? items : ["exchange", "routing_key", "rate_limit"];
   const names = [...state.app.tasks.keys()].filter((n) => args.builtins === true || !n.startsWith("celery.")).sort();
   return names.map((name) => {
-    const options = (state.app.tasks.get(name)?.options ?? {}) as unknown as Record<string, unknown>;
+    // The task's options with this worker's run-time overrides (rate_limit, time_limit commands).
+    const options: Record<string, unknown> = { ...state.app.tasks.get(name)?.options, ...state.worker.consumer.taskOverrides(name) };
     const attrs: string[] = [];
     for (const f of fields) {
       const key = f.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -236,72 +226,60 @@ function report(state: ControlState): string {
 async function addConsumer(state: ControlState, args: Record<string, WireValue>): Promise<unknown> {
   const queue = String(args.queue ?? "");
   if (!queue) throw new ControlError("TypeError", "add_consumer() missing 1 required positional argument: 'queue'");
-  const worker = state.worker;
-  if (worker.queues.includes(queue)) return ok(`already consuming from ${JSON.stringify(queue).slice(1, -1)}`);
   const exchange = typeof args.exchange === "string" ? args.exchange : undefined;
   const exchangeType = args.exchange_type === "topic" || args.exchange_type === "fanout" ? args.exchange_type : "direct";
   const routingKey = typeof args.routing_key === "string" ? args.routing_key : undefined;
-  await state.transport.declareQueue({ name: queue, exchange, exchangeType, routingKey });
-  (worker.queues as string[]).push(queue);
-  internals(worker).consumer?.addQueue(queue);
+  const added = await state.worker.consumer.addQueue({ name: queue, exchange, exchangeType, routingKey });
+  if (!added) return ok(`already consuming from ${JSON.stringify(queue).slice(1, -1)}`);
   return ok(`add consumer ${queue}`);
 }
 
 function cancelConsumer(state: ControlState, args: Record<string, WireValue>): unknown {
   const queue = String(args.queue ?? "");
-  const queues = state.worker.queues as string[];
-  const i = queues.indexOf(queue);
-  if (i >= 0) {
-    queues.splice(i, 1);
-    internals(state.worker).consumer?.removeQueue(queue);
-  }
+  state.worker.consumer.cancelQueue(queue);
   return ok(`no longer consuming from ${queue}`);
 }
 
-function resizePool(state: ControlState, n: number): void {
-  const pool = internals(state.worker).pool;
-  if (!pool || internals(state.worker).executor?.kind === "threads") return;
-  pool.size = Math.max(1, pool.size + n);
-  pool.drain?.call(pool);
-}
-
 function timeLimit(state: ControlState, args: Record<string, WireValue>): unknown {
-  const task = state.app.tasks.get(String(args.task_name ?? ""));
-  if (!task) return nok("unknown task");
-  const options = task.options as { timeLimit?: number | null; softTimeLimit?: number | null };
-  options.timeLimit = typeof args.hard === "number" ? args.hard : null;
-  options.softTimeLimit = typeof args.soft === "number" ? args.soft : null;
+  const name = String(args.task_name ?? "");
+  if (!state.app.tasks.has(name)) return nok("unknown task");
+  const seconds = (v: WireValue | undefined): number | null => (typeof v === "number" ? v : null);
+  state.worker.consumer.setTimeLimits(name, seconds(args.soft), seconds(args.hard));
   return ok("time limits set successfully");
 }
 
+/** The rate_limit command's `rate_limit` argument ("10/s", 4, null; "" and 0 remove the limit); throws when invalid. */
+function rateArgument(value: WireValue | undefined): string | number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== "string" && typeof value !== "number") throw new Error(`invalid rate limit: ${JSON.stringify(value)}`);
+  parseRate(value);
+  return value || null;
+}
+
 function rateLimit(state: ControlState, args: Record<string, WireValue>): unknown {
-  const value = args.rate_limit as string | number | null | undefined;
+  let rate: string | number | null;
   try {
-    parseRate(value ?? null);
+    rate = rateArgument(args.rate_limit);
   } catch (err) {
     return nok(`Invalid rate limit string: ValueError(${pyStrRepr((err as Error).message)})`);
   }
   const name = String(args.task_name ?? "");
-  const task = state.app.tasks.get(name);
-  if (!task) return nok("unknown task");
-  (task.options as { rateLimit?: string | number | null }).rateLimit = value || null;
-  state.worker.setRateLimit(name, value || null);
-  if (!value) return ok("rate limit disabled successfully");
+  if (!state.app.tasks.has(name)) return nok("unknown task");
+  state.worker.consumer.setRateLimit(name, rate);
+  if (!rate) return ok("rate limit disabled successfully");
   return ok("new rate limit set successfully");
 }
 
 function stats(state: ControlState): Record<string, unknown> {
   const w = state.worker;
-  const pool = internals(w).pool;
-  const size = pool?.size ?? w.concurrency;
   return {
     total: { ...w.stats.total },
     pid: process.pid,
     clock: String(state.clock.value),
     uptime: Math.floor((Date.now() - state.startedAt) / 1000),
     pool: {
-      implementation: internals(w).executor?.kind === "threads" ? "celeriac:threads" : "celeriac:eventloop",
-      "max-concurrency": size,
+      implementation: w.executor.kind === "threads" ? "celeriac:threads" : "celeriac:eventloop",
+      "max-concurrency": w.consumer.concurrency,
       processes: [process.pid],
       "max-tasks-per-child": "N/A",
       "put-guarded-by-semaphore": false,
@@ -352,11 +330,11 @@ export const HANDLERS: Record<string, ControlHandler> = {
     return null;
   },
   pool_grow: (s, a) => {
-    resizePool(s, typeof a.n === "number" ? a.n : 1);
+    s.worker.consumer.grow(typeof a.n === "number" ? a.n : 1);
     return ok("pool will grow");
   },
   pool_shrink: (s, a) => {
-    resizePool(s, -(typeof a.n === "number" ? a.n : 1));
+    s.worker.consumer.shrink(typeof a.n === "number" ? a.n : 1);
     return ok("pool will shrink");
   },
   pool_restart: () => {

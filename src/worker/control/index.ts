@@ -7,27 +7,19 @@ import { LamportClock } from "../../events/clock";
 import { EventDispatcher } from "../../events/dispatcher";
 import { WorkerEventPublisher } from "../../events/worker";
 import type { Logger } from "../../logging";
-import type { SerializerName } from "../../protocol/serializers";
 import type { Transport } from "../../transport/types";
-import type { Worker } from "../worker";
+import type { ControlledWorker, WorkerControlOptions } from "../worker-types";
 import type { ControlState } from "./commands";
 import { WorkerPidbox } from "./pidbox";
 
 export { HANDLERS, requestInfo, queueDict, ControlError } from "./commands";
 export type { ControlState, ControlHandler } from "./commands";
-export { WorkerPidbox, matchNode, globToRegExp, isForNode, errorRepr, PIDBOX_EXCHANGE, REPLY_EXCHANGE } from "./pidbox";
+export { WorkerPidbox, matchNode, globToRegExp, isForNode, errorRepr } from "./pidbox";
+export { PIDBOX_EXCHANGE, REPLY_EXCHANGE } from "../../protocol/exchanges";
 
-export interface WorkerControlOptions {
-  /** Listen on the pidbox (Celery worker_enable_remote_control, default true). */
-  remoteControl?: boolean;
-  /** Task events (-E / workerSendTaskEvents). */
-  sendTaskEvents?: boolean;
-  /** Worker heartbeat/online/offline events (default true, as Celery without --without-heartbeat). */
-  heartbeat?: boolean;
-  /** Heartbeat interval, seconds (default 2). */
-  heartbeatInterval?: number;
-}
+export type { WorkerControlOptions } from "../worker-types";
 
+/** A started worker's remote control and events. */
 export interface WorkerControlHandle {
   readonly clock: LamportClock;
   readonly events: WorkerEventPublisher | null;
@@ -37,25 +29,13 @@ export interface WorkerControlHandle {
    * when task events are on (-E / enable_events), as Celery's `Request.send_event`.
    */
   taskEvent(type: string, fields: Record<string, unknown>): void;
+  /** Leave the pidbox and stop the event publisher (worker-offline); later calls do nothing. */
   stop(): Promise<void>;
 }
 
-const remoteShutdownHandlers = new WeakMap<Worker, (msg: string) => void>();
-
-/** What a `shutdown` control command does to this worker (the CLI exits the process); default: `worker.stop()`. */
-export function onRemoteShutdown(worker: Worker, handler: (msg: string) => void): void {
-  remoteShutdownHandlers.set(worker, handler);
-}
-
-/** Per-worker control options set before `start()` (the CLI's -E, --without-heartbeat, ...). */
-const controlOptions = new WeakMap<Worker, WorkerControlOptions>();
-export function setWorkerControlOptions(worker: Worker, options: WorkerControlOptions): void {
-  controlOptions.set(worker, { ...controlOptions.get(worker), ...options });
-}
-
-export async function startWorkerControl(app: AppContext, worker: Worker, transport: Transport, logger: Logger): Promise<WorkerControlHandle> {
-  const conf = app.conf as unknown as Record<string, unknown>;
-  const opts: WorkerControlOptions = { ...controlOptions.get(worker) };
+/** Start the pidbox and the event publisher of a consuming worker, as `opts` and the app's settings say. */
+export async function startWorkerControl(app: AppContext, worker: ControlledWorker, transport: Transport, logger: Logger, opts: WorkerControlOptions): Promise<WorkerControlHandle> {
+  const conf = app.conf;
   const sendTaskEvents = opts.sendTaskEvents ?? conf.workerSendTaskEvents === true;
   const heartbeat = opts.heartbeat ?? true;
   const remoteControl = opts.remoteControl ?? conf.workerEnableRemoteControl !== false;
@@ -66,7 +46,7 @@ export async function startWorkerControl(app: AppContext, worker: Worker, transp
     dispatcher = new EventDispatcher(transport, {
       hostname: worker.hostname,
       clock,
-      serializer: (typeof conf.eventSerializer === "string" ? conf.eventSerializer : "json") as SerializerName,
+      serializer: typeof conf.eventSerializer === "string" ? conf.eventSerializer : "json",
       onError: (err) => logger.warn(`Could not send event: ${err.message}`),
     });
     events = new WorkerEventPublisher(
@@ -84,7 +64,7 @@ export async function startWorkerControl(app: AppContext, worker: Worker, transp
     events,
     shutdown: (msg) => {
       logger.warn(msg);
-      const handler = remoteShutdownHandlers.get(worker);
+      const handler = opts.onRemoteShutdown;
       if (handler) handler(msg);
       else void worker.stop();
     },

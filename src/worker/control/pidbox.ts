@@ -15,9 +15,7 @@ import type { RawMessage, WireValue } from "../../protocol/message";
 import type { Consumer, Transport } from "../../transport/types";
 import type { Logger } from "../../logging";
 import { ControlError, HANDLERS, type ControlState } from "./commands";
-
-export const PIDBOX_EXCHANGE = "celery.pidbox";
-export const REPLY_EXCHANGE = "reply.celery.pidbox";
+import { PIDBOX_EXCHANGE, REPLY_EXCHANGE } from "../../protocol/exchanges";
 
 /** fnmatch-style glob → anchored RegExp. */
 export function globToRegExp(glob: string): RegExp {

@@ -1,11 +1,25 @@
-/** Bounded concurrency on the event loop: never more than `size` items run at once, FIFO beyond. */
-export class Pool<T> {
+/**
+ * The worker's concurrency gate: never more than `size` requests run at once, FIFO beyond. It
+ * decides when a request may start; where it runs is the execution pool's business (`pools/`).
+ */
+export class ConcurrencyGate<T> {
   private running = 0;
+  private limit: number;
   private readonly waiting: T[] = [];
   private idleWaiters: Array<() => void> = [];
 
-  constructor(public size: number, private readonly runner: (item: T) => Promise<void>, private readonly onSettled: () => void = () => undefined) {
+  /**
+   * `runner` runs one item (its rejection is ignored: the runner reports its own failures);
+   * `onSettled` is called after each item finishes and its slot went to the next one.
+   */
+  constructor(size: number, private readonly runner: (item: T) => Promise<void>, private readonly onSettled: () => void = () => undefined) {
     if (!(size >= 1)) throw new Error(`concurrency must be >= 1, got ${size}`);
+    this.limit = size;
+  }
+
+  /** Items allowed to run at once. */
+  get size(): number {
+    return this.limit;
   }
 
   /** Items running now. */
@@ -16,6 +30,15 @@ export class Pool<T> {
   /** Items queued behind the limit (reserved). */
   get queued(): readonly T[] {
     return this.waiting;
+  }
+
+  /**
+   * Change how many items may run at once (at least 1). Growing starts waiting items at once;
+   * shrinking lets running items finish and starts no new one until fewer than `size` run.
+   */
+  resize(size: number): void {
+    this.limit = Math.max(1, size);
+    this.drain();
   }
 
   /** Queue an item; it runs when a slot is free. */
@@ -30,7 +53,7 @@ export class Pool<T> {
   }
 
   private drain(): void {
-    while (this.running < this.size && this.waiting.length) {
+    while (this.running < this.limit && this.waiting.length) {
       const item = this.waiting.shift() as T;
       this.running++;
       this.runner(item)

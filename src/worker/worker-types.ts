@@ -1,0 +1,117 @@
+/**
+ * The worker's public shapes: its options, and what remote control sees of a worker
+ * (`ControlledWorker`), so that `control/` depends on this file and not on `worker.ts`.
+ */
+import type { Logger, LogLevel } from "../logging";
+import type { WireValue } from "../protocol/message";
+import type { WorkerSignals } from "../signals";
+import type { Consumer, WorkerStats } from "./consumer";
+import type { ExecutionPool } from "./pools/types";
+import type { Request } from "./request";
+import type { RevokedStamps } from "./revoked-stamps";
+import type { LimitedSet } from "./state";
+
+/** The worker options remote control and events read (part of `WorkerOptions`). */
+export interface WorkerControlOptions {
+  /** Listen on the pidbox and answer inspect/control commands (default: the app's workerEnableRemoteControl, true; the CLI's --without-remote-control). */
+  remoteControl?: boolean;
+  /** Send task events, task-received to task-succeeded (default: the app's workerSendTaskEvents; the CLI's -E). */
+  sendTaskEvents?: boolean;
+  /** Send worker-online/heartbeat/offline events (default true, as Celery without --without-heartbeat). */
+  heartbeat?: boolean;
+  /** Seconds between worker-heartbeat events (default 2; the CLI's --heartbeat-interval). */
+  heartbeatInterval?: number;
+  /**
+   * What a remote `shutdown` control command does, after logging its message (the CLI exits the
+   * process); default: `worker.stop()` (warm).
+   */
+  onRemoteShutdown?: (msg: string) => void;
+}
+
+/** Options of `app.worker(...)` / `celeriac worker`. */
+export interface WorkerOptions extends WorkerControlOptions {
+  /** Queues to consume (default: the app's taskDefaultQueue). */
+  queues?: string[];
+  /** Handlers running at once (default: workerConcurrency). */
+  concurrency?: number;
+  /** Node name `name@host` (default `celery@<hostname>`). */
+  hostname?: string;
+  /** Unacked messages held = prefetchMultiplier × concurrency (default: workerPrefetchMultiplier). */
+  prefetchMultiplier?: number;
+  /** Log level (default INFO). */
+  logLevel?: LogLevel;
+  /** A logger to use instead of stderr. */
+  logger?: Logger;
+  /**
+   * Where handlers run: "eventloop" (default; async I/O tasks) or "threads" (node:worker_threads,
+   * so hard time limits and terminate can stop CPU-bound code; needs `appModule`).
+   */
+  pool?: "eventloop" | "threads";
+  /** Module path exporting the app (the CLI's `-A`), loaded by every pool thread. */
+  appModule?: string;
+  /** Threads pool: replace a thread after this many tasks (Celery worker_max_tasks_per_child). */
+  maxTasksPerChild?: number | null;
+  /** Threads pool: replace a thread whose heap passed this many KiB (Celery worker_max_memory_per_child). */
+  maxMemoryPerChild?: number | null;
+  /** A JSON file keeping revoked ids across restarts (Celery `--statedb`): loaded at start, saved at stop. */
+  statedb?: string;
+  /**
+   * Catch errors that escape tasks at process level (default true): a task's stray rejection or
+   * throwing callback is logged against the task and the worker carries on; an uncaught
+   * exception outside any task shuts the worker down warm and exits 1 (see crash-guard.ts).
+   */
+  containStrayErrors?: boolean;
+}
+
+/** Options of `worker.revoke`. */
+export interface RevokeOptions {
+  /** Also stop the task if it is running now (stored as REVOKED "terminated"). */
+  terminate?: boolean;
+  /** Signal name reported for terminate (default SIGTERM). */
+  signal?: string;
+}
+
+/** Options of `worker.stop`. */
+export interface StopOptions {
+  /**
+   * Cold shutdown: do not wait for running tasks. Their messages go back to the queue when
+   * acksLate (Redis: in front), nothing is stored for them; threads are terminated.
+   */
+  cold?: boolean;
+}
+
+/** What remote control commands and the event publisher use of a worker. */
+export interface ControlledWorker {
+  /** Node name `name@host`. */
+  readonly hostname: string;
+  /** Tasks run to completion. */
+  readonly stats: WorkerStats;
+  /** Ids revoked on this worker. */
+  readonly revoked: LimitedSet;
+  /** Stamp values revoked on this worker. */
+  readonly revokedStamps: RevokedStamps;
+  /** This worker's signals. */
+  readonly signals: WorkerSignals;
+  /** The flow of messages, with the public API the control commands change it through. */
+  readonly consumer: Consumer;
+  /** Where handlers run. */
+  readonly executor: ExecutionPool;
+  /** The queues consumed now. */
+  readonly queues: readonly string[];
+  /** The prefetch window: unacked messages held. */
+  readonly prefetch: number;
+  /** Requests running now. */
+  readonly activeRequests: readonly Request[];
+  /** Requests received and waiting for a free slot. */
+  readonly reservedRequests: readonly Request[];
+  /** Requests held until their ETA. */
+  readonly scheduledRequests: readonly Request[];
+  /** Requests waiting for their task's rate limit. */
+  readonly rateLimitedRequests: readonly Request[];
+  /** Revoke task ids (Celery's `revoke` command). */
+  revoke(ids: string | string[], options?: RevokeOptions): void;
+  /** Revoke by stamped headers (Celery's `revoke_by_stamped_headers`); returns the reply text. */
+  revokeByStampedHeaders(headers: { [header: string]: WireValue }, options?: RevokeOptions): string;
+  /** Stop the worker (warm by default). */
+  stop(options?: StopOptions): Promise<void>;
+}
