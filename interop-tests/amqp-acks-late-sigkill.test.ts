@@ -7,9 +7,11 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
-import { PYTHONS, pyClient } from "./harness/python";
-import { amqpUrl, createVhost, deleteVhost } from "./harness/amqp";
-import { testRedisUrl, uniqueQueue, waitFor } from "../test/integration/helpers/app";
+import { amqpUrl, createVhost, deleteVhost } from "../test/support/amqp";
+import { unique } from "../test/support/app";
+import { pyClient, PYTHONS } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
 
 const ROOT = resolve(__dirname, "..");
 const BACKEND = testRedisUrl(0);
@@ -35,7 +37,7 @@ function startCliWorker(queue: string, name: string): { child: ChildProcess; out
 }
 
 test.each(PYTHONS)("SIGKILL mid-task under acksLate on RabbitMQ: another worker finishes it at once (Python $label reads it)", async (py) => {
-  const queue = uniqueQueue("amqp-kill");
+  const queue = unique("amqp-kill");
   const env = { PYAPP_BROKER: amqpUrl(vhost), PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: queue };
   const first = startCliWorker(queue, `victim-${py.label}@%h`);
   let second: ReturnType<typeof startCliWorker> | null = null;

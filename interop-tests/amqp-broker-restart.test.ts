@@ -8,9 +8,11 @@
  */
 import type { Worker } from "../src";
 import { Celery } from "../src";
-import { PYTHONS } from "./harness/python";
-import { amqpPort, PrivateNode, PY_GET_MANY, PY_SEND_MANY, pyInline } from "./harness/amqp";
-import { captureLogger, testRedisUrl, uniqueQueue, waitFor } from "../test/integration/helpers/app";
+import { amqpPort, PrivateNode, PY_GET_MANY, PY_SEND_MANY, pyInline } from "../test/support/amqp";
+import { captureLogger, unique } from "../test/support/app";
+import { PYTHONS } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
 
 const BACKEND_DB = 0;
 const N = 1000;
@@ -25,7 +27,7 @@ afterAll(async () => {
 
 describe.each(PYTHONS)("RabbitMQ stop_app/start_app mid-batch, Python ($label) producer and reader", (py) => {
   test(`${N} tasks published from Python: zero lost after the outage, every result right`, async () => {
-    const queue = uniqueQueue("amqp-restart");
+    const queue = unique("amqp-restart");
     const backend = testRedisUrl(BACKEND_DB);
     const env = { PYAPP_BROKER: node.url, PYAPP_BACKEND: backend, PYAPP_ACCEPT: "json", PYAPP_QUEUES: queue };
     const warnings: string[] = [];
@@ -84,7 +86,7 @@ describe.each(PYTHONS)("RabbitMQ stop_app/start_app mid-batch, Python ($label) p
 });
 
 test(`celeriac producer: ${N} tasks, half of them published DURING the outage (they wait for the broker), zero lost; both Pythons read every result`, async () => {
-  const queue = uniqueQueue("amqp-restart-ts");
+  const queue = unique("amqp-restart-ts");
   const backend = testRedisUrl(BACKEND_DB);
   const warnings: string[] = [];
   const opts = { broker: node.url, backend, taskDefaultQueue: queue, brokerTransportOptions: { onWarning: (m: string) => warnings.push(m), publishTimeout: 60 } };

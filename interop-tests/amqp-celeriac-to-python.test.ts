@@ -5,11 +5,11 @@
  */
 import type { Celery } from "../src";
 import { Celery as CeleryApp, CeleryError } from "../src";
-import { PYTHONS, startPythonWorker } from "./harness/python";
-import type { PythonWorker } from "./harness/python";
+import { amqpUrl, createVhost, deleteVhost } from "../test/support/amqp";
+import { unique } from "../test/support/app";
+import { PYTHONS, type PythonWorker, startPythonWorker } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
 import type { SerializerName } from "../src/protocol/serializers";
-import { amqpUrl, createVhost, deleteVhost } from "./harness/amqp";
-import { testRedisUrl, uniqueQueue } from "../test/integration/helpers/app";
 
 const BACKEND_DB = 0;
 
@@ -31,7 +31,7 @@ describe.each(PYTHONS)("celeriac → Python ($label) worker on RabbitMQ", (py) =
     let worker: PythonWorker | undefined;
 
     beforeAll(async () => {
-      app = new CeleryApp("ts", { broker: amqpUrl(vhost), backend: backend(), taskDefaultQueue: uniqueQueue("amqp-c2p") });
+      app = new CeleryApp("ts", { broker: amqpUrl(vhost), backend: backend(), taskDefaultQueue: unique("amqp-c2p") });
       worker = await startPythonWorker(py, {
         broker: amqpUrl(vhost),
         backend: backend(),

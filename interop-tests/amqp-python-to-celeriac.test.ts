@@ -5,9 +5,11 @@
  */
 import type { Celery, Worker } from "../src";
 import { Celery as CeleryApp } from "../src";
-import { PYTHONS, pyClient } from "./harness/python";
-import { amqpUrl, createVhost, deleteVhost } from "./harness/amqp";
-import { captureLogger, testRedisUrl, uniqueQueue, waitFor } from "../test/integration/helpers/app";
+import { amqpUrl, createVhost, deleteVhost } from "../test/support/amqp";
+import { captureLogger, unique } from "../test/support/app";
+import { pyClient, PYTHONS } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
 
 const BACKEND_DB = 0;
 
@@ -27,7 +29,7 @@ describe.each(PYTHONS)("Python ($label) → celeriac worker on RabbitMQ", (py) =
     const app = new CeleryApp("ts", {
       broker: amqpUrl(vhost),
       backend: testRedisUrl(BACKEND_DB),
-      taskDefaultQueue: uniqueQueue("amqp-p2c"),
+      taskDefaultQueue: unique("amqp-p2c"),
       acceptContent: ["json", "msgpack", "yaml"],
       ...settings,
     });

@@ -9,8 +9,8 @@ import { rmSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import * as path from "node:path";
 import Redis from "ioredis";
-import { PYTHONS, startPythonWorker, type PythonWorker } from "./harness/python";
-import { testRedisUrl } from "./harness/redis";
+import { PYTHONS, type PythonWorker, startPythonWorker } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
 
 const ROOT = path.resolve(__dirname, "..");
 const CLI = path.join(ROOT, "dist", "cli", "main.js");

@@ -8,10 +8,10 @@
 import { randomUUID } from "crypto";
 import type { AsyncResult, BoundTaskContext, Celery, Worker } from "../src";
 import { chain, chord } from "../src";
-import { PYTHONS, startPythonWorker } from "./harness/python";
-import type { Python, PythonWorker } from "./harness/python";
-import { amqpUrl, createVhost, deleteVhost, pyInline } from "./harness/amqp";
-import { captureLogger, testApp, testRedisUrl, uniqueQueue } from "../test/integration/helpers/app";
+import { amqpUrl, createVhost, deleteVhost, pyInline } from "../test/support/amqp";
+import { captureLogger, testApp, unique } from "../test/support/app";
+import { type Python, PYTHONS, type PythonWorker, startPythonWorker } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
 
 jest.setTimeout(120_000);
 const BACKEND = testRedisUrl(11);
@@ -36,8 +36,8 @@ describe.each(CASES)("canvas between Python (%s) and celeriac on %s", (_label, _
   let app: Celery;
   let worker: Worker;
   let pyWorker: PythonWorker;
-  const pyQ = uniqueQueue("py");
-  const sharedQ = uniqueQueue("shared");
+  const pyQ = unique("py");
+  const sharedQ = unique("shared");
   const bodies: unknown[][] = [];
   const logger = captureLogger();
   const env = () => ({ PYAPP_BROKER: broker, PYAPP_BACKEND: BACKEND, PYAPP_ACCEPT: "json", PYAPP_QUEUES: `${pyQ},${sharedQ}` });

@@ -1,8 +1,9 @@
 /** celeriac produces, a Python Celery worker runs, celeriac reads the results (newest Celery and 5.2). */
 import type { Celery } from "../src";
 import { CeleryError } from "../src";
-import { PYTHONS, startPythonWorker } from "./harness/python";
-import { testApp, testRedisUrl } from "../test/integration/helpers/app";
+import { testApp } from "../test/support/app";
+import { PYTHONS, startPythonWorker } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
 
 const BROKER = testRedisUrl(12);
 const BACKEND = testRedisUrl(13);

@@ -6,12 +6,11 @@
  * PRECONDITION_FAILED), and Python's event Receiver sees the worker's heartbeats and task events.
  * Build first: npm run build.
  */
-import { PYTHONS, pyClient } from "./harness/python";
-import { celeryCli, inspectJson as inspectCli, receiveEvents as receiveCliEvents, startCliWorker } from "./harness/cli-worker";
-import type { CliWorker } from "./harness/cli-worker";
-import type { Python } from "./harness/python";
-import { amqpUrl, createVhost, deleteVhost, pyInline } from "./harness/amqp";
-import { testRedisUrl, waitFor } from "../test/integration/helpers/app";
+import { amqpUrl, createVhost, deleteVhost, pyInline } from "../test/support/amqp";
+import { celeryCli, type CliWorker, inspectJson as inspectCli, receiveEvents as receiveCliEvents, startCliWorker } from "../test/support/cli-worker";
+import { pyClient, type Python, PYTHONS } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
 
 jest.setTimeout(120_000);
 const BACKEND = testRedisUrl(0);

@@ -5,12 +5,11 @@
  * worker-online/heartbeat and task events of a worker started with -E.
  * Build first: npm run build.
  */
-import { PYTHONS, pyClient } from "./harness/python";
-import { celeryCli, inspectJson as inspectCli, receiveEvents as receiveCliEvents, startCliWorker } from "./harness/cli-worker";
-import type { CliWorker } from "./harness/cli-worker";
-import { pyInline } from "./harness/amqp";
-import type { Python } from "./harness/python";
-import { testRedisUrl, waitFor } from "../test/integration/helpers/app";
+import { pyInline } from "../test/support/amqp";
+import { celeryCli, type CliWorker, inspectJson as inspectCli, receiveEvents as receiveCliEvents, startCliWorker } from "../test/support/cli-worker";
+import { pyClient, type Python, PYTHONS } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
 
 jest.setTimeout(120_000);
 const BROKER = testRedisUrl(8);

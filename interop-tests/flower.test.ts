@@ -11,13 +11,12 @@
 import { mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { Celery } from "../src";
-import { startFlower } from "./harness/flower";
-import type { Flower } from "./harness/flower";
-import { assertChromium, dumpDom, pngSize, screenshot } from "./harness/chromium";
-import { startCliWorker } from "./harness/cli-worker";
-import type { CliWorker } from "./harness/cli-worker";
-import { amqpUrl, createVhost, deleteVhost } from "./harness/amqp";
-import { testRedisUrl, waitFor } from "../test/integration/helpers/app";
+import { amqpUrl, createVhost, deleteVhost } from "../test/support/amqp";
+import { assertChromium, dumpDom, pngSize, screenshot } from "../test/support/chromium";
+import { type CliWorker, startCliWorker } from "../test/support/cli-worker";
+import { type Flower, startFlower } from "../test/support/flower";
+import { testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
 
 jest.setTimeout(120_000);
 

@@ -1,7 +1,8 @@
 /** Python Celery produces, a celeriac worker runs, Python reads the results (newest Celery and 5.2). */
 import type { Celery, Worker } from "../src";
-import { PYTHONS, pyClient } from "./harness/python";
-import { captureLogger, testApp, testRedisUrl } from "../test/integration/helpers/app";
+import { captureLogger, testApp } from "../test/support/app";
+import { pyClient, PYTHONS } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
 
 const BROKER = testRedisUrl(10);
 const BACKEND = testRedisUrl(11);

@@ -15,9 +15,10 @@ import { RpcBackend } from "../src/backend/rpc";
 import { createTransport } from "../src/connections";
 import { resolveConfig } from "../src/config";
 import { buildResultMeta } from "../src/protocol/result-meta";
-import { PYTHONS, pyClient, pythonCeleryVersion, startPythonWorker } from "./harness/python";
-import type { PythonWorker } from "./harness/python";
-import { captureLogger, rawRedis, testRedisUrl, uniqueQueue, waitFor } from "../test/integration/helpers/app";
+import { captureLogger, unique } from "../test/support/app";
+import { pyClient, pythonCeleryVersion, PYTHONS, type PythonWorker, startPythonWorker } from "../test/support/python";
+import { rawRedis, testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
 
 const REDIS_DB = 1;
 
@@ -75,7 +76,7 @@ describe.each(CASES)("rpc:// interop: $name", ({ broker, py }) => {
       pyClient(py, ["call", task, "--args", JSON.stringify(args), "--timeout", "20", ...extra], env()) as Promise<Outcome>;
 
     beforeAll(async () => {
-      app = new Celery("ts", { broker: broker.url(), backend: "rpc://", taskDefaultQueue: uniqueQueue("rpc-a"), taskTrackStarted: true });
+      app = new Celery("ts", { broker: broker.url(), backend: "rpc://", taskDefaultQueue: unique("rpc-a"), taskTrackStarted: true });
       app.task("ts.add", (x: number, y: number) => x + y);
       app.task("ts.echo", (...args: unknown[]) => args);
       app.task("ts.fail", (m: string) => {
@@ -134,7 +135,7 @@ describe.each(CASES)("rpc:// interop: $name", ({ broker, py }) => {
     let pyWorker: PythonWorker;
 
     beforeAll(async () => {
-      app = new Celery("ts", { broker: broker.url(), backend: "rpc://", taskDefaultQueue: uniqueQueue("rpc-b") });
+      app = new Celery("ts", { broker: broker.url(), backend: "rpc://", taskDefaultQueue: unique("rpc-b") });
       pyWorker = await startPythonWorker(py, {
         broker: broker.url(),
         backend: "rpc://",

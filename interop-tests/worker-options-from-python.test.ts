@@ -3,8 +3,10 @@
  * countdown, expires, rate limits, ignore_result, and a revoke (worker side).
  */
 import type { Celery, Worker } from "../src";
-import { PYTHONS, pyClient } from "./harness/python";
-import { captureLogger, testApp, testRedisUrl, waitFor } from "../test/integration/helpers/app";
+import { captureLogger, testApp } from "../test/support/app";
+import { pyClient, PYTHONS } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
 
 const BROKER = testRedisUrl(10);
 const BACKEND = testRedisUrl(11);

@@ -11,9 +11,9 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
 import { randomUUID } from "node:crypto";
-import { PYTHONS, pyClient, startPythonWorker } from "./harness/python";
-import type { Python, PythonWorker } from "./harness/python";
-import { testRedisUrl, waitFor } from "../test/integration/helpers/app";
+import { pyClient, type Python, PYTHONS, type PythonWorker, startPythonWorker } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
 
 const ROOT = resolve(__dirname, "..");
 const BROKER = testRedisUrl(4);

@@ -10,12 +10,11 @@
  *   resultrepr_maxsize (1024) does.
  * Build first: npm run build.
  */
-import { PYTHONS, pyClient } from "./harness/python";
-import type { Python } from "./harness/python";
-import { amqpUrl, createVhost, deleteVhost } from "./harness/amqp";
-import { inspectJson as inspectCli, celeryCli, startCliWorker } from "./harness/cli-worker";
-import type { CliWorker } from "./harness/cli-worker";
-import { rawRedis, testRedisUrl, waitFor } from "../test/integration/helpers/app";
+import { amqpUrl, createVhost, deleteVhost } from "../test/support/amqp";
+import { celeryCli, type CliWorker, inspectJson as inspectCli, startCliWorker } from "../test/support/cli-worker";
+import { pyClient, type Python, PYTHONS } from "../test/support/python";
+import { rawRedis, testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
 
 jest.setTimeout(180_000);
 const BACKEND = testRedisUrl(11);

@@ -6,7 +6,9 @@
 import { ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
-import { rawRedis, testRedisUrl, uniqueQueue, waitFor } from "./helpers/app";
+import { unique } from "../support/app";
+import { rawRedis, testRedisUrl } from "../support/redis";
+import { waitFor } from "../support/wait";
 
 const ROOT = resolve(__dirname, "../..");
 const CLI = resolve(ROOT, "dist/cli/main.js");
@@ -32,7 +34,7 @@ function startBeat(e: NodeJS.ProcessEnv): Proc {
 }
 
 test("two beats: the leader is killed, the other takes over within the lease; no gap beyond it, no duplicates", async () => {
-  const queue = uniqueQueue("failover");
+  const queue = unique("failover");
   const prefix = `beat-failover:${randomUUID().slice(0, 8)}:`;
   const e = {
     ...process.env,

@@ -6,7 +6,9 @@ import { randomUUID } from "node:crypto";
 import { Beat, beatEntries, Celery, RedisStore } from "../../src";
 import type { BeatEntrySpec } from "../../src";
 import { Logger } from "../../src/logging";
-import { rawRedis, testRedisUrl, uniqueQueue, waitFor } from "./helpers/app";
+import { unique } from "../support/app";
+import { rawRedis, testRedisUrl } from "../support/redis";
+import { waitFor } from "../support/wait";
 
 const DB = 12;
 
@@ -183,7 +185,7 @@ test("entries added, changed and removed at run time (API), seen by the running 
 
 test("beat + celeriac worker in one process: real task messages, run once each", async () => {
   const p = prefix();
-  const queue = uniqueQueue("beatw");
+  const queue = unique("beatw");
   const app = new Celery("beatw", {
     broker: testRedisUrl(DB),
     backend: null,

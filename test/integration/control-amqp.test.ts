@@ -15,8 +15,9 @@ import { EventReceiver } from "../../src/events/receiver";
 import type { CeleryEvent } from "../../src/events/dispatcher";
 import { setWorkerControlOptions } from "../../src/worker/control";
 import type { Worker } from "../../src/worker/worker";
-import { captureLogger, storedMeta, testApp, waitFor } from "./helpers/app";
-import { amqpUrl, createVhost, deleteVhost, listJson, rabbitmqctl } from "./helpers/amqp";
+import { amqpUrl, createVhost, deleteVhost, listJson, rabbitmqctl } from "../support/amqp";
+import { captureLogger, storedMeta, testApp } from "../support/app";
+import { waitFor } from "../support/wait";
 
 jest.setTimeout(60_000);
 

@@ -9,7 +9,9 @@ import { EventReceiver } from "../../src/events/receiver";
 import type { CeleryEvent } from "../../src/events/dispatcher";
 import { setWorkerControlOptions } from "../../src/worker/control";
 import type { Worker } from "../../src/worker/worker";
-import { captureLogger, rawRedis, storedMeta, testApp, waitFor } from "./helpers/app";
+import { captureLogger, storedMeta, testApp } from "../support/app";
+import { rawRedis } from "../support/redis";
+import { waitFor } from "../support/wait";
 
 let app: Celery;
 let worker: Worker;

@@ -19,8 +19,10 @@ import { buildResultMeta } from "../../src/protocol/result-meta";
 import type { ResultMeta } from "../../src/protocol/result-meta";
 import type { WireValue } from "../../src/protocol/message";
 import { pyJsonLoads } from "../../src/protocol/serializers/json";
-import { loadVector } from "../vectors";
-import { captureLogger, rawRedis, testRedisUrl, uniqueQueue, waitFor } from "./helpers/app";
+import { loadVector } from "../support/vectors";
+import { captureLogger, unique } from "../support/app";
+import { rawRedis, testRedisUrl } from "../support/redis";
+import { waitFor } from "../support/wait";
 
 const REDIS_DB = 1;
 
@@ -98,7 +100,7 @@ describe.each(BROKERS)("rpc:// backend on $label", (broker) => {
   const taskQueues: string[] = [];
 
   function rpcApp(settings: CelerySettings = {}): Celery {
-    const queue = uniqueQueue("rpc");
+    const queue = unique("rpc");
     taskQueues.push(queue);
     const app = new Celery("rpc", { broker: broker.url(), backend: "rpc://", taskDefaultQueue: queue, ...settings });
     apps.push(app);

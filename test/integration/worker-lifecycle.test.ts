@@ -1,7 +1,9 @@
 /** Cold shutdown, acks rules, long-ETA warning, signals and custom states on Redis. */
 import type { Celery, Worker, WorkerOptions } from "../../src";
 import { CeleryError } from "../../src";
-import { captureLogger, rawRedis, testApp, waitFor, storedMeta } from "./helpers/app";
+import { captureLogger, storedMeta, testApp } from "../support/app";
+import { rawRedis } from "../support/redis";
+import { waitFor } from "../support/wait";
 
 let app: Celery;
 let workers: Worker[] = [];

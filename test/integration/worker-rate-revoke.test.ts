@@ -3,7 +3,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Celery, Worker, WorkerOptions } from "../../src";
-import { captureLogger, rawRedis, testApp, waitFor, storedMeta, mirrorAppTasks } from "./helpers/app";
+import { captureLogger, mirrorAppTasks, storedMeta, testApp } from "../support/app";
+import { rawRedis } from "../support/redis";
+import { waitFor } from "../support/wait";
 
 const TSAPP = resolve(__dirname, "../../interop-tests/apps/tsapp.js");
 

@@ -3,7 +3,9 @@ import { randomUUID } from "node:crypto";
 import type { Celery, Worker } from "../../src";
 import { CeleryError } from "../../src";
 import { pyJsonDumps } from "../../src/protocol/serializers/json";
-import { captureLogger, rawRedis, testApp, waitFor } from "./helpers/app";
+import { captureLogger, testApp } from "../support/app";
+import { rawRedis } from "../support/redis";
+import { waitFor } from "../support/wait";
 
 let app: Celery;
 let worker: Worker | null = null;

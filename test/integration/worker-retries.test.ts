@@ -2,7 +2,9 @@
 import type { Celery, Worker } from "../../src";
 import { CeleryError } from "../../src";
 import { pyJsonLoads } from "../../src/protocol/serializers/json";
-import { captureLogger, rawRedis, testApp, waitFor, storedMeta } from "./helpers/app";
+import { captureLogger, storedMeta, testApp } from "../support/app";
+import { rawRedis } from "../support/redis";
+import { waitFor } from "../support/wait";
 
 let app: Celery;
 let worker: Worker | null = null;

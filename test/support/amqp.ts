@@ -1,18 +1,63 @@
 /**
- * RabbitMQ helpers of the amqp-* interop tests: vhosts on the private test node (re-exported from
- * test/integration/helpers/amqp.ts), a SECOND private node of a test file's own (for stop_app /
- * start_app without disturbing other files), and inline Python run next to pyapp (batch send /
- * batch get, where one client.py process per task would be too slow).
+ * RabbitMQ in tests: the private test node started by test/services/global-setup.js
+ * (scripts/private-rabbitmq.sh), one vhost per test file, rabbitmqctl; a SECOND private node of a
+ * test file's own (for stop_app / start_app without disturbing other files); and inline Python run
+ * next to pyapp (batch send / batch get, where one client.py process per task would be too slow).
  */
 import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import * as path from "node:path";
 import { PY_DIR } from "./python";
 import type { Env, Python } from "./python";
-import { amqpBase, amqpPort, amqpUrl, createVhost, deleteVhost, PRIVATE_RABBITMQ, rabbitmqctl } from "../../test/integration/helpers/amqp";
-
-export { amqpBase, amqpPort, amqpUrl, createVhost, deleteVhost, rabbitmqctl };
 
 const ROOT = path.resolve(__dirname, "..", "..");
+export const PRIVATE_RABBITMQ = path.join(ROOT, "scripts", "private-rabbitmq.sh");
+
+export function amqpPort(): number {
+  return Number(process.env.CELERIAC_TEST_AMQP_PORT ?? 5682);
+}
+
+export function amqpDir(): string {
+  return process.env.CELERIAC_TEST_AMQP_DIR ?? path.join(ROOT, ".tmp", `rabbitmq-${amqpPort()}`);
+}
+
+/** Base URL (no vhost) of the test broker. */
+export function amqpBase(): string {
+  return (process.env.CELERIAC_TEST_AMQP_URL ?? `amqp://guest:guest@127.0.0.1:${amqpPort()}`).replace(/\/+$/, "");
+}
+
+/** URL of a vhost of the test broker. */
+export function amqpUrl(vhost: string): string {
+  return `${amqpBase()}/${encodeURIComponent(vhost)}`;
+}
+
+/** `rabbitmqctl -n <node> ...args` against the test node; resolves with stdout. */
+export function rabbitmqctl(...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile("bash", [PRIVATE_RABBITMQ, "ctl", String(amqpPort()), amqpDir(), ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`rabbitmqctl ${args.join(" ")} failed: ${err.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** Create a fresh vhost with full permissions for guest; returns its name. */
+export async function createVhost(prefix = "t"): Promise<string> {
+  const vhost = `${prefix}-${randomUUID().slice(0, 8)}`;
+  await rabbitmqctl("-q", "add_vhost", vhost);
+  await rabbitmqctl("-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*");
+  return vhost;
+}
+
+export async function deleteVhost(vhost: string): Promise<void> {
+  await rabbitmqctl("-q", "delete_vhost", vhost).catch(() => undefined);
+}
+
+/** `rabbitmqctl list_* --formatter json` parsed. */
+export async function listJson<T = Record<string, unknown>>(what: "queues" | "exchanges" | "bindings", vhost: string, ...columns: string[]): Promise<T[]> {
+  const out = await rabbitmqctl("-q", `list_${what}`, "-p", vhost, "--formatter", "json", ...columns);
+  return JSON.parse(out) as T[];
+}
 
 /** A private RabbitMQ node on `port` (data under .tmp/rabbitmq-<port>-<tag>), started and stopped by the test. */
 export class PrivateNode {
