@@ -23,11 +23,12 @@ export interface CliWorker {
 
 /**
  * Start `celeriac worker -A interop-tests/apps/tsapp.js -c 2 -n <prefix>-<id>@interop` on a queue
- * of its own; `env` adds to its environment (e.g. TSAPP_MAX_RETRIES, TSAPP_SETTINGS).
+ * of its own (or on env.TSAPP_QUEUE, to share one); `env` adds to its environment (e.g.
+ * TSAPP_MAX_RETRIES, TSAPP_SETTINGS).
  */
 export function startCliWorker(broker: string, backend: string, prefix: string, extra: string[] = [], env: Record<string, string> = {}): CliWorker {
   const id = randomUUID().slice(0, 8);
-  const queue = `${prefix}-${id}`;
+  const queue = env.TSAPP_QUEUE ?? `${prefix}-${id}`;
   const node = `${prefix}-${id}@interop`;
   let out = "";
   const child = spawn(process.execPath, [resolve(ROOT, "dist/cli/main.js"), "worker", "-A", "interop-tests/apps/tsapp.js", "-c", "2", "-n", node, ...extra], {
