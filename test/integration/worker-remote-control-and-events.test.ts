@@ -270,7 +270,7 @@ describe.each(BROKERS)("worker on $name", (broker) => {
     });
 
     test("after the broker closes every connection, the pidbox queue is declared again and the worker still answers", async () => {
-      await rabbitmqctl("-q", "close_all_connections", "-p", vhost(), "control-amqp test");
+      await rabbitmqctl("-q", "close_all_connections", "-p", vhost(), "remote control test");
       // The auto-delete queue goes with its consumer; the transport re-declares its recorded topology.
       let replies: unknown[] = [];
       await waitFor(async () => (replies = await client.control.ping({ destination: [node], timeout: 1 }).catch(() => [])).length === 1, 30000, "ping after reconnect");
