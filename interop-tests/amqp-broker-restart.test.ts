@@ -8,9 +8,9 @@
  */
 import type { Worker } from "../src";
 import { Celery } from "../src";
-import { amqpPort, PrivateNode, PY_GET_MANY, PY_SEND_MANY, pyInline } from "../test/support/amqp";
+import { amqpPort, PrivateNode } from "../test/support/amqp";
 import { captureLogger, unique } from "../test/support/app";
-import { PYTHONS } from "../test/support/python";
+import { PY_GET_MANY, PY_SEND_MANY, pyInline, PYTHONS } from "../test/support/python";
 import { testRedisUrl } from "../test/support/redis";
 import { waitFor } from "../test/support/wait";
 

@@ -9,10 +9,9 @@ import { randomUUID } from "node:crypto";
 import type { Celery } from "../src/app";
 import { ORIGIN } from "../src/client/producer";
 import type { Worker } from "../src/worker/worker";
-import { pyInline } from "../test/support/amqp";
 import { captureLogger, testApp } from "../test/support/app";
 import { receiveEvents } from "../test/support/cli-worker";
-import { type Python, PYTHONS } from "../test/support/python";
+import { pyInline, type Python, PYTHONS } from "../test/support/python";
 import { testRedisUrl } from "../test/support/redis";
 
 jest.setTimeout(120_000);

@@ -7,11 +7,10 @@
  * pidbox Node declaring the node queue afterwards (same exchange/queue arguments, no PRECONDITION_FAILED).
  * Build first: npm run build.
  */
-import { PY_SEND_MANY, pyInline } from "../test/support/amqp";
 import { storedMeta } from "../test/support/app";
 import { BROKERS, type BrokerLease } from "../test/support/brokers";
 import { celeryCli, type CliWorker, inspectJson as inspectCli, receiveEvents as receiveCliEvents, startCliWorker } from "../test/support/cli-worker";
-import { pyClient, PYTHONS } from "../test/support/python";
+import { PY_SEND_MANY, pyClient, pyInline, PYTHONS } from "../test/support/python";
 import { testRedisUrl } from "../test/support/redis";
 import { waitFor } from "../test/support/wait";
 

@@ -9,18 +9,9 @@ import { Celery as CeleryApp } from "../src";
 import { parseDateDone } from "../src/protocol/result-meta";
 import { captureLogger, storedMeta, unique } from "../test/support/app";
 import { BROKERS, type BrokerLease } from "../test/support/brokers";
-import { pyClient, PYTHONS } from "../test/support/python";
+import { pyClient, type PyOutcome, PYTHONS } from "../test/support/python";
 import { testRedisUrl } from "../test/support/redis";
 import { waitFor } from "../test/support/wait";
-
-interface Outcome {
-  id: string;
-  state: string;
-  result: unknown;
-  exc_type: string | null;
-  exc_message: string | null;
-  exc_module: string | null;
-}
 
 /** When the worker stored the task's result (date_done in backend db 9), in ms. */
 async function doneAt(id: string): Promise<number> {
@@ -62,11 +53,11 @@ describe.each(BROKERS)("on $name", (broker) => {
         py,
         ["call", task, "--args", JSON.stringify(args), "--kwargs", JSON.stringify(kwargs), "--options", JSON.stringify({ queue: app.conf.taskDefaultQueue, ...options }), "--timeout", "20", "--no-propagate"],
         envFor(app, env),
-      ) as Promise<Outcome>;
+      ) as Promise<PyOutcome>;
     const sendOn = async (app: Celery, task: string, args: unknown[], options: object = {}, env: Record<string, string> = {}) =>
       ((await pyClient(py, ["send", task, "--args", JSON.stringify(args), "--options", JSON.stringify({ queue: app.conf.taskDefaultQueue, ...options })], envFor(app, env))) as { id: string }).id;
     const getOn = (app: Celery, id: string, env: Record<string, string> = {}) =>
-      pyClient(py, ["get", id, "--timeout", "30", "--no-propagate"], envFor(app, env)) as Promise<Outcome>;
+      pyClient(py, ["get", id, "--timeout", "30", "--no-propagate"], envFor(app, env)) as Promise<PyOutcome>;
 
     beforeAll(async () => {
       lease = await broker.open(`p2c-${py.label}`, 10);

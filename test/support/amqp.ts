@@ -1,14 +1,11 @@
 /**
  * RabbitMQ in tests: the private test node started by test/services/global-setup.js
  * (scripts/private-rabbitmq.sh), one vhost per test file, rabbitmqctl; a SECOND private node of a
- * test file's own (for stop_app / start_app without disturbing other files); and inline Python run
- * next to pyapp (batch send / batch get, where one client.py process per task would be too slow).
+ * test file's own (for stop_app / start_app without disturbing other files).
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import * as path from "node:path";
-import { PY_DIR } from "./python";
-import type { Env, Python } from "./python";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 export const PRIVATE_RABBITMQ = path.join(ROOT, "scripts", "private-rabbitmq.sh");
@@ -98,59 +95,3 @@ export class PrivateNode {
     if (this.startedHere) await this.script("stop");
   }
 }
-
-/**
- * Runs `<python> -c code` in interop-tests/py (so `from pyapp import app` works, configured by
- * PYAPP_* in `env`), writes `input` as JSON to its stdin and resolves with the JSON of its last
- * stdout line.
- */
-export function pyInline(py: Python, code: string, input: unknown, env: Env = {}, timeoutMs = 300_000): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      py.exe,
-      ["-c", code],
-      { cwd: PY_DIR, env: { ...process.env, PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1", ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err) {
-          reject(new Error(`${py.label} inline python failed: ${err.message}\n${stderr}`));
-          return;
-        }
-        const line = stdout.trim().split("\n").pop() ?? "";
-        try {
-          resolve(JSON.parse(line));
-        } catch {
-          reject(new Error(`${py.label} inline python printed no JSON line:\n${stdout}\n${stderr}`));
-        }
-      },
-    );
-    child.stdin?.end(JSON.stringify(input));
-  });
-}
-
-/** Python: send_task(task, args) for every args list of stdin's {"task", "queue", "argsList"}; prints the ids. */
-export const PY_SEND_MANY = `
-import json, sys
-from pyapp import app
-req = json.load(sys.stdin)
-ids = []
-with app.producer_or_acquire() as producer:
-    for args in req['argsList']:
-        ids.append(app.send_task(req['task'], args=args, queue=req['queue'], producer=producer).id)
-print(json.dumps(ids))
-`;
-
-/** Python: AsyncResult(id).get() for every id of stdin's {"ids", "timeout"}; prints [[state, result], ...]. */
-export const PY_GET_MANY = `
-import json, sys
-from pyapp import app
-req = json.load(sys.stdin)
-out = []
-for task_id in req['ids']:
-    r = app.AsyncResult(task_id)
-    try:
-        value = r.get(timeout=req['timeout'], propagate=False)
-        out.append([r.state, value if isinstance(value, (int, float, str, list, dict, type(None))) else repr(value)])
-    except Exception as exc:
-        out.append(['ERROR', '%s: %s' % (type(exc).__name__, exc)])
-print(json.dumps(out))
-`;
