@@ -54,16 +54,18 @@ fi
 
 # --- interop virtualenv: the newest Celery, pinned in interop-tests/requirements.txt ------------
 # The stamp holds the hash of the requirements file the venv was installed from, so a changed pin
-# (a bump) re-installs; a venv that cannot import its modules is rebuilt from scratch.
+# (a bump) re-installs, as does a module that cannot be imported; a venv whose Python does not run
+# is rebuilt from scratch.
 REQUIREMENTS="$ROOT/interop-tests/requirements.txt"
 STAMP="$VENV/.requirements.sha256"
 want=$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)
-if ! "$VENV_PY" -c "import $PY_MODULES, brotli, flower; from backports import zstd" 2>/dev/null; then
-  say "creating interop-tests/.venv from interop-tests/requirements.txt"
+if ! "$VENV_PY" -c "" 2>/dev/null; then
+  say "creating interop-tests/.venv"
   rm -rf "$VENV"
   "$SYS_PY" -m venv "$VENV"
 fi
-if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ] ||
+  ! "$VENV_PY" -c "import $PY_MODULES, brotli, flower; from backports import zstd" 2>/dev/null; then
   say "installing interop-tests/requirements.txt into interop-tests/.venv"
   start=$SECONDS
   "$VENV_PY" -m pip install -q --disable-pip-version-check -r "$REQUIREMENTS"
