@@ -99,10 +99,7 @@ describe.each(CASES.map((c) => [c.label, c] as const))("Flower sees a celeriac w
 
   afterAll(async () => {
     await client?.close();
-    if (w && w.child.exitCode === null) {
-      w.child.kill("SIGTERM");
-      await w.exited;
-    }
+    await w?.stop();
     await flower?.stop();
     await tearDown();
   });

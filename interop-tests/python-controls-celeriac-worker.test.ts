@@ -51,10 +51,7 @@ describe.each(BROKERS)("on $name", (broker) => {
     });
 
     afterAll(async () => {
-      if (w && w.child.exitCode === null) {
-        w.child.kill("SIGTERM");
-        await w.exited;
-      }
+      await w?.stop();
       await lease?.close();
     });
 

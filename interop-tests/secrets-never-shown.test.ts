@@ -92,10 +92,7 @@ describe.each(BROKERS)("a celeriac worker with passwords on %s", (_name, makeBro
   });
 
   afterAll(async () => {
-    if (w.child.exitCode === null) {
-      w.child.kill("SIGTERM");
-      await w.exited;
-    }
+    await w.stop();
     await broker.cleanup();
   });
 

@@ -40,10 +40,7 @@ describe.each(CASES)("%s", (_title, brokerCase, py: Python) => {
   });
 
   afterAll(async () => {
-    if (w && w.child.exitCode === null) {
-      w.child.kill("SIGTERM");
-      await w.exited;
-    }
+    await w?.stop();
     await lease?.close();
   });
 

@@ -19,6 +19,8 @@ export interface CliWorker {
   queue: string;
   output: () => string;
   exited: Promise<number | null>;
+  /** SIGTERM (warm shutdown) unless it already exited; resolves when it has. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -39,7 +41,11 @@ export function startCliWorker(broker: string, backend: string, prefix: string, 
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-  return { child, node, queue, output: () => out, exited };
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    await exited;
+  };
+  return { child, node, queue, output: () => out, exited, stop };
 }
 
 /** What a command printed, and its exit status. */
