@@ -6,7 +6,7 @@ import { RedisBackend } from "../src/backend/redis";
 import type { RawMessage } from "../src/protocol/message";
 import type { Delivery } from "../src/transport/types";
 import { unique } from "../test/support/app";
-import { flushDb, rawRedis, testRedisUrl } from "../test/support/redis";
+import { rawRedis, testRedisUrl } from "../test/support/redis";
 import { waitFor } from "../test/support/wait";
 
 /** Debian's Python with celery 5.2.6 / kombu 5.2.4 / redis-py. */
@@ -15,9 +15,7 @@ const PYTHON = process.env.CELERIAC_TEST_PYTHON ?? "/usr/bin/python3";
 jest.setTimeout(60000);
 
 const DB = 5;
-const url = testRedisUrl(DB);
-
-beforeAll(() => flushDb(DB));
+const url = testRedisUrl(DB); // no FLUSHDB: names are unique, and other files of the same run use this database too
 
 /** Start python with an inline script; collect stdout lines. */
 function python(script: string, env: { [k: string]: string }): { child: ChildProcessWithoutNullStreams; lines: string[]; done: Promise<number> } {

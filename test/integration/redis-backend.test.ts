@@ -5,7 +5,7 @@ import { decodeResultMeta } from "../../src/protocol/result-meta";
 import type { GroupMeta, ResultMeta } from "../../src/protocol/result-meta";
 import { loadLooseVector } from "../support/vectors";
 import { unique } from "../support/app";
-import { flushDb, rawRedis, testRedisUrl } from "../support/redis";
+import { rawRedis, testRedisUrl } from "../support/redis";
 import { sleep } from "../support/wait";
 
 jest.setTimeout(30000);
@@ -21,7 +21,7 @@ function backend(options: ConstructorParameters<typeof RedisBackend>[1] = {}): R
 }
 
 beforeAll(async () => {
-  await flushDb(DB);
+  // No FLUSHDB: names are unique, and other files of the same run use this database too.
   raw = rawRedis(DB);
 });
 afterEach(async () => {

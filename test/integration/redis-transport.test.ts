@@ -9,7 +9,7 @@ import type { RawMessage } from "../../src/protocol/message";
 import type { Delivery } from "../../src/transport/types";
 import { loadLooseVector } from "../support/vectors";
 import { unique } from "../support/app";
-import { flushDb, rawMessage, rawRedis, record, SEP, testRedisUrl } from "../support/redis";
+import { rawMessage, rawRedis, record, SEP, testRedisUrl } from "../support/redis";
 import { sleep, waitFor } from "../support/wait";
 
 jest.setTimeout(30000);
@@ -26,8 +26,7 @@ function transport(options: ConstructorParameters<typeof RedisTransport>[1] = {}
 }
 
 beforeAll(async () => {
-  await flushDb(DB);
-  await flushDb(PREFIX_DB);
+  // No FLUSHDB: names are unique, and other files of the same run use this database too.
   raw = rawRedis(DB);
 });
 

@@ -26,17 +26,6 @@ export function rawRedis(db: number): Redis {
   return new Redis(testRedisUrl(db));
 }
 
-/** FLUSHDB one of our databases (2–5 only). */
-export async function flushDb(db: number): Promise<void> {
-  if (db < 2 || db > 5) throw new Error(`redis tests own dbs 2–5 only (got ${db})`);
-  const c = rawRedis(db);
-  try {
-    await c.flushdb();
-  } finally {
-    c.disconnect();
-  }
-}
-
 /** A small task-like RawMessage (body bytes are opaque to the transport). */
 export function rawMessage(id: string = randomUUID(), extraHeaders: { [k: string]: unknown } = {}, priority?: number): RawMessage {
   return {
