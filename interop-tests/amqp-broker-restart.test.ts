@@ -8,9 +8,11 @@
  */
 import type { Worker } from "../src";
 import { Celery } from "../src";
-import { PYTHONS } from "./harness/python";
-import { amqpPort, PrivateNode, PY_GET_MANY, PY_SEND_MANY, pyInline } from "./harness/amqp";
-import { captureLogger, testRedisUrl, uniqueQueue, waitFor } from "../test/integration/helpers/app";
+import { amqpPort, PrivateNode } from "../test/support/amqp";
+import { captureLogger, unique } from "../test/support/app";
+import { PY_GET_MANY, PY_SEND_MANY, pyInline, PYTHONS } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
 
 const BACKEND_DB = 0;
 const N = 1000;
@@ -23,23 +25,29 @@ afterAll(async () => {
   await node.stop();
 }, 120_000);
 
+/** Registers ts.slow_add (20 ms, then x + y) on `app`; returns the ids it ran, in order. */
+function slowAdd(app: Celery): string[] {
+  const runs: string[] = [];
+  app.task(
+    "ts.slow_add",
+    async (ctx, x: number, y: number) => {
+      await new Promise((r) => setTimeout(r, 20));
+      runs.push(ctx.request.id);
+      return x + y;
+    },
+    { bind: true },
+  );
+  return runs;
+}
+
 describe.each(PYTHONS)("RabbitMQ stop_app/start_app mid-batch, Python ($label) producer and reader", (py) => {
   test(`${N} tasks published from Python: zero lost after the outage, every result right`, async () => {
-    const queue = uniqueQueue("amqp-restart");
+    const queue = unique("amqp-restart");
     const backend = testRedisUrl(BACKEND_DB);
     const env = { PYAPP_BROKER: node.url, PYAPP_BACKEND: backend, PYAPP_ACCEPT: "json", PYAPP_QUEUES: queue };
     const warnings: string[] = [];
     const app = new Celery("ts", { broker: node.url, backend, taskDefaultQueue: queue, brokerTransportOptions: { onWarning: (m: string) => warnings.push(m) } });
-    const runs: string[] = [];
-    app.task(
-      "ts.slow_add",
-      async (ctx, x: number, y: number) => {
-        await new Promise((r) => setTimeout(r, 20));
-        runs.push(ctx.request.id);
-        return x + y;
-      },
-      { bind: true },
-    );
+    const runs = slowAdd(app);
     const logger = captureLogger();
     let worker: Worker | undefined;
     try {
@@ -84,22 +92,13 @@ describe.each(PYTHONS)("RabbitMQ stop_app/start_app mid-batch, Python ($label) p
 });
 
 test(`celeriac producer: ${N} tasks, half of them published DURING the outage (they wait for the broker), zero lost; both Pythons read every result`, async () => {
-  const queue = uniqueQueue("amqp-restart-ts");
+  const queue = unique("amqp-restart-ts");
   const backend = testRedisUrl(BACKEND_DB);
   const warnings: string[] = [];
   const opts = { broker: node.url, backend, taskDefaultQueue: queue, brokerTransportOptions: { onWarning: (m: string) => warnings.push(m), publishTimeout: 60 } };
   const producer = new Celery("producer", opts);
   const app = new Celery("ts", opts);
-  const runs: string[] = [];
-  app.task(
-    "ts.slow_add",
-    async (ctx, x: number, y: number) => {
-      await new Promise((r) => setTimeout(r, 20));
-      runs.push(ctx.request.id);
-      return x + y;
-    },
-    { bind: true },
-  );
+  const runs = slowAdd(app);
   let worker: Worker | undefined;
   try {
     const send = (i: number) => producer.sendTask("ts.slow_add", [i, 2000]).then((r) => r.id);

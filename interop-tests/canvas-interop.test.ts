@@ -8,36 +8,26 @@
 import { randomUUID } from "crypto";
 import type { AsyncResult, BoundTaskContext, Celery, Worker } from "../src";
 import { chain, chord } from "../src";
-import { PYTHONS, startPythonWorker } from "./harness/python";
-import type { Python, PythonWorker } from "./harness/python";
-import { amqpUrl, createVhost, deleteVhost, pyInline } from "./harness/amqp";
-import { captureLogger, testApp, testRedisUrl, uniqueQueue } from "../test/integration/helpers/app";
+import { BROKERS, type BrokerLease } from "../test/support/brokers";
+import { captureLogger, testApp, unique } from "../test/support/app";
+import { pyInline, PYTHONS, type PythonWorker, startPythonWorker } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
 
 jest.setTimeout(120_000);
 const BACKEND = testRedisUrl(11);
 
-/** A broker for one Python: Redis db 10, or a RabbitMQ vhost of its own. */
-interface BrokerKind {
-  name: string;
-  open(py: Python): Promise<string>;
-  close(py: Python): Promise<void>;
-}
-const vhostName = (py: Python) => `canvas-${py.label}`;
-const BROKERS: BrokerKind[] = [
-  { name: "Redis", open: async () => testRedisUrl(10), close: async () => undefined },
-  { name: "RabbitMQ", open: async (py) => amqpUrl(await createVhost(vhostName(py))), close: (py) => deleteVhost(vhostName(py)) },
-];
 const CASES = BROKERS.flatMap((b) => PYTHONS.map((py) => [py.label, b.name, py, b] as const));
 
 type Where = [number, "py" | "ts"];
 
 describe.each(CASES)("canvas between Python (%s) and celeriac on %s", (_label, _broker, py, kind) => {
   let broker: string;
+  let lease: BrokerLease | undefined;
   let app: Celery;
   let worker: Worker;
   let pyWorker: PythonWorker;
-  const pyQ = uniqueQueue("py");
-  const sharedQ = uniqueQueue("shared");
+  const pyQ = unique("py");
+  const sharedQ = unique("shared");
   const bodies: unknown[][] = [];
   const logger = captureLogger();
   const env = () => ({ PYAPP_BROKER: broker, PYAPP_BACKEND: BACKEND, PYAPP_ACCEPT: "json", PYAPP_QUEUES: `${pyQ},${sharedQ}` });
@@ -45,7 +35,8 @@ describe.each(CASES)("canvas between Python (%s) and celeriac on %s", (_label, _
   const py3 = (code: string) => pyInline(py, PRELUDE + code, { PYQ: pyQ, TSQ: TSQ(), SHQ: sharedQ }, env(), 120_000);
 
   beforeAll(async () => {
-    broker = await kind.open(py);
+    lease = await kind.open(`canvas-${py.label}`, 10);
+    broker = lease.url;
     app = testApp({ broker, backend: BACKEND });
     app.task("ts.add", (x: number, y: number) => x + y);
     app.task("ts.echo", (...args: unknown[]) => args);
@@ -72,7 +63,7 @@ describe.each(CASES)("canvas between Python (%s) and celeriac on %s", (_label, _
   afterAll(async () => {
     await Promise.all([worker?.stop(), pyWorker?.stop()]);
     await app?.close();
-    if (broker) await kind.close(py);
+    await lease?.close();
   });
 
   const PRELUDE = `

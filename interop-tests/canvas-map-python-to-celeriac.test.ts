@@ -5,9 +5,9 @@
  */
 import { execFile } from "child_process";
 import type { Celery, Worker } from "../src";
-import { PYTHONS, PY_DIR } from "./harness/python";
-import type { Python } from "./harness/python";
-import { captureLogger, testApp, testRedisUrl } from "../test/integration/helpers/app";
+import { captureLogger, testApp } from "../test/support/app";
+import { PY_DIR, type Python, PYTHONS } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
 
 const BROKER = testRedisUrl(10);
 const BACKEND = testRedisUrl(11);

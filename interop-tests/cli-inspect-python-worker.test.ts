@@ -7,11 +7,10 @@
 import { execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
-import { PYTHONS, PY_DIR, pyClient, startPythonWorker } from "./harness/python";
-import type { Python, PythonWorker } from "./harness/python";
-import { celeryCli } from "./harness/cli-worker";
-import type { CommandResult } from "./harness/cli-worker";
-import { testRedisUrl, waitFor } from "../test/integration/helpers/app";
+import { celeryCli, type CommandResult } from "../test/support/cli-worker";
+import { PY_DIR, pyClient, type Python, PYTHONS, type PythonWorker, startPythonWorker } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
 
 jest.setTimeout(120_000);
 const ROOT = resolve(__dirname, "..");

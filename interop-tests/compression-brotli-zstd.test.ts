@@ -4,8 +4,9 @@
  * sends brotli (zstd sending needs Node ≥ 22.15) and a Python worker reads it.
  */
 import type { Celery, Worker } from "../src";
-import { PYTHONS, pyClient, startPythonWorker } from "./harness/python";
-import { captureLogger, testApp, testRedisUrl } from "../test/integration/helpers/app";
+import { captureLogger, testApp } from "../test/support/app";
+import { pyClient, PYTHONS, startPythonWorker } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
 
 const py = PYTHONS.find((p) => p.label === "celery-latest") ?? PYTHONS[0];
 const BROKER = testRedisUrl(10);

@@ -9,11 +9,10 @@ import { randomUUID } from "node:crypto";
 import type { Celery } from "../src/celery";
 import { ORIGIN } from "../src/client/producer";
 import type { Worker } from "../src/worker/worker";
-import { PYTHONS } from "./harness/python";
-import type { Python } from "./harness/python";
-import { pyInline } from "./harness/amqp";
-import { receiveEvents } from "./harness/cli-worker";
-import { captureLogger, testApp, testRedisUrl } from "../test/integration/helpers/app";
+import { captureLogger, testApp } from "../test/support/app";
+import { receiveEvents } from "../test/support/cli-worker";
+import { pyInline, type Python, PYTHONS } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
 
 jest.setTimeout(120_000);
 const BROKER = testRedisUrl(8);

@@ -11,13 +11,12 @@
 import { mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { Celery } from "../src";
-import { startFlower } from "./harness/flower";
-import type { Flower } from "./harness/flower";
-import { assertChromium, dumpDom, pngSize, screenshot } from "./harness/chromium";
-import { startCliWorker } from "./harness/cli-worker";
-import type { CliWorker } from "./harness/cli-worker";
-import { amqpUrl, createVhost, deleteVhost } from "./harness/amqp";
-import { testRedisUrl, waitFor } from "../test/integration/helpers/app";
+import { amqpUrl, createVhost, deleteVhost } from "../test/support/amqp";
+import { assertChromium, dumpDom, pngSize, screenshot } from "../test/support/chromium";
+import { type CliWorker, startCliWorker } from "../test/support/cli-worker";
+import { type Flower, startFlower } from "../test/support/flower";
+import { testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
 
 jest.setTimeout(120_000);
 
@@ -100,10 +99,7 @@ describe.each(CASES.map((c) => [c.label, c] as const))("Flower sees a celeriac w
 
   afterAll(async () => {
     await client?.close();
-    if (w && w.child.exitCode === null) {
-      w.child.kill("SIGTERM");
-      await w.exited;
-    }
+    await w?.stop();
     await flower?.stop();
     await tearDown();
   });

@@ -1,7 +1,7 @@
 /** Proves the interop harness itself: real Python Celery workers and clients on the private test Redis. */
 import { randomBytes } from "crypto";
-import { PYTHONS, PythonWorker, pyClient, pythonCeleryVersion, startPythonWorker } from "./harness/python";
-import { testRedisUrl } from "./harness/redis";
+import { pyClient, pythonCeleryVersion, PYTHONS, PythonWorker, startPythonWorker } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
 
 // Explicit: jest 29 ignores testTimeout inside a project's config (it warns "Unknown option").
 const TIMEOUT = 90_000;

@@ -1,6 +1,6 @@
 /**
  * rpc:// result backend between celeriac and Python Celery (newest Celery and 5.2), on the Redis
- * broker and, once the AMQP transport exists, on RabbitMQ:
+ * broker and on RabbitMQ (a vhost of its own per Python):
  *   (a) a Python client calls a celeriac task and reads the result the celeriac worker sent to its
  *       reply queue;
  *   (b) a celeriac client calls a Python task (Python worker with backend rpc://) and reads it.
@@ -12,70 +12,36 @@ import { randomUUID } from "node:crypto";
 import { Celery, CeleryError } from "../src";
 import type { Worker } from "../src";
 import { RpcBackend } from "../src/backend/rpc";
-import { createTransport } from "../src/connections";
-import { resolveConfig } from "../src/config";
 import { buildResultMeta } from "../src/protocol/result-meta";
-import { PYTHONS, pyClient, pythonCeleryVersion, startPythonWorker } from "./harness/python";
-import type { PythonWorker } from "./harness/python";
-import { captureLogger, rawRedis, testRedisUrl, uniqueQueue, waitFor } from "../test/integration/helpers/app";
+import { captureLogger, unique } from "../test/support/app";
+import { pyClient, type PyOutcome, pythonCeleryVersion, PYTHONS, type PythonWorker, startPythonWorker } from "../test/support/python";
+import { BROKERS, type BrokerLease } from "../test/support/brokers";
+import { rawRedis } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
 
 const REDIS_DB = 1;
 
-/**
- * Why the AMQP broker is unavailable, or null. The test RabbitMQ is always started by the global setup (and
- * is always installed in CI), so an unavailable broker FAILS the amqp cases instead of skipping them.
- */
-function amqpUnavailable(): string | null {
-  const url = process.env.CELERIAC_TEST_AMQP_URL;
-  if (!url) return "CELERIAC_TEST_AMQP_URL is not set: the global setup did not start the test RabbitMQ";
-  try {
-    createTransport(resolveConfig({ broker: url }));
-  } catch (err) {
-    return `the AMQP transport cannot be created: ${(err as Error).message}`;
-  }
-  return null;
-}
-
-interface Broker {
-  label: "redis" | "amqp";
-  url: () => string;
-  unavailable: string | null;
-}
-
-const BROKERS: Broker[] = [
-  { label: "redis", url: () => testRedisUrl(REDIS_DB), unavailable: null },
-  { label: "amqp", url: () => process.env.CELERIAC_TEST_AMQP_URL as string, unavailable: amqpUnavailable() },
-];
-
-interface Outcome {
-  id: string;
-  state: string;
-  result: unknown;
-  traceback: string | null;
-  exc_type: string | null;
-  exc_message: string | null;
-  exc_module: string | null;
-  /** With --states: every [status, result] message get() received, in order. */
-  states?: [string, unknown][];
-}
-
-const CASES = BROKERS.flatMap((broker) => PYTHONS.map((py) => ({ broker, py, name: `${py.label} on ${broker.label}` })));
+const CASES = BROKERS.flatMap((broker) => PYTHONS.map((py) => ({ broker, py, name: `${py.label} on ${broker.name}` })));
 
 describe.each(CASES)("rpc:// interop: $name", ({ broker, py }) => {
   const d = describe;
-  beforeAll(() => {
-    if (broker.unavailable) throw new Error(`rpc interop tests on ${broker.label} cannot run: ${broker.unavailable}`);
+  let lease: BrokerLease;
+  beforeAll(async () => {
+    lease = await broker.open(`rpc-${py.label}`, REDIS_DB);
+  });
+  afterAll(async () => {
+    await lease?.close();
   });
 
   d("(a) Python client → celeriac worker", () => {
     let app: Celery;
     let worker: Worker;
-    const env = () => ({ PYAPP_BROKER: broker.url(), PYAPP_BACKEND: "rpc://", PYAPP_ACCEPT: "json", PYAPP_QUEUES: app.conf.taskDefaultQueue });
+    const env = () => ({ PYAPP_BROKER: lease.url, PYAPP_BACKEND: "rpc://", PYAPP_ACCEPT: "json", PYAPP_QUEUES: app.conf.taskDefaultQueue });
     const call = (task: string, args: unknown[], extra: string[] = []) =>
-      pyClient(py, ["call", task, "--args", JSON.stringify(args), "--timeout", "20", ...extra], env()) as Promise<Outcome>;
+      pyClient(py, ["call", task, "--args", JSON.stringify(args), "--timeout", "20", ...extra], env()) as Promise<PyOutcome>;
 
     beforeAll(async () => {
-      app = new Celery("ts", { broker: broker.url(), backend: "rpc://", taskDefaultQueue: uniqueQueue("rpc-a"), taskTrackStarted: true });
+      app = new Celery("ts", { broker: lease.url, backend: "rpc://", taskDefaultQueue: unique("rpc-a"), taskTrackStarted: true });
       app.task("ts.add", (x: number, y: number) => x + y);
       app.task("ts.echo", (...args: unknown[]) => args);
       app.task("ts.fail", (m: string) => {
@@ -134,9 +100,9 @@ describe.each(CASES)("rpc:// interop: $name", ({ broker, py }) => {
     let pyWorker: PythonWorker;
 
     beforeAll(async () => {
-      app = new Celery("ts", { broker: broker.url(), backend: "rpc://", taskDefaultQueue: uniqueQueue("rpc-b") });
+      app = new Celery("ts", { broker: lease.url, backend: "rpc://", taskDefaultQueue: unique("rpc-b") });
       pyWorker = await startPythonWorker(py, {
-        broker: broker.url(),
+        broker: lease.url,
         backend: "rpc://",
         queues: [app.conf.taskDefaultQueue],
         concurrency: 2,
@@ -175,7 +141,7 @@ describe.each(CASES)("rpc:// interop: $name", ({ broker, py }) => {
       expect(await r.traceback()).toMatch(/ValueError: \('boom', 42\)/);
     });
 
-    if (broker.label === "redis") {
+    if (broker.transport === "redis") {
       test("the celeriac worker's reply envelope on Redis equals the Python worker's (but delivery_tag)", async () => {
         const version = await pythonCeleryVersion(py);
         const pyList = `capture-py-${randomUUID()}`;

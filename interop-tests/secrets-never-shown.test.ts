@@ -9,11 +9,11 @@
  */
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
-import { PYTHONS } from "./harness/python";
-import { celeriacCli, celeryCli, inspectJson, startCliWorker } from "./harness/cli-worker";
-import type { CliWorker, CommandResult } from "./harness/cli-worker";
-import { amqpPort, amqpUrl, createVhost, deleteVhost, rabbitmqctl } from "./harness/amqp";
-import { testRedisUrl, waitFor } from "../test/integration/helpers/app";
+import { amqpPort, amqpUrl, createVhost, deleteVhost, rabbitmqctl } from "../test/support/amqp";
+import { celeriacCli, celeryCli, type CliWorker, type CommandResult, inspectJson, startCliWorker } from "../test/support/cli-worker";
+import { PYTHONS } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
 
 jest.setTimeout(180_000);
 
@@ -92,10 +92,7 @@ describe.each(BROKERS)("a celeriac worker with passwords on %s", (_name, makeBro
   });
 
   afterAll(async () => {
-    if (w.child.exitCode === null) {
-      w.child.kill("SIGTERM");
-      await w.exited;
-    }
+    await w.stop();
     await broker.cleanup();
   });
 

@@ -8,8 +8,9 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
 import { randomUUID } from "node:crypto";
-import { PYTHONS, pyClient } from "./harness/python";
-import { testRedisUrl, waitFor } from "../test/integration/helpers/app";
+import { pyClient, PYTHONS } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
 
 const ROOT = resolve(__dirname, "..");
 const BROKER = testRedisUrl(2);

@@ -3,18 +3,13 @@
  * countdown, expires, rate limits, ignore_result, and a revoke (worker side).
  */
 import type { Celery, Worker } from "../src";
-import { PYTHONS, pyClient } from "./harness/python";
-import { captureLogger, testApp, testRedisUrl, waitFor } from "../test/integration/helpers/app";
+import { captureLogger, testApp } from "../test/support/app";
+import { PY_SEND_MANY, pyClient, pyInline, type PyOutcome, PYTHONS } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
 
 const BROKER = testRedisUrl(10);
 const BACKEND = testRedisUrl(11);
-
-interface Outcome {
-  state: string;
-  result: unknown;
-  exc_type: string | null;
-  exc_message: string | null;
-}
 
 describe.each(PYTHONS)("Python ($label) options → celeriac worker", (py) => {
   let app: Celery;
@@ -23,8 +18,8 @@ describe.each(PYTHONS)("Python ($label) options → celeriac worker", (py) => {
   const env = () => ({ PYAPP_BROKER: BROKER, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: app.conf.taskDefaultQueue });
   const send = async (task: string, args: unknown[], options: object = {}) =>
     ((await pyClient(py, ["send", task, "--args", JSON.stringify(args), "--options", JSON.stringify({ queue: app.conf.taskDefaultQueue, ...options })], env())) as { id: string }).id;
-  const get = (id: string) => pyClient(py, ["get", id, "--timeout", "20"], env()) as Promise<Outcome>;
-  const state = (id: string) => pyClient(py, ["state", id], env()) as Promise<Outcome>;
+  const get = (id: string) => pyClient(py, ["get", id, "--timeout", "20"], env()) as Promise<PyOutcome>;
+  const state = (id: string) => pyClient(py, ["state", id], env()) as Promise<PyOutcome>;
 
   beforeAll(async () => {
     app = testApp({ broker: BROKER, backend: BACKEND });
@@ -64,8 +59,8 @@ describe.each(PYTHONS)("Python ($label) options → celeriac worker", (py) => {
   });
 
   test("rate_limit 2/s spaces the runs of one task type", async () => {
-    const ids = [];
-    for (let i = 0; i < 4; i++) ids.push(await send("ts.limited", []));
+    // Sent at once by one Python process, so that the spacing is the worker's, not Python's start-ups.
+    const ids = (await pyInline(py, PY_SEND_MANY, { task: "ts.limited", queue: app.conf.taskDefaultQueue, argsList: [[], [], [], []] }, env())) as string[];
     const times = [];
     for (const id of ids) times.push((await get(id)).result as number);
     times.sort((a, b) => a - b);

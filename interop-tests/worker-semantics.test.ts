@@ -11,22 +11,13 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
 import { randomUUID } from "node:crypto";
-import { PYTHONS, pyClient, startPythonWorker } from "./harness/python";
-import type { Python, PythonWorker } from "./harness/python";
-import { testRedisUrl, waitFor } from "../test/integration/helpers/app";
+import { pyClient, type PyOutcome, type Python, PYTHONS, type PythonWorker, startPythonWorker } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
 
 const ROOT = resolve(__dirname, "..");
 const BROKER = testRedisUrl(4);
 const BACKEND = testRedisUrl(5);
-
-interface Outcome {
-  state: string;
-  result: unknown;
-  traceback: string | null;
-  exc_type: string | null;
-  exc_message: string | null;
-  exc_module: string | null;
-}
 
 function startCliWorker(queue: string): { child: ChildProcess; output: () => string } {
   let out = "";
@@ -45,7 +36,7 @@ function scenarios(label: string, prefix: "ts" | "py", pyFor: () => Python, queu
   const env = () => ({ PYAPP_BROKER: BROKER, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: queueFor() });
   const send = async (task: string, args: unknown[] = []) =>
     ((await pyClient(pyFor(), ["send", `${prefix}.${task}`, "--args", JSON.stringify(args), "--options", JSON.stringify({ queue: queueFor() })], env())) as { id: string }).id;
-  const get = (id: string, timeout = 20) => pyClient(pyFor(), ["get", id, "--timeout", String(timeout)], env()) as Promise<Outcome>;
+  const get = (id: string, timeout = 20) => pyClient(pyFor(), ["get", id, "--timeout", String(timeout)], env()) as Promise<PyOutcome>;
   const state = (id: string) => pyClient(pyFor(), ["state", id], env()) as Promise<{ state: string; result: unknown }>;
 
   test(`${label}: retry → Python sees RETRY (with the exc) then SUCCESS`, async () => {

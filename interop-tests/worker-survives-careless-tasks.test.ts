@@ -10,60 +10,38 @@
  *   resultrepr_maxsize (1024) does.
  * Build first: npm run build.
  */
-import { PYTHONS, pyClient } from "./harness/python";
-import type { Python } from "./harness/python";
-import { amqpUrl, createVhost, deleteVhost } from "./harness/amqp";
-import { inspectJson as inspectCli, celeryCli, startCliWorker } from "./harness/cli-worker";
-import type { CliWorker } from "./harness/cli-worker";
-import { rawRedis, testRedisUrl, waitFor } from "../test/integration/helpers/app";
+import { BROKERS, type BrokerLease } from "../test/support/brokers";
+import { celeryCli, type CliWorker, inspectJson as inspectCli, startCliWorker } from "../test/support/cli-worker";
+import { pyClient, type PyOutcome, type Python, PYTHONS } from "../test/support/python";
+import { rawRedis, testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
 
 jest.setTimeout(180_000);
 const BACKEND = testRedisUrl(11);
 
-interface Outcome {
-  id: string;
-  state: string;
-  result: unknown;
-  exc_type: string | null;
-  exc_message: string | null;
-}
-
-const BROKERS = [
-  { name: "Redis", broker: async () => testRedisUrl(10), release: async () => undefined },
-  (() => {
-    let vhost = "";
-    return {
-      name: "RabbitMQ",
-      broker: async () => amqpUrl((vhost = await createVhost("careless"))),
-      release: async () => (vhost ? deleteVhost(vhost) : undefined),
-    };
-  })(),
-];
-
 const CASES = BROKERS.flatMap((b) => PYTHONS.map((py) => [`${py.label} → celeriac worker on ${b.name}`, b, py] as const));
 
 describe.each(CASES)("%s", (_title, brokerCase, py: Python) => {
+  let lease: BrokerLease | undefined;
   let w: CliWorker;
   let env: Record<string, string>;
-  const call = async (task: string, args: unknown[] = [], options: Record<string, unknown> = {}): Promise<Outcome> =>
-    (await pyClient(py, ["call", task, "--args", JSON.stringify(args), "--options", JSON.stringify({ queue: w.queue, ...options }), "--timeout", "30", "--no-propagate"], env)) as Outcome;
+  const call = async (task: string, args: unknown[] = [], options: Record<string, unknown> = {}): Promise<PyOutcome> =>
+    (await pyClient(py, ["call", task, "--args", JSON.stringify(args), "--options", JSON.stringify({ queue: w.queue, ...options }), "--timeout", "30", "--no-propagate"], env)) as PyOutcome;
   const send = async (task: string, args: unknown[], options: Record<string, unknown>): Promise<string> =>
     ((await pyClient(py, ["send", task, "--args", JSON.stringify(args), "--options", JSON.stringify({ queue: w.queue, ...options })], env)) as { id: string }).id;
-  const state = async (id: string): Promise<Outcome> => (await pyClient(py, ["state", id], env)) as Outcome;
+  const state = async (id: string): Promise<PyOutcome> => (await pyClient(py, ["state", id], env)) as PyOutcome;
 
   beforeAll(async () => {
-    const broker = await brokerCase.broker();
+    lease = await brokerCase.open(`careless-${py.label}`, 10);
+    const broker = lease.url;
     w = startCliWorker(broker, BACKEND, "careless");
     env = { PYAPP_BROKER: broker, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: w.queue };
     await waitFor(() => w.output().includes("ready"), 30000, "worker ready");
   });
 
   afterAll(async () => {
-    if (w && w.child.exitCode === null) {
-      w.child.kill("SIGTERM");
-      await w.exited;
-    }
-    await brokerCase.release();
+    await w?.stop();
+    await lease?.close();
   });
 
   test("a stray rejection, a throwing timer and an unheard 'error' event are logged against their task and the worker keeps serving", async () => {

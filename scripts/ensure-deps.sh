@@ -5,8 +5,9 @@
 #   Debian packages : redis-server, rabbitmq-server, Debian's Celery 5.2 for /usr/bin/python3 (+ redis, msgpack,
 #                     yaml), python3-venv, and chromium when /usr/bin/chromium is missing (headless
 #                     screenshots of Flower)        -> apt-get update (once) + apt-get install
-#   interop venv    : interop-tests/.venv with the NEWEST celery[redis], msgpack, pyyaml from PyPI,
-#                     and the newest flower (interop-tests/flower.test.ts)
+#   interop venv    : interop-tests/.venv with the "newest Celery": celery[redis], kombu, msgpack, pyyaml,
+#                     backports.zstd, brotli, flower at the versions pinned in interop-tests/requirements.txt
+#                     (re-installed when that file changes; scripts/bump-python-deps.sh bumps the pins)
 #   node modules    : npm ci when node_modules/ is missing or older than package-lock.json
 #
 # Works on a fresh Debian 12 with node and npm (as root, or with sudo). No Docker.
@@ -51,22 +52,26 @@ if ! "$SYS_PY" -c "import $PY_MODULES" 2>/dev/null; then
   exit 1
 fi
 
-# --- interop virtualenv with the newest Celery from PyPI --------------------------------------
-if ! "$VENV_PY" -c "import $PY_MODULES, brotli; from backports import zstd" 2>/dev/null; then
-  say "creating interop-tests/.venv (newest celery[redis], msgpack, pyyaml, backports.zstd, brotli from PyPI)"
-  start=$SECONDS
+# --- interop virtualenv: the newest Celery, pinned in interop-tests/requirements.txt ------------
+# The stamp holds the hash of the requirements file the venv was installed from, so a changed pin
+# (a bump) re-installs, as does a module that cannot be imported; a venv whose Python does not run
+# is rebuilt from scratch.
+REQUIREMENTS="$ROOT/interop-tests/requirements.txt"
+STAMP="$VENV/.requirements.sha256"
+want=$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)
+if ! "$VENV_PY" -c "" 2>/dev/null; then
+  say "creating interop-tests/.venv"
   rm -rf "$VENV"
   "$SYS_PY" -m venv "$VENV"
-  "$VENV_PY" -m pip install -q --disable-pip-version-check --upgrade "celery[redis]" msgpack pyyaml backports.zstd brotli
+fi
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ] ||
+  ! "$VENV_PY" -c "import $PY_MODULES, brotli, flower; from backports import zstd" 2>/dev/null; then
+  say "installing interop-tests/requirements.txt into interop-tests/.venv"
+  start=$SECONDS
+  "$VENV_PY" -m pip install -q --disable-pip-version-check -r "$REQUIREMENTS"
+  echo "$want" >"$STAMP"
   say "interop-tests/.venv ready in $((SECONDS - start))s: $("$VENV_PY" -c \
     'import celery, kombu, redis; print("celery", celery.__version__, "kombu", kombu.__version__, "redis-py", redis.__version__)')"
-fi
-
-# Flower (newest from PyPI) in the same venv, added when missing (older venvs predate it).
-if ! "$VENV_PY" -c "import flower" 2>/dev/null; then
-  say "installing flower into interop-tests/.venv (newest from PyPI)"
-  "$VENV_PY" -m pip install -q --disable-pip-version-check --upgrade flower
-  say "flower $("$VENV_PY" -c 'import flower; print(flower.__version__)') ready"
 fi
 
 # --- node modules ------------------------------------------------------------------------------

@@ -11,8 +11,11 @@ import type { RawMessage, WireValue } from "../../src/protocol/message";
 import type { AmqpTransportOptions } from "../../src/transport/amqp";
 import { createTransport } from "../../src/connections";
 import { resolveConfig } from "../../src/config";
-import { amqpBase, amqpUrl, createVhost, deleteVhost, listJson, PRIVATE_RABBITMQ, rabbitmqctl } from "./helpers/amqp";
-import { loadVector, rawMessage, record, sleep, unique, waitFor } from "./helpers/redis";
+import { loadLooseVector } from "../support/vectors";
+import { amqpBase, amqpUrl, createVhost, deleteVhost, listJson, PRIVATE_RABBITMQ, rabbitmqctl } from "../support/amqp";
+import { unique } from "../support/app";
+import { rawMessage, record } from "../support/redis";
+import { sleep, waitFor } from "../support/wait";
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const apiArgs = require("amqplib/lib/api_args");
@@ -50,7 +53,7 @@ afterEach(async () => {
 
 /** The RawMessage of a captured vector (headers and properties as Celery sent them). */
 function vectorMessage(name: string): RawMessage {
-  const v = loadVector(name);
+  const v = loadLooseVector(name);
   return {
     body: Buffer.from(v.raw.body_base64, "base64"),
     contentType: v.raw.properties.content_type,
@@ -85,7 +88,7 @@ describe("topology (docs/protocol.md §6.1)", () => {
     try {
       const t = transport({}, amqpUrl(vh));
       await t.declareQueue({ name: "celery" });
-      const expected = loadVector("amqp-delay").broker_state;
+      const expected = loadLooseVector("amqp-delay").broker_state;
       expect(await brokerState(vh)).toEqual(sortedState(expected));
     } finally {
       await deleteVhost(vh);
@@ -97,7 +100,7 @@ describe("topology (docs/protocol.md §6.1)", () => {
     try {
       const t = transport({ queueMaxPriority: 10 }, amqpUrl(vh));
       await t.declareQueue({ name: "celery" });
-      expect(await brokerState(vh)).toEqual(sortedState(loadVector("amqp-priority").broker_state));
+      expect(await brokerState(vh)).toEqual(sortedState(loadLooseVector("amqp-priority").broker_state));
     } finally {
       await deleteVhost(vh);
     }
@@ -159,7 +162,7 @@ describe("properties and headers on the wire (docs/protocol.md §6.2, §6.3)", (
       const frame: Buffer = defs.encodeProperties(defs.BasicProperties, 1, msg.body.length, fields);
       // frame: type(1) channel(2) size(4) | class(2) weight(2) body-size(8) | flags+list | 0xCE
       const props = frame.subarray(7 + 12, frame.length - 1);
-      expect(props.toString("base64")).toBe(loadVector(name).raw.content_header_properties_base64);
+      expect(props.toString("base64")).toBe(loadLooseVector(name).raw.content_header_properties_base64);
     },
   );
 

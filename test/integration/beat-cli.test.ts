@@ -8,7 +8,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { rawRedis, testRedisUrl, uniqueQueue, waitFor } from "./helpers/app";
+import { unique } from "../support/app";
+import { rawRedis, testRedisUrl } from "../support/redis";
+import { waitFor } from "../support/wait";
 
 const ROOT = resolve(__dirname, "../..");
 const CLI = resolve(ROOT, "dist/cli/main.js");
@@ -38,7 +40,7 @@ function start(args: string[], e: NodeJS.ProcessEnv): { child: ChildProcess; log
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 
 test("celeriac beat sends Celery-style messages, logs like Celery's beat, and keeps its state across restarts", async () => {
-  const queue = uniqueQueue("beatcli");
+  const queue = unique("beatcli");
   const file = join(dir, "state.json");
   const e = env({ BEATAPP_QUEUE: queue, BEATAPP_INTERVAL: "1" });
   const redis = rawRedis(DB);
@@ -75,7 +77,7 @@ test("celeriac beat sends Celery-style messages, logs like Celery's beat, and ke
 });
 
 test("celeriac worker -B runs beat in the worker: the beat's tasks run there", async () => {
-  const queue = uniqueQueue("beatB");
+  const queue = unique("beatB");
   const e = env({ BEATAPP_QUEUE: queue, BEATAPP_INTERVAL: "1", BEATAPP_TASK: "ts.beat_echo" });
   const w = start(["worker", "-B", "-A", APP, "-Q", queue, "-s", join(dir, "worker-beat.json")], e);
   try {

@@ -3,7 +3,7 @@ import type { Celery, Worker, BoundTaskContext } from "../../src";
 import { chain, group, GroupResult } from "../../src";
 import type { AsyncResult } from "../../src";
 import { resolve } from "node:path";
-import { captureLogger, mirrorAppTasks, storedMeta, testApp } from "./helpers/app";
+import { captureLogger, mirrorAppTasks, storedMeta, testApp } from "../support/app";
 
 let app: Celery;
 let worker: Worker | null = null;

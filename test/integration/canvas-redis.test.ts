@@ -2,7 +2,9 @@
 import type { Celery, Worker } from "../../src";
 import { chain, chord, group, GroupResult } from "../../src";
 import type { AsyncResult } from "../../src";
-import { captureLogger, rawRedis, storedMeta, testApp, waitFor } from "./helpers/app";
+import { captureLogger, storedMeta, testApp } from "../support/app";
+import { rawRedis } from "../support/redis";
+import { waitFor } from "../support/wait";
 
 let app: Celery;
 let worker: Worker | null = null;

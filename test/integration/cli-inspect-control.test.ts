@@ -9,7 +9,9 @@ import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import { Celery } from "../../src/celery";
-import { storedMeta, testRedisUrl, waitFor } from "./helpers/app";
+import { storedMeta } from "../support/app";
+import { testRedisUrl } from "../support/redis";
+import { waitFor } from "../support/wait";
 
 jest.setTimeout(60_000);
 const ROOT = resolve(__dirname, "../..");

@@ -2,7 +2,9 @@
 import { execFile, spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
-import { testRedisUrl, uniqueQueue, waitFor } from "./helpers/app";
+import { unique } from "../support/app";
+import { testRedisUrl } from "../support/redis";
+import { waitFor } from "../support/wait";
 
 const ROOT = resolve(__dirname, "../..");
 const CLI = resolve(ROOT, "dist/cli/main.js");
@@ -10,7 +12,7 @@ const run = promisify(execFile);
 const env = (queue: string) => ({ ...process.env, TSAPP_BROKER: testRedisUrl(8), TSAPP_BACKEND: testRedisUrl(9), TSAPP_QUEUE: queue, CELERY_BROKER_URL: testRedisUrl(8), CELERY_RESULT_BACKEND: testRedisUrl(9) });
 
 test("call prints an id, the worker runs it with Celery-style logs, result prints state and result", async () => {
-  const queue = uniqueQueue("cli");
+  const queue = unique("cli");
   let log = "";
   const worker = spawn(process.execPath, [CLI, "worker", "-A", "interop-tests/apps/tsapp.js", "-Q", queue, "-c", "2", "-n", "cli@%h"], { cwd: ROOT, env: env(queue) });
   worker.stderr.on("data", (d: Buffer) => (log += d.toString()));
@@ -32,7 +34,7 @@ test("call prints an id, the worker runs it with Celery-style logs, result print
 });
 
 test("purge removes waiting messages and says how many", async () => {
-  const queue = uniqueQueue("purge");
+  const queue = unique("purge");
   for (let i = 0; i < 3; i++) await run(process.execPath, [CLI, "call", "ts.add", "--args", "[1, 1]", "--queue", queue], { cwd: ROOT, env: env(queue) });
   const { stdout } = await run(process.execPath, [CLI, "purge", "-Q", queue], { cwd: ROOT, env: env(queue) });
   expect(stdout.trim()).toBe("Purged 3 messages from 1 known task queue.");

@@ -7,7 +7,8 @@
 import { randomUUID } from "node:crypto";
 import type { Celery } from "../../src/celery";
 import type { Worker } from "../../src/worker/worker";
-import { captureLogger, storedMeta, testApp, waitFor } from "./helpers/app";
+import { captureLogger, storedMeta, testApp } from "../support/app";
+import { waitFor } from "../support/wait";
 
 let app: Celery;
 let client: Celery;

@@ -3,7 +3,10 @@ import type Redis from "ioredis";
 import { RedisBackend, chordMember, normalizeKeyPrefix } from "../../src/backend/redis";
 import { decodeResultMeta } from "../../src/protocol/result-meta";
 import type { GroupMeta, ResultMeta } from "../../src/protocol/result-meta";
-import { flushDb, loadVector, rawClient, redisUrl, sleep, unique } from "./helpers/redis";
+import { loadLooseVector } from "../support/vectors";
+import { unique } from "../support/app";
+import { rawRedis, testRedisUrl } from "../support/redis";
+import { sleep } from "../support/wait";
 
 jest.setTimeout(30000);
 
@@ -12,14 +15,14 @@ let raw: Redis;
 const backends: RedisBackend[] = [];
 
 function backend(options: ConstructorParameters<typeof RedisBackend>[1] = {}): RedisBackend {
-  const b = new RedisBackend(redisUrl(DB), options);
+  const b = new RedisBackend(testRedisUrl(DB), options);
   backends.push(b);
   return b;
 }
 
 beforeAll(async () => {
-  await flushDb(DB);
-  raw = rawClient(DB);
+  // No FLUSHDB: names are unique, and other files of the same run use this database too.
+  raw = rawRedis(DB);
 });
 afterEach(async () => {
   await Promise.all(backends.splice(0).map((b) => b.close()));
@@ -39,7 +42,7 @@ function meta(taskId: string, status: string, result: ResultMeta["result"] = nul
 
 /** Messages PUBLISHed on a channel, seen by a raw subscriber. */
 async function listen(channel: string): Promise<{ messages: string[]; stop(): void }> {
-  const sub = rawClient(DB);
+  const sub = rawRedis(DB);
   const messages: string[] = [];
   sub.on("message", (c, m) => c === channel && messages.push(m));
   await sub.subscribe(channel);
@@ -48,7 +51,7 @@ async function listen(channel: string): Promise<{ messages: string[]; stop(): vo
 
 describe("task meta (B1, B2, B4, B5)", () => {
   test("SUCCESS is stored byte-identical to Celery's value, SETEX 86400 + PUBLISH on the key name", async () => {
-    const v = loadVector("backend-redis-success-int");
+    const v = loadLooseVector("backend-redis-success-int");
     const m = decodeResultMeta(v.raw);
     const b = backend();
     const probe = await listen(v.redis_key);
@@ -64,7 +67,7 @@ describe("task meta (B1, B2, B4, B5)", () => {
 
   test("FAILURE with exception dict and traceback is stored byte-identical", async () => {
     for (const name of ["backend-redis-failure-valueerror", "backend-redis-failure-custom", "backend-redis-revoked"]) {
-      const v = loadVector(name);
+      const v = loadLooseVector(name);
       const m = decodeResultMeta(v.raw);
       await backend().store(m.task_id, m);
       expect(await raw.get(v.redis_key)).toBe(v.raw);
@@ -172,7 +175,7 @@ describe("waitForReady by SUBSCRIBE (B20)", () => {
 
 describe("groups and chords (B13, B15)", () => {
   test("saveGroup writes Celery's GroupResult tuple byte-identical; restore and delete", async () => {
-    const v = loadVector("backend-redis-group-save");
+    const v = loadLooseVector("backend-redis-group-save");
     const b = backend();
     const gid = v.decoded.result[0][0];
     const probe = await listen(v.redis_key);
@@ -188,7 +191,7 @@ describe("groups and chords (B13, B15)", () => {
   });
 
   test("native chord join: .s size, .j zset by group_index, completion returns ordered members and deletes keys", async () => {
-    const v = loadVector("backend-redis-chord-join");
+    const v = loadLooseVector("backend-redis-chord-join");
     const b = backend();
     const gid = unique("g");
     await b.setChordSize(gid, 3);

@@ -1,55 +1,29 @@
 /**
- * The rpc:// result backend (docs/protocol.md §6.1, §7.9; docs/protocol-checklist.md B18, B19) on the Redis broker and, once
- * `src/transport/amqp` exists, on RabbitMQ: the reply messages equal the captured vectors, the
+ * The rpc:// result backend (docs/protocol.md §6.1, §7.9; docs/protocol-checklist.md B18, B19) on the Redis broker and on
+ * RabbitMQ: the reply messages equal the captured vectors, the
  * client's reply queue, correlation, latest-state-wins, out-of-band buffering, and a celeriac
  * worker + client end to end.
  *
  * Redis: db 1 of the private test Redis, every queue/oid unique (the db is never flushed).
- * RabbitMQ: CELERIAC_TEST_AMQP_URL (vhost "/"), unique auto-delete queues.
+ * RabbitMQ: a vhost of its own on the test broker (test/support/brokers.ts), unique auto-delete queues.
  */
 import { randomUUID } from "node:crypto";
 import * as amqplib from "amqplib";
 import { Celery, chain, chord, group } from "../../src";
 import type { CelerySettings, Worker } from "../../src";
 import { RpcBackend, rpcReplyQueue } from "../../src/backend/rpc";
-import { createTransport } from "../../src/connections";
-import { resolveConfig } from "../../src/config";
 import type { Delivery, Transport } from "../../src/transport/types";
 import { buildResultMeta } from "../../src/protocol/result-meta";
 import type { ResultMeta } from "../../src/protocol/result-meta";
 import type { WireValue } from "../../src/protocol/message";
 import { pyJsonLoads } from "../../src/protocol/serializers/json";
-import { loadVector } from "../vectors";
-import { captureLogger, rawRedis, testRedisUrl, uniqueQueue, waitFor } from "./helpers/app";
+import { loadVector } from "../support/vectors";
+import { captureLogger, unique } from "../support/app";
+import { BROKERS, type BrokerLease } from "../support/brokers";
+import { rawRedis } from "../support/redis";
+import { waitFor } from "../support/wait";
 
 const REDIS_DB = 1;
-
-/**
- * The AMQP broker, or why it is unavailable. The test RabbitMQ is always started by the global setup (and is
- * always installed in CI), so an unavailable broker FAILS the amqp cases instead of skipping them.
- */
-function amqpBroker(): { url: string } | { unavailable: string } {
-  const url = process.env.CELERIAC_TEST_AMQP_URL;
-  if (!url) return { unavailable: "CELERIAC_TEST_AMQP_URL is not set: the global setup did not start the test RabbitMQ" };
-  try {
-    createTransport(resolveConfig({ broker: url }));
-  } catch (err) {
-    return { unavailable: `the AMQP transport cannot be created: ${(err as Error).message}` };
-  }
-  return { url };
-}
-
-interface Broker {
-  label: "redis" | "amqp";
-  url: () => string;
-  unavailable: string | null;
-}
-
-const amqp = amqpBroker();
-const BROKERS: Broker[] = [
-  { label: "redis", url: () => testRedisUrl(REDIS_DB), unavailable: null },
-  { label: "amqp", url: () => ("url" in amqp ? amqp.url : ""), unavailable: "unavailable" in amqp ? amqp.unavailable : null },
-];
 
 interface VectorRaw {
   body_base64: string;
@@ -88,19 +62,20 @@ async function collect(transport: Transport, queue: string): Promise<{ deliverie
   return { deliveries, stop: () => consumer.cancel() };
 }
 
-describe.each(BROKERS)("rpc:// backend on $label", (broker) => {
+describe.each(BROKERS)("rpc:// backend on $name", (broker) => {
   const d = describe;
-  beforeAll(() => {
-    if (broker.unavailable) throw new Error(`rpc-backend tests on ${broker.label} cannot run: ${broker.unavailable}`);
+  let lease: BrokerLease;
+  beforeAll(async () => {
+    lease = await broker.open("rpc", REDIS_DB);
   });
   const apps: Celery[] = [];
   const workers: Worker[] = [];
   const taskQueues: string[] = [];
 
   function rpcApp(settings: CelerySettings = {}): Celery {
-    const queue = uniqueQueue("rpc");
+    const queue = unique("rpc");
     taskQueues.push(queue);
-    const app = new Celery("rpc", { broker: broker.url(), backend: "rpc://", taskDefaultQueue: queue, ...settings });
+    const app = new Celery("rpc", { broker: lease.url, backend: "rpc://", taskDefaultQueue: queue, ...settings });
     apps.push(app);
     return app;
   }
@@ -119,6 +94,7 @@ describe.each(BROKERS)("rpc:// backend on $label", (broker) => {
       for (const q of taskQueues) await t.purge([q]).catch(() => undefined);
     }
     for (const a of apps) await a.close();
+    await lease?.close();
   });
 
   d("worker side (B18)", () => {
@@ -154,7 +130,7 @@ describe.each(BROKERS)("rpc:// backend on $label", (broker) => {
       await expect(backend.store("t", meta, { replyTo: "", correlationId: "t" })).resolves.toBeUndefined();
     });
 
-    if (broker.label === "redis") {
+    if (broker.transport === "redis") {
       test("on Redis the reply is LPUSHed to list <reply_to> with kombu's envelope via the anonymous exchange", async () => {
         const app = rpcApp();
         const backend = await rpcBackend(app);
@@ -215,11 +191,11 @@ describe.each(BROKERS)("rpc:// backend on $label", (broker) => {
       expect(await r.state()).toBe("SUCCESS");
     });
 
-    if (broker.label === "amqp") {
+    if (broker.transport === "amqp") {
       test("on RabbitMQ the reply queue exists with Celery's properties (durable=false, auto_delete, x-expires)", async () => {
         const client = rpcApp({ resultExpires: 3600 });
         await client.sendTask("tasks.add", [1, 1]);
-        const conn = await amqplib.connect(broker.url());
+        const conn = await amqplib.connect(lease.url);
         try {
           const ch = await conn.createChannel();
           ch.on("error", () => undefined);

@@ -4,7 +4,8 @@
  * passes its priority on, and what the handler leaves running sends without a parent.
  */
 import type { BoundTaskContext } from "../../src";
-import { captureLogger, perTestApp, storedMeta, testApp, waitFor } from "./helpers/app";
+import { captureLogger, perTestApp, storedMeta, testApp } from "../support/app";
+import { waitFor } from "../support/wait";
 
 const current = perTestApp();
 

@@ -10,7 +10,9 @@ import { ORIGIN } from "../../src/client/producer";
 import { EventReceiver } from "../../src/events/receiver";
 import type { CeleryEvent } from "../../src/events/dispatcher";
 import type { Worker } from "../../src/worker/worker";
-import { captureLogger, rawRedis, storedMeta, testApp, waitFor } from "./helpers/app";
+import { captureLogger, storedMeta, testApp } from "../support/app";
+import { rawRedis } from "../support/redis";
+import { waitFor } from "../support/wait";
 
 const events: CeleryEvent[] = [];
 let listener: Celery;

@@ -10,8 +10,10 @@ import { randomUUID } from "node:crypto";
 import type { QueueDeclaration, Transport } from "../../src/transport/types";
 import { RedisTransport } from "../../src/transport/redis";
 import { AmqpTransport } from "../../src/transport/amqp";
-import { rawMessage, record, redisUrl, sleep, unique, waitFor } from "./helpers/redis";
-import { amqpUrl, createVhost, deleteVhost } from "./helpers/amqp";
+import { amqpUrl, createVhost, deleteVhost } from "../support/amqp";
+import { unique } from "../support/app";
+import { rawMessage, record, testRedisUrl } from "../support/redis";
+import { sleep, waitFor } from "../support/wait";
 
 interface Subject {
   name: "redis" | "amqp";
@@ -35,7 +37,7 @@ const silent = (): void => undefined;
 
 function redisSubject(): Subject {
   const prefix = `conf-${randomUUID().slice(0, 8)}.`;
-  const url = redisUrl(2);
+  const url = testRedisUrl(2);
   return {
     name: "redis",
     make: () => new RedisTransport(url, { globalKeyprefix: prefix, onError: silent }),

@@ -11,10 +11,10 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { Celery } from "../../src";
 import type { Worker } from "../../src";
-import { captureLogger, uniqueQueue, waitFor } from "./helpers/app";
-import { amqpPort } from "./helpers/amqp";
-import { PrivateNode } from "../../interop-tests/harness/amqp";
-import { startCliWorker } from "../../interop-tests/harness/cli-worker";
+import { amqpPort, PrivateNode } from "../support/amqp";
+import { captureLogger, unique } from "../support/app";
+import { startCliWorker } from "../support/cli-worker";
+import { waitFor } from "../support/wait";
 
 const ROOT = path.resolve(__dirname, "../..");
 const run = promisify(execFile);
@@ -24,7 +24,7 @@ const rabbit = new PrivateNode(amqpPort() + 6, "connections");
 
 /** scripts/private-redis.sh on this file's own port. */
 const privateRedis = (cmd: "start" | "stop") => run("bash", [path.join(ROOT, "scripts/private-redis.sh"), cmd, String(REDIS_PORT), REDIS_DIR], { timeout: 30_000 });
-const redisUrl = (db: number) => `redis://127.0.0.1:${REDIS_PORT}/${db}`;
+const testRedisUrl = (db: number) => `redis://127.0.0.1:${REDIS_PORT}/${db}`;
 /** A port nothing listens on (the private Redis port + 1 is never started). */
 const CLOSED_PORT = REDIS_PORT + 1;
 
@@ -41,7 +41,7 @@ afterAll(async () => {
 
 /** A worker of a fresh app with an `add` task, logging into `logger.lines`; start() not awaited. */
 function workerOn(broker: string, backend: string, settings: Partial<Celery["conf"]> = {}) {
-  const app = new Celery("conn", { broker, backend, taskDefaultQueue: uniqueQueue("conn"), ...settings });
+  const app = new Celery("conn", { broker, backend, taskDefaultQueue: unique("conn"), ...settings });
   app.task("conn.add", (x: number, y: number) => x + y);
   const logger = captureLogger();
   const worker = app.worker({ concurrency: 1, logger });
@@ -54,7 +54,7 @@ const count = (text: string, needle: string) => text.split(needle).length - 1;
 describe("startup while the broker is down", () => {
   test("Redis: the worker retries with Celery's lines (2 s, then 4 s), connects once Redis is up ~3 s later, and runs a task", async () => {
     await privateRedis("stop");
-    const { app, worker, log } = workerOn(redisUrl(0), redisUrl(1));
+    const { app, worker, log } = workerOn(testRedisUrl(0), testRedisUrl(1));
     const started = worker.start();
     await waitFor(() => log().includes("(1/100)"), 10_000, "first retry line");
     await new Promise((r) => setTimeout(r, 3000));
@@ -72,7 +72,7 @@ describe("startup while the broker is down", () => {
   test("RabbitMQ: the worker retries while the node's app is stopped, connects once it is started ~3 s later, and runs a task", async () => {
     await rabbit.start();
     await rabbit.ctl("-q", "stop_app");
-    const { app, worker, log } = workerOn(rabbit.url, redisUrl(2));
+    const { app, worker, log } = workerOn(rabbit.url, testRedisUrl(2));
     await privateRedis("start");
     const started = worker.start();
     const masked = rabbit.url.replace(":guest@", ":**@");
@@ -102,7 +102,7 @@ describe("startup while the broker is down", () => {
   }, 30_000);
 
   test("brokerConnectionRetryOnStartup=false: start() fails at the first refused attempt, without retry lines", async () => {
-    const { worker, log } = workerOn(`redis://:s3cret@127.0.0.1:${CLOSED_PORT}/0`, redisUrl(1), { brokerConnectionRetryOnStartup: false });
+    const { worker, log } = workerOn(`redis://:s3cret@127.0.0.1:${CLOSED_PORT}/0`, testRedisUrl(1), { brokerConnectionRetryOnStartup: false });
     await expect(worker.start()).rejects.toThrow(
       `Cannot connect to redis://:**@127.0.0.1:${CLOSED_PORT}/0: Error 111 connecting to 127.0.0.1:${CLOSED_PORT}. Connection refused. (retrying on startup is disabled: broker_connection_retry_on_startup=False)`,
     );
@@ -123,10 +123,11 @@ describe("clear errors instead of 'Connection is closed.'", () => {
     ["a wrong Redis password", `redis://:wrong@127.0.0.1:${REDIS_PORT}/0`, `Cannot connect to redis://:**@127.0.0.1:${REDIS_PORT}/0: WRONGPASS invalid username-password pair or user is disabled.`],
     ["no Redis password where one is required", `redis://127.0.0.1:${REDIS_PORT}/0`, `Cannot connect to redis://127.0.0.1:${REDIS_PORT}/0: NOAUTH Authentication required.`],
   ])("%s: start() fails at once (refused credentials are not retried, as Celery) naming the masked URL and the server's reason", async (_what, url, message) => {
-    const { worker, log } = workerOn(url, redisUrl(1));
+    const { worker, log } = workerOn(url, testRedisUrl(1));
     const t0 = Date.now();
     await expect(worker.start()).rejects.toThrow(message);
-    expect(Date.now() - t0).toBeLessThan(1900); // no 2 s retry wait
+    expect(log()).not.toContain("Trying again"); // no retry
+    expect(Date.now() - t0).toBeLessThan(10000);
     expect(log()).toContain(`CRITICAL/MainProcess] Unrecoverable error: ${message}`);
     expect(log()).not.toContain("wrong@");
   });
@@ -134,7 +135,7 @@ describe("clear errors instead of 'Connection is closed.'", () => {
   test("a wrong RabbitMQ password: start() fails at once with ACCESS_REFUSED and the masked URL", async () => {
     await rabbit.start();
     const url = rabbit.url.replace(":guest@", ":wrong@");
-    const { worker, log } = workerOn(url, redisUrl(1).replace("127.0.0.1", ":right@127.0.0.1"));
+    const { worker, log } = workerOn(url, testRedisUrl(1).replace("127.0.0.1", ":right@127.0.0.1"));
     await expect(worker.start()).rejects.toThrow(`Cannot connect to ${url.replace(":wrong@", ":**@")}: ACCESS_REFUSED - Login was refused`);
     expect(log()).not.toContain("Trying again");
     expect(log()).not.toContain("wrong@");
@@ -143,12 +144,12 @@ describe("clear errors instead of 'Connection is closed.'", () => {
   test("TLS to a plain AMQP port: the reason says the TLS handshake failed", async () => {
     await rabbit.start();
     const url = rabbit.url.replace(/^amqp:/, "amqps:");
-    const { worker } = workerOn(url, redisUrl(1), { brokerConnectionMaxRetries: 0 });
+    const { worker } = workerOn(url, testRedisUrl(1), { brokerConnectionMaxRetries: 0 });
     await expect(worker.start()).rejects.toThrow(/^Cannot connect to amqps:\/\/guest:\*\*@127\.0\.0\.1:\d+\S*: TLS handshake failed: wrong version number \(ERR_SSL_WRONG_VERSION_NUMBER\) \(gave up after 0 retries/);
   }, 120_000);
 
   test("an unknown host: the reason says the name is not known", async () => {
-    const { worker } = workerOn("redis://:pw@celeriac-no-such-host.invalid:6379/0", redisUrl(1), { brokerConnectionMaxRetries: 0 });
+    const { worker } = workerOn("redis://:pw@celeriac-no-such-host.invalid:6379/0", testRedisUrl(1), { brokerConnectionMaxRetries: 0 });
     await expect(worker.start()).rejects.toThrow(
       "Cannot connect to redis://:**@celeriac-no-such-host.invalid:6379/0: Error -2 connecting to celeriac-no-such-host.invalid:6379. Name or service not known.",
     );
@@ -158,7 +159,7 @@ describe("clear errors instead of 'Connection is closed.'", () => {
 describe("broker restart under a running worker", () => {
   test("Redis: loss and recovery of broker and result backend are logged once each, and a task sent afterwards runs", async () => {
     await privateRedis("start");
-    const { app, worker, log } = workerOn(redisUrl(3), redisUrl(4));
+    const { app, worker, log } = workerOn(testRedisUrl(3), testRedisUrl(4));
     await worker.start();
     expect(await (await app.sendTask("conn.add", [1, 1])).get({ timeout: 20_000 })).toBe(2);
     await privateRedis("stop");
@@ -180,7 +181,7 @@ describe("broker restart under a running worker", () => {
   test("RabbitMQ: stop_app/start_app under a running worker is logged once (lost, Connected to) and a task sent afterwards runs", async () => {
     await rabbit.start();
     await privateRedis("start");
-    const { app, worker, log } = workerOn(rabbit.url, redisUrl(5));
+    const { app, worker, log } = workerOn(rabbit.url, testRedisUrl(5));
     await worker.start();
     expect(await (await app.sendTask("conn.add", [3, 3])).get({ timeout: 20_000 })).toBe(6);
     const masked = rabbit.url.replace(":guest@", ":**@");

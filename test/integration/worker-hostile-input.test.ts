@@ -8,8 +8,10 @@ import { readFileSync } from "node:fs";
 import * as zlib from "zlib";
 import { encodeTask } from "../../src/protocol/encode";
 import type { RawMessage } from "../../src/protocol/message";
-import { captureLogger, perTestApp, rawRedis, storedMeta, testApp, testRedisUrl, waitFor } from "./helpers/app";
-import { startCliWorker } from "../../interop-tests/harness/cli-worker";
+import { captureLogger, perTestApp, storedMeta, testApp } from "../support/app";
+import { startCliWorker } from "../support/cli-worker";
+import { rawRedis, testRedisUrl } from "../support/redis";
+import { waitFor } from "../support/wait";
 
 const MiB = 1024 * 1024;
 const t = perTestApp();

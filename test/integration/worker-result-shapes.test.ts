@@ -1,6 +1,8 @@
 /** What the worker stores has the exact shape Celery stores: STARTED, result_extended, ignore_result. */
 import type { Celery, Worker } from "../../src";
-import { rawRedis, testApp, captureLogger, waitFor } from "./helpers/app";
+import { captureLogger, testApp } from "../support/app";
+import { rawRedis } from "../support/redis";
+import { waitFor } from "../support/wait";
 
 let app: Celery;
 let worker: Worker | null = null;

@@ -12,7 +12,7 @@ import type { ApplyOptions } from "../../src/client/options";
 import { Logger } from "../../src/logging";
 import type { RawMessage } from "../../src/protocol/message";
 import type { Transport } from "../../src/transport/types";
-import { loadVector } from "../vectors";
+import { loadVector } from "../support/vectors";
 
 let dir: string;
 beforeEach(() => {

@@ -21,7 +21,7 @@ import { createRequest } from "../../src/worker/request";
 import type { Delivery } from "../../src/transport/types";
 import type { Celery } from "../../src/celery";
 import { Logger } from "../../src/logging";
-import { loadVector, messagesOf } from "../vectors";
+import { loadVector, messagesOf } from "../support/vectors";
 
 const ACCEPT = ["json"];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -1,6 +1,6 @@
 import * as zlib from "zlib";
 import { compress, compressionMime, CompressionError, decompress } from "../../src/protocol/compression";
-import { loadVector, messagesOf, vectorNames } from "../vectors";
+import { loadVector, messagesOf, vectorNames } from "../support/vectors";
 
 const payload = Buffer.from('[[2, 2], {}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]');
 

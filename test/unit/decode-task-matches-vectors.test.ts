@@ -3,7 +3,7 @@ import { ContentDisallowed } from "../../src/protocol/serializers";
 import type { RawMessage, WireValue } from "../../src/protocol/message";
 import { serialize } from "../../src/protocol/serializers";
 import { pyJsonDumps } from "../../src/protocol/serializers/json";
-import { loadVector, messagesOf, vectorNames, type WireObject } from "../vectors";
+import { loadVector, messagesOf, vectorNames, type WireObject } from "../support/vectors";
 
 const ACCEPT = ["json", "msgpack", "yaml"] as const;
 

@@ -4,7 +4,7 @@ import { decodeMessageBody } from "../../src/protocol/decode";
 import { serializerNameFor, type SerializerName } from "../../src/protocol/serializers";
 import { pyJsonDumps } from "../../src/protocol/serializers/json";
 import type { DecodedTask, WireValue } from "../../src/protocol/message";
-import { loadVector, messagesOf, vectorNames, type WireObject } from "../vectors";
+import { loadVector, messagesOf, vectorNames, type WireObject } from "../support/vectors";
 
 const ACCEPT = ["json", "msgpack", "yaml"];
 const STANDARD = new Set([

@@ -16,7 +16,7 @@ import {
 import { pyJsonLoads } from "../../src/protocol/serializers/json";
 import type { WireValue } from "../../src/protocol/message";
 import type { ExceptionInfo } from "../../src/protocol/result-meta";
-import { loadVector } from "../vectors";
+import { loadVector } from "../support/vectors";
 
 const cases = (
   pyJsonLoads(fs.readFileSync(path.join(__dirname, "../fixtures/python-codec-cases.json"), "utf8")) as {

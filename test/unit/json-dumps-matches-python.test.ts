@@ -5,7 +5,7 @@ import type { WireValue } from "../../src/protocol/message";
 import { decompress } from "../../src/protocol/compression";
 import { msgpackLoads } from "../../src/protocol/serializers/msgpack";
 import { yamlLoads } from "../../src/protocol/serializers/yaml";
-import { fromMarkers, loadVector, messagesOf, vectorNames } from "../vectors";
+import { fromMarkers, loadVector, messagesOf, vectorNames } from "../support/vectors";
 
 interface Cases {
   floats: { value: number; json: string; repr: string }[];

@@ -1,6 +1,6 @@
 import { pyJsonLoads } from "../../src/protocol/serializers/json";
 import type { WireValue } from "../../src/protocol/message";
-import { loadVector, messagesOf } from "../vectors";
+import { loadVector, messagesOf } from "../support/vectors";
 import { deserialize } from "../../src/protocol/serializers";
 
 describe("pyJsonLoads", () => {

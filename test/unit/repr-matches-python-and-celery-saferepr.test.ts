@@ -3,7 +3,7 @@ import * as path from "path";
 import { argsRepr, kwargsRepr, PyTuple, pyRepr, safeRepr } from "../../src/protocol/repr";
 import { pyJsonLoads } from "../../src/protocol/serializers/json";
 import type { WireValue } from "../../src/protocol/message";
-import { loadVector, messagesOf, vectorNames } from "../vectors";
+import { loadVector, messagesOf, vectorNames } from "../support/vectors";
 
 interface Cases {
   floats: { value: number; repr: string }[];

@@ -9,7 +9,7 @@ import {
   type ResultMeta,
 } from "../../src/protocol/result-meta";
 import type { WireValue } from "../../src/protocol/message";
-import { loadVector, vectorNames } from "../vectors";
+import { loadVector, vectorNames } from "../support/vectors";
 
 // JS cannot tell 3.0 from 3 (documented loss): compare with Python's integral floats unwrapped.
 const dropIntegralFloatZero = (s: string): string => s.replace(/(\d)\.0(?=[,\]}])/g, "$1");

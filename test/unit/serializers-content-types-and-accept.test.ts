@@ -7,7 +7,7 @@ import {
 } from "../../src/protocol/serializers";
 import { msgpackDumps, msgpackLoads } from "../../src/protocol/serializers/msgpack";
 import type { WireValue } from "../../src/protocol/message";
-import { loadVector, messagesOf } from "../vectors";
+import { loadVector, messagesOf } from "../support/vectors";
 
 const sample: WireValue = [[2, "two", 2.5, null, [1, 2]], { k: { n: true }, big: 9007199254740993n }, { callbacks: null }];
 

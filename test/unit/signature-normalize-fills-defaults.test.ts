@@ -1,6 +1,6 @@
 import { InvalidSignature, normalizeSignature, signatureDict } from "../../src/protocol/signature";
 import { pyJsonDumps } from "../../src/protocol/serializers/json";
-import { loadVector, type WireObject } from "../vectors";
+import { loadVector, type WireObject } from "../support/vectors";
 import type { WireValue } from "../../src/protocol/message";
 
 describe("signatures", () => {

@@ -9,19 +9,16 @@
  */
 import { execFile } from "node:child_process";
 import * as os from "node:os";
-import * as path from "node:path";
 import * as fs from "node:fs";
-import { AmqpTransport } from "../../src/transport/amqp";
-import { decodeTask } from "../../src/protocol/decode";
-import { encodeTask } from "../../src/protocol/encode";
-import { amqpUrl, createVhost, deleteVhost } from "./helpers/amqp";
-import { record, unique, waitFor } from "./helpers/redis";
+import { AmqpTransport } from "../src/transport/amqp";
+import { decodeTask } from "../src/protocol/decode";
+import { encodeTask } from "../src/protocol/encode";
+import { amqpUrl, createVhost, deleteVhost } from "../test/support/amqp";
+import { unique } from "../test/support/app";
+import { record } from "../test/support/redis";
+import { PYTHONS } from "../test/support/python";
+import { waitFor } from "../test/support/wait";
 
-const ROOT = path.resolve(__dirname, "..", "..");
-const PYTHONS = [
-  { label: "celery-5.2", exe: "/usr/bin/python3" },
-  { label: "celery-latest", exe: path.join(ROOT, "interop-tests", ".venv", "bin", "python") },
-];
 // Both interpreters are always installed in CI (scripts/ensure-deps.sh): a missing one fails, it is not dropped.
 for (const p of PYTHONS) {
   if (!fs.existsSync(p.exe)) throw new Error(`${p.label}: ${p.exe} not found (is it installed? run: bash scripts/ensure-deps.sh)`);

@@ -1,64 +1,29 @@
 /**
- * Helpers of the Redis transport/backend integration tests (redis-*.test.ts): the private test
- * redis (CELERIAC_TEST_REDIS_URL, dbs 2–5 are ours), raw clients, golden vectors, waiting.
+ * The private test Redis started by test/services/global-setup.js (CELERIAC_TEST_REDIS_URL), raw
+ * clients, and the raw messages and recording consumer of the transport tests.
  */
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
-import type { RawMessage } from "../../../src/protocol/message";
-import { loadVector as loadSharedVector } from "../../vectors";
-import type { Consumer, ConsumeOptions, Delivery, Transport } from "../../../src/transport/types";
+import type { RawMessage } from "../../src/protocol/message";
+import type { Consumer, ConsumeOptions, Delivery, Transport } from "../../src/transport/types";
 
 export const SEP = "\x06\x16";
 
-/** Base URL of the test redis-server started by test/services/global-setup.js. */
-export function redisBase(): string {
-  return (process.env.CELERIAC_TEST_REDIS_URL ?? "redis://127.0.0.1:16379").replace(/\/+$/, "");
-}
-
-/** URL of one database of the test redis. */
-export function redisUrl(db: number): string {
-  return `${redisBase()}/${db}`;
-}
-
-/** A raw client on a db (disconnect it after use). */
-export function rawClient(db: number): Redis {
-  return new Redis(redisUrl(db));
-}
-
-/** FLUSHDB one of our databases (2–5 only). */
-export async function flushDb(db: number): Promise<void> {
-  if (db < 2 || db > 5) throw new Error(`redis tests own dbs 2–5 only (got ${db})`);
-  const c = rawClient(db);
-  try {
-    await c.flushdb();
-  } finally {
-    c.disconnect();
+/** The private test Redis started by test/services/global-setup.js, as a URL for database `db`. */
+export function testRedisUrl(db: number): string {
+  const base = process.env.CELERIAC_TEST_REDIS_URL;
+  if (!base) {
+    throw new Error(
+      "CELERIAC_TEST_REDIS_URL is not set: run the tests through jest's integration/interop projects, " +
+        "whose globalSetup (test/services/global-setup.js) starts the private test Redis",
+    );
   }
+  return `${base.replace(/\/+$/, "")}/${db}`;
 }
 
-/** A unique name for one test (queue, exchange, task id prefix). */
-export function unique(prefix = "q"): string {
-  return `${prefix}-${randomUUID().slice(0, 8)}`;
-}
-
-/** A golden vector from test/fixtures/vectors, through the project's one loader (test/vectors.ts). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function loadVector(name: string): any {
-  return loadSharedVector(name);
-}
-
-/** Wait until `check` is true, or throw after `ms`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, ms = 10000, what = "condition"): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await sleep(10);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** A raw ioredis client on a db (disconnect it after use). */
+export function rawRedis(db: number): Redis {
+  return new Redis(testRedisUrl(db));
 }
 
 /** A small task-like RawMessage (body bytes are opaque to the transport). */
@@ -116,6 +81,3 @@ export async function record(
   consumer = await transport.consume(options);
   return { consumer, deliveries, errors, unsettled: () => unsettled, maxUnsettled: () => max, settle };
 }
-
-/** Python with celery 5.2.6 / kombu 5.2.4 / redis-py. */
-export const PYTHON = process.env.CELERIAC_TEST_PYTHON ?? "/usr/bin/python3";

@@ -1,16 +1,12 @@
 /** Shared set-up for end-to-end tests: an app on the private test Redis with its own queue. */
 import { randomUUID } from "node:crypto";
-import Redis from "ioredis";
-import { Celery } from "../../../src";
-import type { CelerySettings, Worker } from "../../../src";
-import { Logger } from "../../../src/logging";
+import { Celery } from "../../src";
+import type { CelerySettings, Worker } from "../../src";
+import { Logger } from "../../src/logging";
+import { rawRedis, testRedisUrl } from "./redis";
 
-import { testRedisUrl } from "../../../interop-tests/harness/redis";
-
-export { testRedisUrl };
-
-/** A unique queue name for one test. */
-export function uniqueQueue(prefix = "q"): string {
+/** A unique name for one test (queue, exchange, vhost, task id prefix). */
+export function unique(prefix = "q"): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
@@ -27,7 +23,7 @@ export function testApp(settings: CelerySettings = {}): Celery {
   return new Celery("test", {
     broker: testRedisUrl(8),
     backend: testRedisUrl(9),
-    taskDefaultQueue: uniqueQueue(),
+    taskDefaultQueue: unique(),
     ...settings,
   });
 }
@@ -45,21 +41,6 @@ export function perTestApp(): { app: Celery | null; worker: Worker | null } {
     current.app = null;
   });
   return current;
-}
-
-/** A raw ioredis client on a db (close it after use). */
-export function rawRedis(db: number): Redis {
-  return new Redis(testRedisUrl(db));
-}
-
-/** Wait until `check` returns true, or fail after `ms`. */
-export async function waitFor(check: () => Promise<boolean> | boolean, ms = 10000, what = "condition"): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 /** The task meta document stored for `id` in the backend db 9 of testApp(), parsed, or null. */

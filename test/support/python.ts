@@ -58,6 +58,19 @@ export function pyClient(py: Python, args: string[], env: Env = {}, timeoutMs = 
   });
 }
 
+/** What `client.py get` / `call` prints (`state` prints id, state, result and traceback). */
+export interface PyOutcome {
+  id: string;
+  state: string;
+  result: unknown;
+  traceback: string | null;
+  exc_type: string | null;
+  exc_message: string | null;
+  exc_module: string | null;
+  /** With --states: every [status, result] message get() received, in order. */
+  states?: [string, unknown][];
+}
+
 const versions = new Map<string, Promise<string>>();
 
 /** Celery's version string in that Python, e.g. "5.2.6". */
@@ -214,3 +227,59 @@ export function startPythonWorker(py: Python, opts: PythonWorkerOptions): Promis
     },
   );
 }
+
+/**
+ * Runs `<python> -c code` in interop-tests/py (so `from pyapp import app` works, configured by
+ * PYAPP_* in `env`), writes `input` as JSON to its stdin and resolves with the JSON of its last
+ * stdout line.
+ */
+export function pyInline(py: Python, code: string, input: unknown, env: Env = {}, timeoutMs = 300_000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      py.exe,
+      ["-c", code],
+      { cwd: PY_DIR, env: childEnv(env), timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) {
+          reject(new Error(`${py.label} inline python failed: ${err.message}\n${stderr}`));
+          return;
+        }
+        const line = stdout.trim().split("\n").pop() ?? "";
+        try {
+          resolve(JSON.parse(line));
+        } catch {
+          reject(new Error(`${py.label} inline python printed no JSON line:\n${stdout}\n${stderr}`));
+        }
+      },
+    );
+    child.stdin?.end(JSON.stringify(input));
+  });
+}
+
+/** Python: send_task(task, args) for every args list of stdin's {"task", "queue", "argsList"}; prints the ids. */
+export const PY_SEND_MANY = `
+import json, sys
+from pyapp import app
+req = json.load(sys.stdin)
+ids = []
+with app.producer_or_acquire() as producer:
+    for args in req['argsList']:
+        ids.append(app.send_task(req['task'], args=args, queue=req['queue'], producer=producer).id)
+print(json.dumps(ids))
+`;
+
+/** Python: AsyncResult(id).get() for every id of stdin's {"ids", "timeout"}; prints [[state, result], ...]. */
+export const PY_GET_MANY = `
+import json, sys
+from pyapp import app
+req = json.load(sys.stdin)
+out = []
+for task_id in req['ids']:
+    r = app.AsyncResult(task_id)
+    try:
+        value = r.get(timeout=req['timeout'], propagate=False)
+        out.append([r.state, value if isinstance(value, (int, float, str, list, dict, type(None))) else repr(value)])
+    except Exception as exc:
+        out.append(['ERROR', '%s: %s' % (type(exc).__name__, exc)])
+print(json.dumps(out))
+`;

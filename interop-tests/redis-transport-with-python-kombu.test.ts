@@ -1,18 +1,21 @@
 /** Real Python kombu 5.2 / Celery 5.2 against our Redis transport and backend. */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { RedisTransport } from "../../src/transport/redis";
-import { RedisBackend } from "../../src/backend/redis";
-import type { RawMessage } from "../../src/protocol/message";
-import type { Delivery } from "../../src/transport/types";
-import { PYTHON, flushDb, rawClient, redisUrl, unique, waitFor } from "./helpers/redis";
+import { RedisTransport } from "../src/transport/redis";
+import { RedisBackend } from "../src/backend/redis";
+import type { RawMessage } from "../src/protocol/message";
+import type { Delivery } from "../src/transport/types";
+import { unique } from "../test/support/app";
+import { rawRedis, testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
+
+/** Debian's Python with celery 5.2.6 / kombu 5.2.4 / redis-py. */
+const PYTHON = process.env.CELERIAC_TEST_PYTHON ?? "/usr/bin/python3";
 
 jest.setTimeout(60000);
 
 const DB = 5;
-const url = redisUrl(DB);
-
-beforeAll(() => flushDb(DB));
+const url = testRedisUrl(DB); // no FLUSHDB: names are unique, and other files of the same run use this database too
 
 /** Start python with an inline script; collect stdout lines. */
 function python(script: string, env: { [k: string]: string }): { child: ChildProcessWithoutNullStreams; lines: string[]; done: Promise<number> } {
@@ -89,7 +92,7 @@ print(json.dumps(out, default=repr))
     expect(out.result).toBe(5);
     expect(out.state).toBe("SUCCESS");
     // Python acked: its unacked entry is gone
-    const raw = rawClient(DB);
+    const raw = rawRedis(DB);
     expect(await raw.hexists("unacked", out.message.delivery_tag)).toBe(0);
     raw.disconnect();
   } finally {

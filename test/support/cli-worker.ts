@@ -19,15 +19,18 @@ export interface CliWorker {
   queue: string;
   output: () => string;
   exited: Promise<number | null>;
+  /** SIGTERM (warm shutdown) unless it already exited; resolves when it has. */
+  stop(): Promise<void>;
 }
 
 /**
  * Start `celeriac worker -A interop-tests/apps/tsapp.js -c 2 -n <prefix>-<id>@interop` on a queue
- * of its own; `env` adds to its environment (e.g. TSAPP_MAX_RETRIES, TSAPP_SETTINGS).
+ * of its own (or on env.TSAPP_QUEUE, to share one); `env` adds to its environment (e.g.
+ * TSAPP_MAX_RETRIES, TSAPP_SETTINGS).
  */
 export function startCliWorker(broker: string, backend: string, prefix: string, extra: string[] = [], env: Record<string, string> = {}): CliWorker {
   const id = randomUUID().slice(0, 8);
-  const queue = `${prefix}-${id}`;
+  const queue = env.TSAPP_QUEUE ?? `${prefix}-${id}`;
   const node = `${prefix}-${id}@interop`;
   let out = "";
   const child = spawn(process.execPath, [resolve(ROOT, "dist/cli/main.js"), "worker", "-A", "interop-tests/apps/tsapp.js", "-c", "2", "-n", node, ...extra], {
@@ -38,7 +41,11 @@ export function startCliWorker(broker: string, backend: string, prefix: string, 
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-  return { child, node, queue, output: () => out, exited };
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    await exited;
+  };
+  return { child, node, queue, output: () => out, exited, stop };
 }
 
 /** What a command printed, and its exit status. */
