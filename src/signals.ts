@@ -43,7 +43,7 @@ export class WorkerSignals {
   /** Add a listener. Returns a function that removes it. */
   on<K extends WorkerEventName>(event: K, listener: WorkerEventListener<K>): () => void {
     const list = this.listeners.get(event) ?? [];
-    list.push(listener as WorkerEventListener<never>);
+    list.push(listener);
     this.listeners.set(event, list);
     return () => this.off(event, listener);
   }
@@ -60,7 +60,7 @@ export class WorkerSignals {
   off<K extends WorkerEventName>(event: K, listener: WorkerEventListener<K>): void {
     const list = this.listeners.get(event);
     if (!list) return;
-    const i = list.indexOf(listener as WorkerEventListener<never>);
+    const i = list.indexOf(listener);
     if (i >= 0) list.splice(i, 1);
   }
 

@@ -54,7 +54,7 @@ async function worker(argv: WorkerArgv): Promise<void> {
     statedb: argv.statedb,
     maxTasksPerChild: argv["max-tasks-per-child"],
     maxMemoryPerChild: argv["max-memory-per-child"],
-    ...workerControlSettings(argv as WorkerControlArgv, () => shutdown("SIGTERM")),
+    ...workerControlSettings(argv, () => shutdown("SIGTERM")),
   });
   let signals = 0;
   const shutdown = (sig: string) => {

@@ -78,7 +78,7 @@ export function wireToApplyOptions(options: WireObject): ApplyOptions {
       if (typeof name === "string") out[camel] = name;
     } else out[camel] = v;
   }
-  return out as ApplyOptions;
+  return out;
 }
 
 /** ApplyOptions → signature `options` (snake_case). */
@@ -378,7 +378,7 @@ export class Chord extends Signature {
 }
 
 function asSignatures(app: CanvasApp, items: (SignatureInput | SignatureInput[])[]): Signature[] {
-  const flat = items.length === 1 && Array.isArray(items[0]) ? (items[0] as SignatureInput[]) : (items as SignatureInput[]);
+  const flat = items.length === 1 && Array.isArray(items[0]) ? (items[0]) : (items as SignatureInput[]);
   return flat.map((t) => (t instanceof Signature ? t : fromDict(app, toSignatureDict(t))));
 }
 

@@ -52,7 +52,7 @@ function contain(error: unknown, origin: StrayOrigin): void {
     task.onStrayError(error, origin);
     return;
   }
-  const first = clients.values().next().value as CrashGuardClient | undefined;
+  const first = clients.values().next().value;
   if (!first) return;
   if (origin === "unhandled promise rejection") {
     first.logger.error(`Unhandled promise rejection outside any task; the worker carries on:\n${strayErrorText(error)}`);

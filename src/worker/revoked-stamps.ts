@@ -26,7 +26,7 @@ export function stampHeadersFrom(input: WireValue | undefined): { [header: strin
     }
     return out;
   }
-  return input && typeof input === "object" && !(input instanceof Date) && !Buffer.isBuffer(input) ? (input as { [header: string]: WireValue }) : {};
+  return input && typeof input === "object" && !(input instanceof Date) && !Buffer.isBuffer(input) ? (input) : {};
 }
 
 /** The revoked stamp values of a worker. */

@@ -17,9 +17,9 @@ import { unique } from "../support/app";
 import { rawMessage, record } from "../support/redis";
 import { sleep, waitFor } from "../support/wait";
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+ 
 const apiArgs = require("amqplib/lib/api_args");
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+ 
 const defs = require("amqplib/lib/defs");
 
 let vhost: string;

@@ -31,8 +31,8 @@ function env(extra: Record<string, string>): NodeJS.ProcessEnv {
 function start(args: string[], e: NodeJS.ProcessEnv): { child: ChildProcess; log: () => string; exited: Promise<number | null> } {
   let log = "";
   const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: e });
-  child.stdout!.on("data", (d: Buffer) => (log += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+  child.stdout.on("data", (d: Buffer) => (log += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (log += d.toString()));
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
   return { child, log: () => log, exited };
 }
@@ -121,7 +121,7 @@ test("celeriac beat add | list | remove edit the run-time entries in Redis", asy
     await expect(run(process.execPath, [CLI, "beat", "remove", "tick", "-A", APP], { cwd: ROOT, env: e })).rejects.toThrow(/defined in the app's beatSchedule/);
     const text = (await run(process.execPath, [CLI, "beat", "list", "-A", APP], { cwd: ROOT, env: e })).stdout;
     expect(text).toMatch(/^leader: \(none\)$/m);
-    expect(text).toMatch(/^nightly  tasks\.cleanup  <crontab: 30 2 \* \* mon-fri \(m\/h\/dM\/MY\/d\)>  \[dynamic\]  runs=0/m);
+    expect(text).toMatch(/^nightly {2}tasks\.cleanup {2}<crontab: 30 2 \* \* mon-fri \(m\/h\/dM\/MY\/d\)> {2}\[dynamic\] {2}runs=0/m);
     expect(text).not.toContain("often");
     const keys = await redis.keys(`${p}*`);
     if (keys.length) await redis.del(...keys);

@@ -27,8 +27,8 @@ interface Proc {
 function startBeat(e: NodeJS.ProcessEnv): Proc {
   let log = "";
   const child = spawn(process.execPath, [CLI, "beat", "-A", "test/fixtures/beat/beatapp.js", "-l", "info"], { cwd: ROOT, env: e });
-  child.stdout!.on("data", (d: Buffer) => (log += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+  child.stdout.on("data", (d: Buffer) => (log += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (log += d.toString()));
   const exited = new Promise<void>((r) => child.on("exit", () => r()));
   return { child, log: () => log, exited };
 }
@@ -91,7 +91,7 @@ test("two beats: the leader is killed, the other takes over within the lease; no
     // The silence beyond the normal interval is at most one lease, plus one lease check (and 1 s of load).
     const worst = Math.max(...gaps);
     expect(worst - INTERVAL_S).toBeLessThanOrEqual(LEASE_S + CHECK_S + 1);
-    // eslint-disable-next-line no-console
+     
     console.log(`failover: ${arrivals.length} sends, longest gap ${worst.toFixed(2)} s (interval ${INTERVAL_S} s, lease ${LEASE_S} s)`);
   } finally {
     a.child.kill("SIGKILL");

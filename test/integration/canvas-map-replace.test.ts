@@ -95,7 +95,7 @@ test("ctx.replace with a group: a chord with celery.accumulate(index=0) as body"
 
 test("ctx.replace in a group member keeps the group id", async () => {
   const { swap, add } = await setup();
-  const g = (await group(swap.s(1, 2), add.s(1, 1)).applyAsync()) as GroupResult;
+  const g = (await group(swap.s(1, 2), add.s(1, 1)).applyAsync());
   expect(await g.get({ timeout: 10000 })).toEqual([12, 2]);
   const meta = (await storedMeta(g.results[0].id)) as { group_id?: string };
   expect(meta.group_id).toBe(g.id);

@@ -67,7 +67,7 @@ test("a failing chain step fails every later step; link_error gets the failed id
 
 test("group: GroupResult get/completedCount/ready/save/restore", async () => {
   const { add } = await setup();
-  const g = (await group([0, 1, 2].map((i) => add.s(i, i))).applyAsync()) as GroupResult;
+  const g = (await group([0, 1, 2].map((i) => add.s(i, i))).applyAsync());
   expect(await g.get({ timeout: 10000 })).toEqual([0, 2, 4]);
   expect(await g.completedCount()).toBe(3);
   expect(await g.ready()).toBe(true);

@@ -44,7 +44,7 @@ async function setup(settings: Parameters<typeof testApp>[0] = {}) {
 test("a task sent by a handler gets parent_id/root_id of the running task and is in its stored children", async () => {
   const { seen, spawn } = await setup();
   const r = await spawn.delay(5);
-  const childId = (await r.get({ timeout: 10000 })) as string;
+  const childId = (await r.get({ timeout: 10000 }));
   await waitFor(() => seen.length === 2, 10000, "both children ran");
   const first = seen.find((s) => s.id === childId)!;
   expect(first).toMatchObject({ parentId: r.id, rootId: r.id });

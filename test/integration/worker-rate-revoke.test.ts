@@ -49,7 +49,7 @@ describe("rate limits", () => {
     await startWorker();
     const rs = await Promise.all(Array.from({ length: 6 }, () => limited.delay()));
     const f = await free.delay();
-    const freeAt = (await f.get({ timeout: 10000 })) as number;
+    const freeAt = (await f.get({ timeout: 10000 }));
     for (const r of rs) await r.get({ timeout: 10000 });
     starts.sort((a, b) => a - b);
     expect(starts).toHaveLength(6);
@@ -131,7 +131,7 @@ describe("revokes", () => {
 
   test("terminate in the threads pool stops CPU-bound code: REVOKED 'terminated'", async () => {
     app = testApp({ taskAcksLate: true });
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+     
     mirrorAppTasks(TSAPP, app);
     const w = await startWorker({ pool: "threads", appModule: TSAPP, concurrency: 1 });
     const r = await app.sendTask("ts.spin", [30]);

@@ -207,8 +207,8 @@ test("countdown holds the task until its ETA without blocking other work", async
   const sent = Date.now();
   const later = await stamp.applyAsync([], {}, { countdown: 1.5 });
   const now = await stamp.delay();
-  const nowRan = (await now.get({ timeout: 10000 })) as number;
-  const laterRan = (await later.get({ timeout: 10000 })) as number;
+  const nowRan = (await now.get({ timeout: 10000 }));
+  const laterRan = (await later.get({ timeout: 10000 }));
   expect(nowRan).toBeLessThan(laterRan); // not held up behind the ETA task
   expect(laterRan).toBeGreaterThanOrEqual(sent + 1400); // and that one not run early
 });

@@ -160,8 +160,8 @@ export function startPythonWorker(py: Python, opts: PythonWorkerOptions): Promis
     log += chunk.toString("utf8");
     listeners.forEach((l) => l());
   };
-  child.stdout!.on("data", onData);
-  child.stderr!.on("data", onData);
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
   const exited = new Promise<void>((resolve) => {
     child.on("close", () => {
       running.delete(child);

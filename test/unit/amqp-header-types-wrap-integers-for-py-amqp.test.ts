@@ -136,7 +136,7 @@ describe("properties and topology", () => {
 });
 
 describe("table decoder (py-amqp's L tag)", () => {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+   
   const { decodeFieldTableBytes } = require("../../src/transport/amqp/table-decoder");
   function entry(key: string, tag: string, payload: Buffer): Buffer {
     return Buffer.concat([Buffer.from([key.length]), Buffer.from(key), Buffer.from(tag), payload]);

@@ -193,7 +193,7 @@ describe("schedules", () => {
     expect(String(schedule(30))).toBe("<freq: 30.00 seconds>");
     expect(String(schedule(3600))).toBe("<freq: 1.00 hour>");
     expect(schedule(2.5).toJSON()).toEqual({ type: "interval", every: 2.5 });
-    expect(() => solar("sunrise" as never, 91, 0)).toThrow(/latitude/);
+    expect(() => solar("sunrise", 91, 0)).toThrow(/latitude/);
     expect(() => solar("moonrise" as never, 0, 0)).toThrow(/invalid/);
     expect(String(solar("sunset", 48.85, 2.35))).toBe("<solar: sunset at latitude 48.85, longitude: 2.35>");
   });

@@ -198,7 +198,7 @@ export function decodeKombuEnvelope(type: WireValue, value: WireValue): WireValu
         typeof value === "string"
           ? value.replace(/-/g, "")
           : value && typeof value === "object" && !Array.isArray(value) && !(value instanceof Date) && !Buffer.isBuffer(value)
-            ? (value as WireObject).hex
+            ? (value).hex
             : undefined;
       return typeof hex === "string" && UUID_HEX.test(hex) ? canonicalUuid(hex) : undefined;
     }

@@ -79,7 +79,7 @@ function normalize(value: unknown): WireValue {
     return out;
   }
   // The scan admits nothing else; this is the last line of defence (RegExp, Set, typed arrays...).
-  throw new UnsupportedValueError(`msgpack decoded to an unsupported ${(value as object).constructor?.name ?? "object"}`);
+  throw new UnsupportedValueError(`msgpack decoded to an unsupported ${(value).constructor?.name ?? "object"}`);
 }
 
 export function msgpackDumps(value: unknown): Buffer {

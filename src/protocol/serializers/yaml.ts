@@ -50,7 +50,7 @@ function normalize(value: unknown): WireValue {
     return out;
   }
   if (Object.getPrototypeOf(value) !== Object.prototype) {
-    throw new UnsupportedValueError(`YAML decoded to an unsupported ${(value as object).constructor?.name ?? "object"}`);
+    throw new UnsupportedValueError(`YAML decoded to an unsupported ${(value).constructor?.name ?? "object"}`);
   }
   const out: WireObject = {};
   for (const k of Object.keys(value)) setOwn(out, k, normalize((value as { [k: string]: unknown })[k]));
