@@ -61,8 +61,8 @@ describe.each(PYTHONS)("Python ($label) options → celeriac worker", (py) => {
   test("rate_limit 2/s spaces the runs of one task type", async () => {
     // Sent at once by one Python process, so that the spacing is the worker's, not Python's start-ups.
     const ids = (await pyInline(py, PY_SEND_MANY, { task: "ts.limited", queue: app.conf.taskDefaultQueue, argsList: [[], [], [], []] }, env())) as string[];
-    const times = [];
-    for (const id of ids) times.push((await get(id)).result);
+    const times: number[] = [];
+    for (const id of ids) times.push((await get(id)).result as number);
     times.sort((a, b) => a - b);
     expect(times[3] - times[0]).toBeGreaterThanOrEqual(1300); // 3 intervals at 2/s = 1.5 s (timer slack)
   });
