@@ -102,7 +102,7 @@ async function addEntry(argv: AddArgv): Promise<void> {
   const entries = beatEntries(app, argv["redis-url"]);
   try {
     const entry = await entries.add(argv.name, spec);
-    process.stdout.write(`Added ${entry.name}: ${entry.task} ${entry.schedule}\n`);
+    process.stdout.write(`Added ${entry.name}: ${entry.task} ${entry.schedule.toString()}\n`);
   } finally {
     await entries.close();
   }
@@ -198,7 +198,7 @@ export async function embedBeat(
   argv: { schedule?: string; "max-interval"?: number },
 ): Promise<Beat> {
   const beat = new Beat(app, { scheduleFilename: argv.schedule, maxInterval: argv["max-interval"], logger: worker.logger, processName: "Beat" });
-  const stopWorker = worker.stop.bind(worker) as (...args: never[]) => Promise<void>;
+  const stopWorker: (...args: never[]) => Promise<void> = worker.stop.bind(worker);
   worker.stop = (...args: never[]) => beat.stop().catch(() => undefined).then(() => stopWorker(...args));
   await beat.start();
   return beat;

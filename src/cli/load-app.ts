@@ -6,7 +6,7 @@ import { Celery } from "../celery";
 /** Require the module at `path` (relative to the working directory) and return its app. */
 export function loadApp(path: string): CeleryClient {
   const full = resolve(process.cwd(), path);
-   
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the user's app module, named at run time (-A)
   const mod = require(full) as { app?: unknown; default?: unknown };
   const candidates = [mod.app, mod.default, (mod.default as { app?: unknown } | undefined)?.app, mod];
   const app = candidates.find((c): c is CeleryClient => c instanceof CeleryClient);

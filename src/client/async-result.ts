@@ -1,4 +1,5 @@
 /** AsyncResult: a handle on a task's state and result in the result backend. */
+import { pyStr } from "../protocol/repr";
 import type { ResultBackend } from "../backend/types";
 import { exceptionInfoToError } from "../protocol/exceptions";
 import type { ResultMeta, TaskState } from "../protocol/result-meta";
@@ -64,7 +65,7 @@ export class AsyncResult<R = unknown> {
   private errorFrom(meta: ResultMeta): Error {
     const info: WireValue = hasExcType(meta.result)
       ? meta.result
-      : { exc_type: "Exception", exc_message: [String(meta.result)], exc_module: "builtins" };
+      : { exc_type: "Exception", exc_message: [pyStr(meta.result)], exc_module: "builtins" };
     const err = exceptionInfoToError(info);
     err.traceback = meta.traceback;
     return err;

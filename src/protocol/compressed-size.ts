@@ -154,10 +154,9 @@ export function zstdSizes(d: Uint8Array): ZstdSizes {
       const type = (h >> 1) & 3;
       const size = h >>> 3;
       p += 3;
-      if (type === 0) (maxOutput += size), (p += size);
-      else if (type === 1) (maxOutput += size), (p += 1);
-      else if (type === 2) (maxOutput += blockMax), (p += size);
-      else throw new ContainerError("reserved zstd block type");
+      if (type === 3) throw new ContainerError("reserved zstd block type");
+      maxOutput += type === 2 ? blockMax : size; // raw and RLE blocks hold `size` bytes; compressed ones at most a block
+      p += type === 1 ? 1 : size; // an RLE block stores its one byte
       if (h & 1) break;
     }
     pos = p + ((fhd >> 2) & 1 ? 4 : 0);

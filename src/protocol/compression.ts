@@ -40,12 +40,12 @@ interface XzLib {
 let bzipLib: BzipLib | null = null;
 function bzip(): BzipLib {
   // Loaded lazily: compressjs is sizeable and rarely needed.
-   
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use only (an optional codec)
   return (bzipLib ??= require("compressjs") as BzipLib);
 }
 let xzLib: XzLib | null = null;
 function xz(): XzLib {
-   
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use only (an optional codec)
   return (xzLib ??= require("@napi-rs/lzma") as XzLib);
 }
 
@@ -146,7 +146,7 @@ const zstdMissing = `sending zstd-compressed messages needs Node >= 22.15 (zlib.
 type Fzstd = { Decompress: new (ondata: (chunk: Uint8Array, final: boolean) => void) => { push(d: Uint8Array, final?: boolean): void } };
 let fzstdLib: Fzstd | undefined;
 function fzstd(): Fzstd {
-   
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use only (an optional codec)
   return (fzstdLib ??= require("fzstd") as Fzstd);
 }
 

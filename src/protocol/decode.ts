@@ -2,6 +2,7 @@
  * Decoding task messages (docs/protocol.md §2): protocol v2 (the `task` header exists) and v1 (everything in
  * a body dict), normalised to `DecodedTask` with Celery's defaults.
  */
+import { pyStr } from "./repr";
 import { isWireObject } from "./message";
 import type { DecodedTask, Embed, RawMessage, WireObject, WireValue } from "./message";
 import { decompress } from "./compression";
@@ -61,7 +62,7 @@ function parseTime(value: WireValue | undefined, field: string, taskId: string, 
     if (d) return d;
   }
   throw new InvalidTaskError(
-    `Task ${taskId}: invalid ${field} value ${JSON.stringify(String(value))} (expected an ISO-8601 date-time)`,
+    `Task ${taskId}: invalid ${field} value ${JSON.stringify(pyStr(value))} (expected an ISO-8601 date-time)`,
     taskId,
     field,
     task,

@@ -61,6 +61,7 @@ function toWire(v: unknown): WireValue {
         for (const k of Object.keys(v)) out[k] = toWire((v as { [k: string]: unknown })[k]);
         return out;
       } catch {
+        // eslint-disable-next-line @typescript-eslint/no-base-to-string -- last resort: its keys cannot be read, so its own toString is all there is
         return String(v);
       }
     default:

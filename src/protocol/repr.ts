@@ -26,8 +26,6 @@ function numberRepr(n: number): string {
   return pyFloatRepr(n);
 }
 
-const pad = (n: number, w: number): string => String(n).padStart(w, "0");
-
 function datetimeRepr(d: Date): string {
   const parts = [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes()];
   const sec = d.getUTCSeconds();
@@ -127,6 +125,11 @@ function scalarRepr(value: unknown): string | undefined {
   if (value instanceof PyFloat) return pyFloatRepr(value.value);
   if (value instanceof Date) return datetimeRepr(value);
   return undefined;
+}
+
+/** Python's `str(value)`: a string as it is, anything else as its `repr` (not JavaScript's "[object Object]"). */
+export function pyStr(value: unknown): string {
+  return typeof value === "string" ? value : pyRepr(value);
 }
 
 /** Exact Python `repr()` of the equivalent Python value. */

@@ -4,6 +4,7 @@
  * stored, do the chord part return; after a failure, fail the chord, the pre-assigned chain ids,
  * and send the errbacks.
  */
+import { pyStr } from "../protocol/repr";
 import type { AppContext } from "../app-context";
 import type { ResultBackend } from "../backend/types";
 import { applyGroup, applySignature, chordDict, Chunks, resultTuple } from "../client/canvas";
@@ -201,8 +202,8 @@ export class WorkerCanvas {
       const culprit = parts.find((p) => p[2] === "FAILURE" || p[2] === "REVOKED");
       if (culprit) {
         const exc = culprit[3];
-        const repr = isStoredException(exc) ? excRepr(exc) : String(exc);
-        await this.failBody(request, body, chordError(`Dependency ${String(culprit[1])} raised ${repr}`));
+        const repr = isStoredException(exc) ? excRepr(exc) : pyStr(exc);
+        await this.failBody(request, body, chordError(`Dependency ${pyStr(culprit[1])} raised ${repr}`));
         return;
       }
       await applySignature(this.app, body, [parts.map((p) => p[3])], this.lineage(request));

@@ -7,6 +7,7 @@
  * Python Celery sends it (`fallback_chord_unlock`) when its backend cannot join natively; a
  * celeriac worker consuming that queue runs it as a Python worker would.
  */
+import { pyStr } from "../protocol/repr";
 import type { AppContext } from "../app-context";
 import type { ResultBackend } from "../backend/types";
 import { applySignature } from "../client/canvas";
@@ -26,7 +27,7 @@ interface Dep {
 function depFromTuple(t: WireValue): Dep {
   const [head, kids] = Array.isArray(t) ? t : [t, null];
   const id = Array.isArray(head) ? head[0] : head;
-  return { id: String(id), children: Array.isArray(kids) ? kids.map(depFromTuple) : null };
+  return { id: pyStr(id), children: Array.isArray(kids) ? kids.map(depFromTuple) : null };
 }
 
 /** What the header looks like now: not ready, the values in order, or the first failure (join order). */
@@ -46,7 +47,7 @@ async function join(backend: ResultBackend, deps: Dep[]): Promise<Joined> {
     const meta = await backend.get(dep.id);
     if (!meta || !READY_STATES.has(meta.status)) return { ready: false };
     if (meta.status === "SUCCESS") values.push(meta.result);
-    else failed ??= { id: dep.id, repr: isStoredException(meta.result) ? excRepr(meta.result) : String(meta.result) };
+    else failed ??= { id: dep.id, repr: isStoredException(meta.result) ? excRepr(meta.result) : pyStr(meta.result) };
   }
   return failed ? { ready: true, failed } : { ready: true, values };
 }
@@ -59,7 +60,7 @@ export function registerChordUnlock(app: AppContext): void {
       const { args, kwargs, id, rootId } = ctx.request;
       // unlock_chord(group_id, callback, interval=None, max_retries=None, result=None), by position or keyword
       const param = (i: number, name: string): WireValue | undefined => (i < args.length ? args[i] : kwargs[name]);
-      const groupId = String(param(0, "group_id"));
+      const groupId = pyStr(param(0, "group_id"));
       const body = normalizeSignature(param(1, "callback"));
       const interval = param(2, "interval");
       const maxRetries = param(3, "max_retries");

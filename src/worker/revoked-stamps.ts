@@ -4,7 +4,7 @@
  * revoked per stamp name; a task whose stamps carry one of them is discarded as REVOKED.
  */
 import type { DecodedTask, WireValue } from "../protocol/message";
-import { pyRepr } from "../protocol/repr";
+import { pyRepr, pyStr } from "../protocol/repr";
 
 /** One stamp that revoked a task, e.g. `{ batch: "b1" }`. */
 export interface RevokingStamp {
@@ -21,7 +21,7 @@ export function stampHeadersFrom(input: WireValue | undefined): { [header: strin
   if (Array.isArray(input)) {
     const out: { [header: string]: WireValue } = {};
     for (const item of input) {
-      const [k, v] = String(item).split("=");
+      const [k, v] = pyStr(item).split("=");
       out[k] = v ?? "";
     }
     return out;

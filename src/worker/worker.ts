@@ -6,7 +6,6 @@
 import { constants as osConstants, hostname as osHostname } from "node:os";
 import type { AppContext } from "../app-context";
 import { Logger } from "../logging";
-import type { LogLevel } from "../logging";
 import { pyRepr } from "../protocol/repr";
 import { matchingStamps, RevokedStamps, terminatedRepr } from "./revoked-stamps";
 import type { WireValue } from "../protocol/message";

@@ -10,7 +10,7 @@ import type { LamportClock } from "../../events/clock";
 import { isoformatUtc } from "../../protocol/isotime";
 import type { WireValue } from "../../protocol/message";
 import { pyFloat } from "../../protocol/serializers/json";
-import { pyStrRepr } from "../../protocol/repr";
+import { pyStr, pyStrRepr } from "../../protocol/repr";
 import { filterHiddenSettings, sanitizeUrl } from "../../redact";
 import type { Transport } from "../../transport/types";
 import { parseRate } from "../rate";
@@ -32,7 +32,8 @@ export interface ControlState {
   shutdown(msg: string): void;
 }
 
-export type ControlHandler = (state: ControlState, args: Record<string, WireValue>) => unknown | Promise<unknown>;
+/** A control command: its reply value, or a Promise of it. */
+export type ControlHandler = (state: ControlState, args: Record<string, WireValue>) => unknown;
 
 /** A Python-like error whose repr is `<name>('<message>')`. */
 export class ControlError extends Error {
@@ -46,8 +47,8 @@ const nok = (value: unknown) => ({ error: value });
 
 function asList(v: WireValue | undefined): string[] {
   if (v === null || v === undefined || v === "") return [];
-  if (Array.isArray(v)) return v.map(String);
-  return String(v).split(",").map((s) => s.trim()).filter(Boolean);
+  if (Array.isArray(v)) return v.map(pyStr);
+  return pyStr(v).split(",").map((s) => s.trim()).filter(Boolean);
 }
 
 /** Celery `Request.info(safe)`. */
@@ -202,7 +203,7 @@ function registered(state: ControlState, args: Record<string, WireValue>): strin
       const key = f.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
       let value = options[key];
       if (f === "exchange" || f === "routing_key") value = options[f === "exchange" ? "exchange" : "routingKey"];
-      if (value !== null && value !== undefined) attrs.push(`${f}=${String(value)}`);
+      if (value !== null && value !== undefined) attrs.push(`${f}=${pyStr(value)}`);
     }
     return attrs.length ? `${name} [${attrs.join(" ")}]` : name;
   });
@@ -224,7 +225,7 @@ function report(state: ControlState): string {
 }
 
 async function addConsumer(state: ControlState, args: Record<string, WireValue>): Promise<unknown> {
-  const queue = String(args.queue ?? "");
+  const queue = pyStr(args.queue ?? "");
   if (!queue) throw new ControlError("TypeError", "add_consumer() missing 1 required positional argument: 'queue'");
   const exchange = typeof args.exchange === "string" ? args.exchange : undefined;
   const exchangeType = args.exchange_type === "topic" || args.exchange_type === "fanout" ? args.exchange_type : "direct";
@@ -235,13 +236,13 @@ async function addConsumer(state: ControlState, args: Record<string, WireValue>)
 }
 
 function cancelConsumer(state: ControlState, args: Record<string, WireValue>): unknown {
-  const queue = String(args.queue ?? "");
+  const queue = pyStr(args.queue ?? "");
   state.worker.consumer.cancelQueue(queue);
   return ok(`no longer consuming from ${queue}`);
 }
 
 function timeLimit(state: ControlState, args: Record<string, WireValue>): unknown {
-  const name = String(args.task_name ?? "");
+  const name = pyStr(args.task_name ?? "");
   if (!state.app.tasks.has(name)) return nok("unknown task");
   const seconds = (v: WireValue | undefined): number | null => (typeof v === "number" ? v : null);
   state.worker.consumer.setTimeLimits(name, seconds(args.soft), seconds(args.hard));
@@ -263,7 +264,7 @@ function rateLimit(state: ControlState, args: Record<string, WireValue>): unknow
   } catch (err) {
     return nok(`Invalid rate limit string: ValueError(${pyStrRepr((err as Error).message)})`);
   }
-  const name = String(args.task_name ?? "");
+  const name = pyStr(args.task_name ?? "");
   if (!state.app.tasks.has(name)) return nok("unknown task");
   state.worker.consumer.setRateLimit(name, rate);
   if (!rate) return ok("rate limit disabled successfully");
@@ -314,7 +315,7 @@ export const HANDLERS: Record<string, ControlHandler> = {
   hello: (s, a) => {
     if (a.from_node === s.worker.hostname) return null;
     const incoming = a.revoked;
-    if (Array.isArray(incoming)) for (const id of incoming) s.worker.revoked.add(String(id));
+    if (Array.isArray(incoming)) for (const id of incoming) s.worker.revoked.add(pyStr(id));
     else if (incoming && typeof incoming === "object" && !Buffer.isBuffer(incoming) && !(incoming instanceof Date)) for (const id of Object.keys(incoming)) s.worker.revoked.add(id);
     return { revoked: s.worker.revoked.toJSON().map(([id]) => id), clock: s.clock.forward() };
   },

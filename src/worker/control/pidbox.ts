@@ -8,7 +8,7 @@
  * `{<nodename>: value}`.
  */
 import { consumeAll } from "../../transport/consume-all";
-import { pyStrRepr } from "../../protocol/repr";
+import { pyStr, pyStrRepr } from "../../protocol/repr";
 import { decodeMessageBody } from "../../protocol/decode";
 import { encodeBody } from "../../protocol/encode";
 import type { RawMessage, WireValue } from "../../protocol/message";
@@ -153,10 +153,10 @@ export class WorkerPidbox {
     if (!mine) return;
     const expires = message.headers.expires;
     if (typeof expires === "number" && expires > 0 && Date.now() / 1000 > expires) {
-      logger.debug?.(`Ignoring expired control command ${String(req.method)}`);
+      logger.debug?.(`Ignoring expired control command ${pyStr(req.method)}`);
       return;
     }
-    const method = String(req.method ?? "");
+    const method = pyStr(req.method ?? "");
     const args = (req.arguments && typeof req.arguments === "object" && !Array.isArray(req.arguments) ? req.arguments : {}) as Record<string, WireValue>;
     let reply: unknown;
     const handler = Object.prototype.hasOwnProperty.call(HANDLERS, method) ? HANDLERS[method] : undefined;
@@ -170,7 +170,7 @@ export class WorkerPidbox {
     }
     const replyTo = req.reply_to as Record<string, WireValue> | null | undefined;
     if (!replyTo || typeof replyTo !== "object" || method === "shutdown") return;
-    await this.reply({ [this.state.worker.hostname]: reply }, String(replyTo.exchange ?? REPLY_EXCHANGE), String(replyTo.routing_key ?? ""), req.ticket ?? null);
+    await this.reply({ [this.state.worker.hostname]: reply }, pyStr(replyTo.exchange ?? REPLY_EXCHANGE), pyStr(replyTo.routing_key ?? ""), req.ticket ?? null);
   }
 
   private async reply(data: unknown, exchange: string, routingKey: string, ticket: WireValue): Promise<void> {
