@@ -84,10 +84,9 @@ export class Control {
       body: enc.body,
       contentType: enc.contentType,
       contentEncoding: enc.contentEncoding,
-      // A cast, on purpose: PyFloat is not a WireValue. The Redis envelope writes it as a float
-      // (kombu's `time() + timeout`); the AMQP header encoder does not know it and sends a table
-      // `{value: <float>}` (harmless to kombu, which reads `expires` on replies only; a celeriac
-      // worker then skips its expiry check). Fixing that changes the AMQP wire: a separate issue.
+      // A cast, on purpose: PyFloat is not a WireValue (msgpack and yaml bodies do not know it), but
+      // headers are written by the json envelope (Redis) and the AMQP field-table encoder, which
+      // both write it as a float, as kombu's `time() + timeout`.
       headers: { clock: this.clock.forward(), expires: reply ? (pyFloat(Date.now() / 1000 + timeout) as unknown as WireValue) : 0 },
       properties: { delivery_mode: 2 },
     };

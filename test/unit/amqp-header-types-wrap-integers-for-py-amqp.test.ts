@@ -6,6 +6,7 @@ import { decodeFieldTable, decodeFieldValue, encodeFieldTable, encodeFieldValue 
 import { parseAmqpUrl, redactAmqpUrl, isAmqpUrl } from "../../src/transport/amqp/url";
 import { publishProperties, rawMessageFrom } from "../../src/transport/amqp/message";
 import { taskQueueTopology } from "../../src/transport/amqp/topology";
+import { pyFloat } from "../../src/protocol/serializers/json";
 
 describe("encodeFieldValue", () => {
   test.each([
@@ -42,6 +43,11 @@ describe("encodeFieldValue", () => {
       stamps: { a: [{ "!": "int", value: 1 }, { b: { "!": "int", value: 70000 } }], s: "v" },
       n: null,
     });
+  });
+
+  test("a PyFloat is a double even when integral (kombu's pidbox `expires: time() + timeout`)", () => {
+    expect(encodeFieldValue(pyFloat(1765000000))).toEqual({ "!": "double", value: 1765000000 });
+    expect(encodeFieldTable({ clock: 3, expires: pyFloat(1765000000.25) })).toEqual({ clock: { "!": "int", value: 3 }, expires: { "!": "double", value: 1765000000.25 } });
   });
 
   test("an explicitly tagged value is kept", () => {

@@ -13,11 +13,14 @@
  *                                                       keeps the value, as a float)
  *   bigint               → same rules on its value (beyond ±2^63: decimal string)
  *   Date                 → {"!": "timestamp", value: seconds} (tag T; py-amqp → datetime)
+ *   PyFloat              → {"!": "double", value: n} (tag d: a Python float even when integral,
+ *                                                       as kombu's `expires: time() + timeout`)
  *
  * Decoding undoes amqplib's wrappers: `{"!": "timestamp"}` → Date, `{"!": "decimal"}` → number
  * (digits read as signed 32-bit, which amqplib does not do), any other `{"!": t, value}` → value.
  */
 import type { WireObject, WireValue } from "../../protocol/message";
+import { PyFloat } from "../../protocol/serializers/json";
 
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
@@ -63,6 +66,7 @@ export function encodeFieldValue(value: unknown): AmqpFieldValue {
   if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : encodeFieldValue(v)));
   if (Buffer.isBuffer(value)) return value;
   if (value instanceof Date) return { "!": "timestamp", value: Math.floor(value.getTime() / 1000) };
+  if (value instanceof PyFloat) return { "!": "double", value: value.value };
   const obj = value as { [k: string]: unknown };
   if (typeof obj["!"] === "string" && "value" in obj && Object.keys(obj).length === 2) {
     return obj; // already tagged by the caller: passed through as is
