@@ -53,8 +53,8 @@ test("two beats: the leader is killed, the other takes over within the lease; no
     while (consuming) {
       const got = await consumer.brpop(queue, 0.2);
       if (got) {
-        const msg = JSON.parse(got[1]);
-        arrivals.push({ at: Date.now(), id: msg.headers.id, origin: msg.headers.origin });
+        const { headers } = JSON.parse(got[1]) as { headers: { id: string; origin: string } };
+        arrivals.push({ at: Date.now(), id: headers.id, origin: headers.origin });
       }
     }
   })();
