@@ -81,7 +81,6 @@ describe.each(PYTHONS)("RabbitMQ stop_app/start_app mid-batch, Python ($label) p
       // the worker did see the outage, and logged it as Celery does (its log, not onWarning)
       expect(logger.lines.join("\n")).toContain("consumer: Connection to broker lost. Trying to re-establish the connection...");
       expect(logger.lines.join("\n")).toMatch(/INFO\/MainProcess\] Connected to amqp:\/\/guest:\*\*@127\.0\.0\.1:[^\n]*\n(.|\n)*Connected to amqp:\/\/guest:\*\*@127\.0\.0\.1:/);
-       
       console.log(`${py.label}: ${atStop} done at stop_app, ${runs.length} runs for ${N} tasks (${runs.length - N} duplicates)`);
     } finally {
       await worker?.stop();
@@ -127,7 +126,6 @@ test(`celeriac producer: ${N} tasks, half of them published DURING the outage (t
       expect({ py: py.label, wrong }).toEqual({ py: py.label, wrong: [] });
     }
     expect(warnings.join("\n")).toMatch(/reconnected to amqp:/);
-     
     console.log(`celeriac producer: ${runs.length} runs for ${N} tasks (${runs.length - N} duplicates)`);
   } finally {
     await worker?.stop();

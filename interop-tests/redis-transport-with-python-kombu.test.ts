@@ -9,6 +9,20 @@ import { unique } from "../test/support/app";
 import { rawRedis, testRedisUrl } from "../test/support/redis";
 import { waitFor } from "../test/support/wait";
 
+/** What the Python script of the first test prints: the message kombu consumed, then the task's result. */
+interface KombuConsumed {
+  message: {
+    body: unknown;
+    headers: { [key: string]: unknown };
+    delivery_info: { routing_key: string; [key: string]: unknown };
+    properties: { [key: string]: unknown };
+    content_type: string;
+    delivery_tag: string;
+  };
+  result: unknown;
+  state: string;
+}
+
 /** Debian's Python with celery 5.2.6 / kombu 5.2.4 / redis-py. */
 const PYTHON = process.env.CELERIAC_TEST_PYTHON ?? "/usr/bin/python3";
 
@@ -81,7 +95,7 @@ print(json.dumps(out, default=repr))
       { BROKER: url, QUEUE: q, TASK_ID: id },
     );
     await py.done;
-    const out = JSON.parse(py.lines[py.lines.length - 1]);
+    const out = JSON.parse(py.lines[py.lines.length - 1]) as KombuConsumed;
     expect(out.message.body).toEqual([[2, 3], {}, { callbacks: null, errbacks: null, chain: null, chord: null }]);
     expect(out.message.headers.task).toBe("tasks.add");
     expect(out.message.headers.id).toBe(id);
@@ -119,7 +133,7 @@ print(json.dumps({"result": r.get(timeout=20), "state": r.state}), flush=True)
       { BROKER: url, QUEUE: q },
     );
     await waitFor(() => py.lines.length >= 1, 20000, "python send_task");
-    const { id } = JSON.parse(py.lines[0]);
+    const { id } = JSON.parse(py.lines[0]) as { id: string };
     const got: Delivery[] = [];
     const consumer = await transport.consume({
       queues: [q],

@@ -78,7 +78,7 @@ function scenarios(label: string, prefix: "ts" | "py", pyFor: () => Python, queu
     const id = await send("progress", [3]);
     let seen: { state: string; result: unknown } = { state: "PENDING", result: null };
     await waitFor(async () => (seen = await state(id)).state === "PROGRESS", 15000, "PROGRESS state");
-    expect(seen.result).toMatchObject({ total: 3, current: expect.any(Number) });
+    expect(seen.result).toMatchObject({ total: 3, current: expect.any(Number) as unknown });
     expect(await get(id)).toMatchObject({ state: "SUCCESS", result: 3 });
   });
 }

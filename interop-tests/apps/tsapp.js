@@ -20,7 +20,7 @@ const app = new Celery("tsapp", {
   ...(process.env.TSAPP_SETTINGS ? JSON.parse(process.env.TSAPP_SETTINGS) : {}),
 });
 
-app.task("ts.add", (x, y) => x + y);
+app.task("ts.add", (/** @type {number} */ x, /** @type {number} */ y) => x + y);
 app.task("ts.echo", (...args) => args);
 // ctx.replace (Celery self.replace): ts.add(x, 100) runs under this task's id, also in the threads pool.
 app.task("ts.replace_add", (ctx, x) => ctx.replace(app.signature("ts.add", [x, 100])), { bind: true });
@@ -96,7 +96,9 @@ app.task("ts.limited", () => Date.now() / 1000, { rateLimit: "2/s" });
 const { EventEmitter } = require("node:events");
 const { AsyncResource } = require("node:async_hooks");
 app.task("ts.stray_rejection", () => {
-  Promise.reject(new Error("nobody awaits me"));
+  // Deliberately left unhandled (`void` only marks it as intended): the worker's crash guard must see an
+  // unhandledRejection and log it against this task (worker-survives-careless-tasks.test.ts).
+  void Promise.reject(new Error("nobody awaits me"));
   return "returned";
 });
 app.task("ts.stray_timer_throw", () => {

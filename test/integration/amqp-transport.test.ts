@@ -17,10 +17,25 @@ import { unique } from "../support/app";
 import { rawMessage, record } from "../support/redis";
 import { sleep, waitFor } from "../support/wait";
 
- 
-const apiArgs = require("amqplib/lib/api_args");
- 
-const defs = require("amqplib/lib/defs");
+// amqplib's internal frame encoders (untyped CommonJS modules, no .d.ts), typed as this file calls them.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const apiArgs = require("amqplib/lib/api_args") as { publish(exchange: string, routingKey: string, options: object): object };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const defs = require("amqplib/lib/defs") as {
+  BasicProperties: number;
+  encodeProperties(id: number, channel: number, size: number, fields: object): Buffer;
+};
+
+/** An AMQP capture: the message as Celery published it and the broker's topology after. */
+interface AmqpVector {
+  raw: {
+    body_base64: string;
+    properties: { content_type: string; content_encoding: string; [key: string]: WireValue };
+    headers: { [key: string]: WireValue };
+    content_header_properties_base64: string;
+  };
+  broker_state: { queues: unknown[]; bindings: unknown[]; exchanges: unknown[] };
+}
 
 let vhost: string;
 const transports: AmqpTransport[] = [];
@@ -53,7 +68,7 @@ afterEach(async () => {
 
 /** The RawMessage of a captured vector (headers and properties as Celery sent them). */
 function vectorMessage(name: string): RawMessage {
-  const v = loadLooseVector(name);
+  const v = loadLooseVector<AmqpVector>(name);
   return {
     body: Buffer.from(v.raw.body_base64, "base64"),
     contentType: v.raw.properties.content_type,
@@ -88,7 +103,7 @@ describe("topology (docs/protocol.md §6.1)", () => {
     try {
       const t = transport({}, amqpUrl(vh));
       await t.declareQueue({ name: "celery" });
-      const expected = loadLooseVector("amqp-delay").broker_state;
+      const expected = loadLooseVector<AmqpVector>("amqp-delay").broker_state;
       expect(await brokerState(vh)).toEqual(sortedState(expected));
     } finally {
       await deleteVhost(vh);
@@ -100,7 +115,7 @@ describe("topology (docs/protocol.md §6.1)", () => {
     try {
       const t = transport({ queueMaxPriority: 10 }, amqpUrl(vh));
       await t.declareQueue({ name: "celery" });
-      expect(await brokerState(vh)).toEqual(sortedState(loadLooseVector("amqp-priority").broker_state));
+      expect(await brokerState(vh)).toEqual(sortedState(loadLooseVector<AmqpVector>("amqp-priority").broker_state));
     } finally {
       await deleteVhost(vh);
     }
@@ -159,10 +174,10 @@ describe("properties and headers on the wire (docs/protocol.md §6.2, §6.3)", (
     (name) => {
       const msg = vectorMessage(name);
       const fields = apiArgs.publish("", "celery", publishProperties(msg));
-      const frame: Buffer = defs.encodeProperties(defs.BasicProperties, 1, msg.body.length, fields);
+      const frame = defs.encodeProperties(defs.BasicProperties, 1, msg.body.length, fields);
       // frame: type(1) channel(2) size(4) | class(2) weight(2) body-size(8) | flags+list | 0xCE
       const props = frame.subarray(7 + 12, frame.length - 1);
-      expect(props.toString("base64")).toBe(loadLooseVector(name).raw.content_header_properties_base64);
+      expect(props.toString("base64")).toBe(loadLooseVector<AmqpVector>(name).raw.content_header_properties_base64);
     },
   );
 
@@ -314,9 +329,9 @@ describe("broker outage: stop_app / start_app on a node of this file's own", () 
     try {
       const began = Date.now();
       await sleep(300);
-      const err = await t.publish(rawMessage("lost?"), { exchange: "", routingKey: q }).catch((e) => e);
+      const err = await t.publish(rawMessage("lost?"), { exchange: "", routingKey: q }).catch((e: unknown) => e as Error);
       expect(err).toBeInstanceOf(PublishTimeoutError);
-      expect(String(err.message)).toMatch(/unreachable for 1.5s \(publishTimeout\); the message was NOT sent/);
+      expect(String((err as Error).message)).toMatch(/unreachable for 1.5s \(publishTimeout\); the message was NOT sent/);
       expect(Date.now() - began).toBeLessThan(10000);
     } finally {
       await script("ctl", "-q", "start_app");

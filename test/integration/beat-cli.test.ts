@@ -4,13 +4,15 @@
  */
 import { ChildProcess, execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { unique } from "../support/app";
 import { rawRedis, testRedisUrl } from "../support/redis";
 import { waitFor } from "../support/wait";
+import { readBeatState } from "../support/beat-state";
+import { parseEnvelope } from "../support/vectors";
 
 const ROOT = resolve(__dirname, "../..");
 const CLI = resolve(ROOT, "dist/cli/main.js");
@@ -54,10 +56,10 @@ test("celeriac beat sends Celery-style messages, logs like Celery's beat, and ke
     expect(log).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}: INFO\/MainProcess\] beat: Starting\.\.\.$/m);
     expect(log).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}: INFO\/MainProcess\] Scheduler: Sending due task tick \(py\.echo\)$/m);
     const sends = count(log, "Sending due task tick");
-    const state = JSON.parse(readFileSync(file, "utf8"));
+    const state = readBeatState(file);
     expect(state.entries.tick.total_run_count).toBe(sends);
     expect(await redis.llen(queue)).toBe(sends);
-    const msg = JSON.parse((await redis.lindex(queue, 0)) as string);
+    const msg = parseEnvelope((await redis.lindex(queue, 0)) as string);
     expect(msg.headers).toMatchObject({ task: "py.echo", argsrepr: "['beat']", kwargsrepr: "{'source': 'celeriac'}", lang: "py" });
     expect(JSON.parse(Buffer.from(msg.body, "base64").toString())).toEqual([["beat"], { source: "celeriac" }, { callbacks: null, errbacks: null, chain: null, chord: null }]);
 
@@ -69,7 +71,7 @@ test("celeriac beat sends Celery-style messages, logs like Celery's beat, and ke
     b.child.kill("SIGTERM");
     expect(await b.exited).toBe(0);
     expect(firstAfter - lastRun).toBeGreaterThanOrEqual(900);
-    expect(JSON.parse(readFileSync(file, "utf8")).entries.tick.total_run_count).toBe(sends + count(b.log(), "Sending due task"));
+    expect(readBeatState(file).entries.tick.total_run_count).toBe(sends + count(b.log(), "Sending due task"));
   } finally {
     await redis.del(queue);
     redis.disconnect();

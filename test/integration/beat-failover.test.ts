@@ -53,8 +53,8 @@ test("two beats: the leader is killed, the other takes over within the lease; no
     while (consuming) {
       const got = await consumer.brpop(queue, 0.2);
       if (got) {
-        const msg = JSON.parse(got[1]);
-        arrivals.push({ at: Date.now(), id: msg.headers.id, origin: msg.headers.origin });
+        const { headers } = JSON.parse(got[1]) as { headers: { id: string; origin: string } };
+        arrivals.push({ at: Date.now(), id: headers.id, origin: headers.origin });
       }
     }
   })();
@@ -91,7 +91,6 @@ test("two beats: the leader is killed, the other takes over within the lease; no
     // The silence beyond the normal interval is at most one lease, plus one lease check (and 1 s of load).
     const worst = Math.max(...gaps);
     expect(worst - INTERVAL_S).toBeLessThanOrEqual(LEASE_S + CHECK_S + 1);
-     
     console.log(`failover: ${arrivals.length} sends, longest gap ${worst.toFixed(2)} s (interval ${INTERVAL_S} s, lease ${LEASE_S} s)`);
   } finally {
     a.child.kill("SIGKILL");

@@ -80,7 +80,7 @@ test("inspect stats prints sorted 4-space JSON; -j prints one line as kombu's du
   const json = await celeriac("inspect", "stats", "-d", node, "-t", "5", "-j");
   expect(json.stdout.split("\n")).toHaveLength(2);
   expect(json.stdout).toContain(`{"${node}": {"`); // Python's separators: ", " and ": "
-  const stats = JSON.parse(json.stdout)[node] as Record<string, unknown>;
+  const stats = (JSON.parse(json.stdout) as Record<string, Record<string, unknown>>)[node];
   expect(stats).toMatchObject({ pool: { "max-concurrency": 2 }, broker: { transport: "redis" } });
 });
 
@@ -111,7 +111,7 @@ test("control heartbeat (None reply) and time_limit, add_consumer/cancel_consume
   const extra = `${queue}-extra`;
   expect((await celeriac("control", "add_consumer", extra, "-d", node, "-t", "5")).stdout).toBe(`->  ${node}: OK\n        add consumer ${extra}\n`);
   const queues = await celeriac("inspect", "active_queues", "-d", node, "-t", "5", "-j");
-  expect((JSON.parse(queues.stdout)[node] as Array<{ name: string }>).map((q) => q.name)).toEqual([queue, extra]);
+  expect((JSON.parse(queues.stdout) as Record<string, Array<{ name: string }>>)[node].map((q) => q.name)).toEqual([queue, extra]);
   expect((await celeriac("control", "cancel_consumer", extra, "-d", node, "-t", "5")).stdout).toBe(`->  ${node}: OK\n        no longer consuming from ${extra}\n`);
 });
 

@@ -34,7 +34,7 @@ test("the full entry dist/index.js does load the worker (the check above can fai
 });
 
 test("the client entry's Celery has sendTask, but no worker() and no worker builtins in its registry", () => {
-   
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the built dist/client.js, loaded when this test runs
   const client = require(resolve(ROOT, "dist/client.js")) as typeof import("../../src/client");
   const app = new client.Celery("client-only", { broker: "redis://127.0.0.1:1/0" });
   expect(typeof app.sendTask).toBe("function");

@@ -4,6 +4,13 @@ import { RedisBackend, chordMember, normalizeKeyPrefix } from "../../src/backend
 import { decodeResultMeta } from "../../src/protocol/result-meta";
 import type { GroupMeta, ResultMeta } from "../../src/protocol/result-meta";
 import { loadLooseVector } from "../support/vectors";
+
+/** A Redis backend capture: the key Celery wrote and its value. */
+interface BackendVector {
+  raw: string;
+  redis_key: string;
+  ttl_seconds: number;
+}
 import { unique } from "../support/app";
 import { rawRedis, testRedisUrl } from "../support/redis";
 import { sleep } from "../support/wait";
@@ -51,7 +58,7 @@ async function listen(channel: string): Promise<{ messages: string[]; stop(): vo
 
 describe("task meta (B1, B2, B4, B5)", () => {
   test("SUCCESS is stored byte-identical to Celery's value, SETEX 86400 + PUBLISH on the key name", async () => {
-    const v = loadLooseVector("backend-redis-success-int");
+    const v = loadLooseVector<BackendVector>("backend-redis-success-int");
     const m = decodeResultMeta(v.raw);
     const b = backend();
     const probe = await listen(v.redis_key);
@@ -67,7 +74,7 @@ describe("task meta (B1, B2, B4, B5)", () => {
 
   test("FAILURE with exception dict and traceback is stored byte-identical", async () => {
     for (const name of ["backend-redis-failure-valueerror", "backend-redis-failure-custom", "backend-redis-revoked"]) {
-      const v = loadLooseVector(name);
+      const v = loadLooseVector<BackendVector>(name);
       const m = decodeResultMeta(v.raw);
       await backend().store(m.task_id, m);
       expect(await raw.get(v.redis_key)).toBe(v.raw);
@@ -175,11 +182,11 @@ describe("waitForReady by SUBSCRIBE (B20)", () => {
 
 describe("groups and chords (B13, B15)", () => {
   test("saveGroup writes Celery's GroupResult tuple byte-identical; restore and delete", async () => {
-    const v = loadLooseVector("backend-redis-group-save");
+    const v = loadLooseVector<BackendVector & { decoded: GroupMeta }>("backend-redis-group-save");
     const b = backend();
     const gid = v.decoded.result[0][0];
     const probe = await listen(v.redis_key);
-    await b.saveGroup(gid, v.decoded as GroupMeta);
+    await b.saveGroup(gid, v.decoded);
     expect(await raw.get(v.redis_key)).toBe(v.raw);
     expect(await raw.ttl(v.redis_key)).toBe(86400);
     await sleep(50);
@@ -191,7 +198,7 @@ describe("groups and chords (B13, B15)", () => {
   });
 
   test("native chord join: .s size, .j zset by group_index, completion returns ordered members and deletes keys", async () => {
-    const v = loadLooseVector("backend-redis-chord-join");
+    const v = loadLooseVector<{ raw: string[][] }>("backend-redis-chord-join");
     const b = backend();
     const gid = unique("g");
     await b.setChordSize(gid, 3);
@@ -216,7 +223,7 @@ describe("groups and chords (B13, B15)", () => {
     );
     const done = results.filter((r) => r.complete);
     expect(done.length).toBe(1);
-    expect(done[0].members.map((m) => JSON.parse(m)[3])).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(done[0].members.map((m) => (JSON.parse(m) as unknown[])[3])).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 });
 

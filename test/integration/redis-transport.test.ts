@@ -1,5 +1,4 @@
 /** RedisTransport against a real redis-server, checked against kombu's captured vectors. */
-import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
 import { RedisTransport, UndeliverableError, encodeEnvelope } from "../../src/transport/redis";
 import { unackedValue } from "../../src/transport/redis/envelope";
@@ -7,7 +6,7 @@ import { topicKeyToPattern } from "../../src/transport/redis/keys";
 import { pyJsonDumps, pyJsonString } from "../../src/protocol/serializers/json";
 import type { RawMessage } from "../../src/protocol/message";
 import type { Delivery } from "../../src/transport/types";
-import { loadLooseVector } from "../support/vectors";
+import { loadLooseVector, parseEnvelope, type RedisVector } from "../support/vectors";
 import { unique } from "../support/app";
 import { rawMessage, rawRedis, record, SEP, testRedisUrl } from "../support/redis";
 import { sleep, waitFor } from "../support/wait";
@@ -66,17 +65,17 @@ function messageOfVector(envelope: { [k: string]: unknown }): RawMessage {
 
 describe("envelope (R1, R2)", () => {
   test("encodeEnvelope writes kombu's exact bytes for the redis-delay vector", () => {
-    const v = loadLooseVector("redis-delay");
-    const env = JSON.parse(v.raw);
+    const v = loadLooseVector<RedisVector>("redis-delay");
+    const env = parseEnvelope(v.raw);
     const out = encodeEnvelope(messageOfVector(env), "", "celery", undefined, env.properties.delivery_tag);
     expect(out.text).toBe(v.raw);
   });
 
   test("extra properties keep kombu's order (expiration after delivery_mode, leaked options before)", () => {
     for (const name of ["redis-expires-seconds", "redis-options-misc", "redis-worker-retry-message"]) {
-      const v = loadLooseVector(name);
-      const rawText: string = Array.isArray(v.raw) ? v.raw[0] : v.raw;
-      const env = JSON.parse(rawText);
+      const v = loadLooseVector<{ raw: string | string[] }>(name);
+      const rawText = Array.isArray(v.raw) ? v.raw[0] : v.raw;
+      const env = parseEnvelope(rawText);
       const di = env.properties.delivery_info;
       const out = encodeEnvelope(messageOfVector(env), di.exchange, di.routing_key, undefined, env.properties.delivery_tag);
       expect(out.text).toBe(rawText);
@@ -86,11 +85,11 @@ describe("envelope (R1, R2)", () => {
   test("a message published by RedisTransport has the shape and key order of redis-delay", async () => {
     const t = transport();
     const q = unique();
-    const v = loadLooseVector("redis-delay");
-    const vEnv = JSON.parse(v.raw);
+    const v = loadLooseVector<RedisVector>("redis-delay");
+    const vEnv = parseEnvelope(v.raw);
     await t.publish(messageOfVector(vEnv), { exchange: "", routingKey: q });
     const [text] = await raw.lrange(q, 0, -1);
-    const ours = JSON.parse(text);
+    const ours = parseEnvelope(text);
     expect(Object.keys(ours)).toEqual(Object.keys(vEnv));
     expect(Object.keys(ours.properties)).toEqual(Object.keys(vEnv.properties));
     expect(ours.properties.delivery_tag).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -109,7 +108,7 @@ describe("publish / declare (R3, R4, R5, R6)", () => {
     await t.declareQueue({ name: q });
     expect(await raw.smembers(`_kombu.binding.${q}`)).toEqual([`${q}${SEP}${SEP}${q}`]);
     // the redis-delay vector shows the same member for the default queue
-    const v = loadLooseVector("redis-delay");
+    const v = loadLooseVector<RedisVector>("redis-delay");
     expect(v.redis_keys_after["_kombu.binding.celery"].value).toEqual([`celery${SEP}${SEP}celery`]);
     await t.publish(rawMessage(), { exchange: "", routingKey: q });
     await t.publish(rawMessage(), { exchange: "", routingKey: q });
@@ -124,9 +123,9 @@ describe("publish / declare (R3, R4, R5, R6)", () => {
     expect(await raw.llen(`${q}${SEP}3`)).toBe(1);
     expect(await raw.llen(`${q}${SEP}6`)).toBe(0);
     expect(await raw.llen(`${q}${SEP}9`)).toBe(1);
-    const v = loadLooseVector("redis-priority");
+    const v = loadLooseVector<RedisVector>("redis-priority");
     expect(v.redis_key).toEqual(["celery", "celery", `celery${SEP}3`, `celery${SEP}9`]);
-    const bucket9 = JSON.parse((await raw.lrange(`${q}${SEP}9`, 0, -1))[0]);
+    const bucket9 = parseEnvelope((await raw.lrange(`${q}${SEP}9`, 0, -1))[0]);
     expect(bucket9.properties.priority).toBe(9);
     const r = await record(t, [q], { autoAck: true });
     await waitFor(() => r.deliveries.length === 4);
@@ -154,7 +153,7 @@ describe("publish / declare (R3, R4, R5, R6)", () => {
     await t.publish(rawMessage("m1"), { exchange: ex, routingKey: "a" });
     expect(await raw.llen(q1)).toBe(1);
     expect(await raw.llen(q2)).toBe(0);
-    const env = JSON.parse((await raw.lrange(q1, 0, -1))[0]);
+    const env = parseEnvelope((await raw.lrange(q1, 0, -1))[0]);
     expect(env.properties.delivery_info).toEqual({ exchange: ex, routing_key: "a" });
     await expect(t.publish(rawMessage(), { exchange: ex, routingKey: "zzz" })).rejects.toBeInstanceOf(UndeliverableError);
     // a binding written by another process (kombu) is found too
@@ -183,13 +182,13 @@ describe("consuming and ack emulation (R7, R8)", () => {
   test("a kombu envelope from a vector is consumed and decoded; unacked entry is byte-identical to kombu's", async () => {
     const t = transport();
     const q = unique();
-    const v = loadLooseVector("redis-unacked-eta");
-    const kombuValue: string = v.raw; // [envelope, "", "celery"] as kombu wrote it
+    const v = loadLooseVector<RedisVector>("redis-unacked-eta");
+    const kombuValue = v.raw; // [envelope, "", "celery"] as kombu wrote it
     const envText = v.decoded ? JSON.stringify(v.decoded.entry[0]) : "";
     expect(envText).not.toBe("");
     // take the exact envelope text out of the kombu value
     const envelopeRaw = kombuValue.slice(1, kombuValue.length - ', "", "celery"]'.length);
-    const env = JSON.parse(envelopeRaw);
+    const env = parseEnvelope(envelopeRaw);
     await raw.del("unacked", "unacked_index");
     await raw.lpush(q, envelopeRaw);
     const r = await record(t, [q]);
@@ -440,7 +439,7 @@ describe("reject, release and restore (R9, R10)", () => {
     expect(await raw.hexists("unacked", d.deliveryTag)).toBe(0);
     const list = await raw.lrange(q, 0, -1); // index 0 = LPUSH end = served last
     expect(list.length).toBe(2);
-    const back = JSON.parse(list[0]);
+    const back = parseEnvelope(list[0]);
     expect(back.headers.id).toBe("first");
     expect(back.headers.redelivered).toBe(true);
     expect(back.properties.delivery_info).toEqual({ exchange: "", routing_key: q, redelivered: true });
@@ -465,15 +464,15 @@ describe("reject, release and restore (R9, R10)", () => {
     await t.publish(rawMessage("newer"), { exchange: "", routingKey: q });
     await r.deliveries[0].release!();
     const list = await raw.lrange(q, 0, -1);
-    expect(JSON.parse(list[list.length - 1]).headers.id).toBe("held"); // RPOP end: served next
+    expect(parseEnvelope(list[list.length - 1]).headers.id).toBe("held"); // RPOP end: served next
     expect(await raw.hexists("unacked", r.deliveries[0].deliveryTag)).toBe(0);
   });
 
   test("restore_visible reproduces kombu's restored message byte for byte (redis-restored-message)", async () => {
     const t = transport({ visibilityTimeout: 5 });
-    const eta = loadLooseVector("redis-unacked-eta");
-    const restored = loadLooseVector("redis-restored-message");
-    const tag: string = eta.hash_field;
+    const eta = loadLooseVector<RedisVector>("redis-unacked-eta");
+    const restored = loadLooseVector<RedisVector>("redis-restored-message");
+    const tag = eta.hash_field;
     await raw.del("celery", "unacked", "unacked_index", "unacked_mutex");
     await raw.hset("unacked", tag, eta.raw);
     await raw.zadd("unacked_index", String(Date.now() / 1000 - 60), tag);
@@ -582,7 +581,7 @@ describe("global_keyprefix (R13)", () => {
       await t.publish(rawMessage("x", {}, 3), { exchange: "", routingKey: q, priority: 3 });
       expect(await praw.llen(`myapp:${q}${SEP}3`)).toBe(1);
       expect(await praw.exists(`${q}${SEP}3`)).toBe(0);
-      const env = JSON.parse((await praw.lrange(`myapp:${q}${SEP}3`, 0, -1))[0]);
+      const env = parseEnvelope((await praw.lrange(`myapp:${q}${SEP}3`, 0, -1))[0]);
       expect(env.properties.delivery_info.routing_key).toBe(q); // no prefix inside the message
       const r = await record(t, [q]);
       await waitFor(() => r.deliveries.length === 1);
@@ -620,7 +619,7 @@ describe("fanout (R12)", () => {
     const ex = unique("ev");
     const seen: string[] = [];
     const probe = rawRedis(DB);
-    probe.on("pmessage", (_p, channel, message) => seen.push(`${channel} ${JSON.parse(message).properties.delivery_info.routing_key}`));
+    probe.on("pmessage", (_p, channel, message) => seen.push(`${channel} ${parseEnvelope(message).properties.delivery_info.routing_key}`));
     await probe.psubscribe(`/${DB}.${ex}*`);
     const got: { id: unknown; rk: string }[] = [];
     const unsubscribe = await t.subscribe(ex, "#", (m, rk) => got.push({ id: m.headers.id, rk }));

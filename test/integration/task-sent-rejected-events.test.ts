@@ -51,9 +51,9 @@ describe("task-sent (taskSendSentEvent)", () => {
     ]);
     expect(e).toEqual({
       hostname: ORIGIN,
-      utcoffset: expect.any(Number),
+      utcoffset: expect.any(Number) as unknown,
       pid: process.pid,
-      clock: expect.any(Number),
+      clock: expect.any(Number) as unknown,
       uuid: r.id,
       root_id: r.id,
       parent_id: null,
@@ -66,7 +66,7 @@ describe("task-sent (taskSendSentEvent)", () => {
       queue,
       exchange: "",
       routing_key: queue,
-      timestamp: expect.any(Number),
+      timestamp: expect.any(Number) as unknown,
       type: "task-sent",
     });
   });

@@ -236,10 +236,10 @@ describe.each(SUBJECTS.map((s) => [s.name, s] as const))("transport conformance:
     const ex = unique("bcast");
     const a: string[] = [];
     const b: string[] = [];
-    const unsubA = await t.subscribe(ex, "#", (m, rk) => a.push(`${rk}:${m.headers.id}`));
+    const unsubA = await t.subscribe(ex, "#", (m, rk) => a.push(`${rk}:${m.headers.id as string}`));
     const other = subject.make();
     extra.push(other);
-    const unsubB = await other.subscribe(ex, "#", (m, rk) => b.push(`${rk}:${m.headers.id}`));
+    const unsubB = await other.subscribe(ex, "#", (m, rk) => b.push(`${rk}:${m.headers.id as string}`));
     await sleep(100);
     await t.broadcast(ex, "task.succeeded", rawMessage("ev-1"));
     await waitFor(() => a.length === 1 && b.length === 1, 10000, "both subscribers");

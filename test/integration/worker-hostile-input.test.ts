@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as zlib from "zlib";
 import { encodeTask } from "../../src/protocol/encode";
-import type { RawMessage } from "../../src/protocol/message";
+import type { RawMessage, WireValue } from "../../src/protocol/message";
 import { captureLogger, perTestApp, storedMeta, testApp } from "../support/app";
 import { startCliWorker } from "../support/cli-worker";
 import { rawRedis, testRedisUrl } from "../support/redis";
@@ -26,8 +26,8 @@ async function startWorker(settings: Parameters<typeof testApp>[0] = {}) {
   app.task("t.kwargs", (kwargs: Record<string, unknown>) => ({
     prototypeIsObject: Object.getPrototypeOf(kwargs) === Object.prototype,
     ownProto: Object.prototype.hasOwnProperty.call(kwargs, "__proto__"),
-    proto: Object.getOwnPropertyDescriptor(kwargs, "__proto__")?.value ?? null,
-    ctor: Object.getOwnPropertyDescriptor(kwargs, "constructor")?.value ?? null,
+    proto: (Object.getOwnPropertyDescriptor(kwargs, "__proto__")?.value as unknown) ?? null,
+    ctor: (Object.getOwnPropertyDescriptor(kwargs, "constructor")?.value as unknown) ?? null,
     polluted: ({} as Record<string, unknown>).polluted ?? null,
   }));
   const logger = captureLogger();
@@ -75,7 +75,7 @@ describe("hostile input on a Redis worker", () => {
 
   test.each(["json", "msgpack", "yaml"] as const)("%s: __proto__ and constructor keys reach the handler as own keys of a plain object", async (serializer) => {
     const { app } = await startWorker({ acceptContent: ["json", "msgpack", "yaml"] });
-    const kwargs = JSON.parse('{"__proto__": {"polluted": 1}, "constructor": {"prototype": {"polluted": 2}}}');
+    const kwargs = JSON.parse('{"__proto__": {"polluted": 1}, "constructor": {"prototype": {"polluted": 2}}}') as { [key: string]: WireValue };
     const r = await app.sendTask("t.kwargs", [], kwargs, { serializer });
     expect(await r.get({ timeout: 20_000 })).toEqual({
       prototypeIsObject: true,
@@ -93,6 +93,7 @@ describe("hostile input on a Redis worker", () => {
     await publish(rawTask("t.nope\r\nforged", `${randomUUID()}\u0007`));
     await waitFor(() => logger.lines.some((l) => l.includes("succeeded")), 20_000, "task run");
     await waitFor(() => logger.lines.some((l) => l.includes("unregistered")), 20_000, "unregistered logged");
+    // eslint-disable-next-line no-control-regex -- looking for control characters is the point of this test
     for (const line of logger.lines) expect(line).not.toMatch(/[\u0000-\u001f\u007f]/);
     expect(logger.lines.some((l) => l.includes("\\n[2030-01-01 00:00:00,000: ERROR/MainProcess] forged\\x1b[31m] received"))).toBe(true);
     expect(logger.lines.some((l) => l.includes("'t.nope\\r\\nforged'") && l.includes("\\x07"))).toBe(true);

@@ -38,7 +38,7 @@ async function brokerCounts(queue: string): Promise<{ queued: number; unacked: n
 test("cold stop does not wait: a running acksLate task and an ETA-held one go back to the queue, another worker finishes both", async () => {
   app = testApp({ taskAcksLate: true });
   let runs = 0;
-  const slow = app.task("tasks.slow", async (ctx) => {
+  const slow = app.task("tasks.slow", async (_ctx) => {
     runs++;
     if (runs === 1) await new Promise((r) => setTimeout(r, 6000).unref());
     return "done";

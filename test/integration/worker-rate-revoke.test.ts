@@ -131,7 +131,6 @@ describe("revokes", () => {
 
   test("terminate in the threads pool stops CPU-bound code: REVOKED 'terminated'", async () => {
     app = testApp({ taskAcksLate: true });
-     
     mirrorAppTasks(TSAPP, app);
     const w = await startWorker({ pool: "threads", appModule: TSAPP, concurrency: 1 });
     const r = await app.sendTask("ts.spin", [30]);

@@ -188,7 +188,7 @@ describe.each(BROKERS)("worker on $name", (broker) => {
     expect(events.find((e) => e.type === "task-succeeded" && e.uuid === r.id)).toMatchObject({ result: "5", hostname: node });
     expect(events.find((e) => e.type === "task-failed" && e.uuid === f.id)).toMatchObject({ exception: "Error('boom')" });
     const hb = events.find((e) => e.type === "worker-heartbeat")!;
-    expect(hb).toMatchObject({ freq: 0.5, sw_sys: expect.any(String), hostname: node });
+    expect(hb).toMatchObject({ freq: 0.5, sw_sys: expect.any(String) as unknown, hostname: node });
     expect(hb.loadavg).toHaveLength(3);
   });
 
@@ -222,7 +222,7 @@ describe.each(BROKERS)("worker on $name", (broker) => {
       const queues = await listJson<QueueRow>("queues", vhost(), "name", "durable", "auto_delete", "arguments");
       const q = queues.find((r) => r.name === `${node}.celery.pidbox`);
       // Integers as py-amqp sends them: signed 32-bit ("signedint").
-      expect(q).toEqual({ name: `${node}.celery.pidbox`, durable: false, auto_delete: true, arguments: expect.any(Array) });
+      expect(q).toEqual({ name: `${node}.celery.pidbox`, durable: false, auto_delete: true, arguments: expect.any(Array) as unknown });
       expect(q!.arguments).toHaveLength(2);
       expect(q!.arguments).toEqual(expect.arrayContaining([["x-message-ttl", "signedint", 300000], ["x-expires", "signedint", 10000]]));
       const bindings = await listJson<{ source_name: string; destination_name: string; routing_key: string }>("bindings", vhost(), "source_name", "destination_name", "routing_key");

@@ -140,7 +140,7 @@ describe("threads pool", () => {
     await expect(retried.get({ timeout: 10000 })).rejects.toMatchObject({ excType: "ValueError", excMessage: ["no more"] });
     const progress = await app.sendTask("ts.progress", [2]);
     await waitFor(async () => (await storedMeta(progress.id))?.status === "PROGRESS", 5000, "PROGRESS stored");
-    expect(await storedMeta(progress.id)).toMatchObject({ result: { current: expect.any(Number), total: 2 } });
+    expect(await storedMeta(progress.id)).toMatchObject({ result: { current: expect.any(Number) as unknown, total: 2 } });
     expect(await progress.get({ timeout: 10000 })).toBe(2);
   });
 });

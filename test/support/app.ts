@@ -60,7 +60,7 @@ export async function storedMeta(id: string): Promise<Record<string, unknown> | 
  * (the `celery.*` builtins every app registers) are left as they are.
  */
 export function mirrorAppTasks(modulePath: string, target: Celery): void {
-   
-  const source = require(modulePath).app as { tasks: Map<string, { handler: never; options: object }> };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module path is only known at run time
+  const source = (require(modulePath) as { app: { tasks: Map<string, { handler: never; options: object }> } }).app;
   for (const [name, t] of source.tasks) if (!target.tasks.has(name)) target.task(name, t.handler, t.options as never);
 }

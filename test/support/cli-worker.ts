@@ -87,7 +87,7 @@ export async function inspectJson(py: Python, env: Record<string, string>, w: Cl
 export function receiveEvents(py: Python, env: Record<string, string>, node: string, seconds: number): Promise<Array<Record<string, unknown>>> {
   return new Promise((resolvePromise, reject) => {
     execFile(py.exe, ["receive_events.py", node, String(seconds)], { cwd: PY_DIR, env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolvePromise(JSON.parse(stdout.trim().split("\n").pop() as string)),
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolvePromise(JSON.parse(stdout.trim().split("\n").pop() as string) as Array<Record<string, unknown>>),
     );
   });
 }

@@ -5,6 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { inspect } from "util";
 import type { RawMessage, WireValue } from "../../src/protocol/message";
 import { pyJsonLoads } from "../../src/protocol/serializers/json";
 
@@ -65,7 +66,7 @@ export function fromMarkers(value: WireValue): WireValue {
 
 function asObject(v: WireValue | undefined): WireObject {
   if (!v || typeof v !== "object" || Array.isArray(v) || v instanceof Date || Buffer.isBuffer(v)) {
-    throw new Error(`expected an object, got ${String(v)}`);
+    throw new Error(`expected an object, got ${inspect(v)}`);
   }
   return v;
 }
@@ -115,10 +116,39 @@ export function messagesOf(v: Vector): { raw: RawMessage; decoded: WireObject }[
 }
 
 /**
- * loadVector untyped, for the transport and backend tests that read a vector's transport-specific
- * fields (raw Redis keys, envelopes, bindings) straight from the capture.
+ * loadVector with the transport-specific fields (raw Redis keys, envelopes, bindings, broker state) that the
+ * transport and backend tests read straight from the capture; the caller names the shape it reads (`T`).
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function loadLooseVector(name: string): any {
-  return loadVector(name);
+export function loadLooseVector<T extends object>(name: string): T {
+  return loadVector(name) as unknown as T;
+}
+
+/** A Redis transport capture: `raw` is the envelope text kombu wrote (or the `unacked` hash value). */
+export interface RedisVector {
+  raw: string;
+  decoded?: { entry: WireValue[] };
+  redis_key: string[];
+  redis_keys_after: { [key: string]: { value: unknown } };
+  hash_field: string;
+}
+
+/** A kombu Redis envelope as JSON.parse reads it. */
+export type KombuEnvelope = {
+  body: string;
+  "content-type": string;
+  "content-encoding": string;
+  headers: { [key: string]: WireValue };
+  properties: {
+    delivery_tag: string;
+    delivery_info: { exchange: string; routing_key: string; redelivered?: boolean };
+    priority?: number;
+    correlation_id?: string;
+    reply_to?: string;
+    [key: string]: unknown;
+  };
+};
+
+/** JSON.parse of a kombu Redis envelope's text. */
+export function parseEnvelope(text: string): KombuEnvelope {
+  return JSON.parse(text) as KombuEnvelope;
 }

@@ -142,8 +142,8 @@ describe("properties and topology", () => {
 });
 
 describe("table decoder (py-amqp's L tag)", () => {
-   
-  const { decodeFieldTableBytes } = require("../../src/transport/amqp/table-decoder");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only by this describe block
+  const { decodeFieldTableBytes } = require("../../src/transport/amqp/table-decoder") as typeof import("../../src/transport/amqp/table-decoder");
   function entry(key: string, tag: string, payload: Buffer): Buffer {
     return Buffer.concat([Buffer.from([key.length]), Buffer.from(key), Buffer.from(tag), payload]);
   }

@@ -2,7 +2,7 @@
  * The beat scheduler with a fake clock and a local state file: first runs, missed runs,
  * restarts, time zone resets, log lines, and the messages it publishes (vs Celery's beat vector).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Beat, Celery, crontab, schedule, solar } from "../../src";
@@ -13,6 +13,7 @@ import { Logger } from "../../src/logging";
 import type { RawMessage } from "../../src/protocol/message";
 import type { Transport } from "../../src/transport/types";
 import { loadVector } from "../support/vectors";
+import { readBeatState } from "../support/beat-state";
 
 let dir: string;
 beforeEach(() => {
@@ -74,7 +75,7 @@ describe("interval entries", () => {
     await runUntil(a, T0 + 10_500);
     expect(a.sent).toHaveLength(1);
     await a.beat.stop();
-    const saved = JSON.parse(readFileSync(a.file, "utf8"));
+    const saved = readBeatState(a.file);
     expect(saved.entries.e.total_run_count).toBe(1);
     expect(Date.parse(saved.entries.e.last_run_at)).toBe(T0 + 10_000);
 
@@ -100,7 +101,7 @@ describe("interval entries", () => {
     await runUntil(h, T0 + 61_000);
     expect(h.sent.map((s) => s.at - T0)).toEqual([0, 60_000]);
     await h.beat.stop();
-    expect(JSON.parse(readFileSync(h.file, "utf8")).entries.e.total_run_count).toBe(9);
+    expect(readBeatState(h.file).entries.e.total_run_count).toBe(9);
   });
 
   test("changing the timezone resets the state (Celery: 'Reset: Timezone changed')", async () => {
@@ -129,7 +130,7 @@ describe("interval entries", () => {
     const g = harness({ kept: { task: "t", schedule: 60 } }, T0, {}, join(dir, "g.json"));
     await g.beat.open();
     await g.beat.stop();
-    expect(Object.keys(JSON.parse(readFileSync(g.file, "utf8")).entries)).toEqual(["kept"]);
+    expect(Object.keys(readBeatState(g.file).entries)).toEqual(["kept"]);
   });
 });
 

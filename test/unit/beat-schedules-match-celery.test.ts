@@ -171,7 +171,7 @@ describe(`solar next events match Celery ${v52.celery} + ephem (within 5 s; meas
 
 describe("dusk_astronomical (Celery >= 5.3: -18°)", () => {
   test("the Sun's centre is 18° below the horizon and setting", () => {
-     
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, as src/beat/schedules.ts does
     const A = require("astronomy-engine") as typeof import("astronomy-engine");
     for (const [lat, lon] of [[48.8566, 2.3522], [0, 0], [-33.8688, 151.2093]]) {
       const at = new Solar("dusk_astronomical", lat, lon).nextEvent(Date.UTC(2024, 0, 15, 10, 7, 30));

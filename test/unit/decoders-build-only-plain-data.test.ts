@@ -55,7 +55,7 @@ describe("decoders build only plain data", () => {
 
   test.each([
     ["application/json", Buffer.from("[".repeat(20) + "]".repeat(20))],
-    ["application/x-msgpack", Buffer.from([...Array(20).fill(0x91), 0xc0])],
+    ["application/x-msgpack", Buffer.from([...(Array(20).fill(0x91) as number[]), 0xc0])],
     ["application/x-yaml", Buffer.from("[".repeat(20) + "]".repeat(20))],
   ])("%s nested 20 deep is refused at a depth limit of 10, accepted at 20", (ctype, body) => {
     expect(() => deserialize(body, ctype, "utf-8", ALL, { maxMessageSize: null, maxNestingDepth: 10 })).toThrow(MessageLimitError);

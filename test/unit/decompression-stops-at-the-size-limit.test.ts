@@ -41,8 +41,8 @@ describe("bounded decompression", () => {
     const body =
       mime === "application/x-gzip" ? zlib.deflateSync(payload)
       : mime === "application/x-brotli" ? zlib.brotliCompressSync(payload)
-      : mime === "application/x-bz2" ? python(`sys.stdout.buffer.write(bz2.compress(b"${payload}"))`)
-      : mime === "application/x-lzma" ? python(`sys.stdout.buffer.write(lzma.compress(b"${payload}"))`)
+      : mime === "application/x-bz2" ? python(`sys.stdout.buffer.write(bz2.compress(b"${payload.toString()}"))`)
+      : mime === "application/x-lzma" ? python(`sys.stdout.buffer.write(lzma.compress(b"${payload.toString()}"))`)
       : execFileSync("zstd", ["-c", "-q"], { input: payload });
     expect(decompress(body, mime, payload.length)).toEqual(payload);
     expect(() => decompress(body, mime, payload.length - 1)).toThrow(MessageLimitError);
