@@ -115,6 +115,8 @@ describe("properties and topology", () => {
     });
   });
 
+  // The names are py-amqp's (amqp/basic_message.py Message.PROPERTIES), which kombu/transport/pyamqp.py
+  // Message passes on as its properties; the amqp-* vectors' "properties" use the same names.
   test("rawMessageFrom maps amqplib properties back to Celery's names", () => {
     const raw = rawMessageFrom({
       content: Buffer.from("x"),
@@ -125,6 +127,9 @@ describe("properties and topology", () => {
   });
 
   test("taskQueueTopology: Celery's celery exchange/queue/binding, x-max-priority, quorum", () => {
+    // kombu/entity.py Exchange/Queue defaults (direct, durable, not auto_delete) as celery/app/amqp.py
+    // AMQP.Queues builds the default queue; Queues._set_max_priority adds x-max-priority and
+    // task_default_queue_type='quorum' adds x-queue-type (checked with Celery 5.7: app.amqp.queues[...]).
     expect(taskQueueTopology({ name: "celery" }, { queueMaxPriority: null, defaultQueueType: "classic" })).toEqual({
       exchange: { name: "celery", type: "direct", durable: true, autoDelete: false },
       queue: { name: "celery", durable: true, exclusive: false, autoDelete: false, arguments: {} },
