@@ -122,6 +122,7 @@ describe.each(BROKERS)("rpc:// backend on $name", (broker) => {
       });
     });
 
+    // celery/backends/rpc.py RPCBackend.store_result: `if not routing_key: return` (routing_key = request.reply_to)
     test("nothing is sent without a reply_to (as Celery)", async () => {
       const app = rpcApp();
       const backend = await rpcBackend(app);
@@ -192,6 +193,7 @@ describe.each(BROKERS)("rpc:// backend on $name", (broker) => {
     });
 
     if (broker.transport === "amqp") {
+      // celery/backends/rpc.py RPCBackend.binding: Queue(self.oid, ..., durable=False, auto_delete=True, expires=self.expires)
       test("on RabbitMQ the reply queue exists with Celery's properties (durable=false, auto_delete, x-expires)", async () => {
         const client = rpcApp({ resultExpires: 3600 });
         await client.sendTask("tasks.add", [1, 1]);
@@ -353,6 +355,7 @@ describe.each(BROKERS)("rpc:// backend on $name", (broker) => {
       expect(await r.get({ timeout: 15000 })).toBe(42);
     });
 
+    // celery/backends/rpc.py E_NO_CHORD_SUPPORT, raised by RPCBackend.ensure_chords_allowed as NotImplementedError(E_NO_CHORD_SUPPORT.strip())
     test("chord and chain(x, group, y) are refused with Celery's E_NO_CHORD_SUPPORT before anything is sent", async () => {
       const idle = rpcApp();
       const transport = await idle.connection();
