@@ -45,6 +45,7 @@ describe("encodeFieldValue", () => {
     });
   });
 
+  // kombu/pidbox.py Mailbox._publish: 'expires': time() + timeout (a Python float, sent by py-amqp as a double)
   test("a PyFloat is a double even when integral (kombu's pidbox `expires: time() + timeout`)", () => {
     expect(encodeFieldValue(pyFloat(1765000000))).toEqual({ "!": "double", value: 1765000000 });
     expect(encodeFieldTable({ clock: 3, expires: pyFloat(1765000000.25) })).toEqual({ clock: { "!": "int", value: 3 }, expires: { "!": "double", value: 1765000000.25 } });
