@@ -145,6 +145,7 @@ describe.each(BROKERS)("rpc:// backend on $name", (broker) => {
           await redis.del(replyTo);
           expect(items).toHaveLength(1);
           const env = JSON.parse(items[0]);
+          // kombu/transport/virtual/base.py Channel.prepare_message builds {body, content-encoding, content-type, headers, properties}
           expect(Object.keys(env)).toEqual(["body", "content-encoding", "content-type", "headers", "properties"]);
           expect(env.body).toBe(raw.body_base64);
           expect(env.headers).toEqual({});
