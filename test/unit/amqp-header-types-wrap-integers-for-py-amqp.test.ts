@@ -94,7 +94,7 @@ describe("parseAmqpUrl", () => {
 
 describe("properties and topology", () => {
   // The property set is checked byte for byte against Celery's captures (amqp-delay, amqp-priority,
-  // amqp-options-misc) by the "content-header property bytes" cases below; this case checks the mapping.
+  // amqp-options-misc) in test/integration/amqp-transport.test.ts; this case checks the mapping.
   test("publishProperties: Celery's properties only, ints typed, priority from the target", () => {
     const props = publishProperties(
       {
