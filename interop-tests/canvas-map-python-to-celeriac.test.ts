@@ -58,6 +58,8 @@ describe.each(PYTHONS)("map/starmap/chunks from Python ($label) to a celeriac wo
 
   test("chunks(zip(range(10), range(10)), 2), map and starmap give Celery's results", async () => {
     const out = await pyScript(py, SCRIPT, { PYAPP_BROKER: BROKER, PYAPP_BACKEND: BACKEND, PYAPP_ACCEPT: "json", TSQ: app.conf.taskDefaultQueue });
+    // What Celery's own celery.chunks / celery.map / celery.starmap give (celery/app/builtins.py:
+    // chunks → [[task(*a) for a in part] ...], xmap → [task(item) ...], xstarmap → [task(*item) ...])
     expect(out).toEqual({ chunks: [[0, 2], [4, 6], [8, 10], [12, 14], [16, 18]], n: 5, map: [2, 4, 6], starmap: [3, 7] });
   }, 90_000);
 });

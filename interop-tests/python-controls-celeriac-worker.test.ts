@@ -133,6 +133,7 @@ print(json.dumps(out))
 
     test("control rate_limit is applied (replies as Celery's, tasks then spaced)", async () => {
       const r = await celery(["control", "rate_limit", "ts.add", "30/m", "-d", w.node, "-t", "5"]);
+      // celery/worker/control.py rate_limit: ok('new rate limit set successfully')
       expect(r.stdout + r.stderr).toContain("new rate limit set successfully");
       // Three tasks sent at once by one Python process; the worker's own completion times (date_done
       // in the backend) show the spacing, whatever Python's start-up and the load add around them.

@@ -10,6 +10,7 @@
  *   resultrepr_maxsize (1024) does.
  * Build first: npm run build.
  */
+import { execFileSync } from "child_process";
 import { BROKERS, type BrokerLease } from "../test/support/brokers";
 import { celeryCli, type CliWorker, inspectJson as inspectCli, startCliWorker } from "../test/support/cli-worker";
 import { pyClient, type PyOutcome, type Python, PYTHONS } from "../test/support/python";
@@ -93,6 +94,9 @@ describe.each(CASES)("%s", (_title, brokerCase, py: Python) => {
     await waitFor(() => w.output().includes(`Task ts.long_result[${r.id}] succeeded`), 10000, "succeeded line");
     const line = w.output().split("\n").find((l) => l.includes(`Task ts.long_result[${r.id}] succeeded`)) as string;
     const shown = line.slice(line.indexOf("s: ") + 3);
+    // celery/app/trace.py logs saferepr(R, resultrepr_maxsize): the same call under Python
+    const celery = execFileSync(PYTHONS[0].exe, ["-c", "from celery.utils.saferepr import saferepr; print(saferepr('x' * 5000, 1024))"], { encoding: "utf8" }).trimEnd();
+    expect(shown).toBe(celery);
     expect(shown.length).toBeLessThan(1100);
     expect(shown.startsWith("'xxxx")).toBe(true);
   });

@@ -158,7 +158,7 @@ describe("topology (docs/protocol.md §6.1)", () => {
     await r.settle(r.deliveries[0]);
   });
 
-  test("createTransport returns AmqpTransport for amqp://, amqps://, pyamqp:// with Celery's settings", () => {
+  test("createTransport returns AmqpTransport for amqp://, amqps://, pyamqp:// with the broker settings in its options", () => {
     for (const url of ["amqp://h//", "amqps://h/v", "pyamqp://u:p@h:5672/v"]) {
       const t = createTransport(resolveConfig({ broker: url, taskQueueMaxPriority: 7, brokerHeartbeat: 30, brokerTransportOptions: { publishTimeout: 3 } }));
       expect(t).toBeInstanceOf(AmqpTransport);

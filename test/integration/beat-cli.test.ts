@@ -53,6 +53,7 @@ test("celeriac beat sends Celery-style messages, logs like Celery's beat, and ke
     expect(await a.exited).toBe(0);
     const log = a.log();
     expect(log).toContain("celeriac beat is starting.");
+    // celery/beat.py Service.start: info('beat: Starting...'); Scheduler.apply_entry: info('Scheduler: Sending due task %s (%s)', ...)
     expect(log).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}: INFO\/MainProcess\] beat: Starting\.\.\.$/m);
     expect(log).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}: INFO\/MainProcess\] Scheduler: Sending due task tick \(py\.echo\)$/m);
     const sends = count(log, "Sending due task tick");

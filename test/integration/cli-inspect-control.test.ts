@@ -57,6 +57,9 @@ afterAll(async () => {
   }
 });
 
+// celery/bin/control.py _say_remote_command_reply (say_chat('->', f'{node}: {status}') + text.indent(body, 4) of
+// celery/bin/base.py CLIContext.pretty) and inspect's '\n{n} {node(s)} online.'; compared with Python's own
+// CLI against a Python worker in interop-tests/cli-inspect-python-worker.test.ts
 test("inspect ping prints Celery's reply block and the node count", async () => {
   const r = await celeriac("inspect", "ping", "-d", node, "-t", "5");
   expect(r).toEqual({ code: 0, stdout: `->  ${node}: OK\n        pong\n\n1 node online.\n`, stderr: "" });
@@ -72,6 +75,7 @@ test("inspect registered prints one '* name' line per task", async () => {
   expect(r.stdout.endsWith("\n\n1 node online.\n")).toBe(true);
 });
 
+// celery/bin/base.py CLIContext.pretty: json.dumps(n, sort_keys=True, indent=4); celery/bin/control.py -j: kombu.utils.json.dumps(replies)
 test("inspect stats prints sorted 4-space JSON; -j prints one line as kombu's dumps", async () => {
   const text = await celeriac("inspect", "stats", "-d", node, "-t", "5");
   expect(text.stdout).toMatch(new RegExp(`^->  ${node.replace(/[.]/g, "\\.")}: OK\n    \\{\n        "broker": \\{\n`));
@@ -98,6 +102,8 @@ test("inspect active / query_task show a running task; control revoke --terminat
   expect(empty.stdout).toBe(`->  ${node}: OK\n    - empty -\n\n1 node online.\n`);
 });
 
+// reply texts: celery/worker/control.py rate_limit (ok('new rate limit set successfully'), nok('unknown task'),
+// ok('rate limit disabled successfully')); OK/ERROR blocks: celery/bin/base.py CLIContext.pretty_dict_ok_error
 test("control rate_limit: OK and ERROR replies as Celery prints them; -j prints the list of replies", async () => {
   expect((await celeriac("control", "rate_limit", "ts.add", "10/m", "-d", node, "-t", "5")).stdout).toBe(`->  ${node}: OK\n        new rate limit set successfully\n`);
   expect((await celeriac("control", "rate_limit", "ts.nope", "1/s", "-d", node, "-t", "5")).stdout).toBe(`->  ${node}: ERROR\n        unknown task\n`);
@@ -150,6 +156,7 @@ test("events --dump prints the lines of `celery events --dump` for the worker's 
   }
 });
 
+// celery/bin/control.py control: no replies raise CeleryCommandException(exit_code=EX_UNAVAILABLE), 69
 test("control shutdown stops the worker (no reply, as Celery: exit 69)", async () => {
   const r = await celeriac("control", "shutdown", "-d", node, "-t", "1");
   expect(r.code).toBe(69);

@@ -1,4 +1,5 @@
 /** RedisTransport against a real redis-server, checked against kombu's captured vectors. */
+import { execFileSync } from "node:child_process";
 import type Redis from "ioredis";
 import { RedisTransport, UndeliverableError, encodeEnvelope } from "../../src/transport/redis";
 import { unackedValue } from "../../src/transport/redis/envelope";
@@ -163,6 +164,13 @@ describe("publish / declare (R3, R4, R5, R6)", () => {
   });
 
   test("topic exchange: kombu's regex pattern in the binding, AMQP-style matching", async () => {
+    // kombu 5.2's kombu/transport/virtual/exchange.py TopicExchange.key_to_pattern (Debian's python3);
+    // kombu 5.7 writes "^celeryev\\.[^\\.]+$" instead, and both read the pattern stored in the binding
+    const keys = ["celeryev.*", "a.#", "task.*"];
+    const kombu52 = JSON.parse(
+      execFileSync("/usr/bin/python3", ["-c", `import json\nfrom kombu.transport.virtual.exchange import TopicExchange\nprint(json.dumps([TopicExchange(None).key_to_pattern(k) for k in ${JSON.stringify(keys)}]))`], { encoding: "utf8" }),
+    ) as string[];
+    expect(keys.map((k) => topicKeyToPattern(k))).toEqual(kombu52);
     expect(topicKeyToPattern("celeryev.*")).toBe("^celeryev\\..*?[^\\.]$");
     expect(topicKeyToPattern("a.#")).toBe("^a\\..*?$");
     const t = transport();

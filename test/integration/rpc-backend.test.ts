@@ -122,6 +122,7 @@ describe.each(BROKERS)("rpc:// backend on $name", (broker) => {
       });
     });
 
+    // celery/backends/rpc.py RPCBackend.store_result: `if not routing_key: return` (routing_key = request.reply_to)
     test("nothing is sent without a reply_to (as Celery)", async () => {
       const app = rpcApp();
       const backend = await rpcBackend(app);
@@ -144,6 +145,7 @@ describe.each(BROKERS)("rpc:// backend on $name", (broker) => {
           await redis.del(replyTo);
           expect(items).toHaveLength(1);
           const env = parseEnvelope(items[0]);
+          // kombu/transport/virtual/base.py Channel.prepare_message builds {body, content-encoding, content-type, headers, properties}
           expect(Object.keys(env)).toEqual(["body", "content-encoding", "content-type", "headers", "properties"]);
           expect(env.body).toBe(raw.body_base64);
           expect(env.headers).toEqual({});
@@ -192,6 +194,7 @@ describe.each(BROKERS)("rpc:// backend on $name", (broker) => {
     });
 
     if (broker.transport === "amqp") {
+      // celery/backends/rpc.py RPCBackend.binding: Queue(self.oid, ..., durable=False, auto_delete=True, expires=self.expires)
       test("on RabbitMQ the reply queue exists with Celery's properties (durable=false, auto_delete, x-expires)", async () => {
         const client = rpcApp({ resultExpires: 3600 });
         await client.sendTask("tasks.add", [1, 1]);
@@ -353,6 +356,7 @@ describe.each(BROKERS)("rpc:// backend on $name", (broker) => {
       expect(await r.get({ timeout: 15000 })).toBe(42);
     });
 
+    // celery/backends/rpc.py E_NO_CHORD_SUPPORT, raised by RPCBackend.ensure_chords_allowed as NotImplementedError(E_NO_CHORD_SUPPORT.strip())
     test("chord and chain(x, group, y) are refused with Celery's E_NO_CHORD_SUPPORT before anything is sent", async () => {
       const idle = rpcApp();
       const transport = await idle.connection();

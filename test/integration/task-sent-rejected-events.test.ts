@@ -13,6 +13,7 @@ import type { Worker } from "../../src/worker/worker";
 import { captureLogger, storedMeta, testApp } from "../support/app";
 import { rawRedis } from "../support/redis";
 import { waitFor } from "../support/wait";
+import { loadVector } from "../support/vectors";
 
 const events: CeleryEvent[] = [];
 let listener: Celery;
@@ -44,6 +45,9 @@ describe("task-sent (taskSendSentEvent)", () => {
     await waitFor(() => of(r.id, "task-sent").length === 1, 5000, "task-sent");
     const e = of(r.id, "task-sent")[0];
     const queue = client.conf.taskDefaultQueue;
+    // the fields, in order, of the task-sent event Celery 5.2 sent (vector event-redis-task-sent)
+    const captured = (loadVector("event-redis-task-sent").decoded as { body: Record<string, unknown> }).body;
+    expect(Object.keys(e)).toEqual(Object.keys(captured));
     expect(Object.keys(e)).toEqual([
       "hostname", "utcoffset", "pid", "clock",
       "uuid", "root_id", "parent_id", "name", "args", "kwargs", "retries", "eta", "expires", "queue", "exchange", "routing_key",

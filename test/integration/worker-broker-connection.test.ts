@@ -61,6 +61,8 @@ describe("startup while the broker is down", () => {
     await privateRedis("start");
     await started;
     const text = log();
+    // celery/worker/consumer/consumer.py CONNECTION_ERROR ("consumer: Cannot connect to %s: %s.\n%s") with
+    // CONNECTION_RETRY_STEP ("Trying again {when}... ({retries}/{max_retries})"); the reason is redis-py's Connection._error_message
     expect(text).toContain(
       `ERROR/MainProcess] consumer: Cannot connect to redis://127.0.0.1:${REDIS_PORT}/0: Error 111 connecting to 127.0.0.1:${REDIS_PORT}. Connection refused..\nTrying again in 2.00 seconds... (1/100)`,
     );

@@ -116,6 +116,7 @@ describe("hostile input on a Redis worker", () => {
     await publish(rawTask("t.add", id, [1, 1], { expires: new Date(Date.now() - 60_000) }));
     await waitFor(async () => (await storedMeta(id)) !== null, 20_000, "REVOKED stored");
     expect(((await storedMeta(id)) as { status: string }).status).toBe("REVOKED");
+    // celery/worker/request.py Request.revoked: info('Discarding revoked task: %s[%s]', self.name, self.id)
     expect(logger.lines.filter((l) => l.includes("Discarding revoked task") && l.includes(id))).toEqual([expect.stringContaining(`Discarding revoked task: t.add[${id}]`)]);
     expect(logger.lines.some((l) => l.includes("expired. Discarding"))).toBe(false);
   });

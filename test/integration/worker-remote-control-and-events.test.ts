@@ -152,6 +152,8 @@ describe.each(BROKERS)("worker on $name", (broker) => {
     expect((await client.control.inspect(to()).revoked())![node]).toContain(r.id);
   });
 
+  // celery/worker/control.py (5.3+) revoke_by_stamped_headers: ok(f'headers {headers} flagged as revoked, but not
+  // terminated') and, with terminate, ok(f'headers {headers} were not terminated') when nothing matched
   test("revoke_by_stamped_headers replies as Celery 5.3+; nothing running is terminated", async () => {
     expect(await client.control.revokeByStampedHeaders({ batch: ["b1", "b2"] }, { reply: true, ...to() })).toEqual([
       { [node]: { ok: "headers {'batch': ['b1', 'b2']} flagged as revoked, but not terminated" } },
@@ -161,6 +163,8 @@ describe.each(BROKERS)("worker on $name", (broker) => {
     ]);
   });
 
+  // celery/worker/control.py rate_limit / time_limit: ok('new rate limit set successfully'),
+  // ok('rate limit disabled successfully'), nok('unknown task'), ok('time limits set successfully')
   test("rate_limit / time_limit replies as Celery's", async () => {
     expect(await client.control.rateLimit("c.add", "10/m", { reply: true, ...to() })).toEqual([{ [node]: { ok: "new rate limit set successfully" } }]);
     expect((await client.control.inspect(to()).registered())![node]).toContain("c.add [rate_limit=10/m]");
@@ -216,6 +220,9 @@ describe.each(BROKERS)("worker on $name", (broker) => {
 
   // RabbitMQ only: declared exchanges, queues and bindings, routing keys, and connections the broker closes.
   if (broker.transport === "amqp") {
+    // kombu/pidbox.py Mailbox._get_exchange (durable=False) and Node/Mailbox.get_queue (durable=False,
+    // auto_delete, expires=queue_expires, message_ttl=queue_ttl) with celery/app/control.py Control's
+    // Mailbox(type='fanout', queue_ttl=control_queue_ttl 300.0, queue_expires=control_queue_expires 10.0)
     test("celery.pidbox is a non-durable fanout exchange; the node queue has kombu's TTL/expires; bound with ''", async () => {
       const exchanges = await listJson<ExchangeRow>("exchanges", vhost(), "name", "type", "durable", "auto_delete");
       expect(exchanges.find((e) => e.name === "celery.pidbox")).toEqual({ name: "celery.pidbox", type: "fanout", durable: false, auto_delete: false });

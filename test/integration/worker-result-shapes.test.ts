@@ -3,6 +3,7 @@ import type { Celery, Worker } from "../../src";
 import { captureLogger, testApp } from "../support/app";
 import { rawRedis } from "../support/redis";
 import { waitFor } from "../support/wait";
+import { loadVector } from "../support/vectors";
 
 let app: Celery;
 let worker: Worker | null = null;
@@ -34,6 +35,8 @@ test("result_extended adds name/args/kwargs/worker/retries/queue in Celery's key
   const r = await echo.applyAsync([1, "a"], { k: "v" });
   await r.get({ timeout: 10000 });
   const text = (await stored(r.id)) as string;
+  // the key order of Celery 5.2's stored meta with result_extended (vector backend-redis-result-extended)
+  expect(keyOrder(text)).toEqual(keyOrder(loadVector("backend-redis-result-extended").raw as string));
   expect(keyOrder(text)).toEqual(["status", "result", "traceback", "children", "date_done", "name", "args", "kwargs", "worker", "retries", "queue", "task_id"]);
   expect(JSON.parse(text)).toMatchObject({ name: "tasks.echo", args: [1, "a"], kwargs: { k: "v" }, worker: "vec1@vectorhost", retries: 0, queue: app.conf.taskDefaultQueue });
   expect((JSON.parse(text) as { date_done: string }).date_done).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);

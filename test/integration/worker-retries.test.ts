@@ -74,6 +74,7 @@ test("retry without exc stores RETRY with a null result (as Celery's mark_as_ret
   const r = await t.delay();
   await waitFor(async () => (await storedMeta(r.id))?.status === "RETRY", 10000, "RETRY stored");
   const meta = (await storedMeta(r.id)) as Record<string, unknown>;
+  // celery/app/trace.py TraceInfo.handle_retry: backend.mark_as_retry(req.id, reason.exc, ...), exc None here
   expect(meta.result).toBeNull();
   expect(meta.traceback).toMatch(/celery\.exceptions\.Retry: Retry in 1s\n$/);
   expect(await r.get({ timeout: 10000 })).toBe("ok");

@@ -45,6 +45,7 @@ describe("encodeFieldValue", () => {
     });
   });
 
+  // kombu/pidbox.py Mailbox._publish: 'expires': time() + timeout (a Python float, sent by py-amqp as a double)
   test("a PyFloat is a double even when integral (kombu's pidbox `expires: time() + timeout`)", () => {
     expect(encodeFieldValue(pyFloat(1765000000))).toEqual({ "!": "double", value: 1765000000 });
     expect(encodeFieldTable({ clock: 3, expires: pyFloat(1765000000.25) })).toEqual({ clock: { "!": "int", value: 3 }, expires: { "!": "double", value: 1765000000.25 } });
@@ -92,6 +93,8 @@ describe("parseAmqpUrl", () => {
 });
 
 describe("properties and topology", () => {
+  // The property set is checked byte for byte against Celery's captures (amqp-delay, amqp-priority,
+  // amqp-options-misc) in test/integration/amqp-transport.test.ts; this case checks the mapping.
   test("publishProperties: Celery's properties only, ints typed, priority from the target", () => {
     const props = publishProperties(
       {
@@ -115,6 +118,8 @@ describe("properties and topology", () => {
     });
   });
 
+  // The names are py-amqp's (amqp/basic_message.py Message.PROPERTIES), which kombu/transport/pyamqp.py
+  // Message passes on as its properties; the amqp-* vectors' "properties" use the same names.
   test("rawMessageFrom maps amqplib properties back to Celery's names", () => {
     const raw = rawMessageFrom({
       content: Buffer.from("x"),
@@ -125,6 +130,9 @@ describe("properties and topology", () => {
   });
 
   test("taskQueueTopology: Celery's celery exchange/queue/binding, x-max-priority, quorum", () => {
+    // kombu/entity.py Exchange/Queue defaults (direct, durable, not auto_delete) as celery/app/amqp.py
+    // AMQP.Queues builds the default queue; Queues._set_max_priority adds x-max-priority and
+    // task_default_queue_type='quorum' adds x-queue-type (checked with Celery 5.7: app.amqp.queues[...]).
     expect(taskQueueTopology({ name: "celery" }, { queueMaxPriority: null, defaultQueueType: "classic" })).toEqual({
       exchange: { name: "celery", type: "direct", durable: true, autoDelete: false },
       queue: { name: "celery", durable: true, exclusive: false, autoDelete: false, arguments: {} },

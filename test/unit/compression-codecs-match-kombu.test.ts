@@ -1,3 +1,5 @@
+import { execFileSync } from "child_process";
+import * as path from "path";
 import * as zlib from "zlib";
 import { compress, compressionMime, CompressionError, decompress } from "../../src/protocol/compression";
 import { loadVector, messagesOf, vectorNames } from "../support/vectors";
@@ -12,6 +14,15 @@ describe("compression", () => {
     expect(JSON.parse(decompress(raw.body, mime).toString())).toEqual(decoded.body);
   });
 
+  test("each alias names the MIME type kombu's compression.get_encoder gives it (kombu 5.7, interop-tests/.venv)", () => {
+    const venvPython = path.resolve(__dirname, "..", "..", "interop-tests", ".venv", "bin", "python");
+    const aliases = ["zlib", "gzip", "bzip2", "lzma", "xz", "brotli", "zstd"];
+    const code = `import json; from kombu import compression as c; print(json.dumps({a: c.get_encoder(a)[1] for a in ${JSON.stringify(aliases)}}))`;
+    const kombu = JSON.parse(execFileSync(venvPython, ["-c", code], { encoding: "utf8" })) as Record<string, string>;
+    expect(Object.fromEntries(aliases.map((a) => [a, compressionMime(a)]))).toEqual(kombu);
+  });
+
+  // The table is kombu/compression.py's register(...) calls (checked against kombu by the test above).
   test.each([
     ["zlib", "application/x-gzip"],
     ["gzip", "application/x-gzip"],

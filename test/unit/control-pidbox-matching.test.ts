@@ -5,6 +5,7 @@ import { roundedLoadavg } from "../../src/events/worker";
 import { errorRepr, globToRegExp, isForNode, matchNode, ControlError } from "../../src/worker/control";
 import type { Transport } from "../../src/transport/types";
 import { pyFloat } from "../../src/protocol/serializers/json";
+import { execFileSync } from "child_process";
 
 test("destination list / pattern+matcher / broadcast", () => {
   expect(isForNode("w1@h", { destination: ["w1@h", "w2@h"] })).toBe(true);
@@ -36,9 +37,15 @@ test("Lamport clock: forward on send, max(own, received)+1 on receipt", () => {
 });
 
 test("errors are answered as Python reprs", () => {
-  expect(errorRepr(new ControlError("KeyError", "foo"))).toBe("KeyError('foo')");
-  expect(errorRepr(new ControlError("ValueError", "Autoscale not enabled"))).toBe("ValueError('Autoscale not enabled')");
-  expect(errorRepr(new TypeError("x"))).toBe("TypeError('x')");
+  // Python's repr of the same exceptions (kombu/pidbox.py Node.dispatch replies {'error': repr(exc)})
+  const want = JSON.parse(
+    execFileSync("/usr/bin/python3", ["-c", "import json; print(json.dumps([repr(KeyError('foo')), repr(ValueError('Autoscale not enabled')), repr(TypeError('x'))]))"], { encoding: "utf8" }),
+  ) as string[];
+  expect([
+    errorRepr(new ControlError("KeyError", "foo")),
+    errorRepr(new ControlError("ValueError", "Autoscale not enabled")),
+    errorRepr(new TypeError("x")),
+  ]).toEqual(want);
 });
 
 test("events: routing key, field order, float freq/timestamp", async () => {

@@ -94,9 +94,17 @@ describe("encodeTask", () => {
     expect(m.headers.expires).toBe("2030-01-02T03:05:05.678000+00:00");
     expect(m.headers.eta).toBe("2030-01-02T03:04:15.678000+00:00");
     expect(m.properties.expiration).toBe("60000");
+    // a past datetime: celery/app/base.py Celery.send_task sets expires_s = 0, and kombu/messaging.py
+    // Producer.publish writes properties['expiration'] = str(int(expiration * 1000))
     const past = encodeTask({ id: "i", task: "t", args: [], kwargs: {}, origin: "o", replyTo: "r", expires: new Date(now.getTime() - 5000) }, { serializer: "json", now });
     expect(past.properties.expiration).toBe("0");
-    expect(Object.keys(m.properties)).toEqual(["correlation_id", "reply_to", "delivery_mode", "expiration", "priority"]);
+    // Celery 5.2's add.apply_async((1, 2), expires=60) on Redis (vector redis-expires-seconds): same
+    // expiration, same property order (delivery_info, body_encoding, delivery_tag are the transport's)
+    const captured = JSON.parse(loadVector("redis-expires-seconds").raw as string) as { headers: Record<string, string>; properties: Record<string, unknown> };
+    expect(captured.properties.expiration).toBe("60000");
+    const transportOwn = ["delivery_info", "body_encoding", "delivery_tag"];
+    expect(Object.keys(m.properties)).toEqual(Object.keys(captured.properties).filter((k) => !transportOwn.includes(k)));
+    expect(captured.headers.expires).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$/);
   });
 
   test("protocolExtras 5.3 adds the three headers after ignore_result, custom headers follow, compression is last", () => {
@@ -113,6 +121,11 @@ describe("encodeTask", () => {
 
   test("5.2 layout carries replaced_task_nesting as a property, like Celery 5.2 retries", () => {
     const m = encodeTask({ id: "i", task: "t", args: [], kwargs: {}, origin: "o", replyTo: "r", replacedTaskNesting: 1 }, { serializer: "json" });
+    // Celery 5.2's worker-published retry (vector redis-worker-retry-message) has it among the
+    // properties, not the headers
+    const captured = ((loadVector("redis-worker-retry-message").decoded as WireObject).envelope as WireObject);
+    expect("replaced_task_nesting" in (captured.headers as WireObject)).toBe(false);
+    expect("replaced_task_nesting" in (captured.properties as WireObject)).toBe(true);
     expect("replaced_task_nesting" in m.headers).toBe(false);
     expect(m.properties.replaced_task_nesting).toBe(1);
     expect(decodeTask(m, { accept: ["json"] }).replacedTaskNesting).toBe(1);

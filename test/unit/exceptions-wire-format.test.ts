@@ -39,10 +39,15 @@ describe("exceptions", () => {
     expect(taskRevoked("expired")).toEqual(resultOf("backend-redis-expired"));
     expect(timeLimitExceeded(1)).toEqual(resultOf("backend-redis-hard-time-limit"));
     expect(softTimeLimitExceeded()).toEqual(resultOf("backend-redis-soft-time-limit"));
+    // not captured: celery/exceptions.py MaxRetriesExceededError, stored by celery.backends.base
+    // Backend.prepare_exception as {exc_type: __qualname__, exc_message: exc.args, exc_module: __module__}
     expect(maxRetriesExceeded("x")).toEqual({ exc_type: "MaxRetriesExceededError", exc_message: ["x"], exc_module: "celery.exceptions" });
   });
 
   test("the task-failed event repr of NotRegistered matches the capture", () => {
+    const events = loadVector("event-redis-task-multi").all_task_events_in_order as { type?: string; exception?: string }[];
+    const captured = events.filter((e) => e.exception !== undefined).map((e) => e.exception);
+    expect(captured).toContain("NotRegistered('tasks.not_registered')");
     expect(excRepr(notRegistered("tasks.not_registered"))).toBe("NotRegistered('tasks.not_registered')");
   });
 

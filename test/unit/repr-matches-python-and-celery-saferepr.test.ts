@@ -1,3 +1,4 @@
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { argsRepr, kwargsRepr, PyTuple, pyRepr, safeRepr } from "../../src/protocol/repr";
@@ -29,11 +30,15 @@ describe("pyRepr equals Python repr()", () => {
     expect(pyRepr(new PyTuple(value))).toBe(repr);
   });
   test("bytes and datetimes", () => {
-    expect(pyRepr(Buffer.from([0xff, 0x27, 0x41]))).toBe("b\"\\xff'A\"");
-    expect(pyRepr(new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 6)))).toBe(
-      "datetime.datetime(2024, 1, 2, 3, 4, 5, 6000, tzinfo=datetime.timezone.utc)",
-    );
-    expect(pyRepr(new Date(Date.UTC(2024, 0, 2, 3, 4)))).toBe("datetime.datetime(2024, 1, 2, 3, 4, tzinfo=datetime.timezone.utc)");
+    const want = JSON.parse(
+      execFileSync(
+        "/usr/bin/python3",
+        ["-c", "import json\nfrom datetime import datetime, timezone\nprint(json.dumps([repr(bytes([0xff, 0x27, 0x41])), repr(datetime(2024, 1, 2, 3, 4, 5, 6000, tzinfo=timezone.utc)), repr(datetime(2024, 1, 2, 3, 4, tzinfo=timezone.utc))]))"],
+        { encoding: "utf8" },
+      ),
+    ) as string[];
+    expect([pyRepr(Buffer.from([0xff, 0x27, 0x41])), pyRepr(new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 6))), pyRepr(new Date(Date.UTC(2024, 0, 2, 3, 4)))]).toEqual(want);
+    expect(want[0]).toBe("b\"\\xff'A\"");
   });
 });
 

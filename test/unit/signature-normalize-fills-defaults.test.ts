@@ -26,8 +26,10 @@ describe("signatures", () => {
   });
 
   test("signatureDict serializes like Python's Signature", () => {
-    expect(pyJsonDumps(signatureDict("tasks.add", [100, 1], {}, {}, { immutable: true }))).toBe(
-      '{"task": "tasks.add", "args": [100, 1], "kwargs": {}, "options": {}, "subtask_type": null, "immutable": true}',
-    );
+    // Celery 5.2's add.si(100, 1) as captured in redis-link-group-and-immutable (second link)
+    const body = (loadVector("redis-link-group-and-immutable").decoded as WireObject).body as WireValue[];
+    const captured = ((body[2] as WireObject).callbacks as WireValue[])[1];
+    expect(pyJsonDumps(captured)).toBe('{"task": "tasks.add", "args": [100, 1], "kwargs": {}, "options": {}, "subtask_type": null, "immutable": true}');
+    expect(pyJsonDumps(signatureDict("tasks.add", [100, 1], {}, {}, { immutable: true }))).toBe(pyJsonDumps(captured));
   });
 });

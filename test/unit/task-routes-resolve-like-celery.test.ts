@@ -1,9 +1,22 @@
 import { resolveRoute } from "../../src/client/routes";
 import { routeFor } from "../../src/client/producer";
 import { resolveConfig } from "../../src/config";
+import { execFileSync } from "child_process";
+
+/** celery.app.routes.MapRoute of Celery 5.2 (/usr/bin/python3) for the same maps and names. */
+function celeryMapRoute(): { map: unknown[]; re: unknown[] } {
+  const code = `import json, re
+from celery.app.routes import MapRoute
+r = MapRoute({'tasks.add': {'queue': 'math'}, 'tasks.*': {'queue': 'tasks'}, '*': {'queue': 'other'}})
+v = MapRoute({re.compile(r'^video\\.(encode|decode)$'): {'queue': 'video', 'priority': 7}})
+print(json.dumps({'map': [r(n) for n in ['tasks.add', 'tasks.mul', 'billing.charge']],
+                  're': [v(n) for n in ['video.encode', 'video.other']]}))`;
+  return JSON.parse(execFileSync("/usr/bin/python3", ["-c", code], { encoding: "utf8" })) as { map: unknown[]; re: unknown[] };
+}
 
 test("a map routes by exact name first match, then glob", () => {
   const routes = { "tasks.add": { queue: "math" }, "tasks.*": { queue: "tasks" }, "*": { queue: "other" } };
+  expect(["tasks.add", "tasks.mul", "billing.charge"].map((n) => resolveRoute(routes, n))).toEqual(celeryMapRoute().map);
   expect(resolveRoute(routes, "tasks.add")).toEqual({ queue: "math" });
   expect(resolveRoute(routes, "tasks.mul")).toEqual({ queue: "tasks" });
   expect(resolveRoute(routes, "billing.charge")).toEqual({ queue: "other" });
@@ -22,8 +35,13 @@ test("a list accepts RegExp patterns and router functions, in order", () => {
   expect(resolveRoute(routes, "special")).toEqual({ queue: "fn" });
   expect(resolveRoute(routes, "video.encode")).toEqual({ queue: "video", priority: 7 });
   expect(resolveRoute(routes, "video.other")).toBeNull();
+  // the RegExp entry as Celery's MapRoute reads a compiled re pattern (router functions have a
+  // different signature in Python: (name, args, kwargs, options, task=None, **kw))
+  expect(["video.encode", "video.other"].map((n) => resolveRoute(routes, n))).toEqual(celeryMapRoute().re);
 });
 
+// celery/app/routes.py Router.route: lpmerge(self.expand_destination(route), options), so call
+// options win; without a route the task goes to task_default_queue
 test("call options win over routes, routes over the default queue", () => {
   const conf = resolveConfig({ taskRoutes: { "tasks.*": { queue: "routed", priority: 3 } }, taskDefaultQueue: "dflt" }, {});
   expect(routeFor(conf, "tasks.x", {})).toMatchObject({ queue: "routed", priority: 3 });

@@ -6,6 +6,13 @@ import { CeleryError } from "../../src/protocol/exceptions";
 import { reviveError, SoftTimeLimitExceeded, taskTraceback } from "../../src/worker/errors";
 import { WorkerSignals } from "../../src/signals";
 import type { Request } from "../../src/worker/request";
+import { execFileSync } from "child_process";
+import { loadVector } from "../support/vectors";
+
+/** Runs `code` under Debian's Celery 5.2 (/usr/bin/python3) and parses the JSON it prints. */
+function python(code: string): unknown {
+  return JSON.parse(execFileSync("/usr/bin/python3", ["-c", code], { encoding: "utf8" }));
+}
 
 function fakeRequest(retries: number, extra: Partial<Request["task"]> = {}): Request {
   return {
@@ -15,12 +22,11 @@ function fakeRequest(retries: number, extra: Partial<Request["task"]> = {}): Req
 }
 
 test("parseRate reads Celery's rate strings and plain numbers as tasks per second", () => {
-  expect(parseRate("10/s")).toBe(10);
-  expect(parseRate("120/m")).toBe(2);
-  expect(parseRate("3600/h")).toBe(1);
-  expect(parseRate("0.5")).toBe(0.5);
-  expect(parseRate(4)).toBe(4);
-  expect(parseRate(null)).toBe(0);
+  const inputs = ["10/s", "120/m", "3600/h", "0.5", 4, null];
+  // celery.utils.time.rate, run by Celery 5.2
+  const want = python(`import json; from celery.utils.time import rate; print(json.dumps([rate(x) for x in ${JSON.stringify(inputs).replace(/null/g, "None")}]))`);
+  expect(inputs.map((x) => parseRate(x))).toEqual(want);
+  expect(want).toEqual([10, 2, 1, 0.5, 4, 0]);
   expect(() => parseRate("10/d")).toThrow(/invalid rate limit/);
 });
 
@@ -68,9 +74,17 @@ test("the retry message keeps id/root/queue, sets parent_id to the task itself, 
 });
 
 test("Retry text is Python's str(Retry)", () => {
-  expect(retryText(new CeleryError("ValueError", ["try again"], "builtins"), 600)).toBe("Retry in 600s: ValueError('try again')");
-  expect(retryText(undefined, 180)).toBe("Retry in 180s");
-  expect(retryText(null, new Date("2030-01-02T03:04:05.678Z"))).toBe("Retry at 2030-01-02 03:04:05.678000+00:00");
+  // str(celery.exceptions.Retry(...)), run by Celery 5.2
+  const want = python(`import json
+from datetime import datetime, timezone
+from celery.exceptions import Retry
+print(json.dumps([str(Retry(exc=ValueError('try again'), when=600)), str(Retry(when=180)),
+                  str(Retry(when=datetime(2030, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)))]))`);
+  expect([
+    retryText(new CeleryError("ValueError", ["try again"], "builtins"), 600),
+    retryText(undefined, 180),
+    retryText(null, new Date("2030-01-02T03:04:05.678Z")),
+  ]).toEqual(want);
 });
 
 test("backoff is min(max, factor*2^retries) with full jitter in [0, countdown]", () => {
@@ -99,8 +113,12 @@ test("autoretryFor matches classes, exc_type names and thread-revived class name
 
 test("SoftTimeLimitExceeded has Python's wire form and traceback line", () => {
   const e = new SoftTimeLimitExceeded();
-  expect(e.toExceptionInfo()).toEqual({ exc_type: "SoftTimeLimitExceeded", exc_message: [], exc_module: "billiard.exceptions" });
-  expect(taskTraceback(e)).toMatch(/\nbilliard\.exceptions\.SoftTimeLimitExceeded: SoftTimeLimitExceeded\(\)\n$/);
+  // Celery 5.2's stored FAILURE for an exceeded soft_time_limit (vector backend-redis-soft-time-limit)
+  const stored = JSON.parse(loadVector("backend-redis-soft-time-limit").raw as string) as { result: unknown; traceback: string };
+  expect(e.toExceptionInfo()).toEqual(stored.result);
+  const lastLine = stored.traceback.trimEnd().split("\n").pop() as string;
+  expect(lastLine).toBe("billiard.exceptions.SoftTimeLimitExceeded: SoftTimeLimitExceeded()");
+  expect(taskTraceback(e).endsWith(`\n${lastLine}\n`)).toBe(true);
 });
 
 test("signal listener errors and rejections are logged, never thrown", async () => {
