@@ -1,21 +1,55 @@
-/** taskRoutes resolution: exact name, glob (`tasks.*`) or RegExp, or router functions, first match wins. */
+/** taskRoutes resolution as Celery's Router: a map (exact name, then fnmatch globs), or a list of [glob or RegExp, route] pairs and router functions, first match wins. */
 import type { Route, TaskRoutes } from "../config";
 
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${escaped}$`);
+/**
+ * Python's `fnmatch.translate`: `*` any run, `?` one character, `[seq]` / `[!seq]` a class (a `[`
+ * without its `]` is literal), the whole name (Celery compiles task_routes globs with it).
+ */
+function fnmatchToRegExp(glob: string): RegExp {
+  let out = "";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === "*") out += ".*";
+    else if (c === "?") out += ".";
+    else if (c === "[") {
+      let j = i + 1;
+      if (glob[j] === "!") j++;
+      if (glob[j] === "]") j++;
+      while (j < glob.length && glob[j] !== "]") j++;
+      if (j >= glob.length) {
+        out += "\\[";
+        continue;
+      }
+      let body = glob.slice(i + 1, j).replace(/\\/g, "\\\\");
+      if (body.startsWith("!")) body = "^" + body.slice(1);
+      else if (body.startsWith("^")) body = "\\" + body;
+      out += `[${body}]`;
+      i = j;
+    } else out += c.replace(/[.+^${}()|[\]\\/-]/g, "\\$&");
+  }
+  return new RegExp(`^(?:${out})$`, "s");
+}
+
+/**
+ * One map of task_routes as Celery's `MapRoute`: an exact task name wins over every glob; a key
+ * is a glob only when it has a `*` (then `?` and `[...]` work too, as in fnmatch); globs are tried
+ * in the map's order.
+ */
+function mapRoute(routes: { [pattern: string]: Route }, taskName: string): Route | null {
+  if (Object.prototype.hasOwnProperty.call(routes, taskName)) return routes[taskName];
+  for (const [pattern, route] of Object.entries(routes)) if (pattern.includes("*") && fnmatchToRegExp(pattern).test(taskName)) return route;
+  return null;
 }
 
 function matches(pattern: string | RegExp, name: string): boolean {
   if (pattern instanceof RegExp) return pattern.test(name);
-  return pattern === name || (/[*?]/.test(pattern) && globToRegExp(pattern).test(name));
+  return pattern === name || (pattern.includes("*") && fnmatchToRegExp(pattern).test(name));
 }
 
 /** The route for a task name, or null when no route matches. */
 export function resolveRoute(routes: TaskRoutes, taskName: string): Route | null {
   if (!Array.isArray(routes)) {
-    for (const [pattern, route] of Object.entries(routes)) if (matches(pattern, taskName)) return route;
-    return null;
+    return mapRoute(routes, taskName);
   }
   for (const entry of routes) {
     if (typeof entry === "function") {

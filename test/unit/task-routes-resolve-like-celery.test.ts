@@ -22,9 +22,24 @@ test("a map routes by exact name first match, then glob", () => {
   expect(resolveRoute(routes, "billing.charge")).toEqual({ queue: "other" });
 });
 
-test("a glob does not match across a literal dot it does not cover", () => {
-  expect(resolveRoute({ "tasks.a?d": { queue: "q" } }, "tasks.add")).toEqual({ queue: "q" });
-  expect(resolveRoute({ "tasks.a?d": { queue: "q" } }, "tasksXadd")).toBeNull();
+test("a key is a glob only with a `*` (then fnmatch: ?, [seq], [!seq]); an exact name wins over an earlier glob", () => {
+  const maps = [
+    { "tasks.a?d": { queue: "q" } },
+    { "tasks.[am]*": { queue: "am" }, "tasks.[!am]?*": { queue: "other" } },
+    { "tasks.*": { queue: "glob" }, "tasks.add": { queue: "exact" } },
+    { "tasks.a*d": { queue: "q" } },
+  ];
+  const names = ["tasks.add", "tasks.a?d", "tasks.mul", "tasks.sub", "tasksXadd", "tasks.a.d"];
+  const code = `import json, sys
+from celery.app.routes import MapRoute
+maps, names = json.loads(sys.argv[1])
+print(json.dumps([[MapRoute(m)(n) for n in names] for m in maps]))`;
+  const celery = JSON.parse(execFileSync("/usr/bin/python3", ["-c", code, JSON.stringify([maps, names])], { encoding: "utf8" })) as unknown[][];
+  expect(maps.map((m) => names.map((n) => resolveRoute(m, n)))).toEqual(celery);
+  // what Celery 5.2 answers, spelled out
+  expect(resolveRoute(maps[0], "tasks.add")).toBeNull();
+  expect(resolveRoute(maps[1], "tasks.mul")).toEqual({ queue: "am" });
+  expect(resolveRoute(maps[2], "tasks.add")).toEqual({ queue: "exact" });
 });
 
 test("a list accepts RegExp patterns and router functions, in order", () => {
