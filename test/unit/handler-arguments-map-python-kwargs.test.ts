@@ -17,17 +17,16 @@ test("without params, kwargs arrive as a trailing object only when non-empty", (
   expect(handlerArguments([1], { k: "v" }, undefined)).toEqual([1, { k: "v" }]);
 });
 
-test("node names expand %h, %n, %d and default to celery@host", () => {
+test("node names as Celery's -n: %h, %n, %d expanded, a value without @ is the host of celery@<value>", () => {
   // celery/bin/worker.py: host_format(default_nodename(value)), run by Celery 5.2 with host='box.example.com'
+  const names = ["w1@%h", "w-%n@%d", "solo", "%h", "@%h", "w-%n"];
   const py = JSON.parse(
-    execFileSync("/usr/bin/python3", ["-c", "import json\nfrom celery.utils.nodenames import host_format, default_nodename\nprint(json.dumps([host_format(default_nodename(n), host='box.example.com') for n in ('w1@%h', 'w-%n@%d')]))"], {
+    execFileSync("/usr/bin/python3", ["-c", "import json, sys\nfrom celery.utils.nodenames import host_format, default_nodename\nprint(json.dumps([host_format(default_nodename(n), host='box.example.com') for n in json.loads(sys.argv[1])]))", JSON.stringify(names)], {
       encoding: "utf8",
     }),
   ) as string[];
-  expect([expandNodeName("w1@%h", "box.example.com"), expandNodeName("w-%n@%d", "box.example.com")]).toEqual(py);
+  expect(names.map((n) => expandNodeName(n, "box.example.com"))).toEqual(py);
+  expect(expandNodeName("solo", "box")).toBe("celery@solo");
   // default_nodename(None): NODENAME_DEFAULT 'celery' @ gethostname() (celery/utils/nodenames.py)
   expect(expandNodeName(undefined, "box.example.com")).toBe("celery@box.example.com");
-  expect(expandNodeName("w1@%h", "box.example.com")).toBe("w1@box.example.com");
-  expect(expandNodeName("w-%n@%d", "box.example.com")).toBe("w-box@example.com");
-  expect(expandNodeName("solo", "box")).toBe("solo@box");
 });
