@@ -12,6 +12,7 @@ import {
   zonedToUtc,
   type WallTime,
 } from "./tz";
+import { pyStrRepr } from "../protocol/repr";
 
 /** What a schedule needs from the app: the zone crontabs are read in, and optional settings. */
 export interface ScheduleContext {
@@ -283,6 +284,11 @@ function specText(spec: CronSpec): string {
   return String(spec);
 }
 
+/** Python's `repr` of a cron field as given: 31, '1-15', {1, 15}. */
+function specRepr(spec: CronSpec): string {
+  return typeof spec === "string" ? pyStrRepr(spec) : specText(spec);
+}
+
 /** Celery's `crontab`: runs when minute, hour, day of week, day of month and month all match, in the app's zone. */
 export class Crontab implements Schedule {
   readonly minute: Set<number>;
@@ -314,7 +320,7 @@ export class Crontab implements Schedule {
     for (const month of this.monthOfYear) for (const day of this.dayOfMonth) if (day <= CRON_DAYS_IN_MONTH[month]) possible = true;
     if (!possible) {
       throw new Error(
-        `Invalid crontab: day_of_month '${specText(this.orig.dayOfMonth)}' never occurs in month_of_year '${specText(this.orig.monthOfYear)}'.`,
+        `Invalid crontab: day_of_month ${specRepr(this.orig.dayOfMonth)} never occurs in month_of_year ${specRepr(this.orig.monthOfYear)}.`,
       );
     }
   }
