@@ -23,7 +23,7 @@ test("a map routes by exact name first match, then glob", () => {
 });
 
 test("a key is a glob only with a `*` (then fnmatch: ?, [seq], [!seq]); an exact name wins over an earlier glob", () => {
-  const maps = [
+  const maps: Array<{ [pattern: string]: { queue: string } }> = [
     { "tasks.a?d": { queue: "q" } },
     { "tasks.[am]*": { queue: "am" }, "tasks.[!am]?*": { queue: "other" } },
     { "tasks.*": { queue: "glob" }, "tasks.add": { queue: "exact" } },
