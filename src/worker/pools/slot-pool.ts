@@ -115,12 +115,11 @@ export abstract class SlotPool implements ExecutionPool {
   protected spawn(): Slot {
     const id = this.nextSlot++;
     // Events come asynchronously, after `slot` is set.
-    let slot!: Slot;
-    const host = this.launch(id, {
+    const events: SlotEvents = {
       message: (m) => this.onMessage(slot, m),
       exit: (status) => this.onExit(slot, status),
-    });
-    slot = { id, host, tasks: 0, busy: null, online: false, ending: null };
+    };
+    const slot: Slot = { id, host: this.launch(id, events), tasks: 0, busy: null, online: false, ending: null };
     this.slots.add(slot);
     return slot;
   }
@@ -173,8 +172,8 @@ export abstract class SlotPool implements ExecutionPool {
   }
 
   /** Stop an idle slot on purpose (logged at INFO) and let `slotGone` replace it. */
-  protected retire(slot: Slot, why: string): void {
-    this.options.logger.info(`Replacing ${this.describe(slot)}: ${why}`);
+  protected retire(slot: Slot, why: string, verb = "Replacing"): void {
+    this.options.logger.info(`${verb} ${this.describe(slot)}: ${why}`);
     this.end(slot, "retired");
   }
 

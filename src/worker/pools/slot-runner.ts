@@ -116,3 +116,15 @@ channel.onMessage(async (msg) => {
 channel.send({ type: "online" });
 }
 `;
+
+/** What `runSlot` is given by the code that evaluates SLOT_RUNNER. */
+export interface SlotChannel {
+  /** Absolute path of the module exporting the app. */
+  appModule: string;
+  /** Send a message to the pool. */
+  send(message: unknown): void;
+  /** Listen to the pool's messages. */
+  onMessage(listener: (message: unknown) => void): void;
+  /** Bytes that max-memory-per-child compares. */
+  memory(): number;
+}
