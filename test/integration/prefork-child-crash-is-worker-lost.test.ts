@@ -3,44 +3,19 @@
  * FAILURE WorkerLostError with billiard's message (or a requeue under acksLate +
  * rejectOnWorkerLost), a new child takes its place, and the worker runs the next task.
  */
-import { resolve } from "node:path";
-import type { Celery, Worker } from "../../src";
-import { captureLogger, mirrorAppTasks, storedMeta, testApp } from "../support/app";
-import { rawRedis } from "../support/redis";
+import { captureLogger, perTestApp, startTsappWorker, storedMeta } from "../support/app";
+import { unackedTaskIds } from "../support/redis";
 import { waitFor } from "../support/wait";
 
-const TSAPP = resolve(__dirname, "../../interop-tests/apps/tsapp.js");
-
-let app: Celery;
-let worker: Worker | null = null;
+const t = perTestApp();
 const logger = captureLogger();
-
-afterEach(async () => {
-  await worker?.stop();
-  worker = null;
-  await app?.close();
+afterEach(() => {
   logger.lines.length = 0;
 });
-
-async function startPrefork(): Promise<Worker> {
-  app = testApp();
-  mirrorAppTasks(TSAPP, app);
-  worker = app.worker({ pool: "prefork", appModule: TSAPP, concurrency: 2, logger });
-  await worker.start();
-  return worker;
-}
-
-async function unackedIds(): Promise<string[]> {
-  const redis = rawRedis(8);
-  try {
-    return Object.values(await redis.hgetall("unacked")).map((v) => (JSON.parse(v) as [{ headers: { id: string } }])[0].headers.id);
-  } finally {
-    redis.disconnect();
-  }
-}
+const startPrefork = () => startTsappWorker(t, { pool: "prefork", concurrency: 2, logger });
 
 test("a task that SIGKILLs its child: FAILURE WorkerLostError 'signal 9 (SIGKILL)', the exit logged, the child replaced, the worker runs on", async () => {
-  const w = await startPrefork();
+  const { app, worker: w } = await startPrefork();
   const before = w.executor.info().processes;
   const r = await app.sendTask("ts.sigkill");
   await expect(r.get({ timeout: 10000 })).rejects.toMatchObject({ excType: "WorkerLostError", excModule: "billiard.exceptions" });
@@ -55,7 +30,7 @@ test("a task that SIGKILLs its child: FAILURE WorkerLostError 'signal 9 (SIGKILL
 });
 
 test("process.exit in a task: FAILURE WorkerLostError 'exitcode 3'", async () => {
-  await startPrefork();
+  const { app } = await startPrefork();
   const r = await app.sendTask("ts.crash");
   await expect(r.get({ timeout: 10000 })).rejects.toMatchObject({ excType: "WorkerLostError" });
   expect(((await storedMeta(r.id)) as { result: { exc_message: string[] } }).result.exc_message[0]).toMatch(/^Worker exited prematurely: exitcode 3 Job: \d+\.$/);
@@ -63,15 +38,15 @@ test("process.exit in a task: FAILURE WorkerLostError 'exitcode 3'", async () =>
 });
 
 test("acksLate + rejectOnWorkerLost: the message of a SIGKILLed child is requeued and runs again", async () => {
-  await startPrefork();
+  const { app } = await startPrefork();
   const r = await app.sendTask("ts.sigkill_requeue");
   expect(await r.get({ timeout: 15000 })).toBe("second run");
   expect(logger.lines.some((l) => l.includes(`Task ts.sigkill_requeue[${r.id}]: Worker exited prematurely: signal 9 (SIGKILL)`))).toBe(true);
-  await waitFor(async () => !(await unackedIds()).includes(r.id), 5000, "acked");
+  await waitFor(async () => !(await unackedTaskIds(8)).includes(r.id), 5000, "acked");
 });
 
 test("a child killed from outside while idle is replaced", async () => {
-  const w = await startPrefork();
+  const { app, worker: w } = await startPrefork();
   const [victim] = w.executor.info().processes;
   process.kill(victim, "SIGKILL");
   await waitFor(() => w.executor.info().processes.length === 2 && !w.executor.info().processes.includes(victim), 5000, "replaced");

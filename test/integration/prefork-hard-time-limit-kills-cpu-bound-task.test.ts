@@ -3,34 +3,18 @@
  * stores FAILURE TimeLimitExceeded and logs Celery's lines), a new child takes its place and the
  * next task runs on it; a soft limit reaches a task that yields.
  */
-import { resolve } from "node:path";
-import type { Celery, Worker } from "../../src";
-import { captureLogger, mirrorAppTasks, storedMeta, testApp } from "../support/app";
+import { captureLogger, perTestApp, startTsappWorker, storedMeta } from "../support/app";
 import { waitFor } from "../support/wait";
 
-const TSAPP = resolve(__dirname, "../../interop-tests/apps/tsapp.js");
-
-let app: Celery;
-let worker: Worker | null = null;
+const t = perTestApp();
 const logger = captureLogger();
-
-afterEach(async () => {
-  await worker?.stop();
-  worker = null;
-  await app?.close();
+afterEach(() => {
   logger.lines.length = 0;
 });
-
-async function startPrefork(concurrency: number): Promise<Worker> {
-  app = testApp();
-  mirrorAppTasks(TSAPP, app);
-  worker = app.worker({ pool: "prefork", appModule: TSAPP, concurrency, logger });
-  await worker.start();
-  return worker;
-}
+const startPrefork = (concurrency: number) => startTsappWorker(t, { pool: "prefork", concurrency, logger });
 
 test("time_limit=1 on a never-ending CPU-bound task: FAILURE TimeLimitExceeded within ~3 s, Celery's log lines, the next task runs on a new child", async () => {
-  const w = await startPrefork(1);
+  const { app, worker: w } = await startPrefork(1);
   const [firstChild] = w.executor.info().processes;
   const sent = Date.now();
   const r = await app.sendTask("ts.cpu_spin", [], {}, { timeLimit: 1 });
@@ -46,14 +30,14 @@ test("time_limit=1 on a never-ending CPU-bound task: FAILURE TimeLimitExceeded w
 });
 
 test("soft limit: SoftTimeLimitExceeded inside the child; a bound task sees it on ctx.signal and cleans up", async () => {
-  await startPrefork(2);
+  const { app } = await startPrefork(2);
   const r = await app.sendTask("ts.soft_limited");
   await expect(r.get({ timeout: 10000 })).rejects.toMatchObject({ excType: "SoftTimeLimitExceeded", excModule: "billiard.exceptions" });
   expect(await (await app.sendTask("ts.soft_cleanup")).get({ timeout: 10000 })).toBe("cleaned up after SoftTimeLimitExceeded");
 });
 
 test("tasks run in the children, side by side: a second CPU-bound task starts before the first ends", async () => {
-  const w = await startPrefork(2);
+  const { app, worker: w } = await startPrefork(2);
   const children = w.executor.info().processes;
   expect(children).toHaveLength(2);
   const events: string[] = [];

@@ -4,31 +4,24 @@
  * them); pool_grow / pool_shrink start and stop children; maxTasksPerChild recycles a child.
  */
 import { randomUUID } from "node:crypto";
-import { resolve } from "node:path";
 import type { Celery, Worker } from "../../src";
-import { captureLogger, mirrorAppTasks, testApp } from "../support/app";
+import { captureLogger, startTsappWorker, testApp } from "../support/app";
 import { waitFor } from "../support/wait";
 
-const TSAPP = resolve(__dirname, "../../interop-tests/apps/tsapp.js");
-
-let app: Celery;
 let client: Celery;
-let worker: Worker;
 let node: string;
 const logger = captureLogger();
+const started: { app: Celery | null; worker: Worker | null } = { app: null, worker: null };
 
 beforeAll(async () => {
-  app = testApp();
-  mirrorAppTasks(TSAPP, app);
   node = `prefork-${randomUUID().slice(0, 8)}@test`;
-  worker = app.worker({ hostname: node, pool: "prefork", appModule: TSAPP, concurrency: 2, maxTasksPerChild: 3, logger, heartbeat: false });
-  await worker.start();
+  const { app } = await startTsappWorker(started, { hostname: node, pool: "prefork", concurrency: 2, maxTasksPerChild: 3, logger, heartbeat: false });
   client = testApp({ taskDefaultQueue: app.conf.taskDefaultQueue });
 });
 
 afterAll(async () => {
-  await worker.stop();
-  await app.close();
+  await started.worker?.stop();
+  await started.app?.close();
   await client.close();
 });
 
