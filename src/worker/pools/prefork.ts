@@ -7,6 +7,14 @@
  * running task only (WorkerLostError, or a requeue under acksLate + rejectOnWorkerLost): a new
  * child takes its place and the worker carries on. `maxMemoryPerChild` is KiB of the child's
  * resident set, as in Celery.
+ *
+ * Soft limits reach the child as a message: a bound handler that awaits sees ctx.signal abort
+ * with SoftTimeLimitExceeded, a plain one fails with it at once. A synchronous CPU-bound handler
+ * cannot see it inside its loop (JavaScript has nothing like billiard's SIGUSR1 raising inside
+ * running code): its run goes on, and only the hard limit stops it.
+ *
+ * `revoke(terminate)` SIGKILLs the child whatever signal was asked (the child ignores SIGINT, so
+ * a Ctrl-C of the process group leaves running tasks to the warm shutdown, as billiard's do).
  */
 import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
