@@ -1,7 +1,8 @@
 /**
  * Prefork pool and remote control: `inspect stats` lists the children's pids in `pool.processes`
  * with `max-concurrency` and `max-tasks-per-child`, as Celery's prefork pool does (Flower shows
- * them); pool_grow / pool_shrink start and stop children; maxTasksPerChild recycles a child.
+ * them); pool_grow / pool_shrink start and stop children; pool_restart (worker_pool_restarts)
+ * replaces them; maxTasksPerChild recycles a child.
  */
 import { randomUUID } from "node:crypto";
 import type { Celery, Worker } from "../../src";
@@ -15,7 +16,11 @@ const started: { app: Celery | null; worker: Worker | null } = { app: null, work
 
 beforeAll(async () => {
   node = `prefork-${randomUUID().slice(0, 8)}@test`;
-  const { app } = await startTsappWorker(started, { hostname: node, pool: "prefork", concurrency: 2, maxTasksPerChild: 3, logger, heartbeat: false });
+  const { app } = await startTsappWorker(
+    started,
+    { hostname: node, pool: "prefork", concurrency: 2, maxTasksPerChild: 3, logger, heartbeat: false },
+    { workerPoolRestarts: true },
+  );
   client = testApp({ taskDefaultQueue: app.conf.taskDefaultQueue });
 });
 
@@ -56,4 +61,14 @@ test("maxTasksPerChild: a child is replaced after 3 tasks, without an error line
   expect(new Set(pids).size).toBeGreaterThan(1);
   await waitFor(() => logger.lines.some((l) => l.includes("reached max tasks per child (3)")), 5000, "recycle line");
   expect(logger.lines.some((l) => l.includes("ERROR") && l.includes("ForkPoolWorker"))).toBe(false);
+});
+
+test("pool_restart (worker_pool_restarts on): every child is replaced, Celery's reply", async () => {
+  const before = (await stats()).pool.processes as number[];
+  expect(await client.control.broadcast("pool_restart", { ...to(), arguments: { modules: null, reload: false } })).toEqual([{ [node]: { ok: "reload started" } }]);
+  await waitFor(async () => {
+    const now = (await stats()).pool.processes as number[];
+    return now.length === before.length && now.every((p) => !before.includes(p));
+  }, 10000, "new children");
+  expect(await (await client.sendTask("ts.add", [2, 2])).get({ timeout: 10000 })).toBe(4);
 });

@@ -70,11 +70,15 @@ export function mirrorAppTasks(modulePath: string, target: Celery): void {
 export const TSAPP = resolve(__dirname, "../../interop-tests/apps/tsapp.js");
 
 /**
- * Start a worker with `options` (a pool that loads TSAPP) on a fresh testApp() that has tsapp.js's
- * tasks, kept in `t` (perTestApp) so that it is stopped after the test.
+ * Start a worker with `options` (a pool that loads TSAPP) on a fresh testApp(settings) that has
+ * tsapp.js's tasks, kept in `t` (perTestApp) so that it is stopped after the test.
  */
-export async function startTsappWorker(t: { app: Celery | null; worker: Worker | null }, options: WorkerOptions): Promise<{ app: Celery; worker: Worker }> {
-  const app = testApp();
+export async function startTsappWorker(
+  t: { app: Celery | null; worker: Worker | null },
+  options: WorkerOptions,
+  settings: CelerySettings = {},
+): Promise<{ app: Celery; worker: Worker }> {
+  const app = testApp(settings);
   t.app = app;
   mirrorAppTasks(TSAPP, app);
   const worker = app.worker({ appModule: TSAPP, ...options });

@@ -339,8 +339,10 @@ export const HANDLERS: Record<string, ControlHandler> = {
     s.worker.consumer.shrink(typeof a.n === "number" ? a.n : 1);
     return ok("pool will shrink");
   },
-  pool_restart: () => {
-    throw new ControlError("ValueError", "Pool restarts not enabled");
+  pool_restart: (s) => {
+    if (!s.app.conf.workerPoolRestarts) throw new ControlError("ValueError", "Pool restarts not enabled");
+    if (!s.worker.executor.restart()) throw new ControlError("ValueError", `Pool restarts not supported by the ${s.worker.executor.kind} pool`);
+    return ok("reload started");
   },
   autoscale: () => {
     throw new ControlError("ValueError", "Autoscale not enabled");

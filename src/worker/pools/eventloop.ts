@@ -69,4 +69,9 @@ export class EventLoopPool implements ExecutionPool {
   resize(): boolean {
     return true;
   }
+
+  /** Handlers run in this process: nothing to restart. */
+  restart(): boolean {
+    return false;
+  }
 }

@@ -53,6 +53,8 @@ export interface Slot {
   busy: Job | null;
   /** Sent "online": it loaded the app module. */
   online: boolean;
+  /** pool_restart came while it ran a job: retire it after the job. */
+  restartAfterJob: boolean;
   /** Stopped on purpose: "retired" (recycle, close) or "killed" (hard limit, terminate): its job is not lost. */
   ending: "retired" | "killed" | null;
 }
@@ -119,7 +121,7 @@ export abstract class SlotPool implements ExecutionPool {
       message: (m) => this.onMessage(slot, m),
       exit: (status) => this.onExit(slot, status),
     };
-    const slot: Slot = { id, host: this.launch(id, events), tasks: 0, busy: null, online: false, ending: null };
+    const slot: Slot = { id, host: this.launch(id, events), tasks: 0, busy: null, online: false, restartAfterJob: false, ending: null };
     this.slots.add(slot);
     return slot;
   }
@@ -161,10 +163,12 @@ export abstract class SlotPool implements ExecutionPool {
     this.afterJob(slot, m.memory);
   }
 
-  /** Recycle `slot` when it reached max-tasks-per-child or max-memory-per-child; subclasses may retire more. */
+  /** Recycle `slot` after a pool_restart or when it reached max-tasks-per-child or max-memory-per-child; subclasses may retire more. */
   protected afterJob(slot: Slot, memory: number): void {
     const { maxTasksPerChild, maxMemoryPerChild } = this.options;
-    if (maxTasksPerChild && slot.tasks >= maxTasksPerChild) {
+    if (slot.restartAfterJob) {
+      this.retire(slot, "pool restart");
+    } else if (maxTasksPerChild && slot.tasks >= maxTasksPerChild) {
       this.retire(slot, `reached max tasks per child (${maxTasksPerChild})`);
     } else if (maxMemoryPerChild && memory / 1024 > maxMemoryPerChild) {
       this.retire(slot, `${this.memoryName} ${Math.round(memory / 1024)} KiB exceeds max memory per child (${maxMemoryPerChild} KiB)`);
@@ -175,6 +179,15 @@ export abstract class SlotPool implements ExecutionPool {
   protected retire(slot: Slot, why: string, verb = "Replacing"): void {
     this.options.logger.info(`${verb} ${this.describe(slot)}: ${why}`);
     this.end(slot, "retired");
+  }
+
+  /** pool_restart: idle children are replaced now, busy ones after their job. */
+  restart(): boolean {
+    for (const slot of [...this.slots]) {
+      if (slot.busy) slot.restartAfterJob = true;
+      else this.retire(slot, "pool restart");
+    }
+    return true;
   }
 
   private end(slot: Slot, how: "retired" | "killed"): void {

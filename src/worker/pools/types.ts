@@ -52,4 +52,9 @@ export interface ExecutionPool {
    * size (threads); prefork starts or stops children.
    */
   resize(size: number): boolean;
+  /**
+   * pool_restart: replace every thread or child (idle ones now, busy ones after their job), so
+   * the app module is loaded anew; false when this pool has none to replace (the event loop).
+   */
+  restart(): boolean;
 }
