@@ -3,6 +3,7 @@
 //   BENCH_BASELINE=<dir>     also runs the worker of another built checkout ("celeriac baseline"),
 //                            to show a change against the code before it in the same run
 //   BENCH_WORKERS=celeriac,python solo   only the workers whose label starts with one of these
+//   BENCH_TASK=cpu           drain CPU-bound tasks.cpu (BENCH_CPU_MS each, default 10) instead of tasks.add
 // Prints tasks/s, round-trip p50/p99 and peak/idle RSS side by side, and celeriac / best Python pool.
 const { spawn, execFileSync } = require("node:child_process");
 const fs = require("node:fs");
@@ -29,6 +30,8 @@ const WORKERS = [
   { label: "python prefork -c 2", ...pyWorker(["-P", "prefork", "-c", "2"]) },
   { label: "python threads -c 8", ...pyWorker(["-P", "threads", "-c", "8"]) },
   { label: "celeriac -c 16", cmd: node, args: [celeriacCli, "worker", "-A", "bench/tsapp.js", "-c", "16", "-l", "warning"], cwd: ROOT, celeriac: true },
+  { label: "celeriac -c 2", cmd: node, args: [celeriacCli, "worker", "-A", "bench/tsapp.js", "-c", "2", "-l", "warning"], cwd: ROOT, celeriac: true },
+  { label: "celeriac -P prefork -c 2", cmd: node, args: [celeriacCli, "worker", "-A", "bench/tsapp.js", "-P", "prefork", "-c", "2", "-l", "warning"], cwd: ROOT, celeriac: true },
   { label: "celery-node", cmd: node, args: [path.join(ROOT, "bench/celery-node-worker.js")], cwd: ROOT },
 ];
 const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : null;
@@ -174,7 +177,8 @@ async function main() {
   const broker = new Redis(BROKER_URLS.redis);
   const backend = new Redis(BACKEND);
   const pyVersion = execFileSync(PY, ["-c", "import celery; print(celery.__version__)"], { encoding: "utf8" }).trim();
-  console.log(`N=${N} round trips=${RT} Python Celery ${pyVersion} (${PY}), node ${process.version}, ${require("node:os").cpus().length} cores`);
+  const taskShown = process.env.BENCH_TASK === "cpu" ? `tasks.cpu(${process.env.BENCH_CPU_MS || 10} ms)` : "tasks.add";
+  console.log(`${taskShown} N=${N} round trips=${RT} Python Celery ${pyVersion} (${PY}), node ${process.version}, ${require("node:os").cpus().length} cores`);
   for (const kind of BROKERS) {
     BROKER = BROKER_URLS[kind];
     console.log(`\n== broker ${kind} (${BROKER.replace(/\/\/guest:guest@/, "//")}), results in Redis`);

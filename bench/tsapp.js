@@ -7,5 +7,12 @@ const app = new Celery("bench", {
   taskIgnoreResult: process.env.BENCH_IGNORE_RESULT === "1",
 });
 app.task("tasks.add", /** @param {number} x @param {number} y */ (x, y) => x + y);
+// CPU-bound (BENCH_TASK=cpu): a busy loop of `ms` milliseconds.
+app.task("tasks.cpu", /** @param {number} ms */ (ms) => {
+  const end = performance.now() + ms;
+  let n = 0;
+  while (performance.now() < end) n++;
+  return n;
+});
 
 module.exports = { app };

@@ -96,6 +96,12 @@ export interface CeleryConfig {
   /** worker_concurrency */
   workerConcurrency: number;
   /**
+   * worker_pool_restarts: the pool_restart control command replaces the pool's children, which
+   * load the app module anew (threads and prefork pools; idle children at once, busy ones after
+   * their task). Off by default, as in Celery.
+   */
+  workerPoolRestarts: boolean;
+  /**
    * celeriac-only (Celery has no such limit): the largest task message body a worker accepts, in
    * bytes, both as received and after decompression (inflating stops there). Default 16 MiB,
    * RabbitMQ 4's default max_message_size. A message over it is rejected, not requeued, and
@@ -183,6 +189,7 @@ export const DEFAULTS: CeleryConfig = {
   taskSoftTimeLimit: null,
   workerPrefetchMultiplier: 4,
   workerConcurrency: 16,
+  workerPoolRestarts: false,
   workerMaxMessageSize: 16 * 1024 * 1024,
   workerMaxNestingDepth: 1000,
   brokerTransportOptions: {},

@@ -5,6 +5,7 @@
   BENCH_IGNORE_RESULT  "1" -> task_ignore_result (no result is stored)
 """
 import os
+import time
 
 from celery import Celery
 
@@ -22,3 +23,13 @@ app.conf.update(
 @app.task(name='tasks.add')
 def add(x, y):
     return x + y
+
+
+@app.task(name='tasks.cpu')
+def cpu(ms):
+    """CPU-bound: a busy loop of ``ms`` milliseconds (BENCH_TASK=cpu)."""
+    end = time.perf_counter() + ms / 1000
+    n = 0
+    while time.perf_counter() < end:
+        n += 1
+    return n

@@ -81,6 +81,20 @@ app.task("ts.crash_requeue", (ctx) => {
   process.exit(3);
 }, { bind: true, acksLate: true, rejectOnWorkerLost: true });
 app.task("ts.thread_id", () => require("node:worker_threads").threadId);
+// Prefork pool: a CPU-bound loop that never ends (only a hard limit stops it), the pid of the
+// process running a task, and a task that SIGKILLs its own process (once, with a marker file, for
+// the requeue variant).
+app.task("ts.cpu_spin", () => {
+  for (;;);
+});
+app.task("ts.pid", () => process.pid);
+app.task("ts.sigkill", () => process.kill(process.pid, "SIGKILL"));
+app.task("ts.sigkill_requeue", (ctx) => {
+  const marker = require("node:path").join(require("node:os").tmpdir(), `celeriac-sigkill-${ctx.request.id}`);
+  if (require("node:fs").existsSync(marker)) return "second run";
+  require("node:fs").writeFileSync(marker, "1");
+  process.kill(process.pid, "SIGKILL");
+}, { bind: true, acksLate: true, rejectOnWorkerLost: true });
 // Custom states and rate limits.
 app.task("ts.progress", async (ctx, steps) => {
   for (let i = 1; i <= steps; i++) {

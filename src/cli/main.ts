@@ -42,7 +42,7 @@ interface WorkerArgv extends WorkerControlArgv {
 
 async function worker(argv: WorkerArgv): Promise<void> {
   const app = loadWorkerApp(argv.app);
-  const pool = (argv.pool ?? "eventloop") as "eventloop" | "threads";
+  const pool = (argv.pool ?? "eventloop") as "eventloop" | "threads" | "prefork";
   const w = app.worker({
     queues: splitList(argv.queues),
     concurrency: argv.concurrency,
@@ -117,14 +117,14 @@ void registerControlCommands(registerBeatCommands(yargs(hideBin(process.argv)).s
         y
           .option("app", { alias: "A", type: "string", demandOption: true, describe: "module exporting the Celery app" })
           .option("queues", { alias: "Q", type: "string", describe: "comma-separated queues" })
-          .option("concurrency", { alias: "c", type: "number" })
+          .option("concurrency", { alias: "c", type: "number", describe: "tasks at once (prefork: child processes; default the number of CPUs)" })
           .option("hostname", { alias: "n", type: "string", describe: "node name, e.g. worker1@%h" })
           .option("loglevel", { alias: "l", type: "string", default: "info" })
           .option("prefetch-multiplier", { type: "number" })
-          .option("pool", { alias: "P", type: "string", choices: ["eventloop", "threads"], default: "eventloop", describe: "where tasks run" })
+          .option("pool", { alias: "P", type: "string", choices: ["eventloop", "threads", "prefork"], default: "eventloop", describe: "where tasks run" })
           .option("statedb", { type: "string", describe: "JSON file keeping revoked ids across restarts" })
-          .option("max-tasks-per-child", { type: "number", describe: "threads pool: replace a thread after N tasks" })
-          .option("max-memory-per-child", { type: "number", describe: "threads pool: replace a thread past N KiB of heap" })
+          .option("max-tasks-per-child", { type: "number", describe: "threads/prefork pool: replace a thread or child after N tasks" })
+          .option("max-memory-per-child", { type: "number", describe: "threads/prefork pool: replace a thread (heap) or child (resident memory) past N KiB" })
           .option("beat", { alias: "B", type: "boolean", describe: "also run the beat scheduler in this process" })
           .option("schedule", { alias: "s", type: "string", describe: "beat state file (with -B)" }),
       ),

@@ -171,12 +171,13 @@ export class Consumer {
 
   /**
    * Let `size` requests run at once (at least 1). The threads pool has a fixed number of threads,
-   * so there this does nothing and returns false. The prefetch window is left as it is
-   * (`setPrefetch` changes it).
+   * so there this does nothing and returns false; prefork starts or stops children. The prefetch
+   * window is left as it is (`setPrefetch` changes it).
    */
   resize(size: number): boolean {
-    if (this.options.executor.kind === "threads") return false;
-    this.gate.resize(size);
+    const n = Math.max(1, size);
+    if (!this.options.executor.resize(n)) return false;
+    this.gate.resize(n);
     return true;
   }
 

@@ -16,7 +16,7 @@ export class TimeLimitExceeded extends CeleryError {
   }
 }
 
-/** `billiard.exceptions.WorkerLostError(msg)`: the thread running the task died. */
+/** `billiard.exceptions.WorkerLostError(msg)`: the thread or child process running the task died. */
 export class WorkerLostError extends CeleryError {
   constructor(message: string) {
     super("WorkerLostError", [message], "billiard.exceptions");
@@ -54,7 +54,7 @@ export function taskTraceback(err: unknown): string {
   return text;
 }
 
-/** An error rebuilt from what a worker thread sent (name, message, stack, Celery fields). */
+/** An error rebuilt from what a pool thread or child process sent (name, message, stack, Celery fields). */
 export interface SerializedError {
   name: string;
   message: string;
@@ -70,7 +70,7 @@ export interface SerializedError {
   notError?: boolean;
 }
 
-/** Rebuild a thread's error in the main thread so errorToExceptionInfo/formatTraceback see the same fields. */
+/** Rebuild a thread's or child's error in the worker's process so errorToExceptionInfo/formatTraceback see the same fields. */
 export function reviveError(s: SerializedError): unknown {
   if (s.notError) return s.value;
   if (s.excType === "SoftTimeLimitExceeded" && s.excModule === "billiard.exceptions") {

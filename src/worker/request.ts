@@ -15,7 +15,7 @@ import { taskLabel } from "./task-label";
 
 /**
  * What a traced run ended as: the request settles its message from it. TIMEOUT = hard time
- * limit; LOST = the thread died; REQUEUE = lost with acksLate + rejectOnWorkerLost; ABANDONED =
+ * limit; LOST = the thread or child process died; REQUEUE = lost with acksLate + rejectOnWorkerLost; ABANDONED =
  * cold shutdown stopped waiting for it (nothing stored).
  */
 export type TraceOutcome = "SUCCESS" | "FAILURE" | "RETRY" | "TIMEOUT" | "REVOKED" | "LOST" | "REQUEUE" | "ABANDONED";
@@ -38,7 +38,7 @@ export interface AckPolicy {
   acksLate: boolean;
   /** Celery `acks_on_failure_or_timeout`: with acksLate, ack a failed or timed-out run (else reject it, not requeued). */
   acksOnFailureOrTimeout: boolean;
-  /** Celery `reject_on_worker_lost`: with acksLate, requeue the message when the thread running it died. */
+  /** Celery `reject_on_worker_lost`: with acksLate, requeue the message when the thread or child process running it died. */
   rejectOnWorkerLost: boolean;
 }
 
@@ -57,7 +57,7 @@ export function ackPolicy(
 /**
  * How an acksLate message is settled after the run (Celery Request.on_success/on_failure/
  * on_timeout): acked, unless it failed with acksOnFailureOrTimeout=false (rejected, not
- * requeued), its thread died with rejectOnWorkerLost (requeued), or a cold shutdown abandoned it
+ * requeued), its thread or child process died with rejectOnWorkerLost (requeued), or a cold shutdown abandoned it
  * (given back).
  */
 export function settlementAfterRun(outcome: TraceOutcome, policy: AckPolicy): Settlement {

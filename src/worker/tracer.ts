@@ -1,6 +1,6 @@
 /**
  * Everything around running a handler: STARTED, SUCCESS, FAILURE, RETRY, custom states, time
- * limits, termination, lost threads, result_extended fields, signals, logging. Never throws: a
+ * limits, termination, lost threads and child processes, result_extended fields, signals, logging. Never throws: a
  * failure to store is logged.
  */
 import type { AppContext } from "../app-context";
@@ -274,7 +274,7 @@ export class Tracer {
     return "TIMEOUT";
   }
 
-  /** The thread died: requeue (acksLate + rejectOnWorkerLost) or FAILURE WorkerLostError. */
+  /** The thread or child process died: requeue (acksLate + rejectOnWorkerLost) or FAILURE WorkerLostError. */
   private async lost(task: RegisteredTask, request: Request, err: Error): Promise<"LOST" | "REQUEUE"> {
     const policy = ackPolicy(task.options, this.app.conf);
     if (policy.acksLate && policy.rejectOnWorkerLost) {

@@ -32,7 +32,7 @@ export interface WorkerControlOptions {
 export interface WorkerOptions extends WorkerControlOptions {
   /** Queues to consume (default: the app's taskDefaultQueue). */
   queues?: string[];
-  /** Handlers running at once (default: workerConcurrency). */
+  /** Handlers running at once (default: workerConcurrency; prefork: the number of CPUs unless workerConcurrency was set). */
   concurrency?: number;
   /** Node name `name@host` (default `celery@<hostname>`). */
   hostname?: string;
@@ -43,15 +43,25 @@ export interface WorkerOptions extends WorkerControlOptions {
   /** A logger to use instead of stderr. */
   logger?: Logger;
   /**
-   * Where handlers run: "eventloop" (default; async I/O tasks) or "threads" (node:worker_threads,
-   * so hard time limits and terminate can stop CPU-bound code; needs `appModule`).
+   * Where handlers run:
+   * - "eventloop" (default): on this process's event loop; best for async I/O tasks, but a hard
+   *   time limit cannot stop synchronous code and a task that crashes the process takes the worker.
+   * - "threads": node:worker_threads, so hard time limits and terminate can stop CPU-bound code.
+   * - "prefork" (Celery's default pool): `concurrency` child processes (default: one per CPU);
+   *   this process consumes, acks and stores results and hands each task to an idle child. A hard
+   *   time limit or terminate SIGKILLs the child, a child that dies costs only its task
+   *   (WorkerLostError), and a new child takes its place.
+   * "threads" and "prefork" need `appModule`: each thread or child loads the app itself.
    */
-  pool?: "eventloop" | "threads";
-  /** Module path exporting the app (the CLI's `-A`), loaded by every pool thread. */
+  pool?: "eventloop" | "threads" | "prefork";
+  /** Module path exporting the app (the CLI's `-A`), loaded by every pool thread or child process. */
   appModule?: string;
-  /** Threads pool: replace a thread after this many tasks (Celery worker_max_tasks_per_child). */
+  /** Threads and prefork pools: replace a thread or child after this many tasks (Celery worker_max_tasks_per_child). */
   maxTasksPerChild?: number | null;
-  /** Threads pool: replace a thread whose heap passed this many KiB (Celery worker_max_memory_per_child). */
+  /**
+   * Threads and prefork pools: replace a thread whose V8 heap, or a child whose resident memory,
+   * passed this many KiB after a task (Celery worker_max_memory_per_child).
+   */
   maxMemoryPerChild?: number | null;
   /** A JSON file keeping revoked ids across restarts (Celery `--statedb`): loaded at start, saved at stop. */
   statedb?: string;
@@ -75,7 +85,7 @@ export interface RevokeOptions {
 export interface StopOptions {
   /**
    * Cold shutdown: do not wait for running tasks. Their messages go back to the queue when
-   * acksLate (Redis: in front), nothing is stored for them; threads are terminated.
+   * acksLate (Redis: in front), nothing is stored for them; threads and child processes are stopped.
    */
   cold?: boolean;
 }

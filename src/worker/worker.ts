@@ -3,7 +3,8 @@
  * window, ETA holds, rate limits, concurrency gate, settlement through each Request), remote
  * control and events, and stops them in order: warm (wait for running tasks) or cold.
  */
-import { constants as osConstants, hostname as osHostname } from "node:os";
+import { availableParallelism, constants as osConstants, hostname as osHostname } from "node:os";
+import { DEFAULTS } from "../config";
 import type { AppContext } from "../app-context";
 import { Logger } from "../logging";
 import { pyRepr } from "../protocol/repr";
@@ -15,6 +16,7 @@ import { Consumer } from "./consumer";
 import type { WorkerStats } from "./consumer";
 import { EventLoopPool } from "./pools/eventloop";
 import { ThreadPool } from "./pools/threads";
+import { PreforkPool } from "./pools/prefork";
 import type { ExecutionPool } from "./pools/types";
 import type { Request } from "./request";
 import { LimitedSet, loadStateDb, saveStateDb } from "./state";
@@ -61,7 +63,9 @@ export class Worker implements ControlledWorker {
 
   constructor(private readonly app: AppContext, private readonly options: WorkerOptions = {}) {
     this.hostname = options.hostname ?? `celery@${osHostname()}`;
-    this.concurrency = options.concurrency ?? app.conf.workerConcurrency;
+    // prefork: one child per CPU unless worker_concurrency was set (Celery's default is the CPU count).
+    const preforkDefault = options.pool === "prefork" && app.conf.workerConcurrency === DEFAULTS.workerConcurrency;
+    this.concurrency = options.concurrency ?? (preforkDefault ? availableParallelism() : app.conf.workerConcurrency);
     this.logger = options.logger ?? new Logger(options.logLevel ?? "INFO");
     this.signals.logger = this.logger;
     this.statedb = options.statedb ?? null;
@@ -125,7 +129,7 @@ export class Worker implements ControlledWorker {
   /**
    * Revoke task ids (Celery `revoke`): they are skipped when received or about to run (REVOKED
    * "revoked", message acked); with `terminate`, a running one is stopped now (REVOKED
-   * "terminated"; the threads pool terminates its thread, the event loop aborts ctx.signal and
+   * "terminated"; the threads pool terminates its thread, prefork SIGKILLs its child, the event loop aborts ctx.signal and
    * stops waiting for it).
    */
   revoke(ids: string | string[], options: RevokeOptions = {}): void {
@@ -238,18 +242,18 @@ export class Worker implements ControlledWorker {
 
 /** The execution pool the options ask for. */
 function createExecutor(options: WorkerOptions, size: number, logger: Logger): ExecutionPool {
-  if ((options.pool ?? "eventloop") === "threads") {
-    if (!options.appModule) throw new Error('pool "threads" needs appModule: the path of the module exporting the app (the CLI passes -A)');
-    return new ThreadPool({
-      appModule: options.appModule,
-      size,
-      maxTasksPerChild: options.maxTasksPerChild,
-      maxMemoryPerChild: options.maxMemoryPerChild,
-      logger,
-    });
-  }
-  if (options.pool === undefined || options.pool === "eventloop") return new EventLoopPool();
-  throw new Error(`unknown pool ${JSON.stringify(options.pool)} (use "eventloop" or "threads")`);
+  const pool = options.pool ?? "eventloop";
+  if (pool === "eventloop") return new EventLoopPool();
+  if (pool !== "threads" && pool !== "prefork") throw new Error(`unknown pool ${JSON.stringify(pool)} (use "eventloop", "threads" or "prefork")`);
+  if (!options.appModule) throw new Error(`pool "${pool}" needs appModule: the path of the module exporting the app (the CLI passes -A)`);
+  const slotOptions = {
+    appModule: options.appModule,
+    size,
+    maxTasksPerChild: options.maxTasksPerChild,
+    maxMemoryPerChild: options.maxMemoryPerChild,
+    logger,
+  };
+  return pool === "threads" ? new ThreadPool(slotOptions) : new PreforkPool(slotOptions);
 }
 
 /** Signal names as Celery accepts them: "TERM", "SIGTERM", 15 → "SIGTERM". */

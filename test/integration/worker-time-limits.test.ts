@@ -5,7 +5,7 @@
 import { resolve } from "node:path";
 import type { Celery, Worker, WorkerOptions } from "../../src";
 import { captureLogger, mirrorAppTasks, storedMeta, testApp } from "../support/app";
-import { rawRedis } from "../support/redis";
+import { unackedTaskIds } from "../support/redis";
 import { waitFor } from "../support/wait";
 
 const TSAPP = resolve(__dirname, "../../interop-tests/apps/tsapp.js");
@@ -32,15 +32,8 @@ async function startWorker(options: WorkerOptions = {}): Promise<Worker> {
   return worker;
 }
 
-
-async function unackedIds(): Promise<string[]> {
-  const redis = rawRedis(8);
-  try {
-    return Object.values(await redis.hgetall("unacked")).map((v) => (JSON.parse(v) as [{ headers: { id: string } }])[0].headers.id);
-  } finally {
-    redis.disconnect();
-  }
-}
+/** Task ids held unacked on testApp()'s broker db. */
+const unackedIds = () => unackedTaskIds(8);
 
 describe("event loop pool", () => {
   test("soft limit on a plain async task: FAILURE SoftTimeLimitExceeded() with traceback, as backend-redis-soft-time-limit", async () => {

@@ -1,7 +1,8 @@
 /** Shared set-up for end-to-end tests: an app on the private test Redis with its own queue. */
 import { randomUUID } from "node:crypto";
+import { resolve } from "node:path";
 import { Celery } from "../../src";
-import type { CelerySettings, Worker } from "../../src";
+import type { CelerySettings, Worker, WorkerOptions } from "../../src";
 import { Logger } from "../../src/logging";
 import { rawRedis, testRedisUrl } from "./redis";
 
@@ -63,4 +64,25 @@ export function mirrorAppTasks(modulePath: string, target: Celery): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module path is only known at run time
   const source = (require(modulePath) as { app: { tasks: Map<string, { handler: never; options: object }> } }).app;
   for (const [name, t] of source.tasks) if (!target.tasks.has(name)) target.task(name, t.handler, t.options as never);
+}
+
+/** interop-tests/apps/tsapp.js: the app module that pool threads and prefork children load. */
+export const TSAPP = resolve(__dirname, "../../interop-tests/apps/tsapp.js");
+
+/**
+ * Start a worker with `options` (a pool that loads TSAPP) on a fresh testApp(settings) that has
+ * tsapp.js's tasks, kept in `t` (perTestApp) so that it is stopped after the test.
+ */
+export async function startTsappWorker(
+  t: { app: Celery | null; worker: Worker | null },
+  options: WorkerOptions,
+  settings: CelerySettings = {},
+): Promise<{ app: Celery; worker: Worker }> {
+  const app = testApp(settings);
+  t.app = app;
+  mirrorAppTasks(TSAPP, app);
+  const worker = app.worker({ appModule: TSAPP, ...options });
+  t.worker = worker;
+  await worker.start();
+  return { app, worker };
 }

@@ -3,7 +3,7 @@
  * command and event Receiver pointed at it: what the control/events interop tests share.
  * Build first: npm run build.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
@@ -90,4 +90,21 @@ export function receiveEvents(py: Python, env: Record<string, string>, node: str
       err ? reject(new Error(`${err.message}\n${stderr}`)) : resolvePromise(JSON.parse(stdout.trim().split("\n").pop() as string) as Array<Record<string, unknown>>),
     );
   });
+}
+
+/** Unix ms of the first line of `output` containing `text` (Celery's `[YYYY-MM-DD HH:MM:SS,mmm: LEVEL/...]`, local time). */
+export function logTime(output: string, text: string): number {
+  const line = output.split("\n").find((l) => l.includes(text));
+  const m = line?.match(/^\[(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d),(\d{3}):/);
+  if (!m) throw new Error(`no log line with ${text}`);
+  return Date.parse(`${m[1]}T${m[2]}.${m[3]}`);
+}
+
+/** Pids of the child processes of `pid` (a `-P prefork` worker's children). */
+export function childPids(pid: number): number[] {
+  try {
+    return execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
+  } catch {
+    return []; // pgrep exits 1 when there is none
+  }
 }

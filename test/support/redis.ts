@@ -81,3 +81,13 @@ export async function record(
   consumer = await transport.consume(options);
   return { consumer, deliveries, errors, unsettled: () => unsettled, maxUnsettled: () => max, settle };
 }
+
+/** Task ids of the messages Redis db `db` holds as unacked (kombu's `unacked` hash). */
+export async function unackedTaskIds(db: number): Promise<string[]> {
+  const redis = rawRedis(db);
+  try {
+    return Object.values(await redis.hgetall("unacked")).map((v) => (JSON.parse(v) as [{ headers: { id: string } }])[0].headers.id);
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -273,16 +273,17 @@ function rateLimit(state: ControlState, args: Record<string, WireValue>): unknow
 
 function stats(state: ControlState): Record<string, unknown> {
   const w = state.worker;
+  const pool = w.executor.info();
   return {
     total: { ...w.stats.total },
     pid: process.pid,
     clock: String(state.clock.value),
     uptime: Math.floor((Date.now() - state.startedAt) / 1000),
     pool: {
-      implementation: w.executor.kind === "threads" ? "celeriac:threads" : "celeriac:eventloop",
+      implementation: pool.implementation,
       "max-concurrency": w.consumer.concurrency,
-      processes: [process.pid],
-      "max-tasks-per-child": "N/A",
+      processes: pool.processes,
+      "max-tasks-per-child": pool.maxTasksPerChild ?? "N/A",
       "put-guarded-by-semaphore": false,
       timeouts: [state.app.conf.taskSoftTimeLimit ?? 0, state.app.conf.taskTimeLimit ?? 0],
     },
@@ -338,8 +339,10 @@ export const HANDLERS: Record<string, ControlHandler> = {
     s.worker.consumer.shrink(typeof a.n === "number" ? a.n : 1);
     return ok("pool will shrink");
   },
-  pool_restart: () => {
-    throw new ControlError("ValueError", "Pool restarts not enabled");
+  pool_restart: (s) => {
+    if (!s.app.conf.workerPoolRestarts) throw new ControlError("ValueError", "Pool restarts not enabled");
+    if (!s.worker.executor.restart()) throw new ControlError("ValueError", `Pool restarts not supported by the ${s.worker.executor.kind} pool`);
+    return ok("reload started");
   },
   autoscale: () => {
     throw new ControlError("ValueError", "Autoscale not enabled");

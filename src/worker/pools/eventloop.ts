@@ -3,7 +3,7 @@ import type { RegisteredTask, TaskContext } from "../../task-types";
 import { isAbortError, SoftTimeLimitExceeded } from "../errors";
 import { RetryRequest } from "../retry";
 import type { Request } from "../request";
-import type { Execution, ExecutionPool, HandlerOutcome, JobHooks } from "./types";
+import type { Execution, ExecutionPool, HandlerOutcome, JobHooks, PoolInfo } from "./types";
 
 /** Build the TaskContext a bound handler gets. */
 export function taskContext(request: Request, signal: AbortSignal, hooks: JobHooks): TaskContext {
@@ -59,5 +59,19 @@ export class EventLoopPool implements ExecutionPool {
 
   async close(): Promise<void> {
     // nothing to stop
+  }
+
+  info(): PoolInfo {
+    return { implementation: "celeriac:eventloop", processes: [process.pid], maxTasksPerChild: null };
+  }
+
+  /** Nothing to start or stop: the consumer's gate decides how many run. */
+  resize(): boolean {
+    return true;
+  }
+
+  /** Handlers run in this process: nothing to restart. */
+  restart(): boolean {
+    return false;
   }
 }

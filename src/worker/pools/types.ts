@@ -1,4 +1,4 @@
-/** Execution pools: where handlers run (the event loop, or worker threads that can be killed). */
+/** Execution pools: where handlers run (the event loop, worker threads or child processes that can be killed). */
 import type { RegisteredTask } from "../../task-types";
 import type { WireValue } from "../../protocol/message";
 import type { Request } from "../request";
@@ -7,7 +7,7 @@ import type { Request } from "../request";
 export type HandlerOutcome =
   | { kind: "return"; value: unknown }
   | { kind: "throw"; error: unknown }
-  /** The thread running it died (WorkerLostError). */
+  /** The thread or child process running it died (WorkerLostError). */
   | { kind: "lost"; error: Error };
 
 /** What a running handler may ask of the worker. */
@@ -24,15 +24,37 @@ export interface Execution {
    * event loop cannot see the signal, so its run ends at once with that error.
    */
   softLimit(): void;
-  /** Stop at once (hard limit, terminate): threads are terminated; the event loop stops waiting. */
+  /** Stop at once (hard limit, terminate): threads are terminated, child processes SIGKILLed; the event loop stops waiting. */
   kill(): void;
+}
+
+/** What `inspect stats` shows of a pool (Celery's `pool` block). */
+export interface PoolInfo {
+  /** Celery's `implementation` ("celeriac:prefork"). */
+  implementation: string;
+  /** Pids of the processes that run tasks (Celery's `processes`). */
+  processes: number[];
+  /** Celery's `max-tasks-per-child` (null: "N/A"). */
+  maxTasksPerChild: number | null;
 }
 
 /** Runs handlers. */
 export interface ExecutionPool {
-  readonly kind: "eventloop" | "threads";
+  readonly kind: "eventloop" | "threads" | "prefork";
   /** Run the handler of `task` for `request` with positional `args` (already mapped from kwargs). */
   start(task: RegisteredTask, request: Request, args: unknown[], hooks: JobHooks): Execution;
-  /** Stop every thread (running jobs are abandoned). */
+  /** Stop every thread or child process (running jobs are abandoned). */
   close(): Promise<void>;
+  /** What `inspect stats` shows of this pool. */
+  info(): PoolInfo;
+  /**
+   * Let `size` jobs run at once (pool_grow / pool_shrink): false when this pool cannot change its
+   * size (threads); prefork starts or stops children.
+   */
+  resize(size: number): boolean;
+  /**
+   * pool_restart: replace every thread or child (idle ones now, busy ones after their job), so
+   * the app module is loaded anew; false when this pool has none to replace (the event loop).
+   */
+  restart(): boolean;
 }

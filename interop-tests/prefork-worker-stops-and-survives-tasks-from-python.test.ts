@@ -1,0 +1,82 @@
+/**
+ * A `celeriac worker -P prefork` driven from Python (newest Celery and 5.2), on Redis and on
+ * RabbitMQ:
+ * - `time_limit=1` on a never-ending CPU-bound task: the main process SIGKILLs the child, Python
+ *   reads FAILURE TimeLimitExceeded within seconds, the worker logs Celery's lines, and the next
+ *   task runs on the new child.
+ * - children SIGKILLed mid-task: FAILURE WorkerLostError ("Worker exited prematurely: signal 9
+ *   (SIGKILL) Job: n.") for the tasks they ran, and the messages the worker held but had not
+ *   started run within seconds on new children (the main process holds them, not the children,
+ *   so nothing waits for a visibility timeout).
+ * Needs `npm run build` (spawns dist/cli/main.js with interop-tests/apps/tsapp.js).
+ */
+import { unique } from "../test/support/app";
+import { BROKERS, type BrokerLease } from "../test/support/brokers";
+import { childPids, type CliWorker, logTime, startCliWorker } from "../test/support/cli-worker";
+import { pyClient, type PyOutcome, PYTHONS } from "../test/support/python";
+import { testRedisUrl } from "../test/support/redis";
+import { waitFor } from "../test/support/wait";
+
+jest.setTimeout(120_000);
+const BACKEND = testRedisUrl(13);
+
+describe.each(BROKERS)("on $name", (broker) => {
+  let lease: BrokerLease;
+  let worker: CliWorker;
+  let queue: string;
+  beforeAll(async () => {
+    lease = await broker.open("prefork", 12);
+    queue = unique("prefork");
+    worker = startCliWorker(lease.url, BACKEND, "prefork", ["-P", "prefork"], { TSAPP_QUEUE: queue });
+    await waitFor(() => worker.output().includes("ready."), 20000, "worker ready");
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await lease?.close();
+  });
+
+  test.each(PYTHONS)("time_limit=1 from Python $label: FAILURE TimeLimitExceeded, the child replaced, the next task runs", async (py) => {
+    const env = { PYAPP_BROKER: lease.url, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: queue };
+    const send = async (task: string, options: object) =>
+      ((await pyClient(py, ["send", task, "--options", JSON.stringify({ queue, ...options })], env)) as { id: string }).id;
+    const from = worker.output().length;
+    const since = () => worker.output().slice(from);
+    const id = await send("ts.cpu_spin", { time_limit: 1 });
+    const out = (await pyClient(py, ["get", id, "--timeout", "20"], env)) as PyOutcome;
+    expect(out).toMatchObject({ state: "FAILURE", exc_type: "TimeLimitExceeded" });
+    await waitFor(() => since().includes(`Hard time limit (1s) exceeded for ts.cpu_spin[${id}]`), 5000, "hard limit line");
+    await waitFor(() => /Process 'ForkPoolWorker-\d+' pid:\d+ exited with 'signal 9 \(SIGKILL\)'/.test(since()), 5000, "exit line");
+    // Measured on the worker's own clock: from "received" to the hard-limit line.
+    const limitedAfter = logTime(since(), `Hard time limit (1s) exceeded for ts.cpu_spin[${id}]`) - logTime(since(), `ts.cpu_spin[${id}] received`);
+    expect(limitedAfter).toBeLessThan(3000);
+    const ok = (await pyClient(py, ["send", "ts.add", "--args", "[2, 3]", "--options", JSON.stringify({ queue })], env)) as { id: string };
+    expect(await pyClient(py, ["get", ok.id, "--timeout", "20"], env)).toMatchObject({ state: "SUCCESS", result: 5 });
+  });
+
+  test.each(PYTHONS)("Python $label: the running tasks are WorkerLostError, the held ones run at once on new children", async (py) => {
+    const env = { PYAPP_BROKER: lease.url, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: queue };
+    const send = async (args: unknown[]) =>
+      ((await pyClient(py, ["send", "ts.sleep", "--args", JSON.stringify(args), "--options", JSON.stringify({ queue })], env)) as { id: string }).id;
+    const from = worker.output().length;
+    const since = () => worker.output().slice(from);
+    // Two children (-c 2): two long tasks run, two short ones wait in the worker.
+    const running = [await send([30, "never"]), await send([30, "never"])];
+    const held = [await send([0.1, "held-1"]), await send([0.1, "held-2"])];
+    await waitFor(() => [...running, ...held].every((id) => since().includes(`[${id}] received`)), 15000, "all received");
+    const children = childPids(worker.child.pid as number);
+    expect(children).toHaveLength(2);
+    const killedAt = Date.now();
+    for (const pid of children) process.kill(pid, "SIGKILL");
+    for (const id of running) {
+      const out = (await pyClient(py, ["get", id, "--timeout", "20"], env)) as PyOutcome;
+      expect(out).toMatchObject({ state: "FAILURE", exc_type: "WorkerLostError" });
+      expect(String(out.exc_message)).toMatch(/Worker exited prematurely: signal 9 \(SIGKILL\) Job: \d+\./);
+    }
+    for (const [i, id] of held.entries()) {
+      expect(await pyClient(py, ["get", id, "--timeout", "20"], env)).toMatchObject({ state: "SUCCESS", result: `held-${i + 1}` });
+      // On the worker's clock: done within seconds of the kill, not after a visibility timeout (1 h).
+      expect(logTime(since(), `ts.sleep[${id}] succeeded`) - killedAt).toBeLessThan(5000);
+    }
+    expect(childPids(worker.child.pid as number)).toHaveLength(2);
+  });
+});

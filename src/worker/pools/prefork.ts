@@ -1,0 +1,166 @@
+/**
+ * `pool: "prefork"` (Celery's name, `-P prefork`): handlers run in N child processes
+ * (`child_process.fork` of prefork-child.ts), one task per child at a time. The main process
+ * keeps consuming, acking and storing results; it hands each job to an idle child over IPC (the
+ * slot pool's protocol, slot-pool.ts). So a hard time limit or `revoke(terminate)` SIGKILLs the
+ * child, and a child that dies (SIGKILL, OOM, a native crash, `process.exit` in a task) costs its
+ * running task only (WorkerLostError, or a requeue under acksLate + rejectOnWorkerLost): a new
+ * child takes its place and the worker carries on. `maxMemoryPerChild` is KiB of the child's
+ * resident set, as in Celery.
+ *
+ * Soft limits reach the child as a message: a bound handler that awaits sees ctx.signal abort
+ * with SoftTimeLimitExceeded, a plain one fails with it at once. A synchronous CPU-bound handler
+ * cannot see it inside its loop (JavaScript has nothing like billiard's SIGUSR1 raising inside
+ * running code): its run goes on, and only the hard limit stops it.
+ *
+ * `revoke(terminate)` SIGKILLs the child whatever signal was asked (the child ignores SIGINT, so
+ * a Ctrl-C of the process group leaves running tasks to the warm shutdown, as billiard's do).
+ */
+import { fork } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { constants as osConstants } from "node:os";
+import { resolve as resolvePath } from "node:path";
+import { SlotPool } from "./slot-pool";
+import type { Slot, SlotEvents, SlotHost, SlotPoolOptions } from "./slot-pool";
+import type { SlotMessage } from "./slot-protocol";
+import type { PoolInfo } from "./types";
+
+/** Options of the prefork pool (`size`: the number of child processes). */
+export type PreforkPoolOptions = SlotPoolOptions;
+
+/** A retired child that has not exited after this long (its app module holds it) is killed. */
+const RETIRE_GRACE_MS = 5000;
+/** A child that died before it was ready is replaced after this long. */
+const RESPAWN_DELAY_MS = 1000;
+
+/**
+ * The child entry: next to this file when compiled; under ts-jest (src/), the build's, as children
+ * run compiled code (build first).
+ */
+function childEntry(): string {
+  const here = resolvePath(__dirname, "prefork-child.js");
+  return existsSync(here) ? here : resolvePath(__dirname, "../../../dist/worker/pools/prefork-child.js");
+}
+
+/** billiard's human_status: "exitcode 3", "signal 9 (SIGKILL)". */
+export function humanStatus(code: number | null, signal: NodeJS.Signals | null): string {
+  if (signal) {
+    const n = osConstants.signals[signal];
+    return n === undefined ? `signal ${signal}` : `signal ${n} (${signal})`;
+  }
+  return `exitcode ${code ?? 0}`;
+}
+
+/** Billiard's process name: ForkPoolWorker-<n>, n never reused. */
+function childName(slot: Pick<Slot, "id">): string {
+  return `ForkPoolWorker-${slot.id}`;
+}
+
+export class PreforkPool extends SlotPool {
+  readonly kind = "prefork" as const;
+  protected readonly memoryName = "resident memory";
+  /** Children wanted (pool_grow / pool_shrink change it). */
+  private target: number;
+  private closed = false;
+
+  /** Starts `options.size` children at once. */
+  constructor(options: PreforkPoolOptions) {
+    super(options);
+    this.target = Math.max(1, options.size);
+    for (let i = 0; i < this.target; i++) this.spawn();
+  }
+
+  /** Pids of the children alive now. */
+  get pids(): number[] {
+    return [...this.slots].map((s) => s.host.pid);
+  }
+
+  protected launch(id: number, events: SlotEvents): SlotHost {
+    const child: ChildProcess = fork(childEntry(), [this.appModule, childName({ id })], {
+      serialization: "advanced",
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      execArgv: process.execArgv.filter((a) => !a.startsWith("--inspect")),
+    });
+    // Children never keep the worker's process alive; they exit when it is gone (prefork-child.ts).
+    child.unref();
+    child.channel?.unref();
+    let exited = false;
+    const gone = new Promise<void>((resolve) =>
+      child.once("exit", (code, signal) => {
+        exited = true;
+        events.exit(humanStatus(code, signal));
+        resolve();
+      }),
+    );
+    child.on("message", (m: SlotMessage) => events.message(m));
+    child.on("error", (err) => this.options.logger.error(`Pool process ${childName({ id })} pid:${child.pid ?? "?"}: ${err.message}`));
+    return {
+      pid: child.pid ?? 0,
+      post: (message) => {
+        // A child that is gone drops it: its exit reports the job.
+        if (child.connected) child.send(message, () => undefined);
+      },
+      stop: (how) => {
+        if (exited) return gone;
+        if (how === "kill" || !child.connected) child.kill("SIGKILL");
+        else {
+          child.disconnect();
+          setTimeout(() => !exited && child.kill("SIGKILL"), RETIRE_GRACE_MS).unref();
+        }
+        return gone;
+      },
+    };
+  }
+
+  /** Celery logs every exit it did not ask for, killed children included (billiard's _join_exited_workers). */
+  protected override logsExit(slot: Slot): boolean {
+    return slot.ending !== "retired";
+  }
+
+  /**
+   * Keep `target` children: a child that is gone is replaced at once, or after a second when it
+   * died before it loaded the app module (so a module that cannot load is no tight crash loop).
+   */
+  protected override slotGone(slot: Slot): void {
+    const refill = (): void => {
+      if (!this.closed && this.slots.size < this.target) this.spawn();
+    };
+    if (slot.online || slot.ending !== null) refill();
+    else setTimeout(refill, RESPAWN_DELAY_MS).unref();
+  }
+
+  /** A child past the target (the pool shrank) is retired after its job; else max tasks / memory per child. */
+  protected override afterJob(slot: Slot, memory: number): void {
+    if (this.slots.size > this.target) this.retire(slot, `the pool shrinks to ${this.target}`, "Stopping");
+    else super.afterJob(slot, memory);
+  }
+
+  protected exitLine(slot: Slot, status: string): string {
+    return `Process '${childName(slot)}' pid:${slot.host.pid} exited with '${status}'`;
+  }
+
+  protected describe(slot: Slot): string {
+    return `pool process '${childName(slot)}' pid:${slot.host.pid}`;
+  }
+
+  info(): PoolInfo {
+    return { implementation: "celeriac:prefork", processes: this.pids, maxTasksPerChild: this.options.maxTasksPerChild ?? null };
+  }
+
+  /** Start children up to `size`, or retire idle ones down to it (busy ones go after their job). */
+  resize(size: number): boolean {
+    this.target = Math.max(1, size);
+    while (this.slots.size < this.target) this.spawn();
+    for (const slot of [...this.slots]) {
+      if (this.slots.size <= this.target) break;
+      if (!slot.busy) this.retire(slot, `the pool shrinks to ${this.target}`, "Stopping");
+    }
+    return true;
+  }
+
+  override async close(): Promise<void> {
+    this.closed = true;
+    await super.close();
+  }
+}

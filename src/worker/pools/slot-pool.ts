@@ -1,0 +1,244 @@
+/**
+ * What the threads and prefork pools share: children ("slots") that each run one job at a time,
+ * the job protocol (slot-protocol.ts), killing and replacing a slot, max-tasks-per-child and
+ * max-memory-per-child, and WorkerLostError when a slot dies mid-job. A subclass says how a child
+ * is started and stopped (a worker thread, a child process) and how its exit is logged.
+ */
+import { resolve as resolvePath } from "node:path";
+import { ReplaceRequest } from "../../client/task";
+import type { Logger } from "../../logging";
+import type { RegisteredTask } from "../../task-types";
+import { reviveError, WorkerLostError } from "../errors";
+import { RetryRequest } from "../retry";
+import type { Request } from "../request";
+import type { ParentMessage, SlotMessage } from "./slot-protocol";
+import type { Execution, ExecutionPool, HandlerOutcome, JobHooks, PoolInfo } from "./types";
+
+/** Options of a slot pool. */
+export interface SlotPoolOptions {
+  /** Module exporting the app (as `app` or default), loaded by every child. */
+  appModule: string;
+  /** Most children at once (the worker's concurrency). */
+  size: number;
+  /** Replace a child after this many tasks (Celery worker_max_tasks_per_child). */
+  maxTasksPerChild?: number | null;
+  /** Replace a child whose memory passed this many KiB after a task (Celery worker_max_memory_per_child). */
+  maxMemoryPerChild?: number | null;
+  logger: Logger;
+}
+
+/** One started child as the pool drives it. */
+export interface SlotHost {
+  /** Process id of the child (a thread: the worker's own). */
+  readonly pid: number;
+  /** Send a message; a child that is gone drops it (its exit reports the job). */
+  post(message: ParentMessage): void;
+  /** Stop the child: `kill` at once (hard limit, terminate), `retire` when it is idle (recycle, close). Resolves when it is gone. */
+  stop(how: "kill" | "retire"): Promise<void>;
+}
+
+/** What a child reports to its pool. */
+export interface SlotEvents {
+  message(message: SlotMessage): void;
+  /** The child is gone; `status` as billiard's human_status: "exitcode 3", "signal 9 (SIGKILL)". */
+  exit(status: string): void;
+}
+
+/** A child and its bookkeeping. */
+export interface Slot {
+  /** 1, 2, ...: never reused, so a replacement has a new one (ForkPoolWorker-<id>, Thread-<id>). */
+  readonly id: number;
+  readonly host: SlotHost;
+  tasks: number;
+  busy: Job | null;
+  /** Sent "online": it loaded the app module. */
+  online: boolean;
+  /** pool_restart came while it ran a job: retire it after the job. */
+  restartAfterJob: boolean;
+  /** Stopped on purpose: "retired" (recycle, close) or "killed" (hard limit, terminate): its job is not lost. */
+  ending: "retired" | "killed" | null;
+}
+
+interface Job {
+  id: number;
+  hooks: JobHooks;
+  finish(o: HandlerOutcome): void;
+}
+
+/** A promise settled once, by the first `finish`. */
+export function settledOnce(): { done: Promise<HandlerOutcome>; finish: (o: HandlerOutcome) => void } {
+  let resolveDone!: (o: HandlerOutcome) => void;
+  let finished = false;
+  const done = new Promise<HandlerOutcome>((resolve) => (resolveDone = resolve));
+  const finish = (o: HandlerOutcome): void => {
+    if (finished) return;
+    finished = true;
+    resolveDone(o);
+  };
+  return { done, finish };
+}
+
+/** A pool of children that run one job each at a time (threads.ts, prefork.ts). */
+export abstract class SlotPool implements ExecutionPool {
+  abstract readonly kind: "threads" | "prefork";
+  protected readonly slots = new Set<Slot>();
+  protected readonly appModule: string;
+  private nextSlot = 1;
+  private nextJob = 1;
+
+  constructor(protected readonly options: SlotPoolOptions) {
+    this.appModule = resolvePath(process.cwd(), options.appModule);
+  }
+
+  /** Start a child with `id` that reports to `events`. */
+  protected abstract launch(id: number, events: SlotEvents): SlotHost;
+  /** The error line logged when a child exits (Celery's "Process '...' exited with '...'"). */
+  protected abstract exitLine(slot: Slot, status: string): string;
+  /** How a child is named in info lines ("pool thread 3"). */
+  protected abstract describe(slot: Slot): string;
+  /** What max-memory-per-child measures, for the log line ("heap"). */
+  protected abstract readonly memoryName: string;
+  /** What `inspect stats` shows of this pool. */
+  abstract info(): PoolInfo;
+  /** Change how many jobs may run at once; false when this pool cannot (see ExecutionPool.resize). */
+  abstract resize(size: number): boolean;
+
+  /** Whether the exit of `slot` is logged as an error (default: it died with a job, unasked). */
+  protected logsExit(slot: Slot, hadJob: boolean): boolean {
+    return hadJob && slot.ending === null;
+  }
+
+  /** A slot left the pool (died, killed, retired): a subclass may start a replacement. */
+  protected slotGone(_slot: Slot): void {
+    // threads are started when a job needs one
+  }
+
+  /** Start one child and add it to the pool. */
+  protected spawn(): Slot {
+    const id = this.nextSlot++;
+    // Events come asynchronously, after `slot` is set.
+    const events: SlotEvents = {
+      message: (m) => this.onMessage(slot, m),
+      exit: (status) => this.onExit(slot, status),
+    };
+    const slot: Slot = { id, host: this.launch(id, events), tasks: 0, busy: null, online: false, restartAfterJob: false, ending: null };
+    this.slots.add(slot);
+    return slot;
+  }
+
+  private onExit(slot: Slot, status: string): void {
+    const wasMember = this.slots.delete(slot);
+    const job = slot.busy;
+    slot.busy = null;
+    if (this.logsExit(slot, job !== null)) this.options.logger.error(this.exitLine(slot, status));
+    if (job && slot.ending === null) {
+      job.finish({ kind: "lost", error: new WorkerLostError(`Worker exited prematurely: ${status} Job: ${job.id}.`) });
+    }
+    if (wasMember) this.slotGone(slot);
+  }
+
+  private onMessage(slot: Slot, m: SlotMessage): void {
+    if (m.type === "online") {
+      slot.online = true;
+      return;
+    }
+    const job = slot.busy;
+    if (!job || m.job !== job.id) return;
+    if (m.type === "updateState") {
+      job.hooks.updateState(m.state, m.meta).then(
+        () => slot.host.post({ type: "stateStored", seq: m.seq }),
+        (err: Error) => slot.host.post({ type: "stateStored", seq: m.seq, error: err.message }),
+      );
+      return;
+    }
+    slot.busy = null;
+    slot.tasks++;
+    if (m.type === "return") job.finish({ kind: "return", value: m.value });
+    else if (m.type === "throw") job.finish({ kind: "throw", error: reviveError(m.error) });
+    else if (m.type === "replace") job.finish({ kind: "throw", error: new ReplaceRequest(m.signature) });
+    else {
+      const exc = m.exc ? reviveError(m.exc) : undefined;
+      job.finish({ kind: "throw", error: new RetryRequest({ ...m.options, exc }) });
+    }
+    this.afterJob(slot, m.memory);
+  }
+
+  /** Recycle `slot` after a pool_restart or when it reached max-tasks-per-child or max-memory-per-child; subclasses may retire more. */
+  protected afterJob(slot: Slot, memory: number): void {
+    const { maxTasksPerChild, maxMemoryPerChild } = this.options;
+    if (slot.restartAfterJob) {
+      this.retire(slot, "pool restart");
+    } else if (maxTasksPerChild && slot.tasks >= maxTasksPerChild) {
+      this.retire(slot, `reached max tasks per child (${maxTasksPerChild})`);
+    } else if (maxMemoryPerChild && memory / 1024 > maxMemoryPerChild) {
+      this.retire(slot, `${this.memoryName} ${Math.round(memory / 1024)} KiB exceeds max memory per child (${maxMemoryPerChild} KiB)`);
+    }
+  }
+
+  /** Stop an idle slot on purpose (logged at INFO) and let `slotGone` replace it. */
+  protected retire(slot: Slot, why: string, verb = "Replacing"): void {
+    this.options.logger.info(`${verb} ${this.describe(slot)}: ${why}`);
+    this.end(slot, "retired");
+  }
+
+  /** pool_restart: idle children are replaced now, busy ones after their job. */
+  restart(): boolean {
+    for (const slot of [...this.slots]) {
+      if (slot.busy) slot.restartAfterJob = true;
+      else this.retire(slot, "pool restart");
+    }
+    return true;
+  }
+
+  private end(slot: Slot, how: "retired" | "killed"): void {
+    slot.ending = how;
+    this.slots.delete(slot);
+    void slot.host.stop(how === "killed" ? "kill" : "retire");
+    this.slotGone(slot);
+  }
+
+  private idleSlot(): Slot {
+    for (const s of this.slots) if (!s.busy && !s.ending) return s;
+    return this.spawn();
+  }
+
+  start(task: RegisteredTask, request: Request, args: unknown[], hooks: JobHooks): Execution {
+    const { done, finish } = settledOnce();
+    const job: Job = { id: this.nextJob++, hooks, finish };
+    const slot = this.idleSlot();
+    slot.busy = job;
+    try {
+      slot.host.post({ type: "run", job: job.id, name: task.name, args, info: request.info });
+    } catch (err) {
+      slot.busy = null;
+      finish({ kind: "throw", error: err });
+    }
+    return {
+      done,
+      softLimit: () => {
+        if (slot.busy === job) slot.host.post({ type: "soft", job: job.id });
+      },
+      kill: () => {
+        if (slot.busy !== job) return;
+        slot.busy = null;
+        this.end(slot, "killed");
+        finish({ kind: "throw", error: new Error("terminated") });
+      },
+    };
+  }
+
+  /** Stop every child; jobs still running end as lost. */
+  async close(): Promise<void> {
+    const all = [...this.slots];
+    this.slots.clear();
+    await Promise.all(
+      all.map((s) => {
+        s.ending = "retired";
+        const job = s.busy;
+        s.busy = null;
+        job?.finish({ kind: "lost", error: new WorkerLostError(`Worker exited prematurely: shutdown Job: ${job.id}.`) });
+        return s.host.stop("retire");
+      }),
+    );
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The child side of the slot pools (threads and prefork): what a pool thread or a pool process
+ * runs. Plain JavaScript source, evaluated in the child (node:worker_threads `eval`, or the
+ * prefork child entry), so that it works from the compiled package and from ts-jest alike. It
+ * needs nothing from celeriac: the app module's `tasks` map gives the handler, errors are sent
+ * back field by field (`SerializedError`), and the protocol is `SlotMessage` / `ParentMessage`
+ * (slot-protocol.ts).
+ *
+ * The source defines `runSlot(channel)`, where `channel` is
+ * `{ appModule, send(message), onMessage(listener), memory() }`: `memory()` is what
+ * max-memory-per-child compares (bytes: a thread's V8 heap, a process's resident set).
+ */
+export const SLOT_RUNNER = String.raw`
+function runSlot(channel) {
+const mod = require(channel.appModule);
+const app = [mod && mod.app, mod && mod.default, mod && mod.default && mod.default.app, mod].find((c) => c && c.tasks instanceof Map);
+if (!app) throw new Error(channel.appModule + " does not export a Celery app (export it as app or default)");
+const RETRY = Symbol("celeriac.retry");
+const REPLACE = Symbol("celeriac.replace");
+let current = null;
+let seq = 0;
+const pendingStates = new Map();
+
+function classesOf(err) {
+  const out = [];
+  let p = Object.getPrototypeOf(err);
+  while (p && p !== Object.prototype) { if (p.constructor && p.constructor.name) out.push(p.constructor.name); p = Object.getPrototypeOf(p); }
+  return out;
+}
+function safe(v) {
+  try { return structuredClone(v); } catch (e) { try { return JSON.parse(JSON.stringify(v)); } catch (e2) { return String(v); } }
+}
+function serializeError(err) {
+  if (!(err instanceof Error)) return { name: "Error", message: String(err), stack: null, classes: [], notError: true, value: safe(err === undefined ? null : err) };
+  const classes = classesOf(err);
+  const ctor = classes[0] || "Error";
+  const out = { name: err.name && err.name !== "Error" ? err.name : ctor, message: String(err.message), stack: typeof err.stack === "string" ? err.stack : null, classes };
+  if (typeof err.excType === "string") out.excType = err.excType;
+  if (Array.isArray(err.excMessage)) out.excMessage = safe(err.excMessage);
+  if (typeof err.excModule === "string") out.excModule = err.excModule;
+  if (Array.isArray(err.args)) out.args = safe(err.args);
+  return out;
+}
+function softLimitError() {
+  const e = new Error("SoftTimeLimitExceeded()");
+  e.name = "SoftTimeLimitExceeded";
+  e.excType = "SoftTimeLimitExceeded";
+  e.excMessage = [];
+  e.excModule = "billiard.exceptions";
+  return e;
+}
+
+channel.onMessage(async (msg) => {
+  if (msg.type === "soft") {
+    if (current && current.job === msg.job) {
+      const e = softLimitError();
+      current.abort.abort(e);
+      if (!current.bound) current.fail(e);
+    }
+    return;
+  }
+  if (msg.type === "stateStored") {
+    const p = pendingStates.get(msg.seq);
+    pendingStates.delete(msg.seq);
+    if (p) msg.error ? p.reject(new Error(msg.error)) : p.resolve();
+    return;
+  }
+  if (msg.type !== "run") return;
+  const job = msg.job;
+  const task = app.tasks.get(msg.name);
+  const abort = new AbortController();
+  let settled = false;
+  const send = (m) => { if (settled) return; settled = true; current = null; channel.send(Object.assign({ job, memory: channel.memory() }, m)); };
+  const fail = (err) => {
+    if (err && err[REPLACE]) {
+      send({ type: "replace", signature: safe(err.signature) });
+    } else if (err && err[RETRY]) {
+      const o = err.options || {};
+      const options = Object.assign({}, o, { exc: undefined });
+      send({ type: "retry", options: safe(options), exc: o.exc === undefined || o.exc === null ? null : serializeError(o.exc) });
+    } else if (abort.signal.aborted && err && err.name === "AbortError" && abort.signal.reason && abort.signal.reason.excType === "SoftTimeLimitExceeded") {
+      send({ type: "throw", error: serializeError(abort.signal.reason) });
+    } else send({ type: "throw", error: serializeError(err) });
+  };
+  current = { job, abort, bound: !!(task && task.options && task.options.bind), fail };
+  try {
+    if (!task) throw new Error("task " + msg.name + " is not registered in " + channel.appModule);
+    let args = msg.args;
+    if (task.options && task.options.bind) {
+      const ctx = {
+        request: msg.info,
+        signal: abort.signal,
+        retry(options) { const e = new Error("Retry"); e[RETRY] = true; e.options = options || {}; throw e; },
+        replace(sig) {
+          const e = new Error("Replaced by new task");
+          e[REPLACE] = true;
+          e.signature = sig && typeof sig.toDict === "function" ? sig.toDict() : sig;
+          throw e;
+        },
+        updateState(state, meta) {
+          const s = ++seq;
+          return new Promise((resolve, reject) => {
+            pendingStates.set(s, { resolve, reject });
+            channel.send({ type: "updateState", job, seq: s, state, meta: meta === undefined ? null : safe(meta) });
+          });
+        },
+      };
+      args = [ctx].concat(args);
+    }
+    const value = await task.handler(...args);
+    send({ type: "return", value: value === undefined ? null : value });
+  } catch (err) {
+    fail(err);
+  }
+});
+channel.send({ type: "online" });
+}
+`;
+
+/** What `runSlot` is given by the code that evaluates SLOT_RUNNER. */
+export interface SlotChannel {
+  /** Absolute path of the module exporting the app. */
+  appModule: string;
+  /** Send a message to the pool. */
+  send(message: unknown): void;
+  /** Listen to the pool's messages. */
+  onMessage(listener: (message: unknown) => void): void;
+  /** Bytes that max-memory-per-child compares. */
+  memory(): number;
+}
