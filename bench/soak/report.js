@@ -22,7 +22,8 @@ function faultsTable(phases) {
   for (const p of phases) {
     for (const x of p.faults) {
       const what = x.kind === "worker-sigkill" ? `SIGKILL ${x.killed} -> ${x.replacement}` : `${p.phase} broker restart`;
-      rows.push([p.phase, what, f(x.start / 1000), f((x.end - x.start) / 1000), f(x.recovery.firstTask), f(x.recovery.throughputBack)]);
+      const first = x.recovery.firstTask === null && !x.recovery.workLeft ? "- (nothing left to run)" : f(x.recovery.firstTask);
+      rows.push([p.phase, what, f(x.start / 1000), f((x.end - x.start) / 1000), first, f(x.recovery.throughputBack)]);
     }
   }
   return table(rows);
@@ -71,7 +72,7 @@ function verdict(phases) {
       problems.push(`${p.phase}: ${t.lost} acks_late ${name} tasks lost: ${line}`);
     }
     for (const x of p.unexpectedExits) problems.push(`${p.phase}: worker ${x.instance} exited by itself (code ${x.code}, signal ${x.signal}), log ${x.log}`);
-    for (const x of p.faults) if (x.recovery.firstTask === null) problems.push(`${p.phase}: no task completed after the ${x.kind} at ${f(x.start / 1000)} s`);
+    for (const x of p.faults) if (x.recovery.firstTask === null && x.recovery.workLeft) problems.push(`${p.phase}: no task completed after the ${x.kind} at ${f(x.start / 1000)} s`);
   }
   return { problems };
 }
