@@ -8,12 +8,15 @@
  *   (SIGKILL) Job: n.") for the tasks they ran, and the messages the worker held but had not
  *   started run within seconds on new children (the main process holds them, not the children,
  *   so nothing waits for a visibility timeout).
+ * - a worker started with no `-P` at all runs prefork (Celery's default pool): `time_limit=1` on the
+ *   CPU-bound task fails with TimeLimitExceeded the same way; a task sent from a handler in a child
+ *   has that task as parent and root, and Python reads it in the parent's children.
  * Needs `npm run build` (spawns dist/cli/main.js with interop-tests/apps/tsapp.js).
  */
 import { unique } from "../test/support/app";
 import { BROKERS, type BrokerLease } from "../test/support/brokers";
 import { childPids, type CliWorker, logTime, startCliWorker } from "../test/support/cli-worker";
-import { pyClient, type PyOutcome, PYTHONS } from "../test/support/python";
+import { pyClient, pyInline, type PyOutcome, PYTHONS } from "../test/support/python";
 import { testRedisUrl } from "../test/support/redis";
 import { waitFor } from "../test/support/wait";
 
@@ -78,5 +81,68 @@ describe.each(BROKERS)("on $name", (broker) => {
       expect(logTime(since(), `ts.sleep[${id}] succeeded`) - killedAt).toBeLessThan(5000);
     }
     expect(childPids(worker.child.pid as number)).toHaveLength(2);
+  });
+});
+
+describe.each(BROKERS)("a worker started without -P on $name", (broker) => {
+  let lease: BrokerLease;
+  let worker: CliWorker;
+  let queue: string;
+  beforeAll(async () => {
+    lease = await broker.open("default-pool", 12);
+    queue = unique("default-pool");
+    worker = startCliWorker(lease.url, BACKEND, "default-pool", [], { TSAPP_QUEUE: queue });
+    await waitFor(() => worker.output().includes("ready."), 20000, "worker ready");
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await lease?.close();
+  });
+
+  test.each(PYTHONS)("is a prefork worker: time_limit=1 from Python $label on a CPU-bound task is FAILURE TimeLimitExceeded, the next task runs", async (py) => {
+    expect(worker.output()).toMatch(/ready\. Queues: .*; concurrency 2 \(prefork\)/);
+    const env = { PYAPP_BROKER: lease.url, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: queue };
+    const from = worker.output().length;
+    const since = () => worker.output().slice(from);
+    const id = ((await pyClient(py, ["send", "ts.cpu_spin", "--options", JSON.stringify({ queue, time_limit: 1 })], env)) as { id: string }).id;
+    expect(await pyClient(py, ["get", id, "--timeout", "20"], env)).toMatchObject({ state: "FAILURE", exc_type: "TimeLimitExceeded" });
+    await waitFor(() => since().includes(`Hard time limit (1s) exceeded for ts.cpu_spin[${id}]`), 5000, "hard limit line");
+    const limitedAfter = logTime(since(), `Hard time limit (1s) exceeded for ts.cpu_spin[${id}]`) - logTime(since(), `ts.cpu_spin[${id}] received`);
+    expect(limitedAfter).toBeLessThan(3000);
+    const ok = (await pyClient(py, ["send", "ts.add", "--args", "[2, 3]", "--options", JSON.stringify({ queue })], env)) as { id: string };
+    expect(await pyClient(py, ["get", ok.id, "--timeout", "20"], env)).toMatchObject({ state: "SUCCESS", result: 5 });
+  });
+});
+
+const PY_SPAWN_CHILD = `
+import json, sys
+from pyapp import app
+inp = json.load(sys.stdin)
+r = app.send_task("ts.spawn_child", queue=inp["queue"])
+child_id = r.get(timeout=20)
+child = app.AsyncResult(child_id)
+print(json.dumps({"parent": r.id, "child": child_id, "child_result": child.get(timeout=20), "children": [c.id for c in (r.children or [])]}))
+`;
+
+describe.each(BROKERS)("a task sent from a prefork child on $name", (broker) => {
+  let lease: BrokerLease;
+  let worker: CliWorker;
+  let queue: string;
+  beforeAll(async () => {
+    lease = await broker.open("prefork-parent", 12);
+    queue = unique("prefork-parent");
+    worker = startCliWorker(lease.url, BACKEND, "prefork-parent", [], { TSAPP_QUEUE: queue });
+    await waitFor(() => worker.output().includes("ready."), 20000, "worker ready");
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await lease?.close();
+  });
+
+  test.each(PYTHONS)("has the sending task as parent and root, and Python $label reads it in the parent's children", async (py) => {
+    const env = { PYAPP_BROKER: lease.url, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: queue };
+    const out = (await pyInline(py, PY_SPAWN_CHILD, { queue }, env)) as { parent: string; child: string; child_result: unknown; children: string[] };
+    expect(out.child_result).toEqual([out.parent, out.parent]);
+    expect(out.children).toEqual([out.child]);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Production hardening seen from Python (newest Celery and Debian's 5.2), on Redis and RabbitMQ,
- * against a `celeriac worker` CLI process:
+ * against a `celeriac worker` CLI process (the default pool, prefork: errors escaping a task are
+ * caught in the child running it and logged by the main process):
  * - errors that escape a task (a rejected promise nobody awaits, a throwing timer callback, an
  *   'error' event without a listener) are logged against the task and the worker keeps serving;
  * - an ETA 30 days away (past Node's 24.8-day setTimeout limit) or in year 9999 is held: the task
@@ -12,7 +13,7 @@
  */
 import { execFileSync } from "child_process";
 import { BROKERS, type BrokerLease } from "../test/support/brokers";
-import { celeryCli, type CliWorker, inspectJson as inspectCli, startCliWorker } from "../test/support/cli-worker";
+import { celeryCli, childPids, type CliWorker, inspectJson as inspectCli, startCliWorker } from "../test/support/cli-worker";
 import { pyClient, type PyOutcome, type Python, PYTHONS } from "../test/support/python";
 import { rawRedis, testRedisUrl } from "../test/support/redis";
 import { waitFor } from "../test/support/wait";
@@ -106,7 +107,9 @@ describe("an uncaught exception outside any task", () => {
   test("shuts the worker down warm (what it holds goes back) and exits 1", async () => {
     const py = PYTHONS[0];
     const broker = testRedisUrl(10);
-    const w = startCliWorker(broker, BACKEND, "unsafe");
+    // -P eventloop on purpose: this is the main process's own crash guard (the exception is thrown
+    // in the worker's process). On prefork it is thrown in a child: see the next test.
+    const w = startCliWorker(broker, BACKEND, "unsafe", ["-P", "eventloop"]);
     const env = { PYAPP_BROKER: broker, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: w.queue };
     try {
       await waitFor(() => w.output().includes("ready"), 30000, "worker ready");
@@ -129,6 +132,27 @@ describe("an uncaught exception outside any task", () => {
       expect(w.output()).toContain("stopped.");
     } finally {
       if (w.child.exitCode === null) w.child.kill("SIGKILL");
+    }
+  });
+});
+
+describe("an uncaught exception outside any task in a prefork child", () => {
+  test("is logged CRITICAL, the child is replaced and the worker keeps serving", async () => {
+    const py = PYTHONS[0];
+    const broker = testRedisUrl(10);
+    const w = startCliWorker(broker, BACKEND, "unsafe-child");
+    const env = { PYAPP_BROKER: broker, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: w.queue };
+    const call = async (task: string, args: unknown[] = []): Promise<PyOutcome> =>
+      (await pyClient(py, ["call", task, "--args", JSON.stringify(args), "--options", JSON.stringify({ queue: w.queue }), "--timeout", "30", "--no-propagate"], env)) as PyOutcome;
+    try {
+      await waitFor(() => w.output().includes("ready"), 30000, "worker ready");
+      expect(await call("ts.throw_outside_task")).toMatchObject({ state: "SUCCESS", result: "returned" });
+      await waitFor(() => /CRITICAL\/MainProcess\] Uncaught exception outside any task in pool process 'ForkPoolWorker-\d+' pid:\d+; it is no longer safe and is replaced:\n[\s\S]*Error: thrown outside any task/.test(w.output()), 10000, "CRITICAL line");
+      await waitFor(() => /Process 'ForkPoolWorker-\d+' pid:\d+ exited with 'exitcode 1'/.test(w.output()) || childPids(w.child.pid as number).length === 2, 10000, "child replaced");
+      for (let i = 0; i < 4; i++) expect(await call("ts.add", [i, 1])).toMatchObject({ state: "SUCCESS", result: i + 1 });
+      expect(w.child.exitCode).toBeNull();
+    } finally {
+      await w.stop();
     }
   });
 });

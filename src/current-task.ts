@@ -2,7 +2,8 @@
  * The task a handler runs for (Celery's `current_worker_task`), kept across its awaits with
  * AsyncLocalStorage: a task sent while it runs gets it as parent (parent_id, root_id, and with
  * `task_inherit_parent_priority` its priority) and is listed in its stored `children`, as Celery's
- * `send_task` / `add_trail` do. Only handlers on the event-loop pool have one.
+ * `send_task` / `add_trail` do. Handlers on the event-loop pool and in prefork children (set by the
+ * child, slot-runner.ts) have one; thread-pool handlers do not.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { ResultTuple } from "./protocol/result-meta";

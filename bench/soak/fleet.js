@@ -28,7 +28,10 @@ class Fleet {
     const instance = `${w.name}#${w.generation}`;
     const log = path.join(this.logDir, `${w.name}-${w.generation}.log`);
     const out = fs.openSync(log, "w");
-    const args = [path.join(ROOT, "dist/cli/main.js"), "worker", "-A", "bench/soak/app.js", "-Q", "soak.late,soak.early", "-c", String(this.concurrency), "-n", `${w.name}@%h`, "-l", "info"];
+    // -P eventloop on purpose: the soak's tasks are async I/O (a sleep and a Redis write), the
+    // event pool's case, and what it checks (no message lost across SIGKILLs of the worker) is the
+    // main process's; prefork would add WORKERS x CONCURRENCY child processes (30) to a 2-core box.
+    const args = [path.join(ROOT, "dist/cli/main.js"), "worker", "-A", "bench/soak/app.js", "-P", "eventloop", "-Q", "soak.late,soak.early", "-c", String(this.concurrency), "-n", `${w.name}@%h`, "-l", "info"];
     const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...this.env, SOAK_INSTANCE: instance }, stdio: ["ignore", out, out] });
     fs.closeSync(out);
     const entry = { child, instance, log, expectedExit: false };

@@ -95,6 +95,10 @@ app.task("ts.sigkill_requeue", (ctx) => {
   require("node:fs").writeFileSync(marker, "1");
   process.kill(process.pid, "SIGKILL");
 }, { bind: true, acksLate: true, rejectOnWorkerLost: true });
+// A task sending another from its handler (on its own queue): the sent one reports its parent and
+// root ids, so tests see that a pool child runs each handler as the app's current task.
+app.task("ts.spawn_child", async (ctx) => (await app.sendTask("ts.parent_of", [], {}, { queue: ctx.request.deliveryInfo.routingKey })).id, { bind: true });
+app.task("ts.parent_of", (ctx) => [ctx.request.parentId, ctx.request.rootId], { bind: true });
 // Custom states and rate limits.
 app.task("ts.progress", async (ctx, steps) => {
   for (let i = 1; i <= steps; i++) {

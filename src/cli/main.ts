@@ -42,7 +42,8 @@ interface WorkerArgv extends WorkerControlArgv {
 
 async function worker(argv: WorkerArgv): Promise<void> {
   const app = loadWorkerApp(argv.app);
-  const pool = (argv.pool ?? "eventloop") as "eventloop" | "threads" | "prefork";
+  // Celery's default pool: prefork, -c defaulting to the CPU count (worker.ts), so hard time limits stop CPU-bound code.
+  const pool = (argv.pool ?? "prefork") as "eventloop" | "threads" | "prefork";
   const w = app.worker({
     queues: splitList(argv.queues),
     concurrency: argv.concurrency,
@@ -121,7 +122,7 @@ void registerControlCommands(registerBeatCommands(yargs(hideBin(process.argv)).s
           .option("hostname", { alias: "n", type: "string", describe: "node name, e.g. worker1@%h" })
           .option("loglevel", { alias: "l", type: "string", default: "info" })
           .option("prefetch-multiplier", { type: "number" })
-          .option("pool", { alias: "P", type: "string", choices: ["eventloop", "threads", "prefork"], default: "eventloop", describe: "where tasks run" })
+          .option("pool", { alias: "P", type: "string", choices: ["prefork", "eventloop", "threads"], default: "prefork", describe: "where tasks run: prefork (child processes, hard limits stop CPU-bound code), eventloop (this process, for I/O-bound tasks), threads" })
           .option("statedb", { type: "string", describe: "JSON file keeping revoked ids across restarts" })
           .option("max-tasks-per-child", { type: "number", describe: "threads/prefork pool: replace a thread or child after N tasks" })
           .option("max-memory-per-child", { type: "number", describe: "threads/prefork pool: replace a thread (heap) or child (resident memory) past N KiB" })

@@ -23,6 +23,15 @@ export class WorkerLostError extends CeleryError {
   }
 }
 
+/**
+ * What a handler in a pool thread or child returned that could not be sent to this process (a
+ * symbol, a function, nesting deeper than the structured clone's stack): storing it fails with
+ * EncodeError(`message`), as storing the value itself fails on the event loop.
+ */
+export class UnencodableResult {
+  constructor(readonly message: string) {}
+}
+
 /** `celery.exceptions.MaxRetriesExceededError(msg)`. */
 export class MaxRetriesExceededError extends CeleryError {
   constructor(message: string) {

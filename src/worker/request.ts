@@ -97,6 +97,8 @@ export class Request {
   acknowledged = false;
   /** Unix ms when execution started. */
   timeStart: number | null = null;
+  /** Pid of the process running the handler, set when it starts (prefork: the child's; Celery's worker_pid). */
+  workerPid: number | null = null;
   /** Set while it runs: how the tracer is told to stop it. */
   private stopRun: ((stop: RunStop) => void) | null = null;
 

@@ -21,7 +21,7 @@ import { encodeError, errorToExceptionInfo, excRepr, formatTraceback, taskRevoke
 import type { ExceptionInfo } from "../protocol/result-meta";
 import { logText, pyRepr, PyTuple, safeRepr } from "../protocol/repr";
 import { EncodeError } from "../protocol/serializers";
-import { MaxRetriesExceededError, taskTraceback } from "./errors";
+import { MaxRetriesExceededError, taskTraceback, UnencodableResult } from "./errors";
 import type { WorkerSignals } from "../signals";
 import type { ExecutionPool, HandlerOutcome } from "./pools/types";
 import { handlerArguments } from "./request";
@@ -81,6 +81,7 @@ export class Tracer {
       if (typeof result === "function" || typeof result === "symbol") {
         throw new EncodeError(`Object of type ${typeof result} is not JSON serializable`);
       }
+      if ((result as unknown) instanceof UnencodableResult) throw new EncodeError((result as unknown as UnencodableResult).message);
       const meta = buildResultMeta({
         taskId: t.id,
         status,
@@ -176,6 +177,7 @@ export class Tracer {
         updateState: (state, meta) => this.store(request, state, meta),
       }),
     );
+    request.workerPid = execution.pid ?? process.pid;
     void execution.done.then(() => (current.done = true));
     const { hard, soft } = limits;
     const timers: LongTimer[] = [];
@@ -216,7 +218,7 @@ export class Tracer {
     if (first.kind === "return") {
       const result = (first.value === undefined ? null : first.value) as WireValue;
       // Spec §3.6: callbacks and the next chain step go out before the result is stored.
-      const children = [...current.children, ...(await this.canvas.afterSuccess(request, result))];
+      const children = [...current.children, ...(first.children ?? []), ...(await this.canvas.afterSuccess(request, result))];
       if (this.storesResult(task, request)) await this.store(request, "SUCCESS", result, null, children);
       await this.canvas.chordPartReturn(request, "SUCCESS", result);
       // Celery's T: measured after the result is stored; logged and sent in task-succeeded alike.

@@ -44,14 +44,18 @@ export interface WorkerOptions extends WorkerControlOptions {
   logger?: Logger;
   /**
    * Where handlers run:
-   * - "eventloop" (default): on this process's event loop; best for async I/O tasks, but a hard
-   *   time limit cannot stop synchronous code and a task that crashes the process takes the worker.
+   * - "eventloop" (the default of `app.worker()`): on this process's event loop; best for async
+   *   I/O tasks, but a hard time limit cannot stop synchronous code and a task that crashes the
+   *   process takes the worker.
    * - "threads": node:worker_threads, so hard time limits and terminate can stop CPU-bound code.
-   * - "prefork" (Celery's default pool): `concurrency` child processes (default: one per CPU);
-   *   this process consumes, acks and stores results and hands each task to an idle child. A hard
-   *   time limit or terminate SIGKILLs the child, a child that dies costs only its task
-   *   (WorkerLostError), and a new child takes its place.
-   * "threads" and "prefork" need `appModule`: each thread or child loads the app itself.
+   * - "prefork" (Celery's default pool, and the default of the `celeriac worker` CLI, which passes
+   *   its `-A` module): `concurrency` child processes (default: one per CPU); this process
+   *   consumes, acks and stores results and hands each task to an idle child. A hard time limit or
+   *   terminate SIGKILLs the child, a child that dies costs only its task (WorkerLostError), and a
+   *   new child takes its place.
+   * "threads" and "prefork" need `appModule`: each thread or child loads the app itself. That is
+   * why `app.worker()` keeps "eventloop" as its default: a worker built in-process has no module
+   * path for children to load unless it is given one.
    */
   pool?: "eventloop" | "threads" | "prefork";
   /** Module path exporting the app (the CLI's `-A`), loaded by every pool thread or child process. */

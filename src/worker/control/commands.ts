@@ -66,7 +66,7 @@ export function requestInfo(state: ControlState, request: Request, safe = false)
     time_start: request.timeStart === null ? null : pyFloat(request.timeStart / 1000),
     acknowledged: request.acknowledged,
     delivery_info: { exchange: d.exchange, routing_key: d.routingKey, priority: t.priority ?? 0, redelivered },
-    worker_pid: request.timeStart === null ? null : process.pid,
+    worker_pid: request.timeStart === null ? null : (request.workerPid ?? process.pid),
   };
 }
 

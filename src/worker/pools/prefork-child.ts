@@ -2,9 +2,12 @@
  * The entry of a prefork pool process (`dist/worker/pools/prefork-child.js`, forked by
  * prefork.ts with the app module's path and its name, ForkPoolWorker-<n>): it runs the slot
  * runner (slot-runner.ts) on its IPC channel. It exits when the channel closes: the pool retires
- * it, or the main process is gone. It ignores SIGINT.
+ * it, or the main process is gone. It ignores SIGINT. It contains errors that escape a task and
+ * makes each job the current task of the celeriac it belongs to (so tasks sent from a handler get
+ * their parent), see slot-runner.ts.
  */
 import { runInThisContext } from "node:vm";
+import { runAsTask } from "../../current-task";
 import { SLOT_RUNNER } from "./slot-runner";
 import type { SlotChannel } from "./slot-runner";
 
@@ -21,7 +24,13 @@ const load = runInThisContext(`(function (require) {\n${SLOT_RUNNER}\nreturn run
 load(require)({
   appModule,
   // The channel may be gone (the pool stopped this child): the disconnect handler exits.
-  send: (message) => process.connected && process.send?.(message, undefined, undefined, () => undefined),
+  send: (message, then) => {
+    if (process.connected && process.send) process.send(message, undefined, undefined, () => then?.());
+    else then?.();
+  },
   onMessage: (listener) => process.on("message", listener),
   memory: () => process.memoryUsage().rss,
+  // Errors that escape a task are logged against it by the pool; the child carries on (slot-runner.ts).
+  guard: true,
+  runAsTask,
 });

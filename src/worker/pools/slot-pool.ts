@@ -8,7 +8,9 @@ import { resolve as resolvePath } from "node:path";
 import { ReplaceRequest } from "../../client/task";
 import type { Logger } from "../../logging";
 import type { RegisteredTask } from "../../task-types";
-import { reviveError, WorkerLostError } from "../errors";
+import { reviveError, UnencodableResult, WorkerLostError } from "../errors";
+import { strayErrorText } from "../crash-guard";
+import { taskLabel } from "../task-label";
 import { RetryRequest } from "../retry";
 import type { Request } from "../request";
 import type { ParentMessage, SlotMessage } from "./slot-protocol";
@@ -142,6 +144,10 @@ export abstract class SlotPool implements ExecutionPool {
       slot.online = true;
       return;
     }
+    if (m.type === "stray") {
+      this.strayError(slot, m);
+      return;
+    }
     const job = slot.busy;
     if (!job || m.job !== job.id) return;
     if (m.type === "updateState") {
@@ -153,7 +159,7 @@ export abstract class SlotPool implements ExecutionPool {
     }
     slot.busy = null;
     slot.tasks++;
-    if (m.type === "return") job.finish({ kind: "return", value: m.value });
+    if (m.type === "return") job.finish({ kind: "return", value: m.unencodable === undefined ? m.value : new UnencodableResult(m.unencodable), children: m.children });
     else if (m.type === "throw") job.finish({ kind: "throw", error: reviveError(m.error) });
     else if (m.type === "replace") job.finish({ kind: "throw", error: new ReplaceRequest(m.signature) });
     else {
@@ -161,6 +167,19 @@ export abstract class SlotPool implements ExecutionPool {
       job.finish({ kind: "throw", error: new RetryRequest({ ...m.options, exc }) });
     }
     this.afterJob(slot, m.memory);
+  }
+
+  /**
+   * An error escaped a task in a child (its crash guard, slot-runner.ts): logged here against the
+   * task, as the event loop's crash guard does, and the child carries on. An uncaught exception
+   * outside any task leaves the child unsafe: it exits after sending this, and is replaced.
+   */
+  private strayError(slot: Slot, m: Extract<SlotMessage, { type: "stray" }>): void {
+    const text = strayErrorText(reviveError(m.error));
+    const { logger } = this.options;
+    if (m.task) logger.error(`Task ${taskLabel(m.task)} left an error unhandled (${m.origin}); the worker carries on:\n${text}`);
+    else if (m.origin === "unhandled promise rejection") logger.error(`Unhandled promise rejection outside any task in ${this.describe(slot)}; it carries on:\n${text}`);
+    else logger.log("CRITICAL", `Uncaught exception outside any task in ${this.describe(slot)}; it is no longer safe and is replaced:\n${text}`);
   }
 
   /** Recycle `slot` after a pool_restart or when it reached max-tasks-per-child or max-memory-per-child; subclasses may retire more. */
@@ -215,6 +234,7 @@ export abstract class SlotPool implements ExecutionPool {
     }
     return {
       done,
+      pid: slot.host.pid,
       softLimit: () => {
         if (slot.busy === job) slot.host.post({ type: "soft", job: job.id });
       },

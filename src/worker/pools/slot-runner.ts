@@ -7,9 +7,17 @@
  * (slot-protocol.ts).
  *
  * The source defines `runSlot(channel)`, where `channel` is
- * `{ appModule, send(message), onMessage(listener), memory() }`: `memory()` is what
- * max-memory-per-child compares (bytes: a thread's V8 heap, a process's resident set).
+ * `{ appModule, send(message, then?), onMessage(listener), memory(), guard?, runAsTask? }`:
+ * `memory()` is what max-memory-per-child compares (bytes: a thread's V8 heap, a process's
+ * resident set). With `guard` (prefork) the child contains errors that escape a task, as the
+ * worker's crash guard does: each job runs in an async context of its own, and a stray rejection or
+ * uncaught exception in it is sent to the pool (`stray`, logged against the task) while the child
+ * carries on; an uncaught exception outside any task is sent, then the child exits 1.
+ * `runAsTask` (prefork: current-task.ts of the celeriac the child entry belongs to) makes the job
+ * the app's current task, so tasks it sends get it as parent; they come back in `children`.
  */
+import type { CurrentTask } from "../../current-task";
+
 export const SLOT_RUNNER = String.raw`
 function runSlot(channel) {
 const mod = require(channel.appModule);
@@ -20,6 +28,17 @@ const REPLACE = Symbol("celeriac.replace");
 let current = null;
 let seq = 0;
 const pendingStates = new Map();
+const strayContext = new (require("node:async_hooks").AsyncLocalStorage)();
+if (channel.guard) {
+  const stray = (origin) => (error) => {
+    const task = strayContext.getStore() || null;
+    const msg = { type: "stray", origin, task, error: serializeError(error) };
+    if (task || origin === "unhandled promise rejection") channel.send(msg);
+    else channel.send(msg, () => process.exit(1));
+  };
+  process.on("unhandledRejection", stray("unhandled promise rejection"));
+  process.on("uncaughtException", stray("uncaught exception"));
+}
 
 function classesOf(err) {
   const out = [];
@@ -70,7 +89,23 @@ channel.onMessage(async (msg) => {
   const task = app.tasks.get(msg.name);
   const abort = new AbortController();
   let settled = false;
-  const send = (m) => { if (settled) return; settled = true; current = null; channel.send(Object.assign({ job, memory: channel.memory() }, m)); };
+  const send = (m) => {
+    if (settled) return;
+    settled = true;
+    current = null;
+    const out = Object.assign({ job, memory: channel.memory() }, m);
+    try {
+      channel.send(out);
+    } catch (err) {
+      // The value cannot be cloned to the pool (a symbol, a function, nesting too deep): the pool
+      // stores FAILURE EncodeError, as the event loop does when it cannot encode a result.
+      const why = m.type === "return" && (typeof m.value === "symbol" || typeof m.value === "function")
+        ? "Object of type " + typeof m.value + " is not JSON serializable"
+        : err instanceof RangeError ? "nesting too deep to encode (" + err.message + ")" : String(err && err.message || err);
+      if (m.type === "return") channel.send(Object.assign({}, out, { value: null, children: undefined, unencodable: why }));
+      else channel.send({ type: "throw", job, memory: out.memory, error: serializeError(new Error("could not send the outcome of the task: " + why)) });
+    }
+  };
   const fail = (err) => {
     if (err && err[REPLACE]) {
       send({ type: "replace", signature: safe(err.signature) });
@@ -83,6 +118,10 @@ channel.onMessage(async (msg) => {
     } else send({ type: "throw", error: serializeError(err) });
   };
   current = { job, abort, bound: !!(task && task.options && task.options.bind), fail };
+  const info = msg.info || {};
+  const asTask = { id: info.id, rootId: info.rootId || info.id, priority: info.deliveryInfo ? info.deliveryInfo.priority : null, children: [], done: false };
+  const run = (fn) => strayContext.run({ name: info.name || msg.name, id: info.id }, () => (channel.runAsTask ? channel.runAsTask(asTask, fn) : fn()));
+  await run(async () => {
   try {
     if (!task) throw new Error("task " + msg.name + " is not registered in " + channel.appModule);
     let args = msg.args;
@@ -108,10 +147,13 @@ channel.onMessage(async (msg) => {
       args = [ctx].concat(args);
     }
     const value = await task.handler(...args);
-    send({ type: "return", value: value === undefined ? null : value });
+    asTask.done = true;
+    send({ type: "return", value: value === undefined ? null : value, children: asTask.children.length ? safe(asTask.children) : undefined });
   } catch (err) {
+    asTask.done = true;
     fail(err);
   }
+  });
 });
 channel.send({ type: "online" });
 }
@@ -121,10 +163,14 @@ channel.send({ type: "online" });
 export interface SlotChannel {
   /** Absolute path of the module exporting the app. */
   appModule: string;
-  /** Send a message to the pool. */
-  send(message: unknown): void;
+  /** Send a message to the pool; `then` runs once it is sent. */
+  send(message: unknown, then?: () => void): void;
   /** Listen to the pool's messages. */
   onMessage(listener: (message: unknown) => void): void;
   /** Bytes that max-memory-per-child compares. */
   memory(): number;
+  /** Contain errors that escape a task (prefork): report them as `stray` messages. */
+  guard?: boolean;
+  /** Run `fn` with `task` as the app's current task (current-task.ts's runAsTask). */
+  runAsTask?: <T>(task: CurrentTask, fn: () => T) => T;
 }

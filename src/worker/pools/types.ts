@@ -1,11 +1,13 @@
 /** Execution pools: where handlers run (the event loop, worker threads or child processes that can be killed). */
 import type { RegisteredTask } from "../../task-types";
 import type { WireValue } from "../../protocol/message";
+import type { ResultTuple } from "../../protocol/result-meta";
 import type { Request } from "../request";
 
 /** How a handler run ended, as seen by the pool. */
 export type HandlerOutcome =
-  | { kind: "return"; value: unknown }
+  /** `children`: tasks the handler sent from a child process (the tracer's current task lists those sent here). */
+  | { kind: "return"; value: unknown; children?: ResultTuple[] }
   | { kind: "throw"; error: unknown }
   /** The thread or child process running it died (WorkerLostError). */
   | { kind: "lost"; error: Error };
@@ -19,6 +21,8 @@ export interface JobHooks {
 export interface Execution {
   /** Settles once with the handler's outcome (never rejects). */
   readonly done: Promise<HandlerOutcome>;
+  /** Pid of the process running it (prefork: the child's); this process's when absent. */
+  readonly pid?: number;
   /**
    * Soft time limit: abort ctx.signal with SoftTimeLimitExceeded. A plain (unbound) handler on the
    * event loop cannot see the signal, so its run ends at once with that error.
