@@ -21,7 +21,7 @@ npm run build --silent
 
 LOG=.tmp/demo-worker.log
 mkdir -p .tmp
-node dist/cli/main.js worker -A examples/tasks.js -c 8 -n demo@%h >"$LOG" 2>&1 &
+node dist/cli/main.js worker -A examples/tasks.js -n demo@%h >"$LOG" 2>&1 &
 WORKER=$!
 trap 'kill $WORKER 2>/dev/null; wait $WORKER 2>/dev/null; [ -f "$REDIS_DIR/redis.pid" ] && bash scripts/private-redis.sh stop "$REDIS_PORT" "$REDIS_DIR"' EXIT
 for _ in $(seq 100); do grep -q "ready." "$LOG" && break; sleep 0.1; done
