@@ -1,34 +1,6 @@
 /** taskRoutes resolution as Celery's Router: a map (exact name, then fnmatch globs), or a list of [glob or RegExp, route] pairs and router functions, first match wins. */
 import type { Route, TaskRoutes } from "../config";
-
-/**
- * Python's `fnmatch.translate`: `*` any run, `?` one character, `[seq]` / `[!seq]` a class (a `[`
- * without its `]` is literal), the whole name (Celery compiles task_routes globs with it).
- */
-function fnmatchToRegExp(glob: string): RegExp {
-  let out = "";
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === "*") out += ".*";
-    else if (c === "?") out += ".";
-    else if (c === "[") {
-      let j = i + 1;
-      if (glob[j] === "!") j++;
-      if (glob[j] === "]") j++;
-      while (j < glob.length && glob[j] !== "]") j++;
-      if (j >= glob.length) {
-        out += "\\[";
-        continue;
-      }
-      let body = glob.slice(i + 1, j).replace(/\\/g, "\\\\");
-      if (body.startsWith("!")) body = "^" + body.slice(1);
-      else if (body.startsWith("^")) body = "\\" + body;
-      out += `[${body}]`;
-      i = j;
-    } else out += c.replace(/[.+^${}()|[\]\\/-]/g, "\\$&");
-  }
-  return new RegExp(`^(?:${out})$`, "s");
-}
+import { fnmatchToRegExp } from "../protocol/fnmatch";
 
 /**
  * One map of task_routes as Celery's `MapRoute`: an exact task name wins over every glob; a key

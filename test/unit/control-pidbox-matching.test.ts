@@ -27,6 +27,14 @@ test("glob is fnmatch (anchored; ?, [..], [!..]); pcre is re.match (anchored at 
   expect(matchNode("my-worker1@h", "worker", "pcre")).toBe(false);
 });
 
+test("fnmatch patterns match as Python's fnmatch.fnmatchcase, edge cases included ([!]], [^..], a lone [)", () => {
+  const patterns = ["w[!]]x", "w[]]x", "w[^a]x", "a[b", "*.x", "w?@h", "w[a-c]*", "x+y(z)*"];
+  const names = ["w]x", "wax", "w^x", "wbx", "a[b", "ab", "foo.x", "w1@h", "wc1", "x+y(z)1"];
+  const code = "import fnmatch, json, sys\np, n = json.loads(sys.argv[1])\nprint(json.dumps([[fnmatch.fnmatchcase(x, q) for x in n] for q in p]))";
+  const py = JSON.parse(execFileSync("/usr/bin/python3", ["-c", code, JSON.stringify([patterns, names])], { encoding: "utf8" })) as boolean[][];
+  expect(patterns.map((q) => names.map((x) => globToRegExp(q).test(x)))).toEqual(py);
+});
+
 test("Lamport clock: forward on send, max(own, received)+1 on receipt", () => {
   const c = new LamportClock();
   expect(c.forward()).toBe(1);

@@ -16,27 +16,10 @@ import type { Consumer, Transport } from "../../transport/types";
 import type { Logger } from "../../logging";
 import { ControlError, HANDLERS, type ControlState } from "./commands";
 import { PIDBOX_EXCHANGE, REPLY_EXCHANGE } from "../../protocol/exchanges";
+import { fnmatchToRegExp } from "../../protocol/fnmatch";
 
-/** fnmatch-style glob → anchored RegExp. */
-export function globToRegExp(glob: string): RegExp {
-  let re = "";
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === "*") re += ".*";
-    else if (c === "?") re += ".";
-    else if (c === "[") {
-      const end = glob.indexOf("]", i + 2);
-      if (end < 0) re += "\\[";
-      else {
-        let body = glob.slice(i + 1, end);
-        if (body.startsWith("!")) body = "^" + body.slice(1);
-        re += `[${body.replace(/\\/g, "\\\\")}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-  }
-  return new RegExp(`^(?:${re})$`, "s");
-}
+/** fnmatch-style glob → anchored RegExp (kombu's pidbox `glob` matcher). */
+export const globToRegExp = fnmatchToRegExp;
 
 /** kombu `match(hostname, pattern, matcher)`: glob = fnmatch, pcre = re.match (anchored at the start). */
 export function matchNode(hostname: string, pattern: string, matcher: string): boolean {
