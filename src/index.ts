@@ -8,6 +8,7 @@ export type { WorkerControlOptions } from "./worker/control";
 export { Worker } from "./worker/worker";
 export type { WorkerOptions, WorkerStats, RevokeOptions, StopOptions } from "./worker/worker";
 export type { Consumer } from "./worker/consumer";
+export type { Autoscaler, AutoscaleOptions, AutoscalerInfo } from "./worker/autoscaler";
 export type { TaskOverrides } from "./worker/consumer";
 export type { Request } from "./worker/request";
 export type { AckPolicy, Settlement, TimeLimits, TraceOutcome } from "./worker/request";

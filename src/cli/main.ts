@@ -8,6 +8,7 @@ import { loadWorkerApp, clientApp } from "./load-app";
 import { expandNodeName } from "./hostname";
 import { embedBeat, registerBeatCommands } from "./beat";
 import { registerControlCommands, workerControlOptions, workerControlSettings } from "./control";
+import { parseAutoscale } from "../worker/autoscaler";
 import type { WorkerControlArgv } from "./control";
 import { isWireObject } from "../protocol/message";
 import type { WireValue } from "../protocol/message";
@@ -36,6 +37,7 @@ interface WorkerArgv extends WorkerControlArgv {
   statedb?: string;
   "max-tasks-per-child"?: number;
   "max-memory-per-child"?: number;
+  autoscale?: { max: number; min: number };
   beat?: boolean;
   schedule?: string;
 }
@@ -55,6 +57,7 @@ async function worker(argv: WorkerArgv): Promise<void> {
     statedb: argv.statedb,
     maxTasksPerChild: argv["max-tasks-per-child"],
     maxMemoryPerChild: argv["max-memory-per-child"],
+    autoscale: argv.autoscale,
     ...workerControlSettings(argv, () => shutdown("SIGTERM")),
   });
   let signals = 0;
@@ -126,6 +129,7 @@ void registerControlCommands(registerBeatCommands(yargs(hideBin(process.argv)).s
           .option("statedb", { type: "string", describe: "JSON file keeping revoked ids across restarts" })
           .option("max-tasks-per-child", { type: "number", describe: "threads/prefork pool: replace a thread or child after N tasks" })
           .option("max-memory-per-child", { type: "number", describe: "threads/prefork pool: replace a thread (heap) or child (resident memory) past N KiB" })
+          .option("autoscale", { type: "string", coerce: parseAutoscale, describe: "MAX,MIN (or MAX, min 0): start MIN pool processes, grow up to MAX under load, shrink back after AUTOSCALE_KEEPALIVE seconds (30)" })
           .option("beat", { alias: "B", type: "boolean", describe: "also run the beat scheduler in this process" })
           .option("schedule", { alias: "s", type: "string", describe: "beat state file (with -B)" }),
       ),

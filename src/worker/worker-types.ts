@@ -5,6 +5,7 @@
 import type { Logger, LogLevel } from "../logging";
 import type { WireValue } from "../protocol/message";
 import type { WorkerSignals } from "../signals";
+import type { Autoscaler, AutoscaleOptions } from "./autoscaler";
 import type { Consumer, WorkerStats } from "./consumer";
 import type { ExecutionPool } from "./pools/types";
 import type { Request } from "./request";
@@ -67,6 +68,17 @@ export interface WorkerOptions extends WorkerControlOptions {
    * passed this many KiB after a task (Celery worker_max_memory_per_child).
    */
   maxMemoryPerChild?: number | null;
+  /**
+   * Celery's autoscaler (the CLI's `--autoscale MAX,MIN`): the pool starts with `min` processes
+   * (at least one; `concurrency` is then ignored, as in Celery), grows up to `max` when more tasks
+   * wait or run than it has processes, and shrinks back towards `min` after `keepalive` seconds
+   * without a new task (default: the AUTOSCALE_KEEPALIVE environment variable, else 30). The
+   * prefetch window is `max` × prefetchMultiplier. Prefork starts and stops children; on the event
+   * loop it changes how many tasks run at once; the threads pool cannot resize and refuses it.
+   * The `autoscale` control command changes the range; pool_grow / pool_shrink are refused, as in
+   * Celery.
+   */
+  autoscale?: AutoscaleOptions;
   /** A JSON file keeping revoked ids across restarts (Celery `--statedb`): loaded at start, saved at stop. */
   statedb?: string;
   /**
@@ -110,6 +122,10 @@ export interface ControlledWorker {
   readonly consumer: Consumer;
   /** Where handlers run. */
   readonly executor: ExecutionPool;
+  /** Handlers running at once as configured; with autoscale, the pool's size at start (Celery's pool `limit`). */
+  readonly concurrency: number;
+  /** Celery's autoscaler when the worker autoscales, else null. */
+  readonly autoscaler: Autoscaler | null;
   /** The queues consumed now. */
   readonly queues: readonly string[];
   /** The prefetch window: unacked messages held. */

@@ -14,6 +14,8 @@ import { WorkerSignals } from "../signals";
 import type { WorkerEventListener, WorkerEventName } from "../signals";
 import { Consumer } from "./consumer";
 import type { WorkerStats } from "./consumer";
+import { Autoscaler, autoscaleKeepalive, checkAutoscale } from "./autoscaler";
+import type { AutoscaleOptions } from "./autoscaler";
 import { EventLoopPool } from "./pools/eventloop";
 import { ThreadPool } from "./pools/threads";
 import { PreforkPool } from "./pools/prefork";
@@ -34,8 +36,13 @@ export type { WorkerOptions, WorkerControlOptions, RevokeOptions, StopOptions } 
 export class Worker implements ControlledWorker {
   /** Node name `name@host`. */
   readonly hostname: string;
-  /** Handlers running at once as configured (`consumer.concurrency` is the current gate size). */
+  /**
+   * Handlers running at once as configured (`consumer.concurrency` is the current gate size); with
+   * `autoscale`, the pool's size at start: its min (at least one).
+   */
   readonly concurrency: number;
+  /** Celery's autoscaler when `autoscale` was given (the `autoscale` control command changes its range), else null. */
+  readonly autoscaler: Autoscaler | null = null;
   /** Where this worker logs. */
   readonly logger: Logger;
   /** Tasks run to completion, kept by the consumer. */
@@ -66,24 +73,36 @@ export class Worker implements ControlledWorker {
     // prefork: one child per CPU unless worker_concurrency was set (Celery's default is the CPU count).
     const preforkDefault = options.pool === "prefork" && app.conf.workerConcurrency === DEFAULTS.workerConcurrency;
     this.concurrency = options.concurrency ?? (preforkDefault ? availableParallelism() : app.conf.workerConcurrency);
+    const autoscale = options.autoscale ? autoscaleRange(options.autoscale, options.pool) : null;
+    // Celery starts the pool with min processes whatever -c says.
+    if (autoscale) this.concurrency = Math.max(1, autoscale.min);
     this.logger = options.logger ?? new Logger(options.logLevel ?? "INFO");
     this.signals.logger = this.logger;
     this.statedb = options.statedb ?? null;
     this.containStrayErrors = options.containStrayErrors ?? true;
     this.executor = createExecutor(options, this.concurrency, this.logger);
+    const prefetchMultiplier = options.prefetchMultiplier ?? app.conf.workerPrefetchMultiplier;
     this.consumer = new Consumer(app, {
       hostname: this.hostname,
       queues: options.queues?.length ? options.queues : [app.conf.taskDefaultQueue],
       concurrency: this.concurrency,
-      prefetchMultiplier: options.prefetchMultiplier ?? app.conf.workerPrefetchMultiplier,
+      prefetchMultiplier,
       logger: this.logger,
       executor: this.executor,
       revoked: this.revoked,
       revokedStamps: this.revokedStamps,
       stats: this.stats,
-      onReceived: (request) => this.emit("taskReceived", { taskId: request.task.id, task: request.task.task, request: request.info }),
+      onReceived: (request) => {
+        this.autoscaler?.taskReceived();
+        this.emit("taskReceived", { taskId: request.task.id, task: request.task.task, request: request.info });
+      },
       taskEvent: (type, fields) => this.control?.taskEvent(type, fields),
     });
+    if (autoscale) {
+      // Celery's prefetch window with autoscale: max × the multiplier.
+      this.consumer.setPrefetch(autoscale.max * prefetchMultiplier);
+      this.autoscaler = new Autoscaler(this.consumer, { ...autoscale, prefetchMultiplier, logger: this.logger });
+    }
   }
 
   /** Queues consumed now (add_consumer / cancel_consumer change them through the consumer). */
@@ -190,8 +209,13 @@ export class Worker implements ControlledWorker {
     this.unwatchConnections = logConnectionStates(transport, backend, this.logger);
     const tracer = new Tracer(this.app, backend, this.logger, this.hostname, [this.signals, this.app.signals]);
     await this.consumer.start({ transport, backend, tracer });
+    // Not when stop() came while connecting: the pool is closing.
+    if (!this.stopping) this.autoscaler?.start();
+    // Celery's banner shows an autoscaled pool's range as {min=.., max=..}.
+    const range = this.autoscaler?.info();
+    const concurrency = range ? `{min=${range.min}, max=${range.max}}` : String(this.concurrency);
     this.logger.info(
-      `${this.hostname} ready. Queues: ${this.queues.join(", ")}; concurrency ${this.concurrency} (${this.executor.kind}); tasks: ${[...this.app.tasks.keys()].join(", ")}`,
+      `${this.hostname} ready. Queues: ${this.queues.join(", ")}; concurrency ${concurrency} (${this.executor.kind}); tasks: ${[...this.app.tasks.keys()].join(", ")}`,
     );
     this.control = await startWorkerControl(this.app, this, transport, this.logger, this.options);
     this.emit("workerReady", { hostname: this.hostname });
@@ -222,6 +246,7 @@ export class Worker implements ControlledWorker {
   }
 
   private async shutdown(): Promise<void> {
+    this.autoscaler?.stop();
     this.unwatchConnections?.();
     await this.control?.stop().catch((err: Error) => this.logger.error(`Could not stop remote control: ${err.message}`));
     await this.consumer.stop();
@@ -238,6 +263,14 @@ export class Worker implements ControlledWorker {
     this.unguard = null;
     this.logger.info(`${this.hostname} stopped.`);
   }
+}
+
+/** The checked autoscale range and keepalive (checked before any child starts); the threads pool cannot change its size. */
+function autoscaleRange({ max, min = 0, keepalive }: AutoscaleOptions, pool: WorkerOptions["pool"]): { max: number; min: number; keepalive: number } {
+  const seconds = keepalive ?? autoscaleKeepalive();
+  checkAutoscale(max, min, seconds);
+  if (pool === "threads") throw new Error("autoscale needs a pool that can change its size (prefork or eventloop): the threads pool has a fixed number of threads");
+  return { max, min, keepalive: seconds };
 }
 
 /** The execution pool the options ask for. */

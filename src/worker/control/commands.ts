@@ -10,7 +10,7 @@ import type { LamportClock } from "../../events/clock";
 import { isoformatUtc } from "../../protocol/isotime";
 import type { WireValue } from "../../protocol/message";
 import { pyFloat } from "../../protocol/serializers/json";
-import { pyStr, pyStrRepr } from "../../protocol/repr";
+import { pyRepr, pyStr, pyStrRepr } from "../../protocol/repr";
 import { filterHiddenSettings, sanitizeUrl } from "../../redact";
 import type { Transport } from "../../transport/types";
 import { parseRate } from "../rate";
@@ -281,16 +281,34 @@ function stats(state: ControlState): Record<string, unknown> {
     uptime: Math.floor((Date.now() - state.startedAt) / 1000),
     pool: {
       implementation: pool.implementation,
-      "max-concurrency": w.consumer.concurrency,
+      // Celery's pool `limit`: the size it was started with, which autoscaling leaves alone.
+      "max-concurrency": w.autoscaler ? w.concurrency : w.consumer.concurrency,
       processes: pool.processes,
       "max-tasks-per-child": pool.maxTasksPerChild ?? "N/A",
       "put-guarded-by-semaphore": false,
       timeouts: [state.app.conf.taskSoftTimeLimit ?? 0, state.app.conf.taskTimeLimit ?? 0],
     },
+    ...(w.autoscaler ? { autoscaler: w.autoscaler.info() } : {}),
     broker: brokerInfo(state.app, state.transport),
     prefetch_count: w.prefetch,
     rusage: rusage(),
   };
+}
+
+/** An `autoscale` argument: absent or null leaves it as it is; else a whole number >= 0. */
+function scaleArgument(args: Record<string, WireValue>, name: "max" | "min"): number | null {
+  const v = args[name];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new ControlError("ValueError", `autoscale ${name} must be a whole number >= 0, got ${pyRepr(v)}`);
+  return v;
+}
+
+/** Celery's `autoscale` command: a new range, answered with the range as it is now. */
+function autoscale(state: ControlState, args: Record<string, WireValue>): unknown {
+  const autoscaler = state.worker.autoscaler;
+  if (!autoscaler) throw new ControlError("ValueError", "Autoscale not enabled");
+  const [max, min] = autoscaler.update(scaleArgument(args, "max"), scaleArgument(args, "min"));
+  return ok(`autoscale now max=${max} min=${min}`);
 }
 
 export const HANDLERS: Record<string, ControlHandler> = {
@@ -332,10 +350,12 @@ export const HANDLERS: Record<string, ControlHandler> = {
     return null;
   },
   pool_grow: (s, a) => {
+    if (s.worker.autoscaler) return nok("pool_grow is not supported with autoscale. Adjust autoscale range instead.");
     s.worker.consumer.grow(typeof a.n === "number" ? a.n : 1);
     return ok("pool will grow");
   },
   pool_shrink: (s, a) => {
+    if (s.worker.autoscaler) return nok("pool_shrink is not supported with autoscale. Adjust autoscale range instead.");
     s.worker.consumer.shrink(typeof a.n === "number" ? a.n : 1);
     return ok("pool will shrink");
   },
@@ -344,9 +364,7 @@ export const HANDLERS: Record<string, ControlHandler> = {
     if (!s.worker.executor.restart()) throw new ControlError("ValueError", `Pool restarts not supported by the ${s.worker.executor.kind} pool`);
     return ok("reload started");
   },
-  autoscale: () => {
-    throw new ControlError("ValueError", "Autoscale not enabled");
-  },
+  autoscale: (s, a) => autoscale(s, a),
   add_consumer: (s, a) => addConsumer(s, a),
   cancel_consumer: (s, a) => cancelConsumer(s, a),
   enable_events: (s) => {
