@@ -18,8 +18,8 @@
  * - the app module is loaded; if that throws, the error goes to the pool (`loadError`) and the
  *   child exits 1 (the pool logs it and starts another child later);
  * - with `hostname` (prefork) the app's `workerProcessInit` listeners run, and `shutdown()` runs
- *   its `workerProcessShutdown` listeners, waits for their promises, and exits 0. Errors of
- *   listeners go to the pool as `log` lines.
+ *   its `workerProcessShutdown` listeners, waits for their promises (5 s at most), and exits 0.
+ *   Errors of listeners go to the pool as `log` lines.
  * `runAsTask` (prefork: current-task.ts of the celeriac the child entry belongs to) makes the job
  * the app's current task, so tasks it sends get it as parent; they come back in `children`.
  */
@@ -204,6 +204,8 @@ return {
     const exit = () => process.exit(0);
     if (!signals || channel.hostname === undefined) return exit();
     const payload = { hostname: channel.hostname, pid: process.pid, exitcode: 0 };
+    // Bounded as the pool's RETIRE_GRACE_MS bounds a retired child, also when no pool is left to kill it.
+    setTimeout(exit, 5000).unref();
     const pending = typeof signals.emitAndWait === "function" ? signals.emitAndWait("workerProcessShutdown", payload) : signals.emit("workerProcessShutdown", payload);
     Promise.resolve(pending).then(exit, exit);
   },
