@@ -102,6 +102,16 @@ export interface CeleryConfig {
    */
   workerPoolRestarts: boolean;
   /**
+   * worker_redirect_stdouts: what a pool child prints (console.log / console.error,
+   * process.stdout / process.stderr writes, in a prefork child or a pool thread) goes to the
+   * worker's log at `workerRedirectStdoutsLevel`, one line per write, named after the child
+   * (`[...: WARNING/ForkPoolWorker-1] hello`), with secrets masked. Default true, as in Celery.
+   * The worker's own process is left alone (an event loop worker's tasks print to its console).
+   */
+  workerRedirectStdouts: boolean;
+  /** worker_redirect_stdouts_level: the level of those lines, a level name in any case ("DEBUG" to "CRITICAL"; default "WARNING"). */
+  workerRedirectStdoutsLevel: string;
+  /**
    * celeriac-only (Celery has no such limit): the largest task message body a worker accepts, in
    * bytes, both as received and after decompression (inflating stops there). Default 16 MiB,
    * RabbitMQ 4's default max_message_size. A message over it is rejected, not requeued, and
@@ -190,6 +200,8 @@ export const DEFAULTS: CeleryConfig = {
   workerPrefetchMultiplier: 4,
   workerConcurrency: 16,
   workerPoolRestarts: false,
+  workerRedirectStdouts: true,
+  workerRedirectStdoutsLevel: "WARNING",
   workerMaxMessageSize: 16 * 1024 * 1024,
   workerMaxNestingDepth: 1000,
   brokerTransportOptions: {},

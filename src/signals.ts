@@ -1,8 +1,21 @@
 /**
- * Celery's signals as typed events: `taskPrerun`, `taskPostrun`, `taskSuccess`, `taskFailure`,
- * `taskRetry`, `taskRevoked`, `workerReady`, `workerShutdown`. Listeners run synchronously in
- * registration order (as Celery's `Signal.send`); an error thrown by a listener, or a rejected
- * promise it returns, is logged and never reaches the worker.
+ * Celery's signals as typed events: `taskReceived`, `taskPrerun`, `taskPostrun`, `taskSuccess`,
+ * `taskFailure`, `taskRetry`, `taskRevoked`, `workerReady`, `workerShutdown`,
+ * `workerProcessInit`, `workerProcessShutdown`. Listeners run synchronously in registration order
+ * (as Celery's `Signal.send`); an error thrown by a listener, or a rejected promise it returns, is
+ * logged and never reaches the worker.
+ *
+ * Where they fire. Every task and worker signal fires in the worker's main process, whatever the
+ * pool: on `-P prefork` celeriac's tracer (states, retries, results) runs there and only the
+ * handler runs in a child, so `taskPrerun` / `taskPostrun` / `taskSuccess` / `taskFailure` /
+ * `taskRetry` listeners run in the main process, unlike Celery, whose tracer runs them in the
+ * ForkPoolWorker. `workerProcessInit` and `workerProcessShutdown` fire in each prefork child only,
+ * on the signals of the app its module exported (register them in the `-A` module): init once the
+ * child loaded the module, before it takes a task; shutdown when it exits cleanly (recycled,
+ * retired, the worker stopping or gone), not when it is killed. A promise an init listener returns
+ * is not awaited (tasks may start before it settles); the child waits for those of shutdown
+ * listeners before it exits (at most 5 s, then it is killed). The event loop and threads pools run
+ * in the main process and fire neither (as Celery's threads and gevent pools).
  */
 import type { RequestInfo } from "./task-types";
 import type { Logger } from "./logging";
@@ -29,10 +42,16 @@ export interface WorkerEventMap {
   workerReady: { hostname: string };
   /** The worker stopped (Celery `worker_shutdown`). */
   workerShutdown: { hostname: string; cold: boolean };
+  /** A prefork child loaded the app module and is about to take tasks (Celery `worker_process_init`, sender the worker's hostname); fires in that child. */
+  workerProcessInit: { hostname: string; pid: number };
+  /** A prefork child is exiting cleanly (Celery `worker_process_shutdown`); fires in that child, which waits for the promises listeners return. */
+  workerProcessShutdown: { hostname: string; pid: number; exitcode: number };
 }
 
 export type WorkerEventName = keyof WorkerEventMap;
 export type WorkerEventListener<K extends WorkerEventName> = (payload: WorkerEventMap[K]) => unknown;
+
+const NONE: ReadonlyArray<Promise<unknown>> = [];
 
 /** A typed event emitter whose listener errors are logged, never thrown. */
 export class WorkerSignals {
@@ -70,8 +89,20 @@ export class WorkerSignals {
 
   /** Call every listener of `event`; errors are logged with the event name. */
   emit<K extends WorkerEventName>(event: K, payload: WorkerEventMap[K], logger: Pick<Logger, "error"> | null = this.logger): void {
+    // Each promise already has its error reported (`call`): nothing to wait for here.
+    void this.call(event, payload, logger);
+  }
+
+  /** As `emit`, and resolves once the promises listeners returned have settled (never rejects). */
+  async emitAndWait<K extends WorkerEventName>(event: K, payload: WorkerEventMap[K], logger: Pick<Logger, "error"> | null = this.logger): Promise<void> {
+    await Promise.all(this.call(event, payload, logger));
+  }
+
+  /** Run the listeners; returns the promises they returned, each settled after its error is logged. */
+  private call<K extends WorkerEventName>(event: K, payload: WorkerEventMap[K], logger: Pick<Logger, "error"> | null): ReadonlyArray<Promise<unknown>> {
     const list = this.listeners.get(event);
-    if (!list?.length) return;
+    if (!list?.length) return NONE;
+    const pending: Array<Promise<unknown>> = [];
     for (const listener of [...list]) {
       const report = (err: unknown) => {
         const text = `Signal handler ${listener.name || "<anonymous>"} for ${event} raised: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
@@ -80,10 +111,11 @@ export class WorkerSignals {
       };
       try {
         const r = (listener as WorkerEventListener<K>)(payload);
-        if (r && typeof (r as Promise<unknown>).then === "function") (r as Promise<unknown>).then(undefined, report);
+        if (r && typeof (r as Promise<unknown>).then === "function") pending.push((r as Promise<unknown>).then(undefined, report));
       } catch (err) {
         report(err);
       }
     }
+    return pending;
   }
 }

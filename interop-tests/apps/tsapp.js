@@ -145,5 +145,12 @@ app.task("ts.deep_result", (depth) => {
 });
 app.task("ts.symbol_result", () => Symbol("not encodable"));
 app.task("ts.long_result", (n) => "x".repeat(n));
+// What a task prints: on a pool child it goes to the worker's log (worker_redirect_stdouts).
+app.task("ts.print", (/** @type {string} */ text) => {
+  console.log(text);
+  console.error(`${text} (stderr)`);
+  process.stdout.write(`${text} (write)\n`);
+  return text;
+});
 
 module.exports = { app };

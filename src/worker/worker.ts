@@ -6,7 +6,7 @@
 import { availableParallelism, constants as osConstants, hostname as osHostname } from "node:os";
 import { DEFAULTS } from "../config";
 import type { AppContext } from "../app-context";
-import { Logger } from "../logging";
+import { Logger, parseLogLevel } from "../logging";
 import { pyRepr } from "../protocol/repr";
 import { matchingStamps, RevokedStamps, terminatedRepr } from "./revoked-stamps";
 import type { WireValue } from "../protocol/message";
@@ -20,6 +20,7 @@ import { EventLoopPool } from "./pools/eventloop";
 import { ThreadPool } from "./pools/threads";
 import { PreforkPool } from "./pools/prefork";
 import type { ExecutionPool } from "./pools/types";
+import type { SlotPoolOptions } from "./pools/slot-pool";
 import type { Request } from "./request";
 import { LimitedSet, loadStateDb, saveStateDb } from "./state";
 import { guardProcess } from "./crash-guard";
@@ -80,7 +81,11 @@ export class Worker implements ControlledWorker {
     this.signals.logger = this.logger;
     this.statedb = options.statedb ?? null;
     this.containStrayErrors = options.containStrayErrors ?? true;
-    this.executor = createExecutor(options, this.concurrency, this.logger);
+    this.executor = createExecutor(options, this.concurrency, this.logger, {
+      hostname: this.hostname,
+      redirectStdouts: app.conf.workerRedirectStdouts,
+      redirectStdoutsLevel: parseLogLevel(app.conf.workerRedirectStdoutsLevel),
+    });
     const prefetchMultiplier = options.prefetchMultiplier ?? app.conf.workerPrefetchMultiplier;
     this.consumer = new Consumer(app, {
       hostname: this.hostname,
@@ -273,8 +278,13 @@ function autoscaleRange({ max, min = 0, keepalive }: AutoscaleOptions, pool: Wor
   return { max, min, keepalive: seconds };
 }
 
-/** The execution pool the options ask for. */
-function createExecutor(options: WorkerOptions, size: number, logger: Logger): ExecutionPool {
+/** The execution pool the options ask for (`children`: what the threads and prefork pools tell their children). */
+function createExecutor(
+  options: WorkerOptions,
+  size: number,
+  logger: Logger,
+  children: Pick<SlotPoolOptions, "hostname" | "redirectStdouts" | "redirectStdoutsLevel">,
+): ExecutionPool {
   const pool = options.pool ?? "eventloop";
   if (pool === "eventloop") return new EventLoopPool();
   if (pool !== "threads" && pool !== "prefork") throw new Error(`unknown pool ${JSON.stringify(pool)} (use "eventloop", "threads" or "prefork")`);
@@ -285,6 +295,7 @@ function createExecutor(options: WorkerOptions, size: number, logger: Logger): E
     maxTasksPerChild: options.maxTasksPerChild,
     maxMemoryPerChild: options.maxMemoryPerChild,
     logger,
+    ...children,
   };
   return pool === "threads" ? new ThreadPool(slotOptions) : new PreforkPool(slotOptions);
 }

@@ -26,14 +26,21 @@ export interface CliWorker {
 /**
  * Start `celeriac worker -A interop-tests/apps/tsapp.js -c 2 -n <prefix>-<id>@interop` on a queue
  * of its own (or on env.TSAPP_QUEUE, to share one); `env` adds to its environment (e.g.
- * TSAPP_MAX_RETRIES, TSAPP_SETTINGS).
+ * TSAPP_MAX_RETRIES, TSAPP_SETTINGS); `appModule` replaces tsapp.js (one that loads it, say).
  */
-export function startCliWorker(broker: string, backend: string, prefix: string, extra: string[] = [], env: Record<string, string> = {}): CliWorker {
+export function startCliWorker(
+  broker: string,
+  backend: string,
+  prefix: string,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+  appModule = "interop-tests/apps/tsapp.js",
+): CliWorker {
   const id = randomUUID().slice(0, 8);
   const queue = env.TSAPP_QUEUE ?? `${prefix}-${id}`;
   const node = `${prefix}-${id}@interop`;
   let out = "";
-  const child = spawn(process.execPath, [resolve(ROOT, "dist/cli/main.js"), "worker", "-A", "interop-tests/apps/tsapp.js", "-c", "2", "-n", node, ...extra], {
+  const child = spawn(process.execPath, [resolve(ROOT, "dist/cli/main.js"), "worker", "-A", appModule, "-c", "2", "-n", node, ...extra], {
     cwd: ROOT,
     env: { ...process.env, TSAPP_BROKER: broker, TSAPP_BACKEND: backend, TSAPP_QUEUE: queue, ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,29 +1,40 @@
 /**
  * The entry of a prefork pool process (`dist/worker/pools/prefork-child.js`, forked by
- * prefork.ts with the app module's path and its name, ForkPoolWorker-<n>): it runs the slot
- * runner (slot-runner.ts) on its IPC channel. It exits when the channel closes: the pool retires
- * it, or the main process is gone. It ignores SIGINT. It contains errors that escape a task and
- * makes each job the current task of the celeriac it belongs to (so tasks sent from a handler get
- * their parent), see slot-runner.ts.
+ * prefork.ts with the app module's path, its name, ForkPoolWorker-<n>, and `ChildSettings` as
+ * JSON): it runs the slot runner (slot-runner.ts) on its IPC channel. It exits when the pool asks
+ * (`shutdown`: retired) or the channel closes (the main process is gone), after the app's
+ * workerProcessShutdown listeners. It ignores SIGINT. It contains errors that escape a task,
+ * sends what it prints to the worker's log (worker_redirect_stdouts), and makes each job the
+ * current task of the celeriac it belongs to (so tasks sent from a handler get their parent), see
+ * slot-runner.ts.
  */
 import { runInThisContext } from "node:vm";
 import { runAsTask } from "../../current-task";
 import { SLOT_RUNNER } from "./slot-runner";
-import type { SlotChannel } from "./slot-runner";
+import type { SlotChannel, SlotHandle } from "./slot-runner";
+import type { ParentMessage } from "./slot-protocol";
 
-const [appModule, name] = process.argv.slice(2);
+/** What the pool tells a child besides its module and name (the third argument, JSON). */
+export interface ChildSettings {
+  /** The worker's node name (workerProcessInit / workerProcessShutdown). */
+  hostname: string;
+  /** worker_redirect_stdouts. */
+  redirect: boolean;
+}
+
+const [appModule, name, settingsJson] = process.argv.slice(2);
+const settings = JSON.parse(settingsJson ?? "{}") as Partial<ChildSettings>;
 if (name) process.title = `celeriac ${name}`;
-process.on("disconnect", () => process.exit(0));
 // As billiard's children: Ctrl-C reaches the whole process group, and the main process decides (warm shutdown waits for running tasks).
 process.on("SIGINT", () => undefined);
 
 const load = runInThisContext(`(function (require) {\n${SLOT_RUNNER}\nreturn runSlot;\n})`, { filename: "celeriac-slot-runner.js" }) as (
   req: NodeJS.Require,
-) => (channel: SlotChannel) => void;
+) => (channel: SlotChannel) => SlotHandle;
 
-load(require)({
+const slot = load(require)({
   appModule,
-  // The channel may be gone (the pool stopped this child): the disconnect handler exits.
+  // The channel may be gone (the pool stopped this child, or the main process died): dropped.
   send: (message, then) => {
     if (process.connected && process.send) process.send(message, undefined, undefined, () => then?.());
     else then?.();
@@ -32,5 +43,11 @@ load(require)({
   memory: () => process.memoryUsage().rss,
   // Errors that escape a task are logged against it by the pool; the child carries on (slot-runner.ts).
   guard: true,
+  redirect: settings.redirect ?? false,
+  hostname: settings.hostname ?? "",
   runAsTask,
+});
+process.on("disconnect", () => slot.shutdown());
+process.on("message", (m: ParentMessage) => {
+  if (m.type === "shutdown") slot.shutdown();
 });

@@ -23,16 +23,21 @@ import { constants as osConstants } from "node:os";
 import { resolve as resolvePath } from "node:path";
 import { SlotPool } from "./slot-pool";
 import type { Slot, SlotEvents, SlotHost, SlotPoolOptions } from "./slot-pool";
-import type { SlotMessage } from "./slot-protocol";
+import type { ParentMessage, SlotMessage } from "./slot-protocol";
+import type { ChildSettings } from "./prefork-child";
 import type { PoolInfo } from "./types";
 
 /** Options of the prefork pool (`size`: the number of child processes). */
 export type PreforkPoolOptions = SlotPoolOptions;
 
-/** A retired child that has not exited after this long (its app module holds it) is killed. */
+/** A retired child that has not exited after this long (its app module or a workerProcessShutdown listener holds it) is killed. */
 const RETIRE_GRACE_MS = 5000;
-/** A child that died before it was ready is replaced after this long. */
+/**
+ * A child that died before it loaded the app module is replaced after a delay that doubles from
+ * this with each such death, up to RESPAWN_DELAY_MAX_MS, and is reset when a child comes online.
+ */
 const RESPAWN_DELAY_MS = 1000;
+const RESPAWN_DELAY_MAX_MS = 30_000;
 
 /**
  * The child entry: next to this file when compiled; under ts-jest (src/), the build's, as children
@@ -63,6 +68,10 @@ export class PreforkPool extends SlotPool {
   /** Children wanted (pool_grow / pool_shrink change it). */
   private target: number;
   private closed = false;
+  /** The wait before the next replacement of a child that died before it was ready. */
+  private respawnDelay = RESPAWN_DELAY_MS;
+  /** A replacement is waiting for `respawnDelay`. */
+  private respawnPending = false;
 
   /** Starts `options.size` children at once. */
   constructor(options: PreforkPoolOptions) {
@@ -77,7 +86,8 @@ export class PreforkPool extends SlotPool {
   }
 
   protected launch(id: number, events: SlotEvents): SlotHost {
-    const child: ChildProcess = fork(childEntry(), [this.appModule, childName({ id })], {
+    const settings: ChildSettings = { hostname: this.options.hostname ?? "", redirect: this.options.redirectStdouts ?? false };
+    const child: ChildProcess = fork(childEntry(), [this.appModule, childName({ id }), JSON.stringify(settings)], {
       serialization: "advanced",
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       execArgv: process.execArgv.filter((a) => !a.startsWith("--inspect")),
@@ -105,7 +115,9 @@ export class PreforkPool extends SlotPool {
         if (exited) return gone;
         if (how === "kill" || !child.connected) child.kill("SIGKILL");
         else {
-          child.disconnect();
+          // It runs workerProcessShutdown (its output still reaches the log), then exits.
+          const shutdown: ParentMessage = { type: "shutdown" };
+          child.send(shutdown, () => undefined);
           setTimeout(() => !exited && child.kill("SIGKILL"), RETIRE_GRACE_MS).unref();
         }
         return gone;
@@ -119,15 +131,36 @@ export class PreforkPool extends SlotPool {
   }
 
   /**
-   * Keep `target` children: a child that is gone is replaced at once, or after a second when it
-   * died before it loaded the app module (so a module that cannot load is no tight crash loop).
+   * Keep `target` children: a child that is gone is replaced at once, or later when it died before
+   * it loaded the app module (so a module that cannot load is no tight crash loop): after 1 s,
+   * doubling with each such death up to 30 s, back to 1 s once a child comes online.
    */
   protected override slotGone(slot: Slot): void {
-    const refill = (): void => {
-      if (!this.closed && this.slots.size < this.target) this.spawn();
-    };
-    if (slot.online || slot.ending !== null) refill();
-    else setTimeout(refill, RESPAWN_DELAY_MS).unref();
+    if (slot.online || slot.ending !== null) {
+      this.refill();
+      return;
+    }
+    if (this.respawnPending || this.closed) return;
+    const delay = this.respawnDelay;
+    this.respawnDelay = Math.min(delay * 2, RESPAWN_DELAY_MAX_MS);
+    this.respawnPending = true;
+    this.options.logger.warn(`Process '${childName(slot)}' pid:${slot.host.pid} exited before it was ready; starting a new one in ${delay / 1000} s`);
+    setTimeout(() => {
+      this.respawnPending = false;
+      this.refill();
+    }, delay).unref();
+  }
+
+  private refill(): void {
+    while (!this.closed && this.slots.size < this.target) this.spawn();
+  }
+
+  protected override slotOnline(): void {
+    this.respawnDelay = RESPAWN_DELAY_MS;
+  }
+
+  protected processName(slot: Slot): string {
+    return childName(slot);
   }
 
   /** A child past the target (the pool shrank) is retired after its job; else max tasks / memory per child. */

@@ -6,7 +6,7 @@
  */
 import { resolve as resolvePath } from "node:path";
 import { ReplaceRequest } from "../../client/task";
-import type { Logger } from "../../logging";
+import type { Logger, LogLevel } from "../../logging";
 import type { RegisteredTask } from "../../task-types";
 import { reviveError, UnencodableResult, WorkerLostError } from "../errors";
 import { strayErrorText } from "../crash-guard";
@@ -26,7 +26,14 @@ export interface SlotPoolOptions {
   maxTasksPerChild?: number | null;
   /** Replace a child whose memory passed this many KiB after a task (Celery worker_max_memory_per_child). */
   maxMemoryPerChild?: number | null;
+  /** Where the pool and what its children report are logged (masked). */
   logger: Logger;
+  /** The worker's node name, given to the app's workerProcessInit / workerProcessShutdown listeners (prefork). */
+  hostname?: string;
+  /** worker_redirect_stdouts: children send what they print to `logger` (default false: their console is the worker's). */
+  redirectStdouts?: boolean;
+  /** worker_redirect_stdouts_level: the level of those lines (default WARNING). */
+  redirectStdoutsLevel?: LogLevel;
 }
 
 /** One started child as the pool drives it. */
@@ -80,6 +87,10 @@ export function settledOnce(): { done: Promise<HandlerOutcome>; finish: (o: Hand
   return { done, finish };
 }
 
+function upperFirst(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /** A pool of children that run one job each at a time (threads.ts, prefork.ts). */
 export abstract class SlotPool implements ExecutionPool {
   abstract readonly kind: "threads" | "prefork";
@@ -98,6 +109,8 @@ export abstract class SlotPool implements ExecutionPool {
   protected abstract exitLine(slot: Slot, status: string): string;
   /** How a child is named in info lines ("pool thread 3"). */
   protected abstract describe(slot: Slot): string;
+  /** The process name of a child's log lines (`[...: WARNING/ForkPoolWorker-1]`). */
+  protected abstract processName(slot: Slot): string;
   /** What max-memory-per-child measures, for the log line ("heap"). */
   protected abstract readonly memoryName: string;
   /** What `inspect stats` shows of this pool. */
@@ -113,6 +126,11 @@ export abstract class SlotPool implements ExecutionPool {
   /** A slot left the pool (died, killed, retired): a subclass may start a replacement. */
   protected slotGone(_slot: Slot): void {
     // threads are started when a job needs one
+  }
+
+  /** A slot loaded the app module and takes jobs. */
+  protected slotOnline(_slot: Slot): void {
+    // nothing by default
   }
 
   /** Start one child and add it to the pool. */
@@ -140,12 +158,21 @@ export abstract class SlotPool implements ExecutionPool {
   }
 
   private onMessage(slot: Slot, m: SlotMessage): void {
+    if (m.type === "log") {
+      this.options.logger.log(m.level ?? this.options.redirectStdoutsLevel ?? "WARNING", m.text, this.processName(slot));
+      return;
+    }
     if (m.type === "online") {
       slot.online = true;
+      this.slotOnline(slot);
       return;
     }
     if (m.type === "stray") {
       this.strayError(slot, m);
+      return;
+    }
+    if (m.type === "loadError") {
+      this.options.logger.error(`${upperFirst(this.describe(slot))} could not load the app module ${this.appModule}; it exits:\n${strayErrorText(reviveError(m.error))}`);
       return;
     }
     const job = slot.busy;

@@ -6,13 +6,20 @@
  * back field by field (`SerializedError`), and the protocol is `SlotMessage` / `ParentMessage`
  * (slot-protocol.ts).
  *
- * The source defines `runSlot(channel)`, where `channel` is
- * `{ appModule, send(message, then?), onMessage(listener), memory(), guard?, runAsTask? }`:
+ * The source defines `runSlot(channel)` (a `SlotChannel`), which returns a `SlotHandle`.
  * `memory()` is what max-memory-per-child compares (bytes: a thread's V8 heap, a process's
- * resident set). With `guard` (prefork) the child contains errors that escape a task, as the
- * worker's crash guard does: each job runs in an async context of its own, and a stray rejection or
- * uncaught exception in it is sent to the pool (`stray`, logged against the task) while the child
- * carries on; an uncaught exception outside any task is sent, then the child exits 1.
+ * resident set). In order:
+ * - with `redirect` (worker_redirect_stdouts) what the child prints (process.stdout / stderr
+ *   writes, console.*) is sent as `log` lines, one per write, as Celery's LoggingProxy does;
+ * - with `guard` the child contains errors that escape a task, as the worker's crash guard does:
+ *   each job runs in an async context of its own, and a stray rejection or uncaught exception in
+ *   it is sent to the pool (`stray`, logged against the task) while the child carries on; an
+ *   uncaught exception outside any task is sent, then the child exits 1;
+ * - the app module is loaded; if that throws, the error goes to the pool (`loadError`) and the
+ *   child exits 1 (the pool logs it and starts another child later);
+ * - with `hostname` (prefork) the app's `workerProcessInit` listeners run, and `shutdown()` runs
+ *   its `workerProcessShutdown` listeners, waits for their promises (5 s at most), and exits 0.
+ *   Errors of listeners go to the pool as `log` lines.
  * `runAsTask` (prefork: current-task.ts of the celeriac the child entry belongs to) makes the job
  * the app's current task, so tasks it sends get it as parent; they come back in `children`.
  */
@@ -20,15 +27,14 @@ import type { CurrentTask } from "../../current-task";
 
 export const SLOT_RUNNER = String.raw`
 function runSlot(channel) {
-const mod = require(channel.appModule);
-const app = [mod && mod.app, mod && mod.default, mod && mod.default && mod.default.app, mod].find((c) => c && c.tasks instanceof Map);
-if (!app) throw new Error(channel.appModule + " does not export a Celery app (export it as app or default)");
 const RETRY = Symbol("celeriac.retry");
 const REPLACE = Symbol("celeriac.replace");
 let current = null;
 let seq = 0;
 const pendingStates = new Map();
 const strayContext = new (require("node:async_hooks").AsyncLocalStorage)();
+// Before the app module loads, so that what it prints or leaves unhandled is contained too.
+if (channel.redirect) redirectOutput();
 if (channel.guard) {
   const stray = (origin) => (error) => {
     const task = strayContext.getStore() || null;
@@ -38,6 +44,40 @@ if (channel.guard) {
   };
   process.on("unhandledRejection", stray("unhandled promise rejection"));
   process.on("uncaughtException", stray("uncaught exception"));
+}
+let app = null;
+try {
+  const mod = require(channel.appModule);
+  app = [mod && mod.app, mod && mod.default, mod && mod.default && mod.default.app, mod].find((c) => c && c.tasks instanceof Map);
+  if (!app) throw new Error(channel.appModule + " does not export a Celery app (export it as app or default)");
+} catch (err) {
+  // Reported to the pool, which logs it (masked) and starts another child later; this one exits.
+  channel.send({ type: "loadError", error: serializeError(err) }, () => process.exit(1));
+  return { shutdown() { process.exit(1); } };
+}
+const signals = app.signals && typeof app.signals.emit === "function" ? app.signals : null;
+// Errors of signal listeners in this child go to the worker's log.
+if (signals && !signals.logger) signals.logger = { error: (text) => channel.send({ type: "log", level: "ERROR", text: String(text) }) };
+let exiting = false;
+
+// What the child prints goes to the worker's log, one line per write (as Celery's LoggingProxy).
+function redirectOutput() {
+  for (const stream of [process.stdout, process.stderr]) {
+    Object.defineProperty(stream, "isTTY", { value: false, configurable: true });
+    stream.write = function (chunk, encoding, done) {
+      if (typeof encoding === "function") { done = encoding; encoding = undefined; }
+      let text;
+      try {
+        text = typeof chunk === "string" ? (encoding && encoding !== "utf8" && encoding !== "utf-8" ? Buffer.from(chunk, encoding).toString() : chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString();
+      } catch (e) {
+        text = String(chunk);
+      }
+      text = text.replace(/\n+$/, "");
+      if (text) channel.send({ type: "log", level: null, text });
+      if (typeof done === "function") process.nextTick(done);
+      return true;
+    };
+  }
 }
 
 function classesOf(err) {
@@ -155,7 +195,21 @@ channel.onMessage(async (msg) => {
   }
   });
 });
+if (signals && channel.hostname !== undefined) signals.emit("workerProcessInit", { hostname: channel.hostname, pid: process.pid });
 channel.send({ type: "online" });
+return {
+  shutdown() {
+    if (exiting) return;
+    exiting = true;
+    const exit = () => process.exit(0);
+    if (!signals || channel.hostname === undefined) return exit();
+    const payload = { hostname: channel.hostname, pid: process.pid, exitcode: 0 };
+    // Bounded as the pool's RETIRE_GRACE_MS bounds a retired child, also when no pool is left to kill it.
+    setTimeout(exit, 5000).unref();
+    const pending = typeof signals.emitAndWait === "function" ? signals.emitAndWait("workerProcessShutdown", payload) : signals.emit("workerProcessShutdown", payload);
+    Promise.resolve(pending).then(exit, exit);
+  },
+};
 }
 `;
 
@@ -169,8 +223,18 @@ export interface SlotChannel {
   onMessage(listener: (message: unknown) => void): void;
   /** Bytes that max-memory-per-child compares. */
   memory(): number;
-  /** Contain errors that escape a task (prefork): report them as `stray` messages. */
+  /** Contain errors that escape a task: report them as `stray` messages. */
   guard?: boolean;
+  /** Send what the child prints to the pool as `log` lines (worker_redirect_stdouts). */
+  redirect?: boolean;
+  /** The worker's node name: fire workerProcessInit / workerProcessShutdown with it (prefork). */
+  hostname?: string;
   /** Run `fn` with `task` as the app's current task (current-task.ts's runAsTask). */
   runAsTask?: <T>(task: CurrentTask, fn: () => T) => T;
+}
+
+/** What `runSlot` returns. */
+export interface SlotHandle {
+  /** Run the app's workerProcessShutdown listeners (with `hostname`), wait for their promises, then exit 0. */
+  shutdown(): void;
 }

@@ -6,6 +6,12 @@
  * (KiB of the thread's V8 heap) replace a thread after the task that reached the limit, as
  * Celery's prefork pool does with child processes. The job protocol is the slot pool's
  * (slot-pool.ts, slot-runner.ts); threads are started when a job needs one.
+ *
+ * As prefork children, a thread contains the errors that escape a task (a stray rejection or
+ * uncaught exception is logged against the task and the thread carries on; one outside any task
+ * ends the thread, which is replaced), and with worker_redirect_stdouts what it prints goes to the
+ * worker's log (process name MainProcess, as Celery's threads pool logs). `process.on(...)` in a
+ * thread sees that thread's errors only, so these listeners leave the main thread alone.
  */
 import { Worker as Thread } from "node:worker_threads";
 import { SLOT_RUNNER } from "./slot-runner";
@@ -24,9 +30,15 @@ const v8 = require("node:v8");
 ${SLOT_RUNNER}
 runSlot({
   appModule: workerData.appModule,
-  send: (m) => parentPort.postMessage(m),
+  // postMessage queues the message at once: a process.exit in "then" does not lose it.
+  send: (m, then) => {
+    parentPort.postMessage(m);
+    if (then) then();
+  },
   onMessage: (listener) => parentPort.on("message", listener),
   memory: () => v8.getHeapStatistics().used_heap_size,
+  guard: true,
+  redirect: workerData.redirect,
 });
 `;
 
@@ -50,7 +62,7 @@ export class ThreadPool extends SlotPool {
   }
 
   protected launch(id: number, events: SlotEvents): SlotHost {
-    const thread = new Thread(THREAD_MAIN, { eval: true, workerData: { appModule: this.appModule } });
+    const thread = new Thread(THREAD_MAIN, { eval: true, workerData: { appModule: this.appModule, redirect: this.options.redirectStdouts ?? false } });
     this.threads.set(id, thread);
     let stopping = false;
     thread.unref();
@@ -78,6 +90,11 @@ export class ThreadPool extends SlotPool {
 
   protected describe(slot: Slot): string {
     return `pool thread ${slot.id}`;
+  }
+
+  /** Threads run in the worker's process: their lines say MainProcess, as Celery's threads pool. */
+  protected processName(): string {
+    return "MainProcess";
   }
 
   info(): PoolInfo {
