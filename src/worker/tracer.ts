@@ -133,11 +133,13 @@ export class Tracer {
   /**
    * Run the handler on `pool` within `limits` (the request's effective time limits) and record the
    * outcome. Never rejects: an error in the tracing itself (a value too deep to log, a throwing
-   * signal handler) is stored as the task's FAILURE.
+   * signal handler) is stored as the task's FAILURE. `handlerDone` is called once the handler's
+   * run is over (it settled, or was stopped), before its outcome is stored: its pool slot (a
+   * prefork child) is free for the next request by then.
    */
-  async run(task: RegisteredTask, request: Request, pool: ExecutionPool, limits: TimeLimits): Promise<TraceOutcome> {
+  async run(task: RegisteredTask, request: Request, pool: ExecutionPool, limits: TimeLimits, handlerDone: () => void = () => undefined): Promise<TraceOutcome> {
     try {
-      return await this.trace(task, request, pool, limits);
+      return await this.trace(task, request, pool, limits, handlerDone);
     } catch (err) {
       const t = request.task;
       this.logger.error(`Task ${taskLabel(t)} could not be traced: ${strayErrorText(err)}`);
@@ -149,7 +151,7 @@ export class Tracer {
     }
   }
 
-  private async trace(task: RegisteredTask, request: Request, pool: ExecutionPool, limits: TimeLimits): Promise<TraceOutcome> {
+  private async trace(task: RegisteredTask, request: Request, pool: ExecutionPool, limits: TimeLimits, handlerDone: () => void): Promise<TraceOutcome> {
     const t = request.task;
     if (this.storesResult(task, request) && (task.options.trackStarted ?? this.app.conf.taskTrackStarted)) {
       await this.store(request, "STARTED", { pid: process.pid, hostname: this.hostname });
@@ -201,12 +203,11 @@ export class Tracer {
       timers.forEach((t) => t.clear());
       stopListening();
     }
-    if (first.kind === "abandon") {
-      execution.kill();
-      return "ABANDONED";
-    }
+    const stoppedRun = first.kind === "abandon" || first.kind === "hard" || first.kind === "terminated";
+    if (stoppedRun) execution.kill();
+    handlerDone();
+    if (first.kind === "abandon") return "ABANDONED";
     if (first.kind === "hard" || first.kind === "terminated") {
-      execution.kill();
       if (first.kind === "terminated") {
         this.logger.info(`Terminating ${logText(t.id)} (${first.signal})`);
         await this.revoked(task, request, "terminated", first.signal);
