@@ -1,6 +1,7 @@
 /**
  * The entry of a prefork pool process (`dist/worker/pools/prefork-child.js`, forked by
- * prefork.ts with the app module's path and its name, ForkPoolWorker-<n>): it runs the slot
+ * prefork.ts with the app module's path, its name, ForkPoolWorker-<n>, and "rss" when
+ * max-memory-per-child is set): it runs the slot
  * runner (slot-runner.ts) on its IPC channel. It exits when the channel closes: the pool retires
  * it, or the main process is gone. It ignores SIGINT. It contains errors that escape a task and
  * makes each job the current task of the celeriac it belongs to (so tasks sent from a handler get
@@ -11,7 +12,7 @@ import { runAsTask } from "../../current-task";
 import { SLOT_RUNNER } from "./slot-runner";
 import type { SlotChannel } from "./slot-runner";
 
-const [appModule, name] = process.argv.slice(2);
+const [appModule, name, measure] = process.argv.slice(2);
 if (name) process.title = `celeriac ${name}`;
 process.on("disconnect", () => process.exit(0));
 // As billiard's children: Ctrl-C reaches the whole process group, and the main process decides (warm shutdown waits for running tasks).
@@ -29,7 +30,8 @@ load(require)({
     else then?.();
   },
   onMessage: (listener) => process.on("message", listener),
-  memory: () => process.memoryUsage().rss,
+  // Only with max-memory-per-child (prefork.ts passes "rss").
+  memory: measure === "rss" ? () => process.memoryUsage.rss() : undefined,
   // Errors that escape a task are logged against it by the pool; the child carries on (slot-runner.ts).
   guard: true,
   runAsTask,

@@ -77,7 +77,8 @@ export class PreforkPool extends SlotPool {
   }
 
   protected launch(id: number, events: SlotEvents): SlotHost {
-    const child: ChildProcess = fork(childEntry(), [this.appModule, childName({ id })], {
+    const measure = this.options.maxMemoryPerChild ? ["rss"] : [];
+    const child: ChildProcess = fork(childEntry(), [this.appModule, childName({ id }), ...measure], {
       serialization: "advanced",
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       execArgv: process.execArgv.filter((a) => !a.startsWith("--inspect")),

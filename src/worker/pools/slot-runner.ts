@@ -7,9 +7,9 @@
  * (slot-protocol.ts).
  *
  * The source defines `runSlot(channel)`, where `channel` is
- * `{ appModule, send(message, then?), onMessage(listener), memory(), guard?, runAsTask? }`:
+ * `{ appModule, send(message, then?), onMessage(listener), memory?(), guard?, runAsTask? }`:
  * `memory()` is what max-memory-per-child compares (bytes: a thread's V8 heap, a process's
- * resident set). With `guard` (prefork) the child contains errors that escape a task, as the
+ * resident set), given only when that is set (outcomes carry 0 otherwise). With `guard` (prefork) the child contains errors that escape a task, as the
  * worker's crash guard does: each job runs in an async context of its own, and a stray rejection or
  * uncaught exception in it is sent to the pool (`stray`, logged against the task) while the child
  * carries on; an uncaught exception outside any task is sent, then the child exits 1.
@@ -93,7 +93,7 @@ channel.onMessage(async (msg) => {
     if (settled) return;
     settled = true;
     current = null;
-    const out = Object.assign({ job, memory: channel.memory() }, m);
+    const out = Object.assign({ job, memory: channel.memory ? channel.memory() : 0 }, m);
     try {
       channel.send(out);
     } catch (err) {
@@ -167,8 +167,8 @@ export interface SlotChannel {
   send(message: unknown, then?: () => void): void;
   /** Listen to the pool's messages. */
   onMessage(listener: (message: unknown) => void): void;
-  /** Bytes that max-memory-per-child compares. */
-  memory(): number;
+  /** Bytes that max-memory-per-child compares; absent when it is not set (measuring costs a few µs a job). */
+  memory?: () => number;
   /** Contain errors that escape a task (prefork): report them as `stray` messages. */
   guard?: boolean;
   /** Run `fn` with `task` as the app's current task (current-task.ts's runAsTask). */

@@ -17,7 +17,7 @@ import type { PoolInfo } from "./types";
 /** Options of the thread pool. */
 export type ThreadPoolOptions = SlotPoolOptions;
 
-/** What each thread evaluates: the slot runner on the thread's parentPort, measuring the V8 heap. */
+/** What each thread evaluates: the slot runner on the thread's parentPort, measuring the V8 heap (with max-memory-per-child). */
 const THREAD_MAIN = String.raw`
 const { parentPort, workerData } = require("node:worker_threads");
 const v8 = require("node:v8");
@@ -26,7 +26,7 @@ runSlot({
   appModule: workerData.appModule,
   send: (m) => parentPort.postMessage(m),
   onMessage: (listener) => parentPort.on("message", listener),
-  memory: () => v8.getHeapStatistics().used_heap_size,
+  memory: workerData.measureHeap ? () => v8.getHeapStatistics().used_heap_size : undefined,
 });
 `;
 
@@ -50,7 +50,8 @@ export class ThreadPool extends SlotPool {
   }
 
   protected launch(id: number, events: SlotEvents): SlotHost {
-    const thread = new Thread(THREAD_MAIN, { eval: true, workerData: { appModule: this.appModule } });
+    const workerData = { appModule: this.appModule, measureHeap: Boolean(this.options.maxMemoryPerChild) };
+    const thread = new Thread(THREAD_MAIN, { eval: true, workerData });
     this.threads.set(id, thread);
     let stopping = false;
     thread.unref();
