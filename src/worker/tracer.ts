@@ -23,7 +23,7 @@ import { logText, pyRepr, PyTuple, safeRepr } from "../protocol/repr";
 import { EncodeError } from "../protocol/serializers";
 import { MaxRetriesExceededError, taskTraceback, UnencodableResult } from "./errors";
 import type { WorkerSignals } from "../signals";
-import type { ExecutionPool, HandlerOutcome } from "./pools/types";
+import type { Execution, ExecutionPool, HandlerOutcome } from "./pools/types";
 import { handlerArguments } from "./request";
 import { WorkerCanvas } from "./canvas";
 import { ackPolicy } from "./request";
@@ -173,12 +173,14 @@ export class Tracer {
       onStrayError: (error, origin) =>
         this.logger.error(`Task ${taskLabel(t)} left an error unhandled (${origin}); the worker carries on:\n${strayErrorText(error)}`),
     };
-    const execution = runAsTask(current, () =>
+    const start = (): Execution =>
       pool.start(pool.kind === "eventloop" && task.options.bind ? withReplace(task) : task, request, args, {
         // Celery's update_state stores whatever ignore_result says.
         updateState: (state, meta) => this.store(request, state, meta),
-      }),
-    );
+      });
+    // Only a handler on the event loop runs here; a prefork child makes the job its own current
+    // task. Never entering the context keeps async_hooks' promise hooks off in this process.
+    const execution = pool.kind === "eventloop" ? runAsTask(current, start) : start();
     request.workerPid = execution.pid ?? process.pid;
     void execution.done.then(() => (current.done = true));
     const { hard, soft } = limits;
