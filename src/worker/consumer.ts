@@ -45,7 +45,7 @@ export interface ConsumerOptions {
   hostname: string;
   /** Queues to consume. */
   queues: readonly string[];
-  /** Requests running at once. */
+  /** Handlers running at once (a request whose handler is done gives its slot to the next while its outcome is stored). */
   concurrency: number;
   /** The prefetch window is prefetchMultiplier × concurrency (at least 1). */
   prefetchMultiplier: number;
