@@ -1,10 +1,19 @@
 // Benchmark: Python Celery workers vs celeriac vs celery-node on one private Redis, in one run.
 //   npm run bench            (BENCH_N=10000 BENCH_RT=500 BENCH_PYTHON=/usr/bin/python3 by default)
-//   BENCH_BASELINE=<dir>     also runs the worker of another built checkout ("celeriac baseline"),
-//                            to show a change against the code before it in the same run
+//   BENCH_BASELINE=<dir>     also runs each selected celeriac row with the worker of another built
+//                            checkout ("<row> (baseline)", on this checkout's bench/tsapp.js), to show
+//                            a change against the code before it in the same run
 //   BENCH_WORKERS=celeriac,python solo   only the workers whose label starts with one of these
 //   BENCH_TASK=cpu           drain CPU-bound tasks.cpu (BENCH_CPU_MS each, default 10) instead of tasks.add
-// Prints tasks/s, round-trip p50/p99 and peak/idle RSS side by side, and celeriac / best Python pool.
+//   BENCH_TASK=io            drain I/O-bound tasks.io (awaits a timer of BENCH_IO_MS, default 10)
+//   BENCH_BROKERS=redis      only these brokers (default redis,amqp); BENCH_REDIS_PORT, BENCH_AMQP_PORT:
+//                            where the bench starts its own Redis and RabbitMQ (default 16391, 5692)
+// Rows: Python Celery's pools; celeriac's event loop (-c 16, -c 2), prefork -c 2 (the main process
+// consumes and hands each job to an idle child), and "celeriac 2 procs eventloop -c 1": two
+// independent workers on the same queue, what prefork children consuming directly would cost (two
+// connections, two prefetch windows, no IPC); celery-node.
+// Prints tasks/s, round-trip p50/p99 and peak/idle RSS side by side, celeriac / best Python pool,
+// prefork -c 2 / event loop -c 2, and each row / its baseline.
 const { spawn, execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
@@ -33,16 +42,27 @@ const WORKERS = [
   { label: "celeriac -c 16", cmd: node, args: [celeriacCli, "worker", "-A", "bench/tsapp.js", "-P", "eventloop", "-c", "16", "-l", "warning"], cwd: ROOT, celeriac: true },
   { label: "celeriac -c 2", cmd: node, args: [celeriacCli, "worker", "-A", "bench/tsapp.js", "-P", "eventloop", "-c", "2", "-l", "warning"], cwd: ROOT, celeriac: true },
   { label: "celeriac -P prefork -c 2", cmd: node, args: [celeriacCli, "worker", "-A", "bench/tsapp.js", "-P", "prefork", "-c", "2", "-l", "warning"], cwd: ROOT, celeriac: true },
+  {
+    label: "celeriac 2 procs eventloop -c 1",
+    cmd: node,
+    args: [path.join(ROOT, "bench/multi-worker.js"), "2", "-A", "bench/tsapp.js", "-P", "eventloop", "-c", "1", "-l", "warning"],
+    cwd: ROOT,
+    celeriac: true,
+  },
   { label: "celery-node", cmd: node, args: [path.join(ROOT, "bench/celery-node-worker.js")], cwd: ROOT },
 ];
 const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : null;
-if (BASELINE) {
-  const cli = path.join(BASELINE, "dist/cli/main.js");
-  const args = [cli, "worker", "-A", path.join(BASELINE, "bench/tsapp.js"), "-P", "eventloop", "-c", "16", "-l", "warning"];
-  WORKERS.splice(4, 0, { label: "celeriac baseline -c 16", cmd: node, args, cwd: BASELINE, celeriac: true });
-}
 const ONLY = process.env.BENCH_WORKERS ? process.env.BENCH_WORKERS.split(",") : null;
 const SELECTED = ONLY ? WORKERS.filter((w) => ONLY.some((prefix) => w.label.startsWith(prefix))) : WORKERS;
+if (BASELINE) {
+  // Each selected celeriac row again, right after it, with the baseline's scripts and dist.
+  const dist = path.join(ROOT, "dist");
+  for (const w of [...SELECTED].filter((w) => w.celeriac)) {
+    const args = w.args.map((a) => (a.startsWith(dist + path.sep) ? path.join(BASELINE, path.relative(ROOT, a)) : a));
+    const env = { BENCH_CELERIAC_DIST: path.join(BASELINE, "dist") };
+    SELECTED.splice(SELECTED.indexOf(w) + 1, 0, { ...w, label: `${w.label} (baseline)`, args, env, baselineOf: w.label });
+  }
+}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -102,7 +122,7 @@ async function amqpScenario(worker, ignoreResult, backend) {
   runJson(PY, [path.join(ROOT, "bench/py/enqueue.py"), String(N)], env, path.join(ROOT, "bench/py"));
   const ready = async () => (await ch.checkQueue("celery")).messageCount;
   if ((await ready()) !== N) throw new Error(`expected ${N} queued messages, found ${await ready()}`);
-  const child = spawn(worker.cmd, worker.args, { cwd: worker.cwd, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(worker.cmd, worker.args, { cwd: worker.cwd, env: { ...process.env, ...env, ...worker.env }, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d.toString()));
   try {
@@ -142,7 +162,7 @@ async function scenario(worker, ignoreResult, broker, backend) {
   runJson(PY, [path.join(ROOT, "bench/py/enqueue.py"), String(N)], { ...env, BENCH_QUEUE: STAGING }, path.join(ROOT, "bench/py"));
   const staged = await broker.llen(STAGING);
   if (staged !== N) throw new Error(`expected ${N} staged messages, found ${staged}`);
-  const child = spawn(worker.cmd, worker.args, { cwd: worker.cwd, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(worker.cmd, worker.args, { cwd: worker.cwd, env: { ...process.env, ...env, ...worker.env }, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d.toString()));
   try {
@@ -178,7 +198,7 @@ async function main() {
   const broker = new Redis(BROKER_URLS.redis);
   const backend = new Redis(BACKEND);
   const pyVersion = execFileSync(PY, ["-c", "import celery; print(celery.__version__)"], { encoding: "utf8" }).trim();
-  const taskShown = process.env.BENCH_TASK === "cpu" ? `tasks.cpu(${process.env.BENCH_CPU_MS || 10} ms)` : "tasks.add";
+  const taskShown = { cpu: `tasks.cpu(${process.env.BENCH_CPU_MS || 10} ms)`, io: `tasks.io(${process.env.BENCH_IO_MS || 10} ms)` }[process.env.BENCH_TASK] || "tasks.add";
   console.log(`${taskShown} N=${N} round trips=${RT} Python Celery ${pyVersion} (${PY}), node ${process.version}, ${require("node:os").cpus().length} cores`);
   for (const kind of BROKERS) {
     BROKER = BROKER_URLS[kind];
@@ -187,9 +207,10 @@ async function main() {
     for (const ignoreResult of [false, true]) {
       for (const w of SELECTED) {
         const row = kind === "redis" ? await scenario(w, ignoreResult, broker, backend) : await amqpScenario(w, ignoreResult, backend);
+        row.baselineOf = w.baselineOf;
         rows.push(row);
         console.log(
-          `${row.label.padEnd(22)} ${ignoreResult ? "ignore_result" : "with results "} ${f(row.tasksPerSec).padStart(7)} tasks/s` +
+          `${row.label.padEnd(Math.max(...SELECTED.map((w) => w.label.length)))} ${ignoreResult ? "ignore_result" : "with results "} ${f(row.tasksPerSec).padStart(7)} tasks/s` +
             `  RSS idle ${f(row.idleRss)} MB peak ${f(row.peakRss)} MB` +
             (row.rt ? `  round trip p50/p99: python client ${f(row.rt.py.p50_ms, 2)}/${f(row.rt.py.p99_ms, 2)} ms, celeriac client ${f(row.rt.ts.p50_ms, 2)}/${f(row.rt.ts.p99_ms, 2)} ms` : ""),
         );
@@ -198,13 +219,16 @@ async function main() {
     for (const ignoreResult of [false, true]) {
       const set = rows.filter((r) => r.ignoreResult === ignoreResult);
       const bestPy = set.filter((r) => r.label.startsWith("python")).sort((a, b) => b.tasksPerSec - a.tasksPerSec)[0];
-      const ts = set.find((r) => r.label.startsWith("celeriac"));
+      const ts = set.find((r) => r.label.startsWith("celeriac") && !r.baselineOf);
       const cn = set.find((r) => r.label === "celery-node");
-      const base = set.find((r) => r.label.startsWith("celeriac baseline"));
+      const byLabel = (label) => set.find((r) => r.label === label);
+      const ratio = (a, b) => (a && b ? `${a.label} / ${b.label} = ${(a.tasksPerSec / b.tasksPerSec).toFixed(2)}x` : null);
       const ratios = [
         ts && bestPy ? `celeriac / best Python pool (${bestPy.label}) = ${(ts.tasksPerSec / bestPy.tasksPerSec).toFixed(2)}x` : null,
         ts && cn ? `celeriac / celery-node = ${(ts.tasksPerSec / cn.tasksPerSec).toFixed(2)}x` : null,
-        ts && base ? `celeriac / celeriac baseline = ${(ts.tasksPerSec / base.tasksPerSec).toFixed(2)}x` : null,
+        ratio(byLabel("celeriac -P prefork -c 2"), byLabel("celeriac -c 2")),
+        ratio(byLabel("celeriac 2 procs eventloop -c 1"), byLabel("celeriac -P prefork -c 2")),
+        ...set.filter((r) => r.baselineOf).map((r) => ratio(byLabel(r.baselineOf), r)),
       ].filter((r) => r !== null);
       console.log(`${kind} ${ignoreResult ? "ignore_result" : "with results"}: ${ratios.join("; ")}`);
     }

@@ -1,5 +1,6 @@
 // celeriac side of the benchmark: `celeriac worker -A bench/tsapp.js`.
-const { Celery } = require("../dist");
+// BENCH_CELERIAC_DIST: the built celeriac to load (run.js sets it to the baseline's dist for its rows).
+const { Celery } = require(process.env.BENCH_CELERIAC_DIST || "../dist");
 
 const app = new Celery("bench", {
   broker: process.env.BENCH_BROKER,
@@ -14,5 +15,7 @@ app.task("tasks.cpu", /** @param {number} ms */ (ms) => {
   while (performance.now() < end) n++;
   return n;
 });
+// I/O-bound (BENCH_TASK=io): waits `ms` milliseconds on a timer, as a call to another service would.
+app.task("tasks.io", /** @param {number} ms */ (ms) => new Promise((resolve) => setTimeout(() => resolve(ms), ms)));
 
 module.exports = { app };

@@ -33,3 +33,10 @@ def cpu(ms):
     while time.perf_counter() < end:
         n += 1
     return n
+
+
+@app.task(name='tasks.io')
+def io(ms):
+    """I/O-bound: waits ``ms`` milliseconds (BENCH_TASK=io), as a call to another service would."""
+    time.sleep(ms / 1000)
+    return ms

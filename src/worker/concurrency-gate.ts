@@ -1,18 +1,28 @@
 /**
  * The worker's concurrency gate: never more than `size` requests run at once, FIFO beyond. It
  * decides when a request may start; where it runs is the execution pool's business (`pools/`).
+ * A runner may give its slot back before it settles (`release`: the handler is done, its outcome
+ * is still being stored), so the next item starts at once; the gate is idle when every item settled.
  */
 export class ConcurrencyGate<T> {
+  /** Items holding a slot. */
   private running = 0;
+  /** Items started and not settled (holding a slot or not). */
+  private unsettled = 0;
   private limit: number;
   private readonly waiting: T[] = [];
   private idleWaiters: Array<() => void> = [];
 
   /**
-   * `runner` runs one item (its rejection is ignored: the runner reports its own failures);
-   * `onSettled` is called after each item finishes and its slot went to the next one.
+   * `runner` runs one item (its rejection is ignored: the runner reports its own failures); it may
+   * call `release` to free the item's slot before it settles (later calls do nothing). `onSettled`
+   * is called after each item finishes and its slot went to the next one.
    */
-  constructor(size: number, private readonly runner: (item: T) => Promise<void>, private readonly onSettled: () => void = () => undefined) {
+  constructor(
+    size: number,
+    private readonly runner: (item: T, release: () => void) => Promise<void>,
+    private readonly onSettled: () => void = () => undefined,
+  ) {
     if (!(size >= 1)) throw new Error(`concurrency must be >= 1, got ${size}`);
     this.limit = size;
   }
@@ -22,7 +32,7 @@ export class ConcurrencyGate<T> {
     return this.limit;
   }
 
-  /** Items running now. */
+  /** Items holding a slot now. */
   get active(): number {
     return this.running;
   }
@@ -56,13 +66,21 @@ export class ConcurrencyGate<T> {
     while (this.running < this.limit && this.waiting.length) {
       const item = this.waiting.shift() as T;
       this.running++;
-      this.runner(item)
+      this.unsettled++;
+      let holds = true;
+      const release = (): void => {
+        if (!holds) return;
+        holds = false;
+        this.running--;
+        this.drain();
+      };
+      this.runner(item, release)
         .catch(() => undefined)
         .finally(() => {
-          this.running--;
-          this.drain();
+          this.unsettled--;
+          release();
           this.onSettled();
-          if (this.running === 0 && this.waiting.length === 0) this.notifyIdle();
+          if (this.unsettled === 0 && this.waiting.length === 0) this.notifyIdle();
         });
     }
   }
@@ -73,9 +91,9 @@ export class ConcurrencyGate<T> {
     for (const w of waiters) w();
   }
 
-  /** Resolves when nothing runs and nothing waits. */
+  /** Resolves when nothing runs (every started item settled) and nothing waits. */
   onIdle(): Promise<void> {
-    if (this.running === 0 && this.waiting.length === 0) return Promise.resolve();
+    if (this.unsettled === 0 && this.waiting.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 }

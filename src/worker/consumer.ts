@@ -45,7 +45,7 @@ export interface ConsumerOptions {
   hostname: string;
   /** Queues to consume. */
   queues: readonly string[];
-  /** Requests running at once. */
+  /** Handlers running at once (a request whose handler is done gives its slot to the next while its outcome is stored). */
   concurrency: number;
   /** The prefetch window is prefetchMultiplier × concurrency (at least 1). */
   prefetchMultiplier: number;
@@ -93,7 +93,7 @@ export class Consumer {
     this.logger = options.logger;
     this.queueNames = [...options.queues];
     this.window = Math.max(1, options.prefetchMultiplier * options.concurrency);
-    this.gate = new ConcurrencyGate<Request>(options.concurrency, (r) => this.execute(r), () => this.poke());
+    this.gate = new ConcurrencyGate<Request>(options.concurrency, (r, release) => this.execute(r, release), () => this.poke());
     this.holds = new EtaHolds(() => this.syncBrokerPrefetch());
     this.buckets = new RateBuckets((name) => this.rateOf(name), (r) => this.gate.submit(r));
     this.hooks = {
@@ -417,7 +417,8 @@ export class Consumer {
     }
   }
 
-  private async execute(request: Request): Promise<void> {
+  /** Run a request the gate let through; its slot goes to the next one once the handler is done (`release`), before the outcome is stored. */
+  private async execute(request: Request, release: () => void): Promise<void> {
     const task = this.app.tasks.get(request.task.task) as RegisteredTask;
     const tracer = (this.connection as ConsumerConnection).tracer;
     if (this.cold) {
@@ -433,7 +434,7 @@ export class Consumer {
     this.running.add(request);
     let outcome: TraceOutcome = "FAILURE";
     try {
-      outcome = await tracer.run(task, request, this.options.executor, request.timeLimits(this.timeLimitsOf(request.task.task, task)));
+      outcome = await tracer.run(task, request, this.options.executor, request.timeLimits(this.timeLimitsOf(request.task.task, task)), release);
     } finally {
       this.running.delete(request);
       if (outcome !== "ABANDONED") {

@@ -23,7 +23,7 @@ import { logText, pyRepr, PyTuple, safeRepr } from "../protocol/repr";
 import { EncodeError } from "../protocol/serializers";
 import { MaxRetriesExceededError, taskTraceback, UnencodableResult } from "./errors";
 import type { WorkerSignals } from "../signals";
-import type { ExecutionPool, HandlerOutcome } from "./pools/types";
+import type { Execution, ExecutionPool, HandlerOutcome } from "./pools/types";
 import { handlerArguments } from "./request";
 import { WorkerCanvas } from "./canvas";
 import { ackPolicy } from "./request";
@@ -133,11 +133,13 @@ export class Tracer {
   /**
    * Run the handler on `pool` within `limits` (the request's effective time limits) and record the
    * outcome. Never rejects: an error in the tracing itself (a value too deep to log, a throwing
-   * signal handler) is stored as the task's FAILURE.
+   * signal handler) is stored as the task's FAILURE. `handlerDone` is called once the handler's
+   * run is over (it settled, or was stopped), before its outcome is stored: its pool slot (a
+   * prefork child) is free for the next request by then.
    */
-  async run(task: RegisteredTask, request: Request, pool: ExecutionPool, limits: TimeLimits): Promise<TraceOutcome> {
+  async run(task: RegisteredTask, request: Request, pool: ExecutionPool, limits: TimeLimits, handlerDone: () => void = () => undefined): Promise<TraceOutcome> {
     try {
-      return await this.trace(task, request, pool, limits);
+      return await this.trace(task, request, pool, limits, handlerDone);
     } catch (err) {
       const t = request.task;
       this.logger.error(`Task ${taskLabel(t)} could not be traced: ${strayErrorText(err)}`);
@@ -149,7 +151,7 @@ export class Tracer {
     }
   }
 
-  private async trace(task: RegisteredTask, request: Request, pool: ExecutionPool, limits: TimeLimits): Promise<TraceOutcome> {
+  private async trace(task: RegisteredTask, request: Request, pool: ExecutionPool, limits: TimeLimits, handlerDone: () => void): Promise<TraceOutcome> {
     const t = request.task;
     if (this.storesResult(task, request) && (task.options.trackStarted ?? this.app.conf.taskTrackStarted)) {
       await this.store(request, "STARTED", { pid: process.pid, hostname: this.hostname });
@@ -171,12 +173,14 @@ export class Tracer {
       onStrayError: (error, origin) =>
         this.logger.error(`Task ${taskLabel(t)} left an error unhandled (${origin}); the worker carries on:\n${strayErrorText(error)}`),
     };
-    const execution = runAsTask(current, () =>
+    const start = (): Execution =>
       pool.start(pool.kind === "eventloop" && task.options.bind ? withReplace(task) : task, request, args, {
         // Celery's update_state stores whatever ignore_result says.
         updateState: (state, meta) => this.store(request, state, meta),
-      }),
-    );
+      });
+    // Only a handler on the event loop runs here; a prefork child makes the job its own current
+    // task. Never entering the context keeps async_hooks' promise hooks off in this process.
+    const execution = pool.kind === "eventloop" ? runAsTask(current, start) : start();
     request.workerPid = execution.pid ?? process.pid;
     void execution.done.then(() => (current.done = true));
     const { hard, soft } = limits;
@@ -201,12 +205,11 @@ export class Tracer {
       timers.forEach((t) => t.clear());
       stopListening();
     }
-    if (first.kind === "abandon") {
-      execution.kill();
-      return "ABANDONED";
-    }
+    const stoppedRun = first.kind === "abandon" || first.kind === "hard" || first.kind === "terminated";
+    if (stoppedRun) execution.kill();
+    handlerDone();
+    if (first.kind === "abandon") return "ABANDONED";
     if (first.kind === "hard" || first.kind === "terminated") {
-      execution.kill();
       if (first.kind === "terminated") {
         this.logger.info(`Terminating ${logText(t.id)} (${first.signal})`);
         await this.revoked(task, request, "terminated", first.signal);

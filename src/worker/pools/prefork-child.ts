@@ -1,7 +1,7 @@
 /**
  * The entry of a prefork pool process (`dist/worker/pools/prefork-child.js`, forked by
  * prefork.ts with the app module's path, its name, ForkPoolWorker-<n>, and `ChildSettings` as
- * JSON): it runs the slot runner (slot-runner.ts) on its IPC channel. It exits when the pool asks
+ * JSON; `measureRss` when max-memory-per-child is set): it runs the slot runner (slot-runner.ts) on its IPC channel. It exits when the pool asks
  * (`shutdown`: retired) or the channel closes (the main process is gone), after the app's
  * workerProcessShutdown listeners. It ignores SIGINT. It contains errors that escape a task,
  * sends what it prints to the worker's log (worker_redirect_stdouts), and makes each job the
@@ -20,6 +20,8 @@ export interface ChildSettings {
   hostname: string;
   /** worker_redirect_stdouts. */
   redirect: boolean;
+  /** max-memory-per-child is set: measure the resident set after each job. */
+  measureRss: boolean;
 }
 
 const [appModule, name, settingsJson] = process.argv.slice(2);
@@ -40,7 +42,8 @@ const slot = load(require)({
     else then?.();
   },
   onMessage: (listener) => process.on("message", listener),
-  memory: () => process.memoryUsage().rss,
+  // Only with max-memory-per-child (measuring costs a few µs a job).
+  memory: settings.measureRss ? () => process.memoryUsage.rss() : undefined,
   // Errors that escape a task are logged against it by the pool; the child carries on (slot-runner.ts).
   guard: true,
   redirect: settings.redirect ?? false,

@@ -8,7 +8,7 @@
  *
  * The source defines `runSlot(channel)` (a `SlotChannel`), which returns a `SlotHandle`.
  * `memory()` is what max-memory-per-child compares (bytes: a thread's V8 heap, a process's
- * resident set). In order:
+ * resident set), given only when that is set (outcomes carry 0 otherwise). In order:
  * - with `redirect` (worker_redirect_stdouts) what the child prints (process.stdout / stderr
  *   writes, console.*) is sent as `log` lines, one per write, as Celery's LoggingProxy does;
  * - with `guard` the child contains errors that escape a task, as the worker's crash guard does:
@@ -133,7 +133,7 @@ channel.onMessage(async (msg) => {
     if (settled) return;
     settled = true;
     current = null;
-    const out = Object.assign({ job, memory: channel.memory() }, m);
+    const out = Object.assign({ job, memory: channel.memory ? channel.memory() : 0 }, m);
     try {
       channel.send(out);
     } catch (err) {
@@ -221,8 +221,8 @@ export interface SlotChannel {
   send(message: unknown, then?: () => void): void;
   /** Listen to the pool's messages. */
   onMessage(listener: (message: unknown) => void): void;
-  /** Bytes that max-memory-per-child compares. */
-  memory(): number;
+  /** Bytes that max-memory-per-child compares; absent when it is not set (measuring costs a few µs a job). */
+  memory?: () => number;
   /** Contain errors that escape a task: report them as `stray` messages. */
   guard?: boolean;
   /** Send what the child prints to the pool as `log` lines (worker_redirect_stdouts). */

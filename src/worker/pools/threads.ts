@@ -23,7 +23,7 @@ import type { PoolInfo } from "./types";
 /** Options of the thread pool. */
 export type ThreadPoolOptions = SlotPoolOptions;
 
-/** What each thread evaluates: the slot runner on the thread's parentPort, measuring the V8 heap. */
+/** What each thread evaluates: the slot runner on the thread's parentPort, measuring the V8 heap (with max-memory-per-child). */
 const THREAD_MAIN = String.raw`
 const { parentPort, workerData } = require("node:worker_threads");
 const v8 = require("node:v8");
@@ -36,7 +36,7 @@ runSlot({
     if (then) then();
   },
   onMessage: (listener) => parentPort.on("message", listener),
-  memory: () => v8.getHeapStatistics().used_heap_size,
+  memory: workerData.measureHeap ? () => v8.getHeapStatistics().used_heap_size : undefined,
   guard: true,
   redirect: workerData.redirect,
 });
@@ -62,7 +62,8 @@ export class ThreadPool extends SlotPool {
   }
 
   protected launch(id: number, events: SlotEvents): SlotHost {
-    const thread = new Thread(THREAD_MAIN, { eval: true, workerData: { appModule: this.appModule, redirect: this.options.redirectStdouts ?? false } });
+    const workerData = { appModule: this.appModule, redirect: this.options.redirectStdouts ?? false, measureHeap: Boolean(this.options.maxMemoryPerChild) };
+    const thread = new Thread(THREAD_MAIN, { eval: true, workerData });
     this.threads.set(id, thread);
     let stopping = false;
     thread.unref();

@@ -1,0 +1,64 @@
+/**
+ * The concurrency gate limits handlers running at once: a request gives its slot to the next one
+ * when its handler is done (`release`), while its outcome is still being stored and acked, and
+ * the gate is idle only once every request settled (what a warm shutdown waits for).
+ */
+import { ConcurrencyGate } from "../../src/worker/concurrency-gate";
+
+/** A runner whose items stay "handler running" until `done(item)`, then "storing" until `settle(item)`. */
+function steppedRunner(): {
+  run: (item: string, release: () => void) => Promise<void>;
+  started: string[];
+  done(item: string): void;
+  settle(item: string): void;
+} {
+  const releases = new Map<string, () => void>();
+  const settles = new Map<string, () => void>();
+  const started: string[] = [];
+  return {
+    started,
+    run: (item, release) => {
+      started.push(item);
+      releases.set(item, release);
+      return new Promise<void>((resolve) => settles.set(item, resolve));
+    },
+    done: (item) => releases.get(item)?.(),
+    settle: (item) => settles.get(item)?.(),
+  };
+}
+
+const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+test("release starts the next item at once; the gate is idle when every item settled", async () => {
+  const r = steppedRunner();
+  const gate = new ConcurrencyGate<string>(1, r.run);
+  let idle = false;
+  gate.submit("a");
+  gate.submit("b");
+  expect(r.started).toEqual(["a"]);
+  r.done("a");
+  expect(r.started).toEqual(["a", "b"]);
+  expect(gate.active).toBe(1);
+  void gate.onIdle().then(() => (idle = true));
+  r.done("b");
+  r.settle("b");
+  await flush();
+  expect(idle).toBe(false); // "a" is still storing
+  r.settle("a");
+  await flush();
+  expect(idle).toBe(true);
+});
+
+test("an item that never releases holds its slot until it settles; a second release does nothing", async () => {
+  const r = steppedRunner();
+  const gate = new ConcurrencyGate<string>(2, r.run);
+  for (const item of ["a", "b", "c", "d"]) gate.submit(item);
+  expect(r.started).toEqual(["a", "b"]);
+  r.done("a");
+  r.done("a");
+  expect(r.started).toEqual(["a", "b", "c"]);
+  r.settle("b");
+  await flush();
+  expect(r.started).toEqual(["a", "b", "c", "d"]);
+  expect(gate.active).toBe(2);
+});
