@@ -87,7 +87,8 @@ export class PreforkPool extends SlotPool {
 
   protected launch(id: number, events: SlotEvents): SlotHost {
     const settings: ChildSettings = {
-      hostname: this.options.hostname ?? "", redirect: this.options.redirectStdouts ?? false,
+      hostname: this.options.hostname ?? "",
+      redirect: this.options.redirectStdouts ?? false,
       measureRss: Boolean(this.options.maxMemoryPerChild),
     };
     const child: ChildProcess = fork(childEntry(), [this.appModule, childName({ id }), JSON.stringify(settings)], {
