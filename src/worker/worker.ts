@@ -169,12 +169,16 @@ export class Worker implements ControlledWorker {
     this.consumer.setRateLimit(name, rate);
   }
 
-  /** Connect, declare the queues and start consuming. */
+  /**
+   * Start the pool (prefork forks its children now, not when the worker is constructed), connect,
+   * declare the queues and start consuming. When this fails, the pool is closed again.
+   */
   async start(): Promise<void> {
     if (this.containStrayErrors) this.unguard = guardProcess({ logger: this.logger, onUnsafe: () => this.onUnsafe() });
     try {
       await this.startConsuming();
     } catch (err) {
+      await this.executor.close();
       this.unguard?.();
       this.unguard = null;
       throw err;
@@ -186,6 +190,8 @@ export class Worker implements ControlledWorker {
       await loadStateDb(this.statedb, this.revoked);
       this.logger.info(`Loaded ${this.revoked.size} revoked ids from statedb ${this.statedb}`);
     }
+    // Celery's order: the pool starts before the consumer connects.
+    this.executor.open();
     const { transport, backend } = await connectWorker(this.app, this.logger, () => this.stopping !== null);
     this.unwatchConnections = logConnectionStates(transport, backend, this.logger);
     const tracer = new Tracer(this.app, backend, this.logger, this.hostname, [this.signals, this.app.signals]);

@@ -13,6 +13,9 @@
  * cannot see it inside its loop (JavaScript has nothing like billiard's SIGUSR1 raising inside
  * running code): its run goes on, and only the hard limit stops it.
  *
+ * Children are forked by open(), when the worker starts (Celery's pool starts before its
+ * consumer), never when the pool or worker is constructed.
+ *
  * `revoke(terminate)` SIGKILLs the child whatever signal was asked (the child ignores SIGINT, so
  * a Ctrl-C of the process group leaves running tasks to the warm shutdown, as billiard's do).
  */
@@ -62,13 +65,25 @@ export class PreforkPool extends SlotPool {
   protected readonly memoryName = "resident memory";
   /** Children wanted (pool_grow / pool_shrink change it). */
   private target: number;
+  /** open() was called: children are kept at `target` from then on. */
+  private opened = false;
   private closed = false;
 
-  /** Starts `options.size` children at once. */
+  /** Forks nothing yet: open() (the worker's start) forks `options.size` children. */
   constructor(options: PreforkPoolOptions) {
     super(options);
     this.target = Math.max(1, options.size);
-    for (let i = 0; i < this.target; i++) this.spawn();
+  }
+
+  /** Fork `target` children at once (the worker starts); nothing after close(). */
+  override open(): void {
+    if (this.opened || this.closed) return;
+    this.opened = true;
+    this.fill();
+  }
+
+  private fill(): void {
+    while (this.slots.size < this.target) this.spawn();
   }
 
   /** Pids of the children alive now. */
@@ -124,7 +139,7 @@ export class PreforkPool extends SlotPool {
    */
   protected override slotGone(slot: Slot): void {
     const refill = (): void => {
-      if (!this.closed && this.slots.size < this.target) this.spawn();
+      if (this.opened && !this.closed && this.slots.size < this.target) this.spawn();
     };
     if (slot.online || slot.ending !== null) refill();
     else setTimeout(refill, RESPAWN_DELAY_MS).unref();
@@ -148,10 +163,10 @@ export class PreforkPool extends SlotPool {
     return { implementation: "celeriac:prefork", processes: this.pids, maxTasksPerChild: this.options.maxTasksPerChild ?? null };
   }
 
-  /** Start children up to `size`, or retire idle ones down to it (busy ones go after their job). */
+  /** Start children up to `size` (once open), or retire idle ones down to it (busy ones go after their job). */
   resize(size: number): boolean {
     this.target = Math.max(1, size);
-    while (this.slots.size < this.target) this.spawn();
+    if (this.opened && !this.closed) this.fill();
     for (const slot of [...this.slots]) {
       if (this.slots.size <= this.target) break;
       if (!slot.busy) this.retire(slot, `the pool shrinks to ${this.target}`, "Stopping");

@@ -105,6 +105,11 @@ export abstract class SlotPool implements ExecutionPool {
   /** Change how many jobs may run at once; false when this pool cannot (see ExecutionPool.resize). */
   abstract resize(size: number): boolean;
 
+  /** Start children when the worker starts (see ExecutionPool.open); by default they start when a job needs one. */
+  open(): void {
+    // threads are started when a job needs one
+  }
+
   /** Whether the exit of `slot` is logged as an error (default: it died with a job, unasked). */
   protected logsExit(slot: Slot, hadJob: boolean): boolean {
     return hadJob && slot.ending === null;

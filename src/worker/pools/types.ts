@@ -45,6 +45,14 @@ export interface PoolInfo {
 /** Runs handlers. */
 export interface ExecutionPool {
   readonly kind: "eventloop" | "threads" | "prefork";
+  /**
+   * Start what runs handlers, when the worker starts (Celery's pool starts before its consumer):
+   * prefork forks its `size` children here, never when it is constructed, so a worker that is only
+   * constructed (or stopped before it started) leaves no process behind. Threads are started when
+   * a job needs one, and the event loop has nothing to start. Later calls, and calls after
+   * close(), do nothing.
+   */
+  open(): void;
   /** Run the handler of `task` for `request` with positional `args` (already mapped from kwargs). */
   start(task: RegisteredTask, request: Request, args: unknown[], hooks: JobHooks): Execution;
   /** Stop every thread or child process (running jobs are abandoned). */
