@@ -151,15 +151,14 @@ export class Tracer {
 
   private async trace(task: RegisteredTask, request: Request, pool: ExecutionPool, limits: TimeLimits): Promise<TraceOutcome> {
     const t = request.task;
-    if (this.storesResult(task, request) && (task.options.trackStarted ?? this.app.conf.taskTrackStarted)) {
-      await this.store(request, "STARTED", { pid: process.pid, hostname: this.hostname });
-    }
+    const tracksStarted = this.storesResult(task, request) && (task.options.trackStarted ?? this.app.conf.taskTrackStarted);
     this.emit("taskPrerun", { taskId: t.id, task: t.task, request: request.info, args: t.args, kwargs: t.kwargs });
     const started = process.hrtime.bigint();
     let args: unknown[];
     try {
       args = handlerArguments(t.args, t.kwargs, task.options.params);
     } catch (err) {
+      if (tracksStarted) await this.storeStarted(request, process.pid);
       return this.finish(task, request, await this.fail(task, request, err), null);
     }
     const current: CurrentTask = {
@@ -171,10 +170,15 @@ export class Tracer {
       onStrayError: (error, origin) =>
         this.logger.error(`Task ${taskLabel(t)} left an error unhandled (${origin}); the worker carries on:\n${strayErrorText(error)}`),
     };
+    // STARTED carries the pid of the process running the handler (Celery's: the pool child's), known
+    // once the pool has given the job to one; states the handler sets are stored after it.
+    let startedStored: Promise<void> = Promise.resolve();
+    let markStored = (): void => undefined;
+    if (tracksStarted) startedStored = new Promise<void>((resolve) => (markStored = resolve));
     const execution = runAsTask(current, () =>
       pool.start(pool.kind === "eventloop" && task.options.bind ? withReplace(task) : task, request, args, {
         // Celery's update_state stores whatever ignore_result says.
-        updateState: (state, meta) => this.store(request, state, meta),
+        updateState: (state, meta) => startedStored.then(() => this.store(request, state, meta)),
       }),
     );
     request.workerPid = execution.pid ?? process.pid;
@@ -196,6 +200,10 @@ export class Tracer {
     }
     let first: HandlerOutcome | Stop;
     try {
+      if (tracksStarted) {
+        await this.storeStarted(request, request.workerPid);
+        markStored();
+      }
       first = await Promise.race([execution.done, stopped]);
     } finally {
       timers.forEach((t) => t.clear());
@@ -235,6 +243,11 @@ export class Tracer {
     })();
     if (retry) return this.finish(task, request, await this.retry(task, request, retry), null);
     return this.finish(task, request, await this.fail(task, request, err), null);
+  }
+
+  /** STARTED with the pid of the process running the handler (Celery's track_started meta). */
+  private storeStarted(request: Request, pid: number): Promise<void> {
+    return this.store(request, "STARTED", { pid, hostname: this.hostname });
   }
 
   /** `ctx.replace(sig)`: send the replacement; the original stores nothing (Celery raises Ignore). */
