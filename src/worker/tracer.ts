@@ -30,6 +30,7 @@ import { ackPolicy } from "./request";
 import type { Request, RunStop, TimeLimits, TraceOutcome } from "./request";
 import { autoretryFor, RetryRequest, retriesExhausted, retryApplyOptions, retryCountdown, retryText } from "./retry";
 import { taskLabel } from "./task-label";
+import { signalNumber, SOFT_LIMIT_SIGNAL } from "./signal-name";
 
 export type { TraceOutcome };
 
@@ -185,11 +186,15 @@ export class Tracer {
     void execution.done.then(() => (current.done = true));
     const { hard, soft } = limits;
     const timers: LongTimer[] = [];
-    let stopListening: () => void = () => undefined;
-    const stopped = new Promise<Stop>((resolve) => {
-      if (hard) timers.push(setLongTimeout(() => resolve({ kind: "hard", seconds: hard }), hard * 1000));
-      stopListening = request.whileRunning(resolve);
-    });
+    // A stop resolves `stopped`; a soft terminate (SIGUSR1) lets the run go on and arms it again.
+    let stop: (s: Stop) => void = () => undefined;
+    let stopped!: Promise<Stop>;
+    const arm = (): void => {
+      stopped = new Promise<Stop>((resolve) => (stop = resolve));
+    };
+    arm();
+    if (hard) timers.push(setLongTimeout(() => stop({ kind: "hard", seconds: hard }), hard * 1000));
+    const stopListening = request.whileRunning((s) => stop(s));
     if (soft && (!hard || soft < hard)) {
       timers.push(
         setLongTimeout(() => {
@@ -205,6 +210,11 @@ export class Tracer {
         markStored();
       }
       first = await Promise.race([execution.done, stopped]);
+      while (first.kind === "terminated" && first.signal === SOFT_LIMIT_SIGNAL) {
+        arm();
+        await this.terminated(task, request, first.signal, () => execution.softLimit());
+        first = await Promise.race([execution.done, stopped]);
+      }
     } finally {
       timers.forEach((t) => t.clear());
       stopListening();
@@ -213,13 +223,13 @@ export class Tracer {
       execution.kill();
       return "ABANDONED";
     }
-    if (first.kind === "hard" || first.kind === "terminated") {
+    if (first.kind === "terminated") {
+      const { signal } = first;
+      await this.terminated(task, request, signal, () => execution.kill(signal));
+      return this.finish(task, request, "REVOKED", null);
+    }
+    if (first.kind === "hard") {
       execution.kill();
-      if (first.kind === "terminated") {
-        this.logger.info(`Terminating ${logText(t.id)} (${first.signal})`);
-        await this.revoked(task, request, "terminated", first.signal);
-        return this.finish(task, request, "REVOKED", null);
-      }
       return this.finish(task, request, await this.timeLimit(task, request, first.seconds), null);
     }
     if (first.kind === "lost") return this.finish(task, request, await this.lost(task, request, first.error), null);
@@ -248,6 +258,19 @@ export class Tracer {
   /** STARTED with the pid of the process running the handler (Celery's track_started meta). */
   private storeStarted(request: Request, pid: number): Promise<void> {
     return this.store(request, "STARTED", { pid, hostname: this.hostname });
+  }
+
+  /**
+   * revoke(terminate) of a running task, as Celery's Request.terminate: logged with the signal's
+   * number, `stopRun` stops it (the signal goes to the run), REVOKED "terminated" is stored and
+   * the message acked at once (Celery's _announce_revoked). A soft terminate (SIGUSR1) lets the
+   * run go on: its own outcome is stored after REVOKED, as Celery's child stores it.
+   */
+  private async terminated(task: RegisteredTask, request: Request, signal: NodeJS.Signals, stopRun: () => void): Promise<void> {
+    this.logger.info(`Terminating ${logText(request.task.id)} (${signalNumber(signal)})`);
+    stopRun();
+    await this.revoked(task, request, "terminated", signal);
+    await request.settle("ack");
   }
 
   /** `ctx.replace(sig)`: send the replacement; the original stores nothing (Celery raises Ignore). */

@@ -35,8 +35,11 @@ export interface SlotHost {
   readonly pid: number;
   /** Send a message; a child that is gone drops it (its exit reports the job). */
   post(message: ParentMessage): void;
-  /** Stop the child: `kill` at once (hard limit, terminate), `retire` when it is idle (recycle, close). Resolves when it is gone. */
-  stop(how: "kill" | "retire"): Promise<void>;
+  /**
+   * Stop the child: `kill` at once (hard limit, terminate; `signal`: the one revoke(terminate)
+   * asked for, a child process gets it), `retire` when it is idle (recycle, close). Resolves when it is gone.
+   */
+  stop(how: "kill" | "retire", signal?: NodeJS.Signals): Promise<void>;
 }
 
 /** What a child reports to its pool. */
@@ -57,8 +60,8 @@ export interface Slot {
   online: boolean;
   /** pool_restart came while it ran a job: retire it after the job. */
   restartAfterJob: boolean;
-  /** Stopped on purpose: "retired" (recycle, close) or "killed" (hard limit, terminate): its job is not lost. */
-  ending: "retired" | "killed" | null;
+  /** Stopped on purpose: "retired" (recycle, close), "killed" (hard limit) or "terminated" (revoke terminate): its job is not lost. */
+  ending: "retired" | "killed" | "terminated" | null;
 }
 
 interface Job {
@@ -138,6 +141,7 @@ export abstract class SlotPool implements ExecutionPool {
     const job = slot.busy;
     slot.busy = null;
     if (this.logsExit(slot, job !== null)) this.options.logger.error(this.exitLine(slot, status));
+    else this.options.logger.debug(this.exitLine(slot, status));
     if (job && slot.ending === null) {
       job.finish({ kind: "lost", error: new WorkerLostError(`Worker exited prematurely: ${status} Job: ${job.id}.`) });
     }
@@ -214,10 +218,10 @@ export abstract class SlotPool implements ExecutionPool {
     return true;
   }
 
-  private end(slot: Slot, how: "retired" | "killed"): void {
+  private end(slot: Slot, how: "retired" | "killed" | "terminated", signal?: NodeJS.Signals): void {
     slot.ending = how;
     this.slots.delete(slot);
-    void slot.host.stop(how === "killed" ? "kill" : "retire");
+    void slot.host.stop(how === "retired" ? "retire" : "kill", signal);
     this.slotGone(slot);
   }
 
@@ -243,10 +247,10 @@ export abstract class SlotPool implements ExecutionPool {
       softLimit: () => {
         if (slot.busy === job) slot.host.post({ type: "soft", job: job.id });
       },
-      kill: () => {
+      kill: (signal) => {
         if (slot.busy !== job) return;
         slot.busy = null;
-        this.end(slot, "killed");
+        this.end(slot, signal ? "terminated" : "killed", signal);
         finish({ kind: "throw", error: new Error("terminated") });
       },
     };

@@ -28,8 +28,13 @@ export interface Execution {
    * event loop cannot see the signal, so its run ends at once with that error.
    */
   softLimit(): void;
-  /** Stop at once (hard limit, terminate): threads are terminated, child processes SIGKILLed; the event loop stops waiting. */
-  kill(): void;
+  /**
+   * Stop at once. Without `signal` (hard limit, cold shutdown) threads are terminated and child
+   * processes SIGKILLed. With `signal` (revoke terminate) a child process gets that signal and is
+   * SIGKILLed when it has not exited after a grace period (prefork.ts); threads can only be
+   * terminated. The event loop stops waiting either way.
+   */
+  kill(signal?: NodeJS.Signals): void;
 }
 
 /** What `inspect stats` shows of a pool (Celery's `pool` block). */
