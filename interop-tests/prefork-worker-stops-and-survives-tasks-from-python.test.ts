@@ -8,6 +8,10 @@
  *   (SIGKILL) Job: n.") for the tasks they ran, and the messages the worker held but had not
  *   started run within seconds on new children (the main process holds them, not the children,
  *   so nothing waits for a visibility timeout).
+ * - `AsyncResult.revoke(terminate=True, signal="SIGTERM")` from Python on a never-ending CPU-bound
+ *   task: Python reads REVOKED TaskRevokedError('terminated'), the worker logs Celery's
+ *   "Terminating <id> (15)", the child that ran it (inspect active's worker_pid) is gone and a new
+ *   one runs the next task.
  * - a worker started with no `-P` at all runs prefork (Celery's default pool): `time_limit=1` on the
  *   CPU-bound task fails with TimeLimitExceeded the same way; a task sent from a handler in a child
  *   has that task as parent and root, and Python reads it in the parent's children.
@@ -82,7 +86,40 @@ describe.each(BROKERS)("on $name", (broker) => {
     }
     expect(childPids(worker.child.pid as number)).toHaveLength(2);
   });
+
+  test.each(PYTHONS)("AsyncResult.revoke(terminate=True, signal='SIGTERM') from Python $label: REVOKED terminated, the child replaced, the next task runs", async (py) => {
+    const env = { PYAPP_BROKER: lease.url, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: queue };
+    const from = worker.output().length;
+    const since = () => worker.output().slice(from);
+    const out = (await pyInline(py, PY_REVOKE_TERMINATE, { node: worker.node, queue }, env)) as { id: string; state: string; result: string; worker_pid: number };
+    expect(out).toMatchObject({ state: "REVOKED", result: "TaskRevokedError('terminated')" });
+    expect(out.worker_pid).not.toBe(worker.child.pid);
+    await waitFor(() => since().includes(`Terminating ${out.id} (15)`), 5000, "Terminating line");
+    await waitFor(() => !childPids(worker.child.pid as number).includes(out.worker_pid), 5000, "the child gone");
+    await waitFor(() => childPids(worker.child.pid as number).length === 2, 5000, "a new child");
+    const ok = (await pyClient(py, ["send", "ts.add", "--args", "[2, 3]", "--options", JSON.stringify({ queue })], env)) as { id: string };
+    expect(await pyClient(py, ["get", ok.id, "--timeout", "20"], env)).toMatchObject({ state: "SUCCESS", result: 5 });
+  });
 });
+
+const PY_REVOKE_TERMINATE = `
+import json, sys, time
+from pyapp import app
+inp = json.load(sys.stdin)
+node = inp["node"]
+r = app.send_task("ts.cpu_spin", queue=inp["queue"])
+pid = None
+deadline = time.time() + 20
+while pid is None and time.time() < deadline:
+    for t in (app.control.inspect(destination=[node], timeout=1).active() or {}).get(node, []):
+        if t["id"] == r.id:
+            pid = t["worker_pid"]
+r.revoke(terminate=True, signal="SIGTERM")
+deadline = time.time() + 20
+while r.state != "REVOKED" and time.time() < deadline:
+    time.sleep(0.1)
+print(json.dumps({"id": r.id, "state": r.state, "result": repr(r.result), "worker_pid": pid}))
+`;
 
 describe.each(BROKERS)("a worker started without -P on $name", (broker) => {
   let lease: BrokerLease;

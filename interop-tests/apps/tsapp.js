@@ -88,6 +88,15 @@ app.task("ts.cpu_spin", () => {
   for (;;);
 });
 app.task("ts.pid", () => process.pid);
+// Waits up to a minute, cleaning up when ctx.signal aborts (revoke terminate with SIGUSR1 gives the soft limit).
+app.task("ts.wait_abort", async (ctx) => {
+  try {
+    await sleep(60, ctx.signal);
+    return "not reached";
+  } catch (err) {
+    return `cleaned up after ${err.name} in ${process.pid}`;
+  }
+}, { bind: true });
 app.task("ts.sigkill", () => process.kill(process.pid, "SIGKILL"));
 app.task("ts.sigkill_requeue", (ctx) => {
   const marker = require("node:path").join(require("node:os").tmpdir(), `celeriac-sigkill-${ctx.request.id}`);

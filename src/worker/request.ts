@@ -24,7 +24,7 @@ export type TraceOutcome = "SUCCESS" | "FAILURE" | "RETRY" | "TIMEOUT" | "REVOKE
 export type Settlement = "ack" | "requeue" | "release" | "drop";
 
 /** Why a run is stopped from outside the task: revoke with terminate, or a cold shutdown. */
-export type RunStop = { kind: "terminated"; signal: string } | { kind: "abandon" };
+export type RunStop = { kind: "terminated"; signal: NodeJS.Signals } | { kind: "abandon" };
 
 /** Hard and soft time limits in seconds (null: none). */
 export interface TimeLimits {
@@ -192,8 +192,8 @@ export class Request {
     };
   }
 
-  /** Stop the run now (revoke with terminate): REVOKED "terminated" is stored. Nothing when not running. */
-  terminate(signal: string): void {
+  /** Stop the run now with `signal` (revoke with terminate): REVOKED "terminated" is stored. Nothing when not running. */
+  terminate(signal: NodeJS.Signals): void {
     this.stopRun?.({ kind: "terminated", signal });
   }
 

@@ -30,6 +30,7 @@ import { ackPolicy } from "./request";
 import type { Request, RunStop, TimeLimits, TraceOutcome } from "./request";
 import { autoretryFor, RetryRequest, retriesExhausted, retryApplyOptions, retryCountdown, retryText } from "./retry";
 import { taskLabel } from "./task-label";
+import { signalNumber, SOFT_LIMIT_SIGNAL } from "./signal-name";
 
 export type { TraceOutcome };
 
@@ -153,15 +154,14 @@ export class Tracer {
 
   private async trace(task: RegisteredTask, request: Request, pool: ExecutionPool, limits: TimeLimits, handlerDone: () => void): Promise<TraceOutcome> {
     const t = request.task;
-    if (this.storesResult(task, request) && (task.options.trackStarted ?? this.app.conf.taskTrackStarted)) {
-      await this.store(request, "STARTED", { pid: process.pid, hostname: this.hostname });
-    }
+    const tracksStarted = this.storesResult(task, request) && (task.options.trackStarted ?? this.app.conf.taskTrackStarted);
     this.emit("taskPrerun", { taskId: t.id, task: t.task, request: request.info, args: t.args, kwargs: t.kwargs });
     const started = process.hrtime.bigint();
     let args: unknown[];
     try {
       args = handlerArguments(t.args, t.kwargs, task.options.params);
     } catch (err) {
+      if (tracksStarted) await this.storeStarted(request, process.pid);
       return this.finish(task, request, await this.fail(task, request, err), null);
     }
     const current: CurrentTask = {
@@ -173,10 +173,15 @@ export class Tracer {
       onStrayError: (error, origin) =>
         this.logger.error(`Task ${taskLabel(t)} left an error unhandled (${origin}); the worker carries on:\n${strayErrorText(error)}`),
     };
+    // STARTED carries the pid of the process running the handler (Celery's: the pool child's), known
+    // once the pool has given the job to one; states the handler sets are stored after it.
+    let startedStored: Promise<void> = Promise.resolve();
+    let markStored = (): void => undefined;
+    if (tracksStarted) startedStored = new Promise<void>((resolve) => (markStored = resolve));
     const start = (): Execution =>
       pool.start(pool.kind === "eventloop" && task.options.bind ? withReplace(task) : task, request, args, {
         // Celery's update_state stores whatever ignore_result says.
-        updateState: (state, meta) => this.store(request, state, meta),
+        updateState: (state, meta) => startedStored.then(() => this.store(request, state, meta)),
       });
     // Only a handler on the event loop runs here; a prefork child makes the job its own current
     // task. Never entering the context keeps async_hooks' promise hooks off in this process.
@@ -185,11 +190,15 @@ export class Tracer {
     void execution.done.then(() => (current.done = true));
     const { hard, soft } = limits;
     const timers: LongTimer[] = [];
-    let stopListening: () => void = () => undefined;
-    const stopped = new Promise<Stop>((resolve) => {
-      if (hard) timers.push(setLongTimeout(() => resolve({ kind: "hard", seconds: hard }), hard * 1000));
-      stopListening = request.whileRunning(resolve);
-    });
+    // A stop resolves `stopped`; a soft terminate (SIGUSR1) lets the run go on and arms it again.
+    let stop: (s: Stop) => void = () => undefined;
+    let stopped!: Promise<Stop>;
+    const arm = (): void => {
+      stopped = new Promise<Stop>((resolve) => (stop = resolve));
+    };
+    arm();
+    if (hard) timers.push(setLongTimeout(() => stop({ kind: "hard", seconds: hard }), hard * 1000));
+    const stopListening = request.whileRunning((s) => stop(s));
     if (soft && (!hard || soft < hard)) {
       timers.push(
         setLongTimeout(() => {
@@ -200,23 +209,39 @@ export class Tracer {
     }
     let first: HandlerOutcome | Stop;
     try {
+      if (tracksStarted) {
+        await this.storeStarted(request, request.workerPid);
+        markStored();
+      }
       first = await Promise.race([execution.done, stopped]);
+      while (first.kind === "terminated" && first.signal === SOFT_LIMIT_SIGNAL) {
+        arm();
+        await this.terminated(task, request, first.signal, () => execution.softLimit());
+        first = await Promise.race([execution.done, stopped]);
+      }
     } finally {
       timers.forEach((t) => t.clear());
       stopListening();
     }
-    const stoppedRun = first.kind === "abandon" || first.kind === "hard" || first.kind === "terminated";
-    if (stoppedRun) execution.kill();
-    handlerDone();
-    if (first.kind === "abandon") return "ABANDONED";
-    if (first.kind === "hard" || first.kind === "terminated") {
-      if (first.kind === "terminated") {
-        this.logger.info(`Terminating ${logText(t.id)} (${first.signal})`);
-        await this.revoked(task, request, "terminated", first.signal);
-        return this.finish(task, request, "REVOKED", null);
-      }
+    // Once the run is stopped or over, the concurrency slot goes to the next request (handlerDone)
+    // while this one's outcome is stored.
+    if (first.kind === "abandon") {
+      execution.kill();
+      handlerDone();
+      return "ABANDONED";
+    }
+    if (first.kind === "terminated") {
+      const { signal } = first;
+      await this.terminated(task, request, signal, () => execution.kill(signal));
+      handlerDone();
+      return this.finish(task, request, "REVOKED", null);
+    }
+    if (first.kind === "hard") {
+      execution.kill();
+      handlerDone();
       return this.finish(task, request, await this.timeLimit(task, request, first.seconds), null);
     }
+    handlerDone();
     if (first.kind === "lost") return this.finish(task, request, await this.lost(task, request, first.error), null);
     if (first.kind === "return") {
       const result = (first.value === undefined ? null : first.value) as WireValue;
@@ -238,6 +263,24 @@ export class Tracer {
     })();
     if (retry) return this.finish(task, request, await this.retry(task, request, retry), null);
     return this.finish(task, request, await this.fail(task, request, err), null);
+  }
+
+  /** STARTED with the pid of the process running the handler (Celery's track_started meta). */
+  private storeStarted(request: Request, pid: number): Promise<void> {
+    return this.store(request, "STARTED", { pid, hostname: this.hostname });
+  }
+
+  /**
+   * revoke(terminate) of a running task, as Celery's Request.terminate: logged with the signal's
+   * number, `stopRun` stops it (the signal goes to the run), REVOKED "terminated" is stored and
+   * the message acked at once (Celery's _announce_revoked). A soft terminate (SIGUSR1) lets the
+   * run go on: its own outcome is stored after REVOKED, as Celery's child stores it.
+   */
+  private async terminated(task: RegisteredTask, request: Request, signal: NodeJS.Signals, stopRun: () => void): Promise<void> {
+    this.logger.info(`Terminating ${logText(request.task.id)} (${signalNumber(signal)})`);
+    stopRun();
+    await this.revoked(task, request, "terminated", signal);
+    await request.settle("ack");
   }
 
   /** `ctx.replace(sig)`: send the replacement; the original stores nothing (Celery raises Ignore). */

@@ -93,8 +93,12 @@ export interface WorkerOptions extends WorkerControlOptions {
 export interface RevokeOptions {
   /** Also stop the task if it is running now (stored as REVOKED "terminated"). */
   terminate?: boolean;
-  /** Signal name reported for terminate (default SIGTERM). */
-  signal?: string;
+  /**
+   * The signal of terminate (default SIGTERM): a name with or without "SIG" ("KILL", "SIGKILL") or
+   * a number (9). Prefork sends it to the task's child; "SIGUSR1" gives the task its soft time
+   * limit (billiard's signal for it) in every pool. See `Worker.revoke`.
+   */
+  signal?: string | number;
 }
 
 /** Options of `worker.stop`. */

@@ -3,7 +3,7 @@
  * window, ETA holds, rate limits, concurrency gate, settlement through each Request), remote
  * control and events, and stops them in order: warm (wait for running tasks) or cold.
  */
-import { availableParallelism, constants as osConstants, hostname as osHostname } from "node:os";
+import { availableParallelism, hostname as osHostname } from "node:os";
 import { DEFAULTS } from "../config";
 import type { AppContext } from "../app-context";
 import { Logger, parseLogLevel } from "../logging";
@@ -29,6 +29,7 @@ import { startWorkerControl } from "./control";
 import type { ControlledWorker, RevokeOptions, StopOptions, WorkerOptions } from "./worker-types";
 import type { WorkerControlHandle } from "./control";
 import { connectWorker, logConnectionStates } from "./broker-connection";
+import { signalName } from "./signal-name";
 
 export type { WorkerStats };
 export type { WorkerOptions, WorkerControlOptions, RevokeOptions, StopOptions } from "./worker-types";
@@ -153,8 +154,11 @@ export class Worker implements ControlledWorker {
   /**
    * Revoke task ids (Celery `revoke`): they are skipped when received or about to run (REVOKED
    * "revoked", message acked); with `terminate`, a running one is stopped now (REVOKED
-   * "terminated"; the threads pool terminates its thread, prefork SIGKILLs its child, the event loop aborts ctx.signal and
-   * stops waiting for it).
+   * "terminated"; prefork sends `signal` (default SIGTERM) to its child, SIGKILLed if it has not
+   * exited after a grace period; the threads pool terminates its thread, the event loop aborts
+   * ctx.signal and stops waiting for it). `signal` "SIGUSR1" (billiard's soft time limit signal)
+   * gives the task its soft limit instead, in every pool: REVOKED is stored, then its own outcome.
+   * An unknown signal throws after the ids were flagged, as Celery's does.
    */
   revoke(ids: string | string[], options: RevokeOptions = {}): void {
     const list = typeof ids === "string" ? [ids] : ids;
@@ -162,7 +166,7 @@ export class Worker implements ControlledWorker {
     this.logger.info(`Tasks flagged as revoked: ${list.join(", ")}`);
     this.consumer.discardRevokedHolds();
     if (!options.terminate) return;
-    const signal = normalizeSignal(options.signal);
+    const signal = signalName(options.signal);
     for (const request of this.consumer.active) {
       if (list.includes(request.task.id)) request.terminate(signal);
     }
@@ -173,11 +177,12 @@ export class Worker implements ControlledWorker {
    * discarded as REVOKED; with `terminate`, running ones are stopped now. Returns Celery's reply text.
    */
   revokeByStampedHeaders(headers: { [header: string]: WireValue }, options: RevokeOptions = {}): string {
+    // Celery reads the signal first: an unknown one flags nothing.
+    const signal = signalName(options.signal);
     this.revokedStamps.add(headers);
     this.consumer.discardRevokedHolds();
     const shown = pyRepr(headers);
     if (!options.terminate) return `headers ${shown} flagged as revoked, but not terminated`;
-    const signal = normalizeSignal(options.signal);
     const terminated = new Map<string, WireValue[]>();
     for (const request of this.consumer.active) {
       const hits = matchingStamps(request.task, headers);
@@ -193,12 +198,16 @@ export class Worker implements ControlledWorker {
     this.consumer.setRateLimit(name, rate);
   }
 
-  /** Connect, declare the queues and start consuming. */
+  /**
+   * Start the pool (prefork forks its children now, not when the worker is constructed), connect,
+   * declare the queues and start consuming. When this fails, the pool is closed again.
+   */
   async start(): Promise<void> {
     if (this.containStrayErrors) this.unguard = guardProcess({ logger: this.logger, onUnsafe: () => this.onUnsafe() });
     try {
       await this.startConsuming();
     } catch (err) {
+      await this.executor.close();
       this.unguard?.();
       this.unguard = null;
       throw err;
@@ -210,6 +219,8 @@ export class Worker implements ControlledWorker {
       await loadStateDb(this.statedb, this.revoked);
       this.logger.info(`Loaded ${this.revoked.size} revoked ids from statedb ${this.statedb}`);
     }
+    // Celery's order: the pool starts before the consumer connects.
+    this.executor.open();
     const { transport, backend } = await connectWorker(this.app, this.logger, () => this.stopping !== null);
     this.unwatchConnections = logConnectionStates(transport, backend, this.logger);
     const tracer = new Tracer(this.app, backend, this.logger, this.hostname, [this.signals, this.app.signals]);
@@ -298,15 +309,4 @@ function createExecutor(
     ...children,
   };
   return pool === "threads" ? new ThreadPool(slotOptions) : new PreforkPool(slotOptions);
-}
-
-/** Signal names as Celery accepts them: "TERM", "SIGTERM", 15 → "SIGTERM". */
-function normalizeSignal(signal: string | number | undefined): string {
-  if (signal === undefined || signal === null || signal === "") return "SIGTERM";
-  if (typeof signal === "number") {
-    const name = Object.entries(osConstants.signals).find(([, n]) => n === signal)?.[0];
-    return name ?? String(signal);
-  }
-  const upper = signal.toUpperCase();
-  return upper.startsWith("SIG") ? upper : `SIG${upper}`;
 }

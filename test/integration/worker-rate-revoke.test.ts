@@ -125,7 +125,7 @@ describe("revokes", () => {
     await expect(r.get({ timeout: 10000 })).rejects.toMatchObject({ excType: "TaskRevokedError", excMessage: ["terminated"] });
     expect(Date.now() - t0).toBeLessThan(5000); // the task alone would take 10 s
     expect(aborted).toBe(true);
-    expect(logger.lines.some((l) => l.includes(`Terminating ${r.id} (SIGKILL)`))).toBe(true);
+    expect(logger.lines.some((l) => l.includes(`Terminating ${r.id} (9)`))).toBe(true);
     await waitFor(() => w.activeRequests.length === 0, 2000, "slot freed");
   });
 

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { Celery } from "../../src";
 import type { CelerySettings, Worker, WorkerOptions } from "../../src";
 import { Logger } from "../../src/logging";
+import type { LogLevel } from "../../src/logging";
 import { rawRedis, testRedisUrl } from "./redis";
 
 /** A unique name for one test (queue, exchange, vhost, task id prefix). */
@@ -11,10 +12,10 @@ export function unique(prefix = "q"): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
-/** Captures log lines instead of writing them. */
-export function captureLogger(): Logger & { lines: string[] } {
+/** Captures log lines (from `level` up, INFO unless told) instead of writing them. */
+export function captureLogger(level: LogLevel = "INFO"): Logger & { lines: string[] } {
   const lines: string[] = [];
-  const logger = new Logger("INFO", (l) => lines.push(l)) as Logger & { lines: string[] };
+  const logger = new Logger(level, (l) => lines.push(l)) as Logger & { lines: string[] };
   logger.lines = lines;
   return logger;
 }

@@ -4,6 +4,7 @@
  * Build first: npm run build.
  */
 import { execFile, execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
@@ -114,4 +115,15 @@ export function childPids(pid: number): number[] {
   } catch {
     return []; // pgrep exits 1 when there is none
   }
+}
+
+/** Pids of the prefork pool children (`prefork-child.js`) of `pid`, alive (a zombie has no command line). */
+export function preforkChildPids(pid: number): number[] {
+  return childPids(pid).filter((child) => {
+    try {
+      return readFileSync(`/proc/${child}/cmdline`, "utf8").includes("prefork-child");
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
 }

@@ -176,8 +176,8 @@ export function queueDict(name: string): Record<string, unknown> {
 }
 
 /** A control command's `signal` argument ("SIGKILL", "KILL", 9) as the worker takes it. */
-function signalName(signal: WireValue | undefined): string | undefined {
-  return typeof signal === "string" ? signal : typeof signal === "number" ? String(signal) : undefined;
+function signalName(signal: WireValue | undefined): string | number | undefined {
+  return typeof signal === "string" || typeof signal === "number" ? signal : undefined;
 }
 
 function revokeIds(state: ControlState, ids: string[], terminate: boolean, signal: WireValue | undefined): unknown {

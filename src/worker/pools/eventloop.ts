@@ -57,6 +57,10 @@ export class EventLoopPool implements ExecutionPool {
     };
   }
 
+  open(): void {
+    // nothing to start
+  }
+
   async close(): Promise<void> {
     // nothing to stop
   }

@@ -2,10 +2,10 @@
  * `pool: "prefork"` (Celery's name, `-P prefork`): handlers run in N child processes
  * (`child_process.fork` of prefork-child.ts), one task per child at a time. The main process
  * keeps consuming, acking and storing results; it hands each job to an idle child over IPC (the
- * slot pool's protocol, slot-pool.ts). So a hard time limit or `revoke(terminate)` SIGKILLs the
- * child, and a child that dies (SIGKILL, OOM, a native crash, `process.exit` in a task) costs its
- * running task only (WorkerLostError, or a requeue under acksLate + rejectOnWorkerLost): a new
- * child takes its place and the worker carries on. `maxMemoryPerChild` is KiB of the child's
+ * slot pool's protocol, slot-pool.ts). So a hard time limit SIGKILLs the child,
+ * `revoke(terminate)` signals it (below), and a child that dies (SIGKILL, OOM, a native crash,
+ * `process.exit` in a task) costs its running task only (WorkerLostError, or a requeue under
+ * acksLate + rejectOnWorkerLost): a new child takes its place and the worker carries on. `maxMemoryPerChild` is KiB of the child's
  * resident set, as in Celery.
  *
  * Soft limits reach the child as a message: a bound handler that awaits sees ctx.signal abort
@@ -13,8 +13,20 @@
  * cannot see it inside its loop (JavaScript has nothing like billiard's SIGUSR1 raising inside
  * running code): its run goes on, and only the hard limit stops it.
  *
- * `revoke(terminate)` SIGKILLs the child whatever signal was asked (the child ignores SIGINT, so
- * a Ctrl-C of the process group leaves running tasks to the warm shutdown, as billiard's do).
+ * Children are forked by open(), when the worker starts (Celery's pool starts before its
+ * consumer), never when the pool or worker is constructed.
+ *
+ * `revoke(terminate, signal)` sends the signal asked (default SIGTERM; as billiard's
+ * terminate_job) to the task's child; REVOKED "terminated" is stored at once, a new child takes
+ * its place at once, and the exit is logged at DEBUG only (billiard does not log a child it
+ * terminated). A Node child does not die from every signal: it ignores SIGINT (so a Ctrl-C of the
+ * process group leaves running tasks to the warm shutdown, as billiard's do), SIGCONT, SIGWINCH,
+ * SIGCHLD, SIGURG and SIGPIPE, stops on SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU, and its app may handle
+ * any. Where billiard's child would run on (and its outcome overwrite REVOKED), celeriac ends it:
+ * a child that has not exited 5 s after the signal is SIGKILLed, with a WARNING line.
+ * SIGUSR1 is never sent (Node would open its inspector): it is billiard's soft time limit signal,
+ * so the tracer gives the task its soft limit instead and the child runs on, as in Celery
+ * (REVOKED is stored, then the task's own outcome).
  */
 import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -30,8 +42,12 @@ import type { PoolInfo } from "./types";
 /** Options of the prefork pool (`size`: the number of child processes). */
 export type PreforkPoolOptions = SlotPoolOptions;
 
-/** A retired child that has not exited after this long (its app module or a workerProcessShutdown listener holds it) is killed. */
-const RETIRE_GRACE_MS = 5000;
+/**
+ * A child that has not exited this long after it was retired (its app module or a
+ * workerProcessShutdown listener holds it) or sent revoke(terminate)'s signal (it ignores or
+ * handles that signal) is SIGKILLed.
+ */
+const EXIT_GRACE_MS = 5000;
 /**
  * A child that died before it loaded the app module is replaced after a delay that doubles from
  * this with each such death, up to RESPAWN_DELAY_MAX_MS, and is reset when a child comes online.
@@ -67,17 +83,29 @@ export class PreforkPool extends SlotPool {
   protected readonly memoryName = "resident memory";
   /** Children wanted (pool_grow / pool_shrink change it). */
   private target: number;
+  /** open() was called: children are kept at `target` from then on. */
+  private opened = false;
   private closed = false;
   /** The wait before the next replacement of a child that died before it was ready. */
   private respawnDelay = RESPAWN_DELAY_MS;
   /** A replacement is waiting for `respawnDelay`. */
   private respawnPending = false;
 
-  /** Starts `options.size` children at once. */
+  /** Forks nothing yet: open() (the worker's start) forks `options.size` children. */
   constructor(options: PreforkPoolOptions) {
     super(options);
     this.target = Math.max(1, options.size);
-    for (let i = 0; i < this.target; i++) this.spawn();
+  }
+
+  /** Fork `target` children at once (the worker starts); nothing after close(). */
+  override open(): void {
+    if (this.opened || this.closed) return;
+    this.opened = true;
+    this.fill();
+  }
+
+  private fill(): void {
+    while (this.slots.size < this.target) this.spawn();
   }
 
   /** Pids of the children alive now. */
@@ -115,23 +143,35 @@ export class PreforkPool extends SlotPool {
         // A child that is gone drops it: its exit reports the job.
         if (child.connected) child.send(message, () => undefined);
       },
-      stop: (how) => {
+      stop: (how, signal = "SIGKILL") => {
         if (exited) return gone;
-        if (how === "kill" || !child.connected) child.kill("SIGKILL");
+        if (how === "kill" && signal !== "SIGKILL") {
+          // SIGUSR1 would open the Node inspector: never sent (the tracer gives it as the soft limit).
+          if (signal !== "SIGUSR1") child.kill(signal);
+          setTimeout(() => {
+            if (exited) return;
+            this.options.logger.warn(`Process '${childName({ id })}' pid:${child.pid ?? "?"} has not exited ${EXIT_GRACE_MS / 1000}s after ${signal}: sending SIGKILL`);
+            child.kill("SIGKILL");
+          }, EXIT_GRACE_MS).unref();
+        } else if (how === "kill" || !child.connected) child.kill("SIGKILL");
         else {
           // It runs workerProcessShutdown (its output still reaches the log), then exits.
           const shutdown: ParentMessage = { type: "shutdown" };
           child.send(shutdown, () => undefined);
-          setTimeout(() => !exited && child.kill("SIGKILL"), RETIRE_GRACE_MS).unref();
+          setTimeout(() => !exited && child.kill("SIGKILL"), EXIT_GRACE_MS).unref();
         }
         return gone;
       },
     };
   }
 
-  /** Celery logs every exit it did not ask for, killed children included (billiard's _join_exited_workers). */
+  /**
+   * Celery logs every exit it did not ask for, children killed at the hard limit included, but not
+   * a child it terminated for revoke (billiard's _join_exited_workers skips a
+   * `_controlled_termination`); those exits are logged at DEBUG.
+   */
   protected override logsExit(slot: Slot): boolean {
-    return slot.ending !== "retired";
+    return slot.ending === null || slot.ending === "killed";
   }
 
   /**
@@ -156,7 +196,7 @@ export class PreforkPool extends SlotPool {
   }
 
   private refill(): void {
-    while (!this.closed && this.slots.size < this.target) this.spawn();
+    while (this.opened && !this.closed && this.slots.size < this.target) this.spawn();
   }
 
   protected override slotOnline(): void {
@@ -185,10 +225,10 @@ export class PreforkPool extends SlotPool {
     return { implementation: "celeriac:prefork", processes: this.pids, maxTasksPerChild: this.options.maxTasksPerChild ?? null };
   }
 
-  /** Start children up to `size`, or retire idle ones down to it (busy ones go after their job). */
+  /** Start children up to `size` (once open), or retire idle ones down to it (busy ones go after their job). */
   resize(size: number): boolean {
     this.target = Math.max(1, size);
-    while (this.slots.size < this.target) this.spawn();
+    if (this.opened && !this.closed) this.fill();
     for (const slot of [...this.slots]) {
       if (this.slots.size <= this.target) break;
       if (!slot.busy) this.retire(slot, `the pool shrinks to ${this.target}`, "Stopping");

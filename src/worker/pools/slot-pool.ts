@@ -42,8 +42,11 @@ export interface SlotHost {
   readonly pid: number;
   /** Send a message; a child that is gone drops it (its exit reports the job). */
   post(message: ParentMessage): void;
-  /** Stop the child: `kill` at once (hard limit, terminate), `retire` when it is idle (recycle, close). Resolves when it is gone. */
-  stop(how: "kill" | "retire"): Promise<void>;
+  /**
+   * Stop the child: `kill` at once (hard limit, terminate; `signal`: the one revoke(terminate)
+   * asked for, a child process gets it), `retire` when it is idle (recycle, close). Resolves when it is gone.
+   */
+  stop(how: "kill" | "retire", signal?: NodeJS.Signals): Promise<void>;
 }
 
 /** What a child reports to its pool. */
@@ -64,8 +67,8 @@ export interface Slot {
   online: boolean;
   /** pool_restart came while it ran a job: retire it after the job. */
   restartAfterJob: boolean;
-  /** Stopped on purpose: "retired" (recycle, close) or "killed" (hard limit, terminate): its job is not lost. */
-  ending: "retired" | "killed" | null;
+  /** Stopped on purpose: "retired" (recycle, close), "killed" (hard limit) or "terminated" (revoke terminate): its job is not lost. */
+  ending: "retired" | "killed" | "terminated" | null;
 }
 
 interface Job {
@@ -118,6 +121,11 @@ export abstract class SlotPool implements ExecutionPool {
   /** Change how many jobs may run at once; false when this pool cannot (see ExecutionPool.resize). */
   abstract resize(size: number): boolean;
 
+  /** Start children when the worker starts (see ExecutionPool.open); by default they start when a job needs one. */
+  open(): void {
+    // threads are started when a job needs one
+  }
+
   /** Whether the exit of `slot` is logged as an error (default: it died with a job, unasked). */
   protected logsExit(slot: Slot, hadJob: boolean): boolean {
     return hadJob && slot.ending === null;
@@ -151,6 +159,7 @@ export abstract class SlotPool implements ExecutionPool {
     const job = slot.busy;
     slot.busy = null;
     if (this.logsExit(slot, job !== null)) this.options.logger.error(this.exitLine(slot, status));
+    else this.options.logger.debug(this.exitLine(slot, status));
     if (job && slot.ending === null) {
       job.finish({ kind: "lost", error: new WorkerLostError(`Worker exited prematurely: ${status} Job: ${job.id}.`) });
     }
@@ -236,10 +245,10 @@ export abstract class SlotPool implements ExecutionPool {
     return true;
   }
 
-  private end(slot: Slot, how: "retired" | "killed"): void {
+  private end(slot: Slot, how: "retired" | "killed" | "terminated", signal?: NodeJS.Signals): void {
     slot.ending = how;
     this.slots.delete(slot);
-    void slot.host.stop(how === "killed" ? "kill" : "retire");
+    void slot.host.stop(how === "retired" ? "retire" : "kill", signal);
     this.slotGone(slot);
   }
 
@@ -265,10 +274,10 @@ export abstract class SlotPool implements ExecutionPool {
       softLimit: () => {
         if (slot.busy === job) slot.host.post({ type: "soft", job: job.id });
       },
-      kill: () => {
+      kill: (signal) => {
         if (slot.busy !== job) return;
         slot.busy = null;
-        this.end(slot, "killed");
+        this.end(slot, signal ? "terminated" : "killed", signal);
         finish({ kind: "throw", error: new Error("terminated") });
       },
     };

@@ -1,7 +1,9 @@
 /**
  * `pool: "threads"`: handlers run in node:worker_threads, one task per thread at a time, so a
  * hard time limit or `revoke(terminate)` can stop even synchronous CPU-bound code
- * (`thread.terminate()`; a new thread takes its place). Each thread loads the app module itself
+ * (`thread.terminate()`; a new thread takes its place). A thread can only be terminated: the
+ * signal of `revoke(terminate, signal)` is not delivered (SIGUSR1 excepted, which gives the task its
+ * soft limit in every pool). Each thread loads the app module itself
  * (`-A` path) and finds the handler by task name. `maxTasksPerChild` and `maxMemoryPerChild`
  * (KiB of the thread's V8 heap) replace a thread after the task that reached the limit, as
  * Celery's prefork pool does with child processes. The job protocol is the slot pool's

@@ -28,8 +28,13 @@ export interface Execution {
    * event loop cannot see the signal, so its run ends at once with that error.
    */
   softLimit(): void;
-  /** Stop at once (hard limit, terminate): threads are terminated, child processes SIGKILLed; the event loop stops waiting. */
-  kill(): void;
+  /**
+   * Stop at once. Without `signal` (hard limit, cold shutdown) threads are terminated and child
+   * processes SIGKILLed. With `signal` (revoke terminate) a child process gets that signal and is
+   * SIGKILLed when it has not exited after a grace period (prefork.ts); threads can only be
+   * terminated. The event loop stops waiting either way.
+   */
+  kill(signal?: NodeJS.Signals): void;
 }
 
 /** What `inspect stats` shows of a pool (Celery's `pool` block). */
@@ -45,6 +50,14 @@ export interface PoolInfo {
 /** Runs handlers. */
 export interface ExecutionPool {
   readonly kind: "eventloop" | "threads" | "prefork";
+  /**
+   * Start what runs handlers, when the worker starts (Celery's pool starts before its consumer):
+   * prefork forks its `size` children here, never when it is constructed, so a worker that is only
+   * constructed (or stopped before it started) leaves no process behind. Threads are started when
+   * a job needs one, and the event loop has nothing to start. Later calls, and calls after
+   * close(), do nothing.
+   */
+  open(): void;
   /** Run the handler of `task` for `request` with positional `args` (already mapped from kwargs). */
   start(task: RegisteredTask, request: Request, args: unknown[], hooks: JobHooks): Execution;
   /** Stop every thread or child process (running jobs are abandoned). */
