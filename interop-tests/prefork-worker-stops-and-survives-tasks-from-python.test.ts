@@ -17,33 +17,26 @@
  *   has that task as parent and root, and Python reads it in the parent's children.
  * Needs `npm run build` (spawns dist/cli/main.js with interop-tests/apps/tsapp.js).
  */
-import { unique } from "../test/support/app";
-import { BROKERS, type BrokerLease } from "../test/support/brokers";
-import { childPids, type CliWorker, logTime, startCliWorker } from "../test/support/cli-worker";
-import { pyClient, pyInline, type PyOutcome, PYTHONS } from "../test/support/python";
+import { BROKERS } from "../test/support/brokers";
+import { childPids, cliWorkerSuite, type CliWorkerSuite, logTime } from "../test/support/cli-worker";
+import { pyClient, pyInline, type PyOutcome, type Python, PYTHONS } from "../test/support/python";
 import { testRedisUrl } from "../test/support/redis";
 import { waitFor } from "../test/support/wait";
 
 jest.setTimeout(120_000);
 const BACKEND = testRedisUrl(13);
 
+/** The worker still runs tasks: ts.add(2, 3) sent from Python `py` comes back SUCCESS 5. */
+async function expectNextTaskRuns(py: Python, suite: CliWorkerSuite): Promise<void> {
+  const ok = (await pyClient(py, ["send", "ts.add", "--args", "[2, 3]", "--options", JSON.stringify({ queue: suite.queue })], suite.pyEnv)) as { id: string };
+  expect(await pyClient(py, ["get", ok.id, "--timeout", "20"], suite.pyEnv)).toMatchObject({ state: "SUCCESS", result: 5 });
+}
+
 describe.each(BROKERS)("on $name", (broker) => {
-  let lease: BrokerLease;
-  let worker: CliWorker;
-  let queue: string;
-  beforeAll(async () => {
-    lease = await broker.open("prefork", 12);
-    queue = unique("prefork");
-    worker = startCliWorker(lease.url, BACKEND, "prefork", ["-P", "prefork"], { TSAPP_QUEUE: queue });
-    await waitFor(() => worker.output().includes("ready."), 20000, "worker ready");
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await lease?.close();
-  });
+  const suite = cliWorkerSuite(broker, BACKEND, "prefork", 12, ["-P", "prefork"]);
 
   test.each(PYTHONS)("time_limit=1 from Python $label: FAILURE TimeLimitExceeded, the child replaced, the next task runs", async (py) => {
-    const env = { PYAPP_BROKER: lease.url, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: queue };
+    const { worker, queue, pyEnv: env } = suite;
     const send = async (task: string, options: object) =>
       ((await pyClient(py, ["send", task, "--options", JSON.stringify({ queue, ...options })], env)) as { id: string }).id;
     const from = worker.output().length;
@@ -56,12 +49,11 @@ describe.each(BROKERS)("on $name", (broker) => {
     // Measured on the worker's own clock: from "received" to the hard-limit line.
     const limitedAfter = logTime(since(), `Hard time limit (1s) exceeded for ts.cpu_spin[${id}]`) - logTime(since(), `ts.cpu_spin[${id}] received`);
     expect(limitedAfter).toBeLessThan(3000);
-    const ok = (await pyClient(py, ["send", "ts.add", "--args", "[2, 3]", "--options", JSON.stringify({ queue })], env)) as { id: string };
-    expect(await pyClient(py, ["get", ok.id, "--timeout", "20"], env)).toMatchObject({ state: "SUCCESS", result: 5 });
+    await expectNextTaskRuns(py, suite);
   });
 
   test.each(PYTHONS)("Python $label: the running tasks are WorkerLostError, the held ones run at once on new children", async (py) => {
-    const env = { PYAPP_BROKER: lease.url, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: queue };
+    const { worker, queue, pyEnv: env } = suite;
     const send = async (args: unknown[]) =>
       ((await pyClient(py, ["send", "ts.sleep", "--args", JSON.stringify(args), "--options", JSON.stringify({ queue })], env)) as { id: string }).id;
     const from = worker.output().length;
@@ -88,7 +80,7 @@ describe.each(BROKERS)("on $name", (broker) => {
   });
 
   test.each(PYTHONS)("AsyncResult.revoke(terminate=True, signal='SIGTERM') from Python $label: REVOKED terminated, the child replaced, the next task runs", async (py) => {
-    const env = { PYAPP_BROKER: lease.url, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: queue };
+    const { worker, queue, pyEnv: env } = suite;
     const from = worker.output().length;
     const since = () => worker.output().slice(from);
     const out = (await pyInline(py, PY_REVOKE_TERMINATE, { node: worker.node, queue }, env)) as { id: string; state: string; result: string; worker_pid: number };
@@ -97,8 +89,7 @@ describe.each(BROKERS)("on $name", (broker) => {
     await waitFor(() => since().includes(`Terminating ${out.id} (15)`), 5000, "Terminating line");
     await waitFor(() => !childPids(worker.child.pid as number).includes(out.worker_pid), 5000, "the child gone");
     await waitFor(() => childPids(worker.child.pid as number).length === 2, 5000, "a new child");
-    const ok = (await pyClient(py, ["send", "ts.add", "--args", "[2, 3]", "--options", JSON.stringify({ queue })], env)) as { id: string };
-    expect(await pyClient(py, ["get", ok.id, "--timeout", "20"], env)).toMatchObject({ state: "SUCCESS", result: 5 });
+    await expectNextTaskRuns(py, suite);
   });
 });
 
@@ -122,23 +113,11 @@ print(json.dumps({"id": r.id, "state": r.state, "result": repr(r.result), "worke
 `;
 
 describe.each(BROKERS)("a worker started without -P on $name", (broker) => {
-  let lease: BrokerLease;
-  let worker: CliWorker;
-  let queue: string;
-  beforeAll(async () => {
-    lease = await broker.open("default-pool", 12);
-    queue = unique("default-pool");
-    worker = startCliWorker(lease.url, BACKEND, "default-pool", [], { TSAPP_QUEUE: queue });
-    await waitFor(() => worker.output().includes("ready."), 20000, "worker ready");
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await lease?.close();
-  });
+  const suite = cliWorkerSuite(broker, BACKEND, "default-pool", 12, []);
 
   test.each(PYTHONS)("is a prefork worker: time_limit=1 from Python $label on a CPU-bound task is FAILURE TimeLimitExceeded, the next task runs", async (py) => {
+    const { worker, queue, pyEnv: env } = suite;
     expect(worker.output()).toMatch(/ready\. Queues: .*; concurrency 2 \(prefork\)/);
-    const env = { PYAPP_BROKER: lease.url, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: queue };
     const from = worker.output().length;
     const since = () => worker.output().slice(from);
     const id = ((await pyClient(py, ["send", "ts.cpu_spin", "--options", JSON.stringify({ queue, time_limit: 1 })], env)) as { id: string }).id;
@@ -146,8 +125,7 @@ describe.each(BROKERS)("a worker started without -P on $name", (broker) => {
     await waitFor(() => since().includes(`Hard time limit (1s) exceeded for ts.cpu_spin[${id}]`), 5000, "hard limit line");
     const limitedAfter = logTime(since(), `Hard time limit (1s) exceeded for ts.cpu_spin[${id}]`) - logTime(since(), `ts.cpu_spin[${id}] received`);
     expect(limitedAfter).toBeLessThan(3000);
-    const ok = (await pyClient(py, ["send", "ts.add", "--args", "[2, 3]", "--options", JSON.stringify({ queue })], env)) as { id: string };
-    expect(await pyClient(py, ["get", ok.id, "--timeout", "20"], env)).toMatchObject({ state: "SUCCESS", result: 5 });
+    await expectNextTaskRuns(py, suite);
   });
 });
 
@@ -162,22 +140,10 @@ print(json.dumps({"parent": r.id, "child": child_id, "child_result": child.get(t
 `;
 
 describe.each(BROKERS)("a task sent from a prefork child on $name", (broker) => {
-  let lease: BrokerLease;
-  let worker: CliWorker;
-  let queue: string;
-  beforeAll(async () => {
-    lease = await broker.open("prefork-parent", 12);
-    queue = unique("prefork-parent");
-    worker = startCliWorker(lease.url, BACKEND, "prefork-parent", [], { TSAPP_QUEUE: queue });
-    await waitFor(() => worker.output().includes("ready."), 20000, "worker ready");
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await lease?.close();
-  });
+  const suite = cliWorkerSuite(broker, BACKEND, "prefork-parent", 12, []);
 
   test.each(PYTHONS)("has the sending task as parent and root, and Python $label reads it in the parent's children", async (py) => {
-    const env = { PYAPP_BROKER: lease.url, PYAPP_BACKEND: BACKEND, PYAPP_QUEUES: queue };
+    const { queue, pyEnv: env } = suite;
     const out = (await pyInline(py, PY_SPAWN_CHILD, { queue }, env)) as { parent: string; child: string; child_result: unknown; children: string[] };
     expect(out.child_result).toEqual([out.parent, out.parent]);
     expect(out.children).toEqual([out.child]);

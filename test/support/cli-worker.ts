@@ -8,8 +8,11 @@ import { readFileSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
+import { unique } from "./app";
+import type { BrokerLease, TestBroker } from "./brokers";
 import { PY_DIR } from "./python";
 import type { Python } from "./python";
+import { waitFor } from "./wait";
 
 const ROOT = resolve(__dirname, "../..");
 
@@ -126,4 +129,50 @@ export function preforkChildPids(pid: number): number[] {
       return false; // gone meanwhile
     }
   });
+}
+
+/** What a suite started by `cliWorkerSuite` shares with its tests (set in its beforeAll). */
+export interface CliWorkerSuite {
+  readonly lease: BrokerLease;
+  readonly worker: CliWorker;
+  readonly queue: string;
+  /** The environment of the Python client (`pyapp`) pointed at this worker's broker, backend and queue. */
+  readonly pyEnv: Record<string, string>;
+}
+
+/**
+ * In a `describe.each(BROKERS)` block: beforeAll leases `broker` (tag `prefix`, Redis db `redisDb`)
+ * and starts `celeriac worker` with `extra` arguments on a queue of its own, ready; afterAll stops
+ * it and gives the broker back. Read the fields inside tests (they are set by then).
+ */
+export function cliWorkerSuite(broker: TestBroker, backend: string, prefix: string, redisDb: number, extra: string[] = []): CliWorkerSuite {
+  const state: { lease?: BrokerLease; worker?: CliWorker; queue?: string } = {};
+  const must = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} is read before the suite's beforeAll`);
+    return value;
+  };
+  beforeAll(async () => {
+    state.lease = await broker.open(prefix, redisDb);
+    state.queue = unique(prefix);
+    state.worker = startCliWorker(state.lease.url, backend, prefix, extra, { TSAPP_QUEUE: state.queue });
+    await waitFor(() => (state.worker as CliWorker).output().includes("ready."), 20000, `${prefix} worker ready`);
+  });
+  afterAll(async () => {
+    await state.worker?.stop();
+    await state.lease?.close();
+  });
+  return {
+    get lease() {
+      return must(state.lease, "lease");
+    },
+    get worker() {
+      return must(state.worker, "worker");
+    },
+    get queue() {
+      return must(state.queue, "queue");
+    },
+    get pyEnv() {
+      return { PYAPP_BROKER: must(state.lease, "lease").url, PYAPP_BACKEND: backend, PYAPP_QUEUES: must(state.queue, "queue") };
+    },
+  };
 }
