@@ -417,8 +417,15 @@ export class Consumer {
     }
   }
 
-  /** Run a request the gate let through; its slot goes to the next one once the handler is done (`release`), before the outcome is stored. */
-  private async execute(request: Request, release: () => void): Promise<void> {
+  /**
+   * Run a request the gate let through. On a pool with children (prefork, threads) its slot goes
+   * to the next request once the handler is done (`release`), before the outcome is stored, so a
+   * child gets its next job at once. On the event loop it holds the slot until it settles: a
+   * worker with -c 1 runs one task at a time, signals included (postrun before the next prerun),
+   * as a Celery pool process does.
+   */
+  private async execute(request: Request, gateRelease: () => void): Promise<void> {
+    const release = this.options.executor.kind === "eventloop" ? () => undefined : gateRelease;
     const task = this.app.tasks.get(request.task.task) as RegisteredTask;
     const tracer = (this.connection as ConsumerConnection).tracer;
     if (this.cold) {
