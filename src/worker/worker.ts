@@ -220,7 +220,7 @@ export class Worker implements ControlledWorker {
       this.logger.info(`Loaded ${this.revoked.size} revoked ids from statedb ${this.statedb}`);
     }
     // Celery's order: the pool starts before the consumer connects.
-    this.executor.open();
+    await this.executor.open();
     const { transport, backend } = await connectWorker(this.app, this.logger, () => this.stopping !== null);
     this.unwatchConnections = logConnectionStates(transport, backend, this.logger);
     const tracer = new Tracer(this.app, backend, this.logger, this.hostname, [this.signals, this.app.signals]);

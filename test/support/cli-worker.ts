@@ -120,11 +120,14 @@ export function childPids(pid: number): number[] {
   }
 }
 
-/** Pids of the prefork pool children (`prefork-child.js`) of `pid`, alive (a zombie has no command line). */
+/**
+ * Pids of the prefork pool children of `pid`, alive (a zombie has no command line): `prefork-child.js`
+ * until the child sets its title, `celeriac ForkPoolWorker-<n>` after.
+ */
 export function preforkChildPids(pid: number): number[] {
   return childPids(pid).filter((child) => {
     try {
-      return readFileSync(`/proc/${child}/cmdline`, "utf8").includes("prefork-child");
+      return /prefork-child|ForkPoolWorker-/.test(readFileSync(`/proc/${child}/cmdline`, "utf8"));
     } catch {
       return false; // gone meanwhile
     }

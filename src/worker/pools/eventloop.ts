@@ -57,7 +57,7 @@ export class EventLoopPool implements ExecutionPool {
     };
   }
 
-  open(): void {
+  async open(): Promise<void> {
     // nothing to start
   }
 

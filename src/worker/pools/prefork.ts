@@ -54,6 +54,8 @@ const EXIT_GRACE_MS = 5000;
  */
 const RESPAWN_DELAY_MS = 1000;
 const RESPAWN_DELAY_MAX_MS = 30_000;
+/** open() waits at most this long for the first children to load the app module. */
+const OPEN_WAIT_MS = 10_000;
 
 /**
  * The child entry: next to this file when compiled; under ts-jest (src/), the build's, as children
@@ -86,6 +88,8 @@ export class PreforkPool extends SlotPool {
   /** open() was called: children are kept at `target` from then on. */
   private opened = false;
   private closed = false;
+  /** Resolves the promise of open() (null once it settled). */
+  private whenOpen: (() => void) | null = null;
   /** The wait before the next replacement of a child that died before it was ready. */
   private respawnDelay = RESPAWN_DELAY_MS;
   /** A replacement is waiting for `respawnDelay`. */
@@ -97,11 +101,30 @@ export class PreforkPool extends SlotPool {
     this.target = Math.max(1, options.size);
   }
 
-  /** Fork `target` children at once (the worker starts); nothing after close(). */
-  override open(): void {
-    if (this.opened || this.closed) return;
+  /**
+   * Fork `target` children at once (the worker starts); nothing after close(). Resolves when they
+   * all loaded the app module, or one died before it did (its replacement backs off), or after
+   * OPEN_WAIT_MS.
+   */
+  override open(): Promise<void> {
+    if (this.opened || this.closed) return Promise.resolve();
     this.opened = true;
     this.fill();
+    return new Promise<void>((resolve) => {
+      // Not unref'd: the children and their channels are, so this keeps the process up meanwhile.
+      const timer = setTimeout(() => this.openSettled(), OPEN_WAIT_MS);
+      this.whenOpen = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** open() is over: every first child is online, one died before it was, or the wait ran out. */
+  private openSettled(): void {
+    const done = this.whenOpen;
+    this.whenOpen = null;
+    done?.();
   }
 
   private fill(): void {
@@ -184,6 +207,7 @@ export class PreforkPool extends SlotPool {
       this.refill();
       return;
     }
+    this.openSettled();
     if (this.respawnPending || this.closed) return;
     const delay = this.respawnDelay;
     this.respawnDelay = Math.min(delay * 2, RESPAWN_DELAY_MAX_MS);
@@ -201,6 +225,7 @@ export class PreforkPool extends SlotPool {
 
   protected override slotOnline(): void {
     this.respawnDelay = RESPAWN_DELAY_MS;
+    if ([...this.slots].every((s) => s.online)) this.openSettled();
   }
 
   protected processName(slot: Slot): string {
@@ -238,6 +263,7 @@ export class PreforkPool extends SlotPool {
 
   override async close(): Promise<void> {
     this.closed = true;
+    this.openSettled();
     await super.close();
   }
 }

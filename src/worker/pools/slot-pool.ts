@@ -122,7 +122,7 @@ export abstract class SlotPool implements ExecutionPool {
   abstract resize(size: number): boolean;
 
   /** Start children when the worker starts (see ExecutionPool.open); by default they start when a job needs one. */
-  open(): void {
+  async open(): Promise<void> {
     // threads are started when a job needs one
   }
 

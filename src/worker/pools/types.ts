@@ -54,10 +54,12 @@ export interface ExecutionPool {
    * Start what runs handlers, when the worker starts (Celery's pool starts before its consumer):
    * prefork forks its `size` children here, never when it is constructed, so a worker that is only
    * constructed (or stopped before it started) leaves no process behind. Threads are started when
-   * a job needs one, and the event loop has nothing to start. Later calls, and calls after
-   * close(), do nothing.
+   * a job needs one, and the event loop has nothing to start. Resolves when the pool can take
+   * jobs: prefork's children loaded the app module (or one could not: its restarts are logged),
+   * at most 10 s, so the worker says "ready" only then. Later calls, and calls after close(),
+   * do nothing.
    */
-  open(): void;
+  open(): Promise<void>;
   /** Run the handler of `task` for `request` with positional `args` (already mapped from kwargs). */
   start(task: RegisteredTask, request: Request, args: unknown[], hooks: JobHooks): Execution;
   /** Stop every thread or child process (running jobs are abandoned). */
