@@ -1,7 +1,7 @@
 // Cost against queue depth (issue 15): a celeriac worker drains BENCH_DEPTH_BASE tasks.add, then
 // BENCH_DEPTH, each queued in full before the drain (bench/lib/drain.js), on each broker; prints both
-// rates, the worker's and the servers' CPU per task, its RSS, and rate(deep) / rate(base) (target ≥ 0.9x: cost flat with
-// depth, memory bounded by the prefetch window). Writes bench/results/depth.json.
+// rates, the worker's and the servers' CPU per task, its RSS, and rate(deep) / rate(base) (target
+// ≥ 0.9x: cost flat with depth, memory bounded by the prefetch window). Writes bench/results/depth.json.
 //   npm run bench:depth      (builds, runs this)
 //   BENCH_DEPTH=1000000      the deep queue;  BENCH_DEPTH_BASE=10000  the shallow one
 //                            (a short version: BENCH_DEPTH=50000 BENCH_DEPTH_BASE=5000)
