@@ -93,7 +93,8 @@ function publishTable(run) {
 function depthLine(depth) {
   const parts = Object.entries(depth.brokers).map(([kind, b]) => {
     const [base, deep] = b.rows;
-    return `${BROKER_NAMES[kind]} ${rate(deep.tasksPerSec)} with ${fmt(depth.depth)} queued against ${rate(base.tasksPerSec)} with ${fmt(depth.base)} = ${b.ratio.toFixed(2)}x, peak RSS ${fmt(deep.peakRss)} / ${fmt(base.peakRss)} MB`;
+    const first = b.firstRatio ? ` (${b.firstRatio.toFixed(2)}x up to ${fmt(depth.base)} done)` : "";
+    return `${BROKER_NAMES[kind]} ${rate(deep.tasksPerSec)} with ${fmt(depth.depth)} queued against ${rate(base.tasksPerSec)} with ${fmt(depth.base)} = ${b.ratio.toFixed(2)}x${first}, peak RSS ${fmt(deep.peakRss)} / ${fmt(base.peakRss)} MB`;
   });
   const v = depth.versions;
   const when = `${depth.date.slice(0, 10)}, celeriac ${v.celeriac}, Redis ${v.redis}, RabbitMQ ${v.rabbitmq}`;

@@ -10,7 +10,8 @@
 //             bound, celery-node, has every message pushed to it long before it has run them).
 // stage(queue, n) puts the messages on `queue`. Options: during() runs after the drain while the worker
 // still runs (round trips), its fields join the row; skip (with results only) starts the clock once that
-// many tasks are done, so a warming-up worker (JIT, heap growth) weighs the same on drains of any length.
+// many tasks are done, so a warming-up worker (JIT, heap growth) weighs the same on drains of any length;
+// splitAt (with results only) also times the drain up to that many tasks done (row.split).
 const { STAGING } = require("./config");
 const { sleep, waitUntil, rssOfTree, lastBusy, Meter, stopChild, spawnWorker } = require("./proc");
 
@@ -43,8 +44,28 @@ function rowOf(worker, ignoreResult, tasks, idleRss, m) {
   };
 }
 
+/**
+ * A check that `n` results are stored, which also notes when `splitAt` were; split(meter, skip) then
+ * gives { tasks, seconds, tasksPerSec } of the drain up to there (null without splitAt).
+ */
+function resultsStored(backend, n, splitAt) {
+  let at = null;
+  return {
+    done: async () => {
+      const stored = await backend.dbsize();
+      if (splitAt && at === null && stored >= splitAt) at = process.hrtime.bigint();
+      return stored >= n;
+    },
+    split: (meter, skip) => {
+      if (at === null) return null;
+      const seconds = Number(at - meter.t0) / 1e9;
+      return { tasks: splitAt - skip, seconds, tasksPerSec: (splitAt - skip) / seconds };
+    },
+  };
+}
+
 /** Drain through a Redis broker; `ctx`: { broker, backend (ioredis), env, serverPids }. */
-async function redisDrain(worker, ignoreResult, n, stage, ctx, { during, skip = 0 } = {}) {
+async function redisDrain(worker, ignoreResult, n, stage, ctx, { during, skip = 0, splitAt = 0 } = {}) {
   const { broker, backend } = ctx;
   await broker.flushall();
   await stage(STAGING, n);
@@ -66,17 +87,17 @@ async function redisDrain(worker, ignoreResult, n, stage, ctx, { during, skip = 
       await waitUntil(async () => (await backend.dbsize()) >= skip + 1, 600000, `${worker.label} first ${skip}\n${w.stderr}`);
       meter.start();
     }
-    const done = ignoreResult ? empty : async () => (await backend.dbsize()) >= n;
-    await waitUntil(done, 1800000, `${worker.label} drain\n${w.stderr}`);
+    const stored = resultsStored(backend, n, splitAt);
+    await waitUntil(ignoreResult ? empty : stored.done, 1800000, `${worker.label} drain\n${w.stderr}`);
     const r = rowOf(worker, ignoreResult, n - skip, idleRss, meter.stop());
-    return { ...r, ...(during ? await during() : {}) };
+    return { ...r, split: stored.split(meter, skip), ...(during ? await during() : {}) };
   } finally {
     await stopChild(w.child);
   }
 }
 
 /** Drain through RabbitMQ (results in Redis); `ctx`: { amqpUrl, backend, env, serverPids }. */
-async function amqpDrain(worker, ignoreResult, n, stage, ctx, { during, skip = 0 } = {}) {
+async function amqpDrain(worker, ignoreResult, n, stage, ctx, { during, skip = 0, splitAt = 0 } = {}) {
   const amqplib = require("amqplib");
   const { backend } = ctx;
   await backend.flushdb();
@@ -96,11 +117,11 @@ async function amqpDrain(worker, ignoreResult, n, stage, ctx, { during, skip = 0
       const first = ignoreResult ? async () => (await ready()) < n : async () => (await backend.dbsize()) >= n - counted;
       await waitUntil(first, 60000, `${worker.label} first task\n${w.stderr}`);
       const meter = new Meter(w.child.pid, ctx.serverPids).start();
-      const done = ignoreResult ? async () => (await ready()) === 0 : async () => (await backend.dbsize()) >= n;
-      await waitUntil(done, 1800000, `${worker.label} drain\n${w.stderr}`);
+      const stored = resultsStored(backend, n, splitAt);
+      await waitUntil(ignoreResult ? async () => (await ready()) === 0 : stored.done, 1800000, `${worker.label} drain\n${w.stderr}`);
       const end = ignoreResult ? await lastBusy(w.child.pid) : undefined;
       const r = rowOf(worker, ignoreResult, counted, null, meter.stop(end));
-      return { ...r, ...(during ? await during() : {}) };
+      return { ...r, split: stored.split(meter, n - counted), ...(during ? await during() : {}) };
     } finally {
       await stopChild(w.child);
     }
