@@ -1,242 +1,114 @@
-// Benchmark: Python Celery workers vs celeriac vs celery-node on one private Redis, in one run.
-//   npm run bench            (BENCH_N=10000 BENCH_RT=500 BENCH_PYTHON=/usr/bin/python3 by default)
-//   BENCH_BASELINE=<dir>     also runs each selected celeriac row with the worker of another built
-//                            checkout ("<row> (baseline)", on this checkout's bench/tsapp.js), to show
-//                            a change against the code before it in the same run
-//   BENCH_WORKERS=celeriac,python solo   only the workers whose label starts with one of these
+// Benchmark: celeriac against Python Celery's pools, celery-node and BullMQ, on private brokers, in one run.
+//   npm run bench            (installs what is missing, builds, runs this)
+//   node bench/run.js        this checkout as built; options (environment):
+//   BENCH_N=10000            tasks per drain and messages per publish row; BENCH_RT=500 round trips per client
+//   BENCH_BASELINE=<dir>     also runs each selected celeriac row (drains and publishes) with the celeriac of
+//                            another built checkout ("<row> (baseline)", on this checkout's bench/ scripts),
+//                            to show a change against the code before it in the same run
+//   BENCH_WORKERS=celeriac,python solo   only the workers whose label starts with one of these (any case)
+//   BENCH_BROKERS=redis      only these brokers (default redis,amqp)
+//   BENCH_SECTIONS=drain     only these parts (default drain,publish)
 //   BENCH_TASK=cpu           drain CPU-bound tasks.cpu (BENCH_CPU_MS each, default 10) instead of tasks.add
 //   BENCH_TASK=io            drain I/O-bound tasks.io (awaits a timer of BENCH_IO_MS, default 10)
-//   BENCH_BROKERS=redis      only these brokers (default redis,amqp); BENCH_REDIS_PORT, BENCH_AMQP_PORT:
-//                            where the bench starts its own Redis and RabbitMQ (default 16391, 5692)
-// Rows: Python Celery's pools; celeriac's event loop (-c 16, -c 2), prefork -c 2 (the main process
-// consumes and hands each job to an idle child), and "celeriac 2 procs eventloop -c 1": two
-// independent workers on the same queue, what prefork children consuming directly would cost (two
-// connections, two prefetch windows, no IPC); celery-node.
-// Prints tasks/s, round-trip p50/p99 and peak/idle RSS side by side, celeriac / best Python pool,
-// prefork -c 2 / event loop -c 2, and each row / its baseline.
-const { spawn, execFileSync } = require("node:child_process");
-const fs = require("node:fs");
+//   BENCH_REDIS_PORT, BENCH_AMQP_PORT   where the bench starts its own Redis and RabbitMQ (default 16391, 5692)
+//   BENCH_PYTHON=/usr/bin/python3       the Python whose Celery runs
+// Drains (bench/lib/drain.js, bench/lib/bullmq.js): N tasks queued, then drained; per row tasks/s, the
+// worker's CPU per task (its process tree's utime + stime over the drain / N) and the servers' (Redis,
+// RabbitMQ), idle and peak RSS, and after a drain with results the round trip p50/p99 of a Python and a
+// celeriac client (BullMQ: add -> waitUntilFinished). Rows: Python Celery's pools; celeriac's event loop
+// (-c 16, -c 2), prefork -c 2 (the main process consumes and hands each job to an idle child), "celeriac 2
+// procs eventloop -c 1" (two independent workers on one queue: what prefork children consuming directly
+// would cost); celery-node; BullMQ (Redis only), concurrency 50, completed jobs kept ("with results") or
+// removed ("ignore_result").
+// Publish (bench/lib/publish.js): one Node client sending N tasks, celeriac against BullMQ.
+// Prints the ratios and the issue 15 targets; writes bench/results/latest.json (bench/readme-table.js
+// turns it into the README's table). The queue-depth benchmark is bench/depth.js.
 const path = require("node:path");
-const Redis = require("ioredis");
+const config = require("./lib/config");
+const { ROOT, N, RT, PY, BROKERS, SECTIONS, BROKER_URLS, BACKEND } = config;
+const { redisDrain, amqpDrain } = require("./lib/drain");
+const { bullmqDrain } = require("./lib/bullmq");
+const { publishRows, publishRatios } = require("./lib/publish");
+const { runJson } = require("./lib/proc");
+const { fmt, drainLine, ratios, ratioText, targets, targetText } = require("./lib/report");
+const { writeResults } = require("./lib/results");
+const { withServers } = require("./lib/servers");
+const { selectedWorkers, servesBroker } = require("./lib/workers");
 
-const ROOT = path.resolve(__dirname, "..");
-const N = Number(process.env.BENCH_N || 10000);
-const RT = Number(process.env.BENCH_RT || 500);
-const PY = process.env.BENCH_PYTHON || "/usr/bin/python3";
-const PORT = Number(process.env.BENCH_REDIS_PORT || 16391);
-const AMQP_PORT = Number(process.env.BENCH_AMQP_PORT || 5692);
-const BROKERS = (process.env.BENCH_BROKERS || "redis,amqp").split(",");
-const BACKEND = `redis://127.0.0.1:${PORT}/1`;
-const BROKER_URLS = { redis: `redis://127.0.0.1:${PORT}/0`, amqp: `amqp://guest:guest@127.0.0.1:${AMQP_PORT}//` };
-let BROKER = BROKER_URLS.redis;
-const STAGING = "bench-staging";
-const node = process.execPath;
-const celeriacCli = path.join(ROOT, "dist/cli/main.js");
-const pyWorker = (pool) => ({ cmd: PY, args: ["-m", "celery", "-A", "benchapp", "worker", "-l", "warning", "--without-gossip", "--without-mingle", ...pool], cwd: path.join(ROOT, "bench/py"), python: true });
+const pyDir = path.join(ROOT, "bench/py");
 
-const WORKERS = [
-  { label: "python solo", ...pyWorker(["-P", "solo"]) },
-  { label: "python prefork -c 2", ...pyWorker(["-P", "prefork", "-c", "2"]) },
-  { label: "python threads -c 8", ...pyWorker(["-P", "threads", "-c", "8"]) },
-  // The event loop named: the CLI's default is prefork, and these rows are the event pool's numbers.
-  { label: "celeriac -c 16", cmd: node, args: [celeriacCli, "worker", "-A", "bench/tsapp.js", "-P", "eventloop", "-c", "16", "-l", "warning"], cwd: ROOT, celeriac: true },
-  { label: "celeriac -c 2", cmd: node, args: [celeriacCli, "worker", "-A", "bench/tsapp.js", "-P", "eventloop", "-c", "2", "-l", "warning"], cwd: ROOT, celeriac: true },
-  { label: "celeriac -P prefork -c 2", cmd: node, args: [celeriacCli, "worker", "-A", "bench/tsapp.js", "-P", "prefork", "-c", "2", "-l", "warning"], cwd: ROOT, celeriac: true },
-  {
-    label: "celeriac 2 procs eventloop -c 1",
-    cmd: node,
-    args: [path.join(ROOT, "bench/multi-worker.js"), "2", "-A", "bench/tsapp.js", "-P", "eventloop", "-c", "1", "-l", "warning"],
-    cwd: ROOT,
-    celeriac: true,
-  },
-  { label: "celery-node", cmd: node, args: [path.join(ROOT, "bench/celery-node-worker.js")], cwd: ROOT },
-];
-const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : null;
-const ONLY = process.env.BENCH_WORKERS ? process.env.BENCH_WORKERS.split(",") : null;
-const SELECTED = ONLY ? WORKERS.filter((w) => ONLY.some((prefix) => w.label.startsWith(prefix))) : WORKERS;
-if (BASELINE) {
-  // Each selected celeriac row again, right after it, with the baseline's scripts and dist.
-  const dist = path.join(ROOT, "dist");
-  for (const w of [...SELECTED].filter((w) => w.celeriac)) {
-    const args = w.args.map((a) => (a.startsWith(dist + path.sep) ? path.join(BASELINE, path.relative(ROOT, a)) : a));
-    const env = { BENCH_CELERIAC_DIST: path.join(BASELINE, "dist") };
-    SELECTED.splice(SELECTED.indexOf(w) + 1, 0, { ...w, label: `${w.label} (baseline)`, args, env, baselineOf: w.label });
-  }
-}
+/** Puts n messages of the benchmark's task on `queue` from Python Celery's client (bench/py/enqueue.py). */
+const pythonStage = (env) => async (queue, n) => runJson(PY, [path.join(pyDir, "enqueue.py"), String(n)], { ...env, BENCH_QUEUE: queue }, pyDir);
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function rssOfTree(pid) {
-  // Sum VmRSS (kB) of pid and all its descendants.
-  const children = new Map();
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(entry));
-    } catch {
-      // the process exited between readdir and read
-    }
-  }
-  let total = 0;
-  const stack = [pid];
-  while (stack.length) {
-    const p = stack.pop();
-    try {
-      const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, "utf8"));
-      if (m) total += Number(m[1]);
-    } catch {
-      // the process exited meanwhile
-    }
-    stack.push(...(children.get(p) || []));
-  }
-  return total / 1024;
-}
-
-function runJson(cmd, args, env, cwd) {
-  const out = execFileSync(cmd, args, { env: { ...process.env, ...env }, cwd, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26 });
-  const lines = out.trim().split("\n");
-  return JSON.parse(lines[lines.length - 1]);
-}
-
-async function waitUntil(check, ms, what) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await sleep(5);
-  }
-  throw new Error(`timed out: ${what}`);
-}
-
-/** AMQP has no RENAME: enqueue before the worker starts and time from the first task done. */
-async function amqpScenario(worker, ignoreResult, backend) {
-  const amqplib = require("amqplib");
-  await backend.flushdb();
-  const conn = await amqplib.connect(BROKER);
-  const ch = await conn.createChannel();
-  await ch.assertQueue("celery", { durable: true });
-  await ch.purgeQueue("celery");
-  const env = { BENCH_BROKER: BROKER, BENCH_BACKEND: BACKEND, BENCH_IGNORE_RESULT: ignoreResult ? "1" : "0" };
-  runJson(PY, [path.join(ROOT, "bench/py/enqueue.py"), String(N)], env, path.join(ROOT, "bench/py"));
-  const ready = async () => (await ch.checkQueue("celery")).messageCount;
-  if ((await ready()) !== N) throw new Error(`expected ${N} queued messages, found ${await ready()}`);
-  const child = spawn(worker.cmd, worker.args, { cwd: worker.cwd, env: { ...process.env, ...env, ...worker.env }, stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d.toString()));
-  try {
-    await waitUntil(async () => (ignoreResult ? (await ready()) < N : (await backend.dbsize()) >= 1), 60000, `${worker.label} first task\n${stderr}`);
-    const t0 = process.hrtime.bigint();
-    let peakRss = rssOfTree(child.pid);
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOfTree(child.pid))), 100);
-    const done = ignoreResult ? async () => (await ready()) === 0 : async () => (await backend.dbsize()) >= N;
-    await waitUntil(done, 600000, `${worker.label} drain\n${stderr}`);
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    clearInterval(sampler);
-    const rt = ignoreResult ? null : roundTrips(env);
-    return { label: worker.label, ignoreResult, tasksPerSec: (N - 1) / seconds, seconds, idleRss: null, peakRss, rt };
-  } finally {
-    await conn.close().catch(() => undefined);
-    await stopChild(child);
-  }
-}
-
+/** Round trips from a Python and a celeriac client; a client that fails has { failed } (its stderr is shown). */
 function roundTrips(env) {
-  const py = runJson(PY, [path.join(ROOT, "bench/py/roundtrip.py"), String(RT)], env, path.join(ROOT, "bench/py"));
-  const ts = runJson(node, [path.join(ROOT, "bench/roundtrip-celeriac.js"), String(RT)], env, ROOT);
+  const attempt = (cmd, args, cwd) => {
+    try {
+      return runJson(cmd, args, env, cwd);
+    } catch (err) {
+      return { failed: String(err.message).split("\n")[0] };
+    }
+  };
+  const py = attempt(PY, [path.join(pyDir, "roundtrip.py"), String(RT)], pyDir);
+  const ts = attempt(process.execPath, [path.join(ROOT, "bench/roundtrip-celeriac.js"), String(RT)], ROOT);
   return { py, ts };
 }
 
-async function stopChild(child) {
-  child.kill("SIGTERM");
-  await new Promise((r) => {
-    const t = setTimeout(() => { child.kill("SIGKILL"); r(); }, 10000);
-    child.on("exit", () => { clearTimeout(t); r(); });
+/** Every selected worker drains N tasks from `kind`'s broker, with results then ignore_result. */
+async function drains(kind, servers, broker, backend) {
+  const workers = selectedWorkers().filter((w) => servesBroker(w, kind));
+  const width = Math.max(...workers.map((w) => w.label.length));
+  const rows = [];
+  for (const ignoreResult of [false, true]) {
+    for (const w of workers) {
+      const env = { BENCH_BROKER: BROKER_URLS[kind], BENCH_BACKEND: BACKEND, BENCH_IGNORE_RESULT: ignoreResult ? "1" : "0" };
+      const ctx = { broker, backend, env, serverPids: servers.pids(kind), brokerUrl: BROKER_URLS.redis, amqpUrl: BROKER_URLS.amqp };
+      const during = ignoreResult ? undefined : async () => ({ rt: roundTrips(env) });
+      const drain = kind === "redis" ? redisDrain : amqpDrain;
+      const row = w.peer ? await bullmqDrain(w, ignoreResult, N, ctx) : await drain(w, ignoreResult, N, pythonStage(env), ctx, { during });
+      rows.push(row);
+      console.log(drainLine(row, width));
+    }
+  }
+  const byKind = {};
+  for (const ignoreResult of [false, true]) {
+    const r = ratios(rows.filter((row) => row.ignoreResult === ignoreResult));
+    byKind[ignoreResult ? "ignoreResult" : "results"] = r;
+    console.log(`${kind} ${ignoreResult ? "ignore_result" : "with results"}: ${r.map(ratioText).join("; ")}`);
+  }
+  return { rows, ratios: byKind };
+}
+
+async function main() {
+  await withServers(BROKERS, async ({ servers, broker, backend, machine: m, versions: v }) => {
+    const task = { cpu: `tasks.cpu(${process.env.BENCH_CPU_MS || 10} ms)`, io: `tasks.io(${process.env.BENCH_IO_MS || 10} ms)` }[config.TASK] || "tasks.add";
+    console.log(
+      `${task} N=${N} round trips=${RT}; ${m.cores} cores ${m.cpuModel}, ${m.ramGb} GB; node ${v.node}, celeriac ${v.celeriac}, Python Celery ${v.pythonCelery} (${PY}),` +
+        ` celery-node ${v.celeryNode}, BullMQ ${v.bullmq}, Redis ${v.redis}, RabbitMQ ${v.rabbitmq}`,
+    );
+    const results = { date: new Date().toISOString(), command: "node bench/run.js", settings: settings(), task, n: N, roundTrips: RT, machine: m, versions: v, drains: {}, publish: null, targets: [] };
+    if (SECTIONS.includes("drain")) {
+      for (const kind of BROKERS) {
+        console.log(`\n== drain, broker ${kind} (${BROKER_URLS[kind].replace(/\/\/guest:guest@/, "//")}), results in Redis`);
+        results.drains[kind] = await drains(kind, servers, broker, backend);
+      }
+    }
+    if (SECTIONS.includes("publish")) {
+      console.log(`\n== publish: one Node client sends N=${fmt(N)} tasks.add, nothing consuming (celeriac's client with its result backend)`);
+      const rows = [];
+      for (const kind of BROKERS) rows.push(...(await publishRows(kind, broker)));
+      results.publish = { rows, ratios: publishRatios(rows) };
+      console.log(`publish: ${results.publish.ratios.map(ratioText).join("; ") || "-"}`);
+    }
+    results.targets = targets(Object.fromEntries(Object.entries(results.drains).map(([k, d]) => [k, d.rows])));
+    if (results.targets.length) console.log(`\n== issue 15 targets\n${results.targets.map(targetText).join("\n")}`);
+    console.log(`\nwrote ${path.relative(ROOT, writeResults("latest", results))}`);
   });
 }
 
-async function scenario(worker, ignoreResult, broker, backend) {
-  await broker.flushall();
-  const env = { BENCH_BROKER: BROKER, BENCH_BACKEND: BACKEND, BENCH_IGNORE_RESULT: ignoreResult ? "1" : "0" };
-  runJson(PY, [path.join(ROOT, "bench/py/enqueue.py"), String(N)], { ...env, BENCH_QUEUE: STAGING }, path.join(ROOT, "bench/py"));
-  const staged = await broker.llen(STAGING);
-  if (staged !== N) throw new Error(`expected ${N} staged messages, found ${staged}`);
-  const child = spawn(worker.cmd, worker.args, { cwd: worker.cwd, env: { ...process.env, ...env, ...worker.env }, stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d.toString()));
-  try {
-    // Ready = it consumed one warm-up message.
-    await broker.lpush("celery", await broker.lindex(STAGING, 0));
-    await waitUntil(async () => (await broker.llen("celery")) === 0 && (await broker.hlen("unacked")) === 0, 60000, `${worker.label} ready\n${stderr}`);
-    await sleep(300);
-    const idleRss = rssOfTree(child.pid);
-    let peakRss = idleRss;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOfTree(child.pid))), 100);
-    const t0 = process.hrtime.bigint();
-    await broker.rename(STAGING, "celery");
-    const done = ignoreResult
-      ? async () => (await broker.llen("celery")) === 0 && (await broker.hlen("unacked")) === 0
-      : async () => (await backend.dbsize()) >= N; // the warm-up copy shares an id with a staged message
-    await waitUntil(done, 600000, `${worker.label} drain\n${stderr}`);
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    clearInterval(sampler);
-    const rt = ignoreResult ? null : roundTrips(env);
-    return { label: worker.label, ignoreResult, tasksPerSec: N / seconds, seconds, idleRss, peakRss, rt };
-  } finally {
-    await stopChild(child);
-  }
-}
-
-const f = (x, d = 0) => (x === null || x === undefined ? "-" : Number(x).toFixed(d));
-
-async function main() {
-  const dir = path.join(ROOT, ".tmp", `redis-bench-${PORT}`);
-  const rmqDir = path.join(ROOT, ".tmp", `rabbitmq-bench-${AMQP_PORT}`);
-  execFileSync("bash", [path.join(ROOT, "scripts/private-redis.sh"), "start", String(PORT), dir], { stdio: "inherit" });
-  if (BROKERS.includes("amqp")) execFileSync("bash", [path.join(ROOT, "scripts/private-rabbitmq.sh"), "start", String(AMQP_PORT), rmqDir], { stdio: "inherit" });
-  const broker = new Redis(BROKER_URLS.redis);
-  const backend = new Redis(BACKEND);
-  const pyVersion = execFileSync(PY, ["-c", "import celery; print(celery.__version__)"], { encoding: "utf8" }).trim();
-  const taskShown = { cpu: `tasks.cpu(${process.env.BENCH_CPU_MS || 10} ms)`, io: `tasks.io(${process.env.BENCH_IO_MS || 10} ms)` }[process.env.BENCH_TASK] || "tasks.add";
-  console.log(`${taskShown} N=${N} round trips=${RT} Python Celery ${pyVersion} (${PY}), node ${process.version}, ${require("node:os").cpus().length} cores`);
-  for (const kind of BROKERS) {
-    BROKER = BROKER_URLS[kind];
-    console.log(`\n== broker ${kind} (${BROKER.replace(/\/\/guest:guest@/, "//")}), results in Redis`);
-    const rows = [];
-    for (const ignoreResult of [false, true]) {
-      for (const w of SELECTED) {
-        const row = kind === "redis" ? await scenario(w, ignoreResult, broker, backend) : await amqpScenario(w, ignoreResult, backend);
-        row.baselineOf = w.baselineOf;
-        rows.push(row);
-        console.log(
-          `${row.label.padEnd(Math.max(...SELECTED.map((w) => w.label.length)))} ${ignoreResult ? "ignore_result" : "with results "} ${f(row.tasksPerSec).padStart(7)} tasks/s` +
-            `  RSS idle ${f(row.idleRss)} MB peak ${f(row.peakRss)} MB` +
-            (row.rt ? `  round trip p50/p99: python client ${f(row.rt.py.p50_ms, 2)}/${f(row.rt.py.p99_ms, 2)} ms, celeriac client ${f(row.rt.ts.p50_ms, 2)}/${f(row.rt.ts.p99_ms, 2)} ms` : ""),
-        );
-      }
-    }
-    for (const ignoreResult of [false, true]) {
-      const set = rows.filter((r) => r.ignoreResult === ignoreResult);
-      const bestPy = set.filter((r) => r.label.startsWith("python")).sort((a, b) => b.tasksPerSec - a.tasksPerSec)[0];
-      const ts = set.find((r) => r.label.startsWith("celeriac") && !r.baselineOf);
-      const cn = set.find((r) => r.label === "celery-node");
-      const byLabel = (label) => set.find((r) => r.label === label);
-      const ratio = (a, b) => (a && b ? `${a.label} / ${b.label} = ${(a.tasksPerSec / b.tasksPerSec).toFixed(2)}x` : null);
-      const ratios = [
-        ts && bestPy ? `celeriac / best Python pool (${bestPy.label}) = ${(ts.tasksPerSec / bestPy.tasksPerSec).toFixed(2)}x` : null,
-        ts && cn ? `celeriac / celery-node = ${(ts.tasksPerSec / cn.tasksPerSec).toFixed(2)}x` : null,
-        ratio(byLabel("celeriac -P prefork -c 2"), byLabel("celeriac -c 2")),
-        ratio(byLabel("celeriac 2 procs eventloop -c 1"), byLabel("celeriac -P prefork -c 2")),
-        ...set.filter((r) => r.baselineOf).map((r) => ratio(byLabel(r.baselineOf), r)),
-      ].filter((r) => r !== null);
-      console.log(`${kind} ${ignoreResult ? "ignore_result" : "with results"}: ${ratios.join("; ")}`);
-    }
-  }
-  broker.disconnect();
-  backend.disconnect();
-  execFileSync("bash", [path.join(ROOT, "scripts/private-redis.sh"), "stop", String(PORT), dir], { stdio: "inherit" });
-  if (BROKERS.includes("amqp")) execFileSync("bash", [path.join(ROOT, "scripts/private-rabbitmq.sh"), "stop", String(AMQP_PORT), rmqDir], { stdio: "inherit" });
+/** The BENCH_* settings of this run (a partial run says which part it ran). */
+function settings() {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("BENCH_")));
 }
 
 main().catch((e) => {
