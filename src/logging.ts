@@ -5,11 +5,29 @@ import { redactText } from "./redact";
 export type LogLevel = "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
 const ORDER: Record<LogLevel, number> = { DEBUG: 10, INFO: 20, WARNING: 30, ERROR: 40, CRITICAL: 50 };
 
+let stderrState: "unwatched" | "open" | "gone" = "unwatched";
+
+/**
+ * Write `line` to stderr. Once stderr is gone (its reader closed the pipe: EPIPE), lines are
+ * dropped: a failed write never becomes an uncaught exception that the crash guard would log to
+ * stderr again, in a loop.
+ */
+export function writeStderrLine(line: string): void {
+  if (stderrState === "gone") return;
+  if (stderrState === "unwatched") {
+    stderrState = "open";
+    process.stderr.on("error", () => {
+      stderrState = "gone";
+    });
+  }
+  process.stderr.write(line + "\n");
+}
+
 /** A small logger; `write` can be replaced (tests capture lines). */
 export class Logger {
   level: LogLevel;
   write: (line: string) => void;
-  constructor(level: LogLevel = "INFO", write: (line: string) => void = (l) => process.stderr.write(l + "\n")) {
+  constructor(level: LogLevel = "INFO", write: (line: string) => void = writeStderrLine) {
     this.level = level;
     this.write = write;
   }

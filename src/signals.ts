@@ -19,6 +19,7 @@
  */
 import type { RequestInfo } from "./task-types";
 import type { Logger } from "./logging";
+import { writeStderrLine } from "./logging";
 import type { ExceptionInfo } from "./protocol/result-meta";
 import { redactText } from "./redact";
 
@@ -107,7 +108,7 @@ export class WorkerSignals {
       const report = (err: unknown) => {
         const text = `Signal handler ${listener.name || "<anonymous>"} for ${event} raised: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
         if (logger) logger.error(text);
-        else process.stderr.write(redactText(text) + "\n");
+        else writeStderrLine(redactText(text));
       };
       try {
         const r = (listener as WorkerEventListener<K>)(payload);
