@@ -45,6 +45,8 @@ test("tasks run in the children, side by side: a second CPU-bound task starts be
   w.on("taskPostrun", () => events.push("end"));
   const rs = await Promise.all([app.sendTask("ts.spin", [1]), app.sendTask("ts.spin", [1])]);
   for (const r of rs) expect(await r.get({ timeout: 10000 })).toBe(1);
+  // postrun follows the stored result that get() reads: wait for the second one.
+  await waitFor(() => events.length === 4, 5000, "both postruns");
   // On one event loop a synchronous spin would run them one after the other: start, end, start, end.
   expect(events).toEqual(["start", "start", "end", "end"]);
   const pids = await Promise.all([1, 2, 3].map(async () => (await app.sendTask("ts.pid")).get({ timeout: 10000 })));
