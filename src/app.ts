@@ -3,7 +3,7 @@
  * connections, sending, results, canvas and remote control. `src/celery.ts` adds the worker;
  * this module loads no worker code (it is what the client entry, `src/client.ts`, exports).
  */
-import { v4 as uuid4 } from "uuid";
+import { randomUUID as uuid4 } from "node:crypto";
 import type { AppContext } from "./app-context";
 import { resolveConfig } from "./config";
 import type { CeleryConfig } from "./config";

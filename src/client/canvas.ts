@@ -3,7 +3,7 @@
  * Celery's dict form `{task, args, kwargs, options, subtask_type, immutable}` with snake_case
  * `options` (what Python puts on the wire), so they can be embedded in messages either way.
  */
-import { v4 as uuid4 } from "uuid";
+import { randomUUID as uuid4 } from "node:crypto";
 import type { AppContext } from "../app-context";
 import type { ResultBackend } from "../backend/types";
 import { isWireObject } from "../protocol/message";

@@ -1,6 +1,6 @@
 /** Turns (name, args, kwargs, options) into a published task message: options layered, routed, encoded. */
 import { hostname } from "node:os";
-import { v4 as uuid4 } from "uuid";
+import { randomUUID as uuid4 } from "node:crypto";
 import type { CeleryConfig, Route } from "../config";
 import type { LamportClock } from "../events/clock";
 import { EventDispatcher } from "../events/dispatcher";

@@ -4,7 +4,7 @@
  * errbacks, chord body.
  */
 import { execFileSync } from "child_process";
-import { v4 as uuid4 } from "uuid";
+import { randomUUID as uuid4 } from "node:crypto";
 import { resolveConfig } from "../../src/config";
 import type { ResultBackend } from "../../src/backend/types";
 import { AsyncResult } from "../../src/client/async-result";
