@@ -4,7 +4,7 @@
  * full entry (`celeriac`, src/index.ts) re-exports all of it with `Celery` that has `worker()`.
  */
 export { CeleryClient, CeleryClient as Celery } from "./app";
-export type { CelerySettings } from "./app";
+export type { CelerySettings, TaskMessage } from "./app";
 export type { AppContext } from "./app-context";
 export { DEFAULTS, resolveConfig } from "./config";
 export type { CeleryConfig, Route, TaskRoutes, BrokerTransportOptions } from "./config";
