@@ -16,22 +16,13 @@ import type { CurrentTask } from "./current-task";
 import { LamportClock } from "./events/clock";
 import type { WireValue } from "./protocol/message";
 import { AsyncResult } from "./client/async-result";
-import type { ApplyOptions } from "./client/options";
+import type { ApplyOptions, TaskMessage } from "./client/options";
 import { Producer } from "./client/producer";
 import { Control } from "./client/control";
 import { GroupResult, Signature } from "./client/canvas";
 import { Task } from "./client/task";
 import type { BoundTaskContext, TaskOptions } from "./task-types";
 import { WorkerSignals } from "./signals";
-
-/** One message of `sendTasks`: the arguments of `sendTask`, by name. */
-export interface TaskMessage {
-  /** The task's registered name. */
-  name: string;
-  args?: WireValue[];
-  kwargs?: { [key: string]: WireValue };
-  options?: ApplyOptions;
-}
 
 /** Settings given to `new Celery(main, settings)`. */
 export type CelerySettings = Partial<CeleryConfig>;
