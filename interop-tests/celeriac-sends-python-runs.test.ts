@@ -52,6 +52,11 @@ describe.each(BROKERS)("on $name", (broker) => {
         expect(await r.get({ timeout: 20000 })).toBe(5);
       });
 
+      test("sendTasks: a batch of 100 runs on the Python worker and every result reads back, in order", async () => {
+        const results = await app.sendTasks<number>(Array.from({ length: 100 }, (_, i) => ({ name: "py.add", args: [i, 1000] })));
+        expect(await Promise.all(results.map((r) => r.get({ timeout: 30000 })))).toEqual(Array.from({ length: 100 }, (_, i) => i + 1000));
+      });
+
       test("kwargs, unicode and nested data reach Python intact", async () => {
         const kwargs = { "ключ": "值 🎉", nested: { list: [1, 2.5, { a: null }] } };
         const r = await app.sendTask("py.echo", ["é", [1, [2]]], kwargs);

@@ -5,7 +5,7 @@
  * imports only types of leaf modules.
  */
 import type { AsyncResult } from "./client/async-result";
-import type { ApplyOptions } from "./client/options";
+import type { ApplyOptions, TaskMessage } from "./client/options";
 import type { CeleryConfig } from "./config";
 import type { LamportClock } from "./events/clock";
 import type { ResultBackend } from "./backend/types";
@@ -38,4 +38,6 @@ export interface AppContext {
   backend(): Promise<ResultBackend>;
   /** Send a task by name (Celery `send_task`). Resolves once the broker accepted the message. */
   sendTask<R = unknown>(name: string, args?: WireValue[], kwargs?: { [key: string]: WireValue }, options?: ApplyOptions): Promise<AsyncResult<R>>;
+  /** Send many tasks by name in one broker round trip; their results, in order. */
+  sendTasks<R = unknown>(tasks: readonly TaskMessage[]): Promise<AsyncResult<R>[]>;
 }

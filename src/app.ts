@@ -3,7 +3,7 @@
  * connections, sending, results, canvas and remote control. `src/celery.ts` adds the worker;
  * this module loads no worker code (it is what the client entry, `src/client.ts`, exports).
  */
-import { v4 as uuid4 } from "uuid";
+import { randomUUID as uuid4 } from "node:crypto";
 import type { AppContext } from "./app-context";
 import { resolveConfig } from "./config";
 import type { CeleryConfig } from "./config";
@@ -16,7 +16,7 @@ import type { CurrentTask } from "./current-task";
 import { LamportClock } from "./events/clock";
 import type { WireValue } from "./protocol/message";
 import { AsyncResult } from "./client/async-result";
-import type { ApplyOptions } from "./client/options";
+import type { ApplyOptions, TaskMessage } from "./client/options";
 import { Producer } from "./client/producer";
 import { Control } from "./client/control";
 import { GroupResult, Signature } from "./client/canvas";
@@ -112,26 +112,51 @@ export class CeleryClient implements AppContext {
     kwargs: { [key: string]: WireValue } = {},
     options: ApplyOptions = {},
   ): Promise<AsyncResult<R>> {
+    const [result] = await this.sendTasks<R>([{ name, args, kwargs, options }]);
+    return result;
+  }
+
+  /**
+   * Send many tasks by name in one broker round trip (Redis: one pipeline of LPUSHes; RabbitMQ:
+   * every basic.publish, then one wait for their confirms). Each message is the one `sendTask`
+   * would send (options, ids, the running task as parent, result watching); resolves with their
+   * results, in order, once the broker accepted every message. When it rejects, some of the
+   * messages may have been sent.
+   *
+   * ```ts
+   * const results = await app.sendTasks(items.map((x) => ({ name: "tasks.add", args: [x, 1] })));
+   * ```
+   */
+  async sendTasks<R = unknown>(tasks: readonly TaskMessage[]): Promise<AsyncResult<R>[]> {
     const transport = await this.connection();
-    if (!this.producer) this.producer = new Producer(transport, this.conf, this.oid, this.clock);
-    const taskId = options.taskId ?? uuid4();
+    this.producer ??= new Producer(transport, this.conf, this.oid, this.clock);
     // Celery's send_task inside a running task: it becomes the parent (and the child one of its children).
     const parent = currentTask();
-    if (parent) options = this.inheritFromParent(parent, options);
-    if (this.conf.backend && !(options.ignoreResult ?? this.tasks.get(name)?.options.ignoreResult ?? this.conf.taskIgnoreResult)) {
+    const calls = tasks.map(({ name, args = [], kwargs = {}, options = {} }) => {
+      if (parent) options = this.inheritFromParent(parent, options);
+      return { name, args, kwargs, options: { ...options, taskId: options.taskId ?? uuid4() } };
+    });
+    const watched = calls.filter((c) => this.conf.backend && !(c.options.ignoreResult ?? this.tasks.get(c.name)?.options.ignoreResult ?? this.conf.taskIgnoreResult));
+    if (watched.length > 0) {
       if (isRpcBackendUrl(this.conf.backend)) {
         // rpc:// (Celery's on_task_call): the reply queue must exist before the task is sent.
         // Results go to reply_to, so there is nothing to receive when it names another client.
-        if (options.replyTo === undefined || options.replyTo === this.oid) await (await this.backend()).watch?.(taskId);
+        const own = watched.filter((c) => c.options.replyTo === undefined || c.options.replyTo === this.oid);
+        if (own.length > 0) {
+          const backend = await this.backend();
+          await Promise.all(own.map(async (c) => backend.watch?.(c.options.taskId)));
+        }
       } else {
         // As Celery's result consumer: listen for the result before the task can finish.
-        this.backend().then((b) => b.watch?.(taskId), () => undefined);
+        this.backend().then((b) => {
+          for (const c of watched) void b.watch?.(c.options.taskId);
+        }, () => undefined);
       }
     }
     // Listed before the await, so a handler that does not wait for the send still lists it.
-    if (parent && options.addToParent !== false) parent.children.push([[taskId, null], null]);
-    await this.producer.send(name, args, kwargs, { ...options, taskId });
-    return this.AsyncResult<R>(taskId);
+    if (parent) for (const c of calls) if (c.options.addToParent !== false) parent.children.push([[c.options.taskId, null], null]);
+    await this.producer.sendMany(calls);
+    return calls.map((c) => this.AsyncResult<R>(c.options.taskId));
   }
 
   private inheritFromParent(parent: CurrentTask, options: ApplyOptions): ApplyOptions {

@@ -12,7 +12,7 @@ export { AsyncResult, ResultTimeoutError } from "./client/async-result";
 export type { GetOptions } from "./client/async-result";
 export { Task, ReplaceRequest } from "./client/task";
 export type { BoundTaskContext, TaskContext, TaskOptions, RequestInfo, RetryOptions, ErrorMatcher, RegisteredTask } from "./task-types";
-export type { ApplyOptions } from "./client/options";
+export type { ApplyOptions, TaskMessage } from "./client/options";
 export { Signature, Group, Chain, Chord, GroupResult, XMap, Chunks, chain, group, chord } from "./client/canvas";
 export type { CanvasResult } from "./client/canvas";
 export { Control, Inspect } from "./client/control";

@@ -4,18 +4,37 @@ import type { CeleryConfig } from "./config";
 import type { Transport } from "./transport/types";
 import type { ResultBackend } from "./backend/types";
 import type { ResultMeta, GroupMeta } from "./protocol/result-meta";
-import { RedisTransport } from "./transport/redis";
-import { AmqpTransport, isAmqpUrl } from "./transport/amqp";
-import { RedisBackend } from "./backend/redis";
+import type * as RedisTransportModule from "./transport/redis";
+import type * as AmqpTransportModule from "./transport/amqp";
+import type * as RedisBackendModule from "./backend/redis";
+import { isAmqpUrl } from "./transport/amqp/url";
+import { installTableDecoder } from "./transport/amqp/table-decoder";
 import { RpcBackend, isRpcBackendUrl } from "./backend/rpc";
 import { sanitizeUrl, URL_MASK } from "./redact";
+
+// The Redis and AMQP modules are loaded for the URLs in use only: each pulls in its client library
+// (ioredis, amqplib), which an app on the other broker never needs (require caches them).
+/* eslint-disable @typescript-eslint/no-require-imports -- synchronous loads on first use, which `import` cannot express */
+const redisTransport = (): typeof RedisTransportModule => require("./transport/redis") as typeof RedisTransportModule;
+const amqpTransport = (): typeof AmqpTransportModule => require("./transport/amqp") as typeof AmqpTransportModule;
+const redisBackend = (): typeof RedisBackendModule => require("./backend/redis") as typeof RedisBackendModule;
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+// amqplib reads py-amqp's `L` header tag only with our decoder, installed before anything loads
+// amqplib (the program itself may, before its first AMQP connection): this loads amqplib's field
+// codec alone, not amqplib.
+installTableDecoder();
 
 /** The transport for the broker URL (redis://, rediss://, amqp://, amqps://, pyamqp://). */
 export function createTransport(config: CeleryConfig): Transport {
   const url = config.broker;
-  if (/^rediss?:\/\//.test(url)) return new RedisTransport(url, config.brokerTransportOptions);
+  if (/^rediss?:\/\//.test(url)) {
+    const { RedisTransport } = redisTransport();
+    return new RedisTransport(url, config.brokerTransportOptions);
+  }
   if (isAmqpUrl(url)) {
     const bto = config.brokerTransportOptions;
+    const { AmqpTransport } = amqpTransport();
     return new AmqpTransport(url, {
       heartbeat: config.brokerHeartbeat,
       connectionRetry: config.brokerConnectionRetry,
@@ -57,6 +76,7 @@ export function createBackend(config: CeleryConfig, context?: Pick<AppContext, "
     });
   }
   if (/^rediss?:\/\//.test(url)) {
+    const { RedisBackend } = redisBackend();
     return new RedisBackend(url, {
       resultExpires: config.resultExpires,
       keyPrefix: config.resultBackendTransportOptions.globalKeyprefix,

@@ -9,11 +9,19 @@
 import { promises as fs, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
-import Redis from "ioredis";
-import { v4 as uuid4 } from "uuid";
+import { randomUUID as uuid4 } from "node:crypto";
+import type Redis from "ioredis";
+import type { RedisOptions } from "ioredis";
 import type { Logger } from "../logging";
 import type { BeatEntryJSON } from "./entry";
 import { sanitizeUrl, URL_MASK } from "../redact";
+
+/** An ioredis client; ioredis is loaded when a Redis store is first made, not with beat. */
+function newRedis(url: string, options: RedisOptions): Redis {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a synchronous load on first use, which `import` cannot express
+  const RedisClient = require("ioredis") as typeof Redis;
+  return new RedisClient(url, options);
+}
 
 /** Celery's `last_run_at` (epoch ms) and `total_run_count` of one entry. */
 export interface EntryState {
@@ -262,7 +270,7 @@ export class RedisStore implements BeatStore {
     this.keys = redisKeys(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
     this.leaseMs = Math.max(1, Math.round((options.leaseTimeout ?? DEFAULT_LEASE_TIMEOUT) * 1000));
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${uuid4()}`;
-    this.redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    this.redis = newRedis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
     this.redis.on("error", () => undefined); // reported through failed commands
   }
 
@@ -367,7 +375,7 @@ export class RedisEntryAdmin {
   private readonly redis: Redis;
   constructor(url: string, keyPrefix: string = DEFAULT_KEY_PREFIX) {
     this.keys = redisKeys(keyPrefix);
-    this.redis = new Redis(url, { maxRetriesPerRequest: 2 });
+    this.redis = newRedis(url, { maxRetriesPerRequest: 2 });
     this.redis.on("error", () => undefined);
   }
 

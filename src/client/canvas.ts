@@ -3,7 +3,7 @@
  * Celery's dict form `{task, args, kwargs, options, subtask_type, immutable}` with snake_case
  * `options` (what Python puts on the wire), so they can be embedded in messages either way.
  */
-import { v4 as uuid4 } from "uuid";
+import { randomUUID as uuid4 } from "node:crypto";
 import type { AppContext } from "../app-context";
 import type { ResultBackend } from "../backend/types";
 import { isWireObject } from "../protocol/message";
@@ -14,10 +14,10 @@ import { normalizeSignature, toSignatureDict } from "../protocol/signature";
 import type { SignatureInput } from "../protocol/signature";
 import { AsyncResult } from "./async-result";
 import type { GetOptions } from "./async-result";
-import type { ApplyOptions } from "./options";
+import type { ApplyOptions, TaskMessage } from "./options";
 
 /** What canvas code (and a `Task`) needs from the app: its id, sending, and the result backend. */
-export type CanvasApp = Pick<AppContext, "oid" | "sendTask" | "backend">;
+export type CanvasApp = Pick<AppContext, "oid" | "sendTask" | "sendTasks" | "backend">;
 
 /** Backends with Celery's native chord join (Redis). */
 export interface ChordBackend extends ResultBackend {
@@ -433,11 +433,33 @@ export async function applySignature(
     case "chord":
       return applyChord(app, dict, args, options, kwargs);
     default: {
-      const opts = { ...wireToApplyOptions(dict.options), ...options };
-      const merged = dict.immutable ? dict.kwargs : { ...dict.kwargs, ...kwargs };
-      return app.sendTask(dict.task, mergeArgs(dict, args), merged, opts);
+      const m = taskMessage(dict, args, options, kwargs);
+      return app.sendTask(m.name, m.args, m.kwargs, m.options);
     }
   }
+}
+
+/** The message of a plain task signature applied with partial args, extra options and kwargs. */
+function taskMessage(dict: SignatureDict, args: WireValue[], options: ApplyOptions, kwargs: WireObject): Required<TaskMessage> {
+  const merged = dict.immutable ? dict.kwargs : { ...dict.kwargs, ...kwargs };
+  return { name: dict.task, args: mergeArgs(dict, args), kwargs: merged, options: { ...wireToApplyOptions(dict.options), ...options } };
+}
+
+/**
+ * Apply the members of a group or chord header, member `i` with `optionsOf(i)`: plain tasks all
+ * go out in one `sendTasks` (one broker round trip), any nested canvas one member after another.
+ */
+async function applyMembers(
+  app: CanvasApp,
+  members: SignatureDict[],
+  args: WireValue[],
+  optionsOf: (i: number) => ApplyOptions,
+  kwargs: WireObject,
+): Promise<CanvasResult[]> {
+  if (members.length > 0 && members.every((m) => !m.subtask_type)) return app.sendTasks(members.map((m, i) => taskMessage(m, args, optionsOf(i), kwargs)));
+  const out: CanvasResult[] = [];
+  for (let i = 0; i < members.length; i++) out.push(await applySignature(app, members[i], args, optionsOf(i), kwargs));
+  return out;
 }
 
 function withOptions(sig: SignatureDict, wire: WireObject): SignatureDict {
@@ -460,12 +482,11 @@ export async function applyGroup(
   void _i;
   const partial = dict.immutable ? [] : args;
   const members = tasksOf(dict).map((t) => normalizeSignature(t));
+  const memberOpts: ApplyOptions = { ...shared, groupId: gid };
+  if (link !== undefined) memberOpts.link = link;
+  if (linkError !== undefined) memberOpts.linkError = linkError;
   const results: AsyncResult<unknown>[] = [];
-  for (const m of members) {
-    const memberOpts: ApplyOptions = { ...shared, groupId: gid };
-    if (link !== undefined) memberOpts.link = link;
-    if (linkError !== undefined) memberOpts.linkError = linkError;
-    const r = await applySignature(app, m, partial, memberOpts, kwargs);
+  for (const r of await applyMembers(app, members, partial, () => memberOpts, kwargs)) {
     if (r instanceof GroupResult) results.push(...r.results);
     else results.push(r);
   }
@@ -610,12 +631,12 @@ export async function applyChord(
   const backend = await app.backend();
   backend.ensureChordsAllowed?.();
   if (!isChordBackend(backend)) throw new Error(`chords need a backend with a native chord join (Redis); ${backend.name} has none`);
-  const results: AsyncResult<unknown>[] = [];
-  for (let i = 0; i < members.length; i++) {
-    if (i === members.length - 1) await backend.setChordSize(gid, members.length);
-    const r = await applySignature(app, members[i], partial, { ...shared, groupId: gid, groupIndex: i, chord: body }, kwargs);
-    results.push(r as AsyncResult<unknown>);
-  }
+  // As Celery: the size is written before the last member is sent (the others go out before it).
+  const optionsOf = (i: number): ApplyOptions => ({ ...shared, groupId: gid, groupIndex: i, chord: body });
+  const last = members.length - 1;
+  const results = (await applyMembers(app, members.slice(0, last), partial, optionsOf, kwargs)) as AsyncResult<unknown>[];
+  await backend.setChordSize(gid, members.length);
+  results.push((await applySignature(app, members[last], partial, optionsOf(last), kwargs)) as AsyncResult<unknown>);
   const header = new GroupResult(gid, results, backendRef);
   return withParent(new AsyncResult<unknown>(bodyId, backendRef), header);
 }

@@ -5,7 +5,7 @@
  * with routing key <oid>) whose `ticket` header matches, for `timeout` seconds or until `limit`.
  */
 import { consumeAll } from "../transport/consume-all";
-import { v4 as uuid4 } from "uuid";
+import { randomUUID as uuid4 } from "node:crypto";
 import type { AppContext } from "../app-context";
 import type { LamportClock } from "../events/clock";
 import { decodeMessageBody } from "../protocol/decode";

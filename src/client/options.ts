@@ -1,5 +1,5 @@
 /** Options of `applyAsync` / `sendTask`, in camelCase with Celery's meaning. */
-import type { Embed, WireObject } from "../protocol/message";
+import type { Embed, WireObject, WireValue } from "../protocol/message";
 import type { SignatureInput } from "../protocol/signature";
 import type { SerializerName } from "../protocol/serializers";
 
@@ -48,4 +48,13 @@ export interface ApplyOptions {
   chain?: Embed["chain"];
   chord?: SignatureInput | null;
   replyTo?: string;
+}
+
+/** One message of `sendTasks`: the arguments of `sendTask`, by name. */
+export interface TaskMessage {
+  /** The task's registered name. */
+  name: string;
+  args?: WireValue[];
+  kwargs?: { [key: string]: WireValue };
+  options?: ApplyOptions;
 }

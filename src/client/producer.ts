@@ -1,6 +1,6 @@
 /** Turns (name, args, kwargs, options) into a published task message: options layered, routed, encoded. */
 import { hostname } from "node:os";
-import { v4 as uuid4 } from "uuid";
+import { randomUUID as uuid4 } from "node:crypto";
 import type { CeleryConfig, Route } from "../config";
 import type { LamportClock } from "../events/clock";
 import { EventDispatcher } from "../events/dispatcher";
@@ -114,9 +114,28 @@ export function taskSentFields(message: RawMessage, to: PublishedTo): WireObject
   };
 }
 
+/** One task message to send: what `Producer.send` takes. */
+export interface ProducerCall {
+  name: string;
+  args: WireValue[];
+  kwargs: WireObject;
+  options: ApplyOptions;
+}
+
+/** An encoded call, ready to publish. */
+interface Outgoing {
+  id: string;
+  raw: RawMessage;
+  to: PublishedTo;
+  priority: number | undefined;
+  declaration: QueueDeclaration;
+}
+
 /** Publishes task messages on one transport, declaring each queue once like Python's producer. */
 export class Producer {
   private readonly declared = new Map<string, Promise<void>>();
+  /** Queues whose declaration has completed: sending to them waits for nothing. */
+  private readonly declaredDone = new Set<string>();
   private events: EventDispatcher | null = null;
 
   /** `clock`: the app's Lamport clock, forwarded by task-sent events (Celery's `app.clock`). */
@@ -138,15 +157,43 @@ export class Producer {
     if (!p) {
       p = this.transport.declareQueue(queue);
       this.declared.set(queue.name, p);
-      p.catch(() => this.declared.delete(queue.name));
+      p.then(
+        () => this.declaredDone.add(queue.name),
+        () => this.declared.delete(queue.name),
+      );
     }
     return p;
   }
 
   /** Encode and publish; resolves with the task id once the broker accepted the message. */
   async send(taskName: string, args: WireValue[], kwargs: WireObject, options: ApplyOptions): Promise<string> {
-    const route = routeFor(this.config, taskName, options);
-    const spec = buildTaskSpec(this.config, this.replyTo, taskName, args, kwargs, options, route.priority);
+    const [id] = await this.sendMany([{ name: taskName, args, kwargs, options }]);
+    return id;
+  }
+
+  /**
+   * Encode every call and publish them together (one broker round trip where the transport has
+   * `publishMany`, else concurrent publishes); resolves with their task ids, in order, once the
+   * broker accepted every message.
+   */
+  async sendMany(calls: readonly ProducerCall[]): Promise<string[]> {
+    const out = calls.map((c) => this.prepare(c));
+    const declaring = out.filter((o) => !this.declaredDone.has(o.declaration.name)).map((o) => this.declare(o.declaration));
+    if (declaring.length > 0) await Promise.all(declaring);
+    const items = out.map((o) => ({ message: o.raw, target: { exchange: o.to.exchange, routingKey: o.to.routingKey, priority: o.priority } }));
+    if (items.length === 1) await this.transport.publish(items[0].message, items[0].target);
+    else if (this.transport.publishMany) await this.transport.publishMany(items);
+    else await Promise.all(items.map((i) => this.transport.publish(i.message, i.target)));
+    // task_send_sent_event: as Celery, the event follows the publish (best effort: never fails the send).
+    if (this.config.taskSendSentEvent) await Promise.all(out.map((o) => this.dispatcher().send("task-sent", taskSentFields(o.raw, o.to))));
+    return out.map((o) => o.id);
+  }
+
+  /** Route and encode one call (no I/O). */
+  private prepare(call: ProducerCall): Outgoing {
+    const { name, args, kwargs, options } = call;
+    const route = routeFor(this.config, name, options);
+    const spec = buildTaskSpec(this.config, this.replyTo, name, args, kwargs, options, route.priority);
     const raw = encodeTask(spec, {
       serializer: options.serializer ?? this.config.taskSerializer,
       compression: options.compression ?? this.config.taskCompression,
@@ -154,13 +201,9 @@ export class Producer {
     });
     const exchange = route.exchange ?? route.queue;
     const routingKey = route.routingKey ?? route.queue;
-    await this.declare({ name: route.queue, exchange, routingKey });
     // Celery publishes direct routes through the anonymous exchange with routing key = queue.
     const direct = exchange === route.queue;
     const to: PublishedTo = { queue: route.queue, exchange: direct ? "" : exchange, routingKey: direct ? route.queue : routingKey };
-    await this.transport.publish(raw, { exchange: to.exchange, routingKey: to.routingKey, priority: spec.priority ?? undefined });
-    // task_send_sent_event: as Celery, the event follows the publish (best effort: never fails the send).
-    if (this.config.taskSendSentEvent) await this.dispatcher().send("task-sent", taskSentFields(raw, to));
-    return spec.id;
+    return { id: spec.id, raw, to, priority: spec.priority ?? undefined, declaration: { name: route.queue, exchange, routingKey } };
   }
 }

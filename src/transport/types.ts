@@ -9,6 +9,12 @@ export interface PublishTarget {
   priority?: number;
 }
 
+/** One message of `Transport.publishMany`. */
+export interface PublishItem {
+  message: RawMessage;
+  target: PublishTarget;
+}
+
 /** One message handed to a consumer. Settle it exactly once. */
 export interface Delivery {
   message: RawMessage;
@@ -132,6 +138,12 @@ export interface Transport {
   declareQueue(queue: QueueDeclaration): Promise<void>;
   /** Resolves once the broker has accepted the message. */
   publish(message: RawMessage, target: PublishTarget): Promise<void>;
+  /**
+   * Optional: publish several messages in one round trip (Redis: one pipeline); resolves once the
+   * broker accepted every one, rejects when any was refused (the others may have been accepted).
+   * Without it, callers publish each message concurrently.
+   */
+  publishMany?(messages: readonly PublishItem[]): Promise<void>;
   consume(options: ConsumeOptions): Promise<Consumer>;
   /** Fanout: publish on an exchange to every subscriber (Redis PUBLISH, AMQP fanout/topic). */
   broadcast(exchange: string, routingKey: string, message: RawMessage): Promise<void>;

@@ -13,7 +13,7 @@ interface BackendVector {
 }
 import { unique } from "../support/app";
 import { rawRedis, testRedisUrl } from "../support/redis";
-import { sleep } from "../support/wait";
+import { sleep, waitFor } from "../support/wait";
 
 jest.setTimeout(30000);
 
@@ -162,8 +162,40 @@ describe("waitForReady by SUBSCRIBE (B20)", () => {
     await expect(w1).rejects.toMatchObject({ name: "TimeoutError" });
     expect(await raw.pubsub("NUMSUB", key)).toEqual([key, 1]);
     await expect(w2).rejects.toMatchObject({ name: "TimeoutError" });
-    await sleep(50);
-    expect(await raw.pubsub("NUMSUB", key)).toEqual([key, 0]);
+    // given up channels are unsubscribed together, a moment later
+    await waitFor(async () => ((await raw.pubsub("NUMSUB", key)) as [string, number])[1] === 0, 2000, "unsubscribed");
+  });
+
+  test("a channel waited on again while its UNSUBSCRIBE is pending stays subscribed and gets its result", async () => {
+    const b = backend();
+    const writer = backend();
+    const id = unique("t");
+    const key = `celery-task-meta-${id}`;
+    await expect(b.waitForReady(id, 50)).rejects.toMatchObject({ name: "TimeoutError" });
+    const again = b.waitForReady(id, 10000);
+    await sleep(300); // past the moment the given-up channels are unsubscribed
+    expect(await raw.pubsub("NUMSUB", key)).toEqual([key, 1]);
+    await writer.store(id, meta(id, "SUCCESS", 7));
+    expect((await again).result).toBe(7);
+  });
+
+  test("the tasks watched in one tick are subscribed with one SUBSCRIBE", async () => {
+    const b = backend();
+    const ids = Array.from({ length: 20 }, () => unique("t"));
+    const client = rawRedis(DB);
+    const monitor = await client.monitor();
+    const subscribes: string[][] = [];
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      if (String(args[0]).toLowerCase() === "subscribe" && args.some((a) => ids.some((id) => a.endsWith(id)))) subscribes.push(args.slice(1));
+    });
+    try {
+      for (const id of ids) b.watch(id);
+      await Promise.race([b.waitForReady(ids[0], 2000).catch(() => undefined), sleep(300)]);
+      expect(subscribes).toEqual([ids.map((id) => `celery-task-meta-${id}`)]);
+    } finally {
+      monitor.disconnect();
+      client.disconnect();
+    }
   });
 
   test("many waiters on many tasks share one subscriber connection", async () => {

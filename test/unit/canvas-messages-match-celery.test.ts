@@ -4,13 +4,13 @@
  * errbacks, chord body.
  */
 import { execFileSync } from "child_process";
-import { v4 as uuid4 } from "uuid";
+import { randomUUID as uuid4 } from "node:crypto";
 import { resolveConfig } from "../../src/config";
 import type { ResultBackend } from "../../src/backend/types";
 import { AsyncResult } from "../../src/client/async-result";
 import { GroupResult, Signature, chain, chord, group, fromDict, wireToApplyOptions, applyToWireOptions } from "../../src/client/canvas";
 import type { CanvasApp } from "../../src/client/canvas";
-import type { ApplyOptions } from "../../src/client/options";
+import type { ApplyOptions, TaskMessage } from "../../src/client/options";
 import { buildTaskSpec } from "../../src/client/producer";
 import { decodeTask } from "../../src/protocol/decode";
 import { encodeTask } from "../../src/protocol/encode";
@@ -83,6 +83,14 @@ class FakeApp implements CanvasApp {
     const raw = encodeTask(spec, { serializer: "json" });
     this.sent.push({ name, task: decodeTask(raw, { accept: ACCEPT }) });
     return new AsyncResult<R>(spec.id, () => this.backend());
+  }
+  /** The size of every sendTasks batch, in order. */
+  readonly batches: number[] = [];
+  async sendTasks<R = unknown>(tasks: readonly TaskMessage[]): Promise<AsyncResult<R>[]> {
+    this.batches.push(tasks.length);
+    const out: AsyncResult<R>[] = [];
+    for (const t of tasks) out.push(await this.sendTask<R>(t.name, t.args, t.kwargs, t.options));
+    return out;
   }
   async backend(): Promise<ResultBackend> {
     return this.fakeBackend;
@@ -298,6 +306,22 @@ describe("client canvas messages match Celery 5.2", () => {
     });
     expect(app.fakeBackend.chordSizes).toEqual([[gid, 2, 1]]);
     expect((r as AsyncResult & { parent: GroupResult }).parent.id).toBe(gid);
+  });
+
+  test("a group of plain tasks goes out as one sendTasks batch; a chord header's members but the last as one, then its size, then the last", async () => {
+    const app = new FakeApp();
+    await group(app.s("a"), app.s("b"), app.s("c")).applyAsync();
+    expect(app.batches).toEqual([3]);
+    const c = new FakeApp();
+    await chord([c.s("a"), c.s("b"), c.s("c")], c.s("sum")).applyAsync();
+    expect(c.batches).toEqual([2]);
+    expect(c.fakeBackend.chordSizes.map(([, size, sentBefore]) => [size, sentBefore])).toEqual([[3, 2]]);
+    expect(c.sent).toHaveLength(3);
+    // a member that is itself a canvas: one member after another, as before
+    const nested = new FakeApp();
+    await group(nested.s("a"), chain(nested.s("b"), nested.s("c"))).applyAsync();
+    expect(nested.batches).toEqual([]);
+    expect(nested.sent.map((x) => x.name)).toEqual(["a", "b"]);
   });
 
   test("chain(x, group, y) becomes chain(x, chord(group, y))", async () => {

@@ -53,6 +53,18 @@ interface Channel {
   expiry?: NodeJS.Timeout;
 }
 
+/** A SUBSCRIBE waiting to be sent, and its caller to tell when it is acknowledged. */
+interface PendingSubscribe {
+  channel: string;
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+/** Channels per (UN)SUBSCRIBE command: a batch of thousands of tasks is a few commands, none huge. */
+const MAX_CHANNELS_PER_COMMAND = 1000;
+/** How long channels given up wait to be unsubscribed together. */
+const UNSUBSCRIBE_DELAY_MS = 100;
+
 /** Result of onChordPartReturn. */
 export interface ChordPartResult {
   /** This call completed the chord (and deleted its .j/.t/.s keys). */
@@ -70,6 +82,11 @@ export class RedisBackend implements ResultBackend {
   private readonly redisOptions: RedisOptions;
   private _client: ScriptedBackendRedis | null = null;
   private sub: Redis | null = null;
+  /** SUBSCRIBEs waiting for the end of the tick, with their callers (see subscribeChannel). */
+  private subscribing: PendingSubscribe[] = [];
+  /** Channels to UNSUBSCRIBE when the timer fires (see unsubscribeChannel). */
+  private readonly unsubscribing = new Set<string>();
+  private unsubscribeTimer: NodeJS.Timeout | null = null;
   private readonly channels = new Map<string, Channel>();
   private closed = false;
   private readonly connectionState = new ConnectionStateEmitter();
@@ -129,6 +146,11 @@ export class RedisBackend implements ResultBackend {
     this.channels.clear();
     const sub = this.sub;
     this.sub = null;
+    for (const p of this.subscribing) p.reject(new Error("RedisBackend closed"));
+    this.subscribing = [];
+    this.unsubscribing.clear();
+    if (this.unsubscribeTimer) clearTimeout(this.unsubscribeTimer);
+    this.unsubscribeTimer = null;
     const client = this._client;
     this._client = null;
     for (const conn of [sub, client]) {
@@ -177,13 +199,66 @@ export class RedisBackend implements ResultBackend {
   }
 
   /**
-   * SUBSCRIBE once the subscriber connection is ready: a SUBSCRIBE queued before ioredis's ready
-   * check fails ("Connection in subscriber mode") and the subscription would be lost.
+   * SUBSCRIBE `channel`; resolves once acknowledged. The SUBSCRIBEs asked for in one tick go out
+   * as one command (one for a whole batch of tasks), once the subscriber connection is ready (a
+   * SUBSCRIBE queued before ioredis's ready check fails with "Connection in subscriber mode" and
+   * the subscription would be lost). A pending UNSUBSCRIBE of the channel is dropped: it stays
+   * subscribed.
    */
   private subscribeChannel(channel: string): Promise<unknown> {
     const sub = this.subscriber();
-    const ready = sub.status === "ready" ? Promise.resolve() : new Promise<void>((resolve) => sub.once("ready", () => resolve()));
-    return ready.then(() => sub.subscribe(channel));
+    this.unsubscribing.delete(channel);
+    return new Promise((resolve, reject) => {
+      this.subscribing.push({ channel, resolve, reject });
+      if (this.subscribing.length === 1) this.whenSubscriberReady(sub, () => this.flushSubscribes(sub), true);
+    });
+  }
+
+  /**
+   * UNSUBSCRIBE `channel`, lazily: the channels given up within UNSUBSCRIBE_DELAY_MS go out as
+   * one command, so a client waiting on one result after another does not pay a command per
+   * result. Messages of a channel nobody waits on are ignored meanwhile.
+   */
+  private unsubscribeChannel(channel: string): void {
+    const sub = this.sub;
+    if (!sub) return;
+    this.unsubscribing.add(channel);
+    // on the next tick at the soonest, after any SUBSCRIBE asked for before
+    if (this.unsubscribing.size === MAX_CHANNELS_PER_COMMAND) this.whenSubscriberReady(sub, () => this.flushUnsubscribes(sub), true);
+    else if (!this.unsubscribeTimer) {
+      this.unsubscribeTimer = setTimeout(() => this.whenSubscriberReady(sub, () => this.flushUnsubscribes(sub), false), UNSUBSCRIBE_DELAY_MS);
+      this.unsubscribeTimer.unref();
+    }
+  }
+
+  /** Run `flush` on the next tick when the subscriber is ready, else once it is (one listener: one flush waits at a time). */
+  private whenSubscriberReady(sub: Redis, flush: () => void, nextTick: boolean): void {
+    if (sub.status !== "ready") sub.once("ready", flush);
+    else if (nextTick) process.nextTick(flush);
+    else flush();
+  }
+
+  private flushSubscribes(sub: Redis): void {
+    const pending = this.subscribing;
+    this.subscribing = [];
+    if (this.sub !== sub) return; // closed meanwhile: close() rejected them
+    for (let i = 0; i < pending.length; i += MAX_CHANNELS_PER_COMMAND) {
+      const run = pending.slice(i, i + MAX_CHANNELS_PER_COMMAND);
+      const acked = sub.subscribe(...run.map((p) => p.channel));
+      for (const p of run) acked.then(p.resolve, p.reject);
+    }
+  }
+
+  private flushUnsubscribes(sub: Redis): void {
+    if (this.unsubscribeTimer) clearTimeout(this.unsubscribeTimer);
+    this.unsubscribeTimer = null;
+    const channels = [...this.unsubscribing];
+    this.unsubscribing.clear();
+    if (this.sub !== sub || channels.length === 0) return;
+    // commands run in order on the connection: a later SUBSCRIBE of one of them wins
+    for (let i = 0; i < channels.length; i += MAX_CHANNELS_PER_COMMAND) {
+      sub.unsubscribe(...channels.slice(i, i + MAX_CHANNELS_PER_COMMAND)).catch(() => undefined);
+    }
   }
 
   private onMessage(channel: string, text: string): void {
@@ -217,7 +292,7 @@ export class RedisBackend implements ResultBackend {
     ch.expiry = setTimeout(() => {
       if (this.channels.get(channel) === ch && ch.waiters.size === 0) {
         this.channels.delete(channel);
-        this.sub?.unsubscribe(channel).catch(() => undefined);
+        this.unsubscribeChannel(channel);
       }
     }, ttlMs);
     ch.expiry.unref();
@@ -243,8 +318,7 @@ export class RedisBackend implements ResultBackend {
     ch.waiters.delete(waiter);
     if (ch.waiters.size === 0) {
       this.channels.delete(channel);
-      // commands run in order on the subscriber connection, so a later SUBSCRIBE wins
-      this.sub?.unsubscribe(channel).catch(() => undefined);
+      this.unsubscribeChannel(channel);
     }
   }
 

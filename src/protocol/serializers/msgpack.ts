@@ -11,16 +11,27 @@
  * (scanMsgpack): any other extension type is refused, nesting is bounded.
  * Known loss: integral floats (`3.0`) come back as numbers and are re-encoded as ints.
  */
-import { Packr, Unpackr } from "msgpackr";
+import type { Packr, Unpackr } from "msgpackr";
 import type { WireObject, WireValue } from "../message";
 import { kombu52DatetimeString } from "../isotime";
 import { PyFloat } from "./json";
 import { scanMsgpack } from "./msgpack-scan";
 import { setOwn, UnsupportedValueError } from "./plain";
 
-const packr = new Packr({ useRecords: false, variableMapSize: true, moreTypes: false, encodeUndefinedAsNil: true });
-// Maps as Map: msgpackr's object mode renames a `__proto__` key; normalize() makes plain objects.
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, structuredClone: false, int64AsType: "bigint" });
+let codec: { packr: Packr; unpackr: Unpackr } | null = null;
+/** msgpackr (with its native extension), loaded on first use: apps that never see msgpack never load it. */
+function msgpackr(): { packr: Packr; unpackr: Unpackr } {
+  if (!codec) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a synchronous load on first use, which `import` cannot express
+    const lib = require("msgpackr") as typeof import("msgpackr");
+    codec = {
+      packr: new lib.Packr({ useRecords: false, variableMapSize: true, moreTypes: false, encodeUndefinedAsNil: true }),
+      // Maps as Map: msgpackr's object mode renames a `__proto__` key; normalize() makes plain objects.
+      unpackr: new lib.Unpackr({ useRecords: false, mapsAsObjects: false, structuredClone: false, int64AsType: "bigint" }),
+    };
+  }
+  return codec;
+}
 
 const INT32_MIN = -0x80000000;
 const UINT32_MAX = 0xffffffff;
@@ -83,11 +94,11 @@ function normalize(value: unknown): WireValue {
 }
 
 export function msgpackDumps(value: unknown): Buffer {
-  return packr.pack(prepare(value));
+  return msgpackr().packr.pack(prepare(value));
 }
 
 /** Decodes a msgpack body; `maxDepth` bounds nesting (null: unbounded). Throws UnsupportedValueError / MessageLimitError. */
 export function msgpackLoads(body: Buffer, maxDepth: number | null = null): WireValue {
   scanMsgpack(body, maxDepth);
-  return normalize(unpackr.unpack(body));
+  return normalize(msgpackr().unpackr.unpack(body));
 }

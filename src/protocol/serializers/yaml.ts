@@ -8,9 +8,17 @@
  * `__proto__`) an own property, aliases are limited to 100 (expansion bombs). Encoding writes YAML 1.1 block style; the output is valid for
  * `safe_load` but not byte-identical to PyYAML (which sorts keys).
  */
-import YAML, { Scalar, type ScalarTag, type Tags } from "yaml";
+import type { ScalarTag, Tags } from "yaml";
 import type { WireObject, WireValue } from "../message";
 import { setOwn, UnsupportedValueError } from "./plain";
+
+type YamlLib = typeof import("yaml");
+let yamlLib: YamlLib | null = null;
+/** The `yaml` package (72 modules), loaded on first use: apps that never see YAML never load it. */
+function yaml(): YamlLib {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a synchronous load on first use, which `import` cannot express
+  return (yamlLib ??= require("yaml") as YamlLib);
+}
 
 // PyYAML's YAML 1.1 booleans: unlike the `yaml` package's 1.1 schema, `y`/`n` stay strings.
 const BOOL_TAG = "tag:yaml.org,2002:bool";
@@ -19,14 +27,14 @@ const pyTrue: ScalarTag = {
   default: true,
   tag: BOOL_TAG,
   test: /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/,
-  resolve: () => new Scalar(true),
+  resolve: () => new (yaml().Scalar)(true),
 };
 const pyFalse: ScalarTag = {
   identify: (v) => v === false,
   default: true,
   tag: BOOL_TAG,
   test: /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/,
-  resolve: () => new Scalar(false),
+  resolve: () => new (yaml().Scalar)(false),
 };
 
 function pyYamlTags(tags: Tags): Tags {
@@ -71,12 +79,12 @@ function prepare(value: unknown): unknown {
 }
 
 export function yamlDumps(value: unknown): string {
-  return YAML.stringify(prepare(value), { version: "1.1", schema: "yaml-1.1", customTags: pyYamlTags });
+  return yaml().stringify(prepare(value), { version: "1.1", schema: "yaml-1.1", customTags: pyYamlTags });
 }
 
 /** Decodes YAML as PyYAML's `safe_load` would, to plain data (see top). Throws on errors and unknown tags. */
 export function yamlLoads(text: string): WireValue {
-  const doc = YAML.parseDocument(text, {
+  const doc = yaml().parseDocument(text, {
     version: "1.1",
     schema: "yaml-1.1",
     customTags: pyYamlTags,

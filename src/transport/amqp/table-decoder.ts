@@ -6,8 +6,9 @@
  * whole connection fails, and after a reconnect the same message fails it again. We install our
  * own decoder as amqplib's `codec.decodeFields` BEFORE amqplib's protocol definitions load (they
  * capture the function once); `installTableDecoder()` must therefore run before the first
- * `require("amqplib")` of the process (connection.ts imports this module first). When amqplib was
- * loaded earlier by someone else the install is skipped and `tableDecoderInstalled()` is false.
+ * `require("amqplib")` of the process (src/connections.ts calls it when celeriac loads, connection.ts
+ * again before importing amqplib). When amqplib was loaded earlier by someone else the install is
+ * skipped and `tableDecoderInstalled()` is false.
  *
  * Output shapes are amqplib's (timestamps {"!": "timestamp"}, decimals {"!": "decimal"}, `x` as
  * Buffer), except: `L` is read, and 64-bit integers beyond ±2^53 come out as bigint (exact).

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
 import type { RawMessage } from "../../protocol/message";
-import type { ConsumeOptions, Consumer, PublishTarget, QueueDeclaration, Transport } from "../types";
+import type { ConsumeOptions, Consumer, PublishItem, PublishTarget, QueueDeclaration, Transport } from "../types";
 import { RedisConsumer, type ConsumerHost } from "./consumer";
 import { BadEnvelopeError, decodeEnvelope, encodeEnvelope, restorableFromUnacked } from "./envelope";
 import {
@@ -194,6 +194,40 @@ export class RedisTransport implements Transport, ConsumerHost {
     const multi = this.cmd.multi();
     for (const q of queues) multi.lpush(this.key(queueForPriority(q, env.priority, prioritySteps, sep)), env.text);
     await multi.exec();
+  }
+
+  /**
+   * `publish` for several messages in one pipeline (one round trip), LPUSHed in order. Every
+   * route is checked first: an unroutable message rejects with nothing sent. Unlike `publish`, a
+   * message bound to several queues is not pushed to them atomically (no MULTI).
+   */
+  async publishMany(messages: readonly PublishItem[]): Promise<void> {
+    const lookups = new Map<string, Promise<string[]>>();
+    const routes = await Promise.all(
+      messages.map(async ({ target: { exchange, routingKey } }) => {
+        if (exchange && this.exchangeTypes.get(exchange) === "fanout") return null;
+        const key = `${exchange}\u0000${routingKey}`;
+        let queues = lookups.get(key);
+        if (!queues) lookups.set(key, (queues = this.lookup(exchange, routingKey)));
+        return queues;
+      }),
+    );
+    messages.forEach(({ target }, i) => {
+      if (routes[i]?.length === 0) throw new UndeliverableError(target.exchange, target.routingKey);
+    });
+    const { prioritySteps, sep } = this.options;
+    const pipeline = this.cmd.pipeline();
+    const broadcasts: Promise<void>[] = [];
+    messages.forEach(({ message, target }, i) => {
+      const queues = routes[i];
+      if (!queues) return void broadcasts.push(this.broadcast(target.exchange, target.routingKey, message));
+      const env = encodeEnvelope(message, target.exchange, target.routingKey, target.priority);
+      for (const q of queues) pipeline.lpush(this.key(queueForPriority(q, env.priority, prioritySteps, sep)), env.text);
+    });
+    if (pipeline.length > 0) {
+      for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+    }
+    await Promise.all(broadcasts);
   }
 
   // ------------------------------------------------------------------ consuming
