@@ -91,8 +91,7 @@ const NO_HOOKS: RequestHooks = { leaving: () => undefined, settled: () => undefi
 
 /** A task request held by the worker. */
 export class Request {
-  /** What the handler sees as `ctx.request` (Celery's task.request). */
-  readonly info: RequestInfo;
+  private requestInfo: RequestInfo | null = null;
   /** Settled (acked, rejected or given back) already. */
   acknowledged = false;
   /** Unix ms when execution started. */
@@ -103,8 +102,16 @@ export class Request {
   private stopRun: ((stop: RunStop) => void) | null = null;
 
   /** Build the request from a decoded message and its delivery; `hooks` connect it to the consumer. */
-  constructor(readonly task: DecodedTask, readonly delivery: Delivery, hostname: string, private readonly hooks: RequestHooks = NO_HOOKS) {
-    this.info = {
+  constructor(readonly task: DecodedTask, readonly delivery: Delivery, private readonly hostname: string, private readonly hooks: RequestHooks = NO_HOOKS) {}
+
+  /** What the handler sees as `ctx.request` (Celery's task.request); built when first read. */
+  get info(): RequestInfo {
+    return (this.requestInfo ??= this.buildInfo());
+  }
+
+  private buildInfo(): RequestInfo {
+    const { task, delivery, hostname } = this;
+    return {
       id: task.id,
       task: task.task,
       name: task.name,

@@ -10,11 +10,11 @@ import { runAsTask } from "../current-task";
 import { setLongTimeout } from "./long-timer";
 import { strayErrorText } from "./crash-guard";
 import type { LongTimer } from "./long-timer";
-import type { CurrentTask } from "../current-task";
+import type { CurrentTask, StrayOrigin } from "../current-task";
 import type { RegisteredTask, TaskContext } from "../task-types";
 import type { SignatureInput } from "../protocol/signature";
 import type { Logger } from "../logging";
-import type { WireValue } from "../protocol/message";
+import type { DecodedTask, WireValue } from "../protocol/message";
 import type { TaskState, ResultTuple } from "../protocol/result-meta";
 import { buildResultMeta } from "../protocol/result-meta";
 import { encodeError, errorToExceptionInfo, excRepr, formatTraceback, taskRevoked, timeLimitExceeded } from "../protocol/exceptions";
@@ -22,8 +22,8 @@ import type { ExceptionInfo } from "../protocol/result-meta";
 import { logText, pyRepr, PyTuple, safeRepr } from "../protocol/repr";
 import { EncodeError } from "../protocol/serializers";
 import { MaxRetriesExceededError, taskTraceback, UnencodableResult } from "./errors";
-import type { WorkerSignals } from "../signals";
-import type { Execution, ExecutionPool, HandlerOutcome } from "./pools/types";
+import type { WorkerEventName, WorkerSignals } from "../signals";
+import type { ExecutionPool, HandlerOutcome } from "./pools/types";
 import { handlerArguments } from "./request";
 import { WorkerCanvas } from "./canvas";
 import { ackPolicy } from "./request";
@@ -58,6 +58,12 @@ export class Tracer {
   private emit: WorkerSignals["emit"] = (event, payload) => {
     for (const s of this.signals) s.emit(event, payload, this.logger);
   };
+
+  /** True when `event` has a listener: the payloads of the per-task signals are built only then. */
+  private heard(event: WorkerEventName): boolean {
+    for (const s of this.signals) if (s.listenerCount(event) > 0) return true;
+    return false;
+  }
 
   /** Celery's `ignore_result`: task option, call header, or task_ignore_result. */
   storesResult(task: RegisteredTask | undefined, request: Request): boolean {
@@ -156,53 +162,48 @@ export class Tracer {
     if (this.storesResult(task, request) && (task.options.trackStarted ?? this.app.conf.taskTrackStarted)) {
       await this.store(request, "STARTED", { pid: process.pid, hostname: this.hostname });
     }
-    this.emit("taskPrerun", { taskId: t.id, task: t.task, request: request.info, args: t.args, kwargs: t.kwargs });
-    const started = process.hrtime.bigint();
+    if (this.heard("taskPrerun")) this.emit("taskPrerun", { taskId: t.id, task: t.task, request: request.info, args: t.args, kwargs: t.kwargs });
+    const started = performance.now();
     let args: unknown[];
     try {
       args = handlerArguments(t.args, t.kwargs, task.options.params);
     } catch (err) {
       return this.finish(task, request, await this.fail(task, request, err), null);
     }
-    const current: CurrentTask = {
-      id: t.id,
-      rootId: t.rootId || t.id,
-      priority: t.priority,
-      children: [],
-      done: false,
-      onStrayError: (error, origin) =>
-        this.logger.error(`Task ${taskLabel(t)} left an error unhandled (${origin}); the worker carries on:\n${strayErrorText(error)}`),
+    const current = new RunningTask(t, this.logger);
+    const hooks = {
+      // Celery's update_state stores whatever ignore_result says.
+      updateState: (state: string, meta: WireValue) => this.store(request, state, meta),
     };
-    const start = (): Execution =>
-      pool.start(pool.kind === "eventloop" && task.options.bind ? withReplace(task) : task, request, args, {
-        // Celery's update_state stores whatever ignore_result says.
-        updateState: (state, meta) => this.store(request, state, meta),
-      });
+    const handlerTask = pool.kind === "eventloop" && task.options.bind ? withReplace(task) : task;
     // Only a handler on the event loop runs here; a prefork child makes the job its own current
     // task. Never entering the context keeps async_hooks' promise hooks off in this process.
-    const execution = pool.kind === "eventloop" ? runAsTask(current, start) : start();
+    const execution = pool.kind === "eventloop" ? runAsTask(current, () => pool.start(handlerTask, request, args, hooks)) : pool.start(handlerTask, request, args, hooks);
     request.workerPid = execution.pid ?? process.pid;
-    void execution.done.then(() => (current.done = true));
     const { hard, soft } = limits;
     const timers: LongTimer[] = [];
     let stopListening: () => void = () => undefined;
-    const stopped = new Promise<Stop>((resolve) => {
-      if (hard) timers.push(setLongTimeout(() => resolve({ kind: "hard", seconds: hard }), hard * 1000));
-      stopListening = request.whileRunning(resolve);
-    });
-    if (soft && (!hard || soft < hard)) {
-      timers.push(
-        setLongTimeout(() => {
-          this.logger.warn(`Soft time limit (${soft}s) exceeded for ${taskLabel(t)}`);
-          execution.softLimit();
-        }, soft * 1000),
-      );
-    }
     let first: HandlerOutcome | Stop;
     try {
-      first = await Promise.race([execution.done, stopped]);
+      // The handler's outcome, or what stopped it first (hard limit, terminate, cold shutdown).
+      first = await new Promise<HandlerOutcome | Stop>((resolve) => {
+        void execution.done.then((outcome) => {
+          current.done = true;
+          resolve(outcome);
+        });
+        stopListening = request.whileRunning(resolve);
+        if (hard) timers.push(setLongTimeout(() => resolve({ kind: "hard", seconds: hard }), hard * 1000));
+        if (soft && (!hard || soft < hard)) {
+          timers.push(
+            setLongTimeout(() => {
+              this.logger.warn(`Soft time limit (${soft}s) exceeded for ${taskLabel(t)}`);
+              execution.softLimit();
+            }, soft * 1000),
+          );
+        }
+      });
     } finally {
-      timers.forEach((t) => t.clear());
+      for (const timer of timers) timer.clear();
       stopListening();
     }
     const stoppedRun = first.kind === "abandon" || first.kind === "hard" || first.kind === "terminated";
@@ -225,9 +226,9 @@ export class Tracer {
       if (this.storesResult(task, request)) await this.store(request, "SUCCESS", result, null, children);
       await this.canvas.chordPartReturn(request, "SUCCESS", result);
       // Celery's T: measured after the result is stored; logged and sent in task-succeeded alike.
-      const runtime = Number(process.hrtime.bigint() - started) / 1e9;
+      const runtime = (performance.now() - started) / 1000;
       if (this.logger.enabled("INFO")) this.logger.info(`Task ${taskLabel(t)} succeeded in ${runtime}s: ${safeRepr(result, task.options.resultReprMaxsize ?? CELERY_RESULTREPR_MAXSIZE)}`);
-      this.emit("taskSuccess", { taskId: t.id, task: t.task, request: request.info, result, runtime });
+      if (this.heard("taskSuccess")) this.emit("taskSuccess", { taskId: t.id, task: t.task, request: request.info, result, runtime });
       return this.finish(task, request, "SUCCESS", result);
     }
     const err = first.error;
@@ -253,6 +254,7 @@ export class Tracer {
   }
 
   private finish(task: RegisteredTask, request: Request, outcome: TraceOutcome, retval: unknown): TraceOutcome {
+    if (!this.heard("taskPostrun")) return outcome;
     const state = outcome === "TIMEOUT" || outcome === "LOST" ? "FAILURE" : outcome === "REQUEUE" ? "PENDING" : outcome;
     this.emit("taskPostrun", { taskId: request.task.id, task: request.task.task, request: request.info, retval, state });
     return outcome;
@@ -316,6 +318,25 @@ export class Tracer {
     this.logger.info(`Task ${taskLabel(t)} retry: ${text}`);
     this.emit("taskRetry", { taskId: t.id, task: t.task, request: request.info, reason: text, exception: exc });
     return "RETRY";
+  }
+}
+
+/** The current task of a run on the event loop (what tasks sent from its handler name as parent). */
+class RunningTask implements CurrentTask {
+  readonly id: string;
+  readonly rootId: string;
+  readonly priority: number | null;
+  readonly children: ResultTuple[] = [];
+  done = false;
+
+  constructor(private readonly t: DecodedTask, private readonly logger: Logger) {
+    this.id = t.id;
+    this.rootId = t.rootId || t.id;
+    this.priority = t.priority;
+  }
+
+  onStrayError(error: unknown, origin: StrayOrigin): void {
+    this.logger.error(`Task ${taskLabel(this.t)} left an error unhandled (${origin}); the worker carries on:\n${strayErrorText(error)}`);
   }
 }
 

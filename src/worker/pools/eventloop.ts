@@ -17,42 +17,56 @@ export function taskContext(request: Request, signal: AbortSignal, hooks: JobHoo
   };
 }
 
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === "object" || typeof v === "function") && v !== null && typeof (v as PromiseLike<unknown>).then === "function";
+}
+
 export class EventLoopPool implements ExecutionPool {
   readonly kind = "eventloop" as const;
 
   start(task: RegisteredTask, request: Request, args: unknown[], hooks: JobHooks): Execution {
-    const abort = new AbortController();
-    let finish!: (o: HandlerOutcome) => void;
-    let finished = false;
-    const done = new Promise<HandlerOutcome>((resolve) => {
-      finish = (o) => {
-        if (finished) return;
-        finished = true;
-        resolve(o);
-      };
-    });
     const bound = !!task.options.bind;
-    void (async () => {
-      try {
-        const callArgs = bound ? [taskContext(request, abort.signal, hooks), ...args] : args;
-        const value = await (task.handler as (...a: unknown[]) => unknown)(...callArgs);
-        finish({ kind: "return", value });
-      } catch (error) {
-        // An AbortError after the soft limit is the soft limit surfacing through fetch/timers.
-        if (abort.signal.aborted && isAbortError(error) && abort.signal.reason instanceof SoftTimeLimitExceeded) {
-          finish({ kind: "throw", error: abort.signal.reason });
-        } else finish({ kind: "throw", error });
+    // Only a bound handler sees a signal (ctx.signal): an unbound one needs no AbortController.
+    const abort = bound ? new AbortController() : null;
+    // An AbortError after the soft limit is the soft limit surfacing through fetch/timers.
+    const thrown = (error: unknown): HandlerOutcome =>
+      abort?.signal.aborted && isAbortError(error) && abort.signal.reason instanceof SoftTimeLimitExceeded
+        ? { kind: "throw", error: abort.signal.reason }
+        : { kind: "throw", error };
+    let finish: ((o: HandlerOutcome) => void) | null = null;
+    let done: Promise<HandlerOutcome>;
+    try {
+      const value = (task.handler as (...a: unknown[]) => unknown)(...(abort ? [taskContext(request, abort.signal, hooks), ...args] : args));
+      if (isThenable(value)) {
+        done = new Promise<HandlerOutcome>((resolve) => {
+          finish = (o) => {
+            finish = null;
+            resolve(o);
+          };
+          try {
+            value.then(
+              (v) => finish?.({ kind: "return", value: v }),
+              (error: unknown) => finish?.(thrown(error)),
+            );
+          } catch (error) {
+            finish?.(thrown(error)); // a thenable whose then() throws
+          }
+        });
+      } else {
+        done = Promise.resolve({ kind: "return", value });
       }
-    })();
+    } catch (error) {
+      done = Promise.resolve(thrown(error));
+    }
     return {
       done,
       softLimit: () => {
         const err = new SoftTimeLimitExceeded();
-        abort.abort(err);
-        if (!bound) finish({ kind: "throw", error: err });
+        abort?.abort(err);
+        if (!bound) finish?.({ kind: "throw", error: err });
       },
       kill: () => {
-        if (!abort.signal.aborted) abort.abort(new Error("terminated"));
+        if (abort && !abort.signal.aborted) abort.abort(new Error("terminated"));
       },
     };
   }
