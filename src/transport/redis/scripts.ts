@@ -116,11 +116,17 @@ end
 return out
 `;
 
-/** ack: KEYS unacked, unacked_index; ARGV tag. (kombu: ZREM + HDEL) */
+/**
+ * ack one or more messages (kombu acks one: ZREM + HDEL in a MULTI; the same for each tag here):
+ * KEYS unacked, unacked_index; ARGV the tags (at most ACK_BATCH). → how many were in `unacked`.
+ */
 export const ACK_LUA = `
-redis.call('ZREM', KEYS[2], ARGV[1])
-return redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], unpack(ARGV))
+return redis.call('HDEL', KEYS[1], unpack(ARGV))
 `;
+
+/** Most tags one ack call carries (Lua's unpack is bounded by its C stack, 8000). */
+export const ACK_BATCH = 1000;
 
 /**
  * requeue (reject(requeue=true) → LPUSH, release at shutdown → RPUSH): if the tag is still in
@@ -179,7 +185,7 @@ return 0
 /** The transport's commands, registered with ioredis `defineCommand` (EVALSHA, NOSCRIPT-safe). */
 export interface TransportScripts {
   celeriacFetch(numKeys: number, ...args: (string | number)[]): Promise<(string | number)[]>;
-  celeriacAck(...args: string[]): Promise<number>;
+  celeriacAck(unacked: string, unackedIndex: string, ...tags: string[]): Promise<number>;
   celeriacRequeue(numKeys: number, ...args: string[]): Promise<number>;
   celeriacRestore(numKeys: number, ...args: string[]): Promise<number>;
   celeriacBad(...args: string[]): Promise<number>;
