@@ -10,8 +10,10 @@
 //   PROF_CPUPROF=<dir>  run the worker under `node --cpu-prof`, then print its top self-time
 //                       functions within the drain only (bench/profile/top.js)
 //   PROF_PERF=<dir>     record the drain with `perf record` (CPU time only, user space; the worker
-//                       runs with --perf-basic-prof) and print `perf report`'s top symbols
+//                       runs with --perf-basic-prof) and print `perf report`'s top symbols;
+//                       with PROF_PERF_REDIS=1 the redis-server too
 //   PROF_COMMANDSTATS=1 print Redis's INFO commandstats of the drain (µs per task by command)
+//   PROF_NODE_ARGS="--trace-deopt"  extra node flags for the worker (its stdout is shown then)
 //   BENCH_REDIS_PORT=16391  where the private Redis runs (started and stopped here, unless one
 //                           answers there already)
 const { spawn, execFileSync } = require("node:child_process");
@@ -27,10 +29,12 @@ const REPEAT = Number(process.env.PROF_REPEAT || 3);
 const CONCURRENCY = process.env.PROF_CONCURRENCY || "16";
 const PORT = Number(process.env.BENCH_REDIS_PORT || 16391);
 const CPUPROF = process.env.PROF_CPUPROF ? path.resolve(process.env.PROF_CPUPROF) : null;
+const NODE_ARGS = process.env.PROF_NODE_ARGS ? process.env.PROF_NODE_ARGS.split(" ") : [];
 const PERF = process.env.PROF_PERF ? path.resolve(process.env.PROF_PERF) : null;
 const BROKER = `redis://127.0.0.1:${PORT}/0`;
 const BACKEND = `redis://127.0.0.1:${PORT}/1`;
 const STAGING = `profile-staging-${N}`;
+const REDIS_DIR = path.join(ROOT, ".tmp", `redis-profile-${PORT}`);
 const TICK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 const dists = (process.argv.slice(2).length ? process.argv.slice(2) : [path.join(ROOT, "dist")]).map((d) => path.resolve(d));
 
@@ -117,10 +121,10 @@ async function run(dist, i, broker, backend) {
   await broker.del("celery", "unacked", "unacked_index");
   await backend.flushdb();
   const profDir = CPUPROF ? path.join(CPUPROF, `${path.basename(path.dirname(dist))}-${i}`) : null;
-  const nodeArgs = profDir ? ["--cpu-prof", "--cpu-prof-dir", profDir] : PERF ? ["--perf-basic-prof"] : [];
+  const nodeArgs = [...(profDir ? ["--cpu-prof", "--cpu-prof-dir", profDir] : PERF ? ["--perf-basic-prof"] : []), ...NODE_ARGS];
   const args = [...nodeArgs, path.join(dist, "cli/main.js"), "worker", "-A", "bench/tsapp.js", "-P", "eventloop", "-c", CONCURRENCY, "-l", "warning"];
   const env = { ...process.env, BENCH_BROKER: BROKER, BENCH_BACKEND: BACKEND, BENCH_IGNORE_RESULT: IGNORE ? "1" : "0", BENCH_CELERIAC_DIST: dist };
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", NODE_ARGS.length ? "inherit" : "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   try {
@@ -132,6 +136,8 @@ async function run(dist, i, broker, backend) {
     if (process.env.PROF_COMMANDSTATS) await broker.config("RESETSTAT");
     const perfData = PERF ? path.join(PERF, `${path.basename(path.dirname(dist))}-${i}.data`) : null;
     const perf = perfData ? await startPerf(child.pid, perfData) : null;
+    const redisPerfData = perfData && process.env.PROF_PERF_REDIS ? perfData.replace(/\.data$/, "-redis.data") : null;
+    const redisPerf = redisPerfData ? await startPerf(Number(fs.readFileSync(path.join(REDIS_DIR, "redis.pid"), "utf8")), redisPerfData) : null;
     const t0 = process.hrtime.bigint();
     await broker.copy(STAGING, "celery");
     const done = IGNORE
@@ -142,6 +148,7 @@ async function run(dist, i, broker, backend) {
     const u1 = usage(child.pid);
     const r1 = await redisCpuMs(broker);
     if (perf) await stopPerf(perf);
+    if (redisPerf) await stopPerf(redisPerf);
     if (process.env.PROF_COMMANDSTATS) console.log(commandStats(await broker.info("commandstats")));
     const seconds = Number(t1 - t0) / 1e9;
     return {
@@ -158,6 +165,7 @@ async function run(dist, i, broker, backend) {
       window: [Number(t0 / 1000n), Number(t1 / 1000n)],
       profDir,
       perfData,
+      redisPerfData,
     };
   } finally {
     child.kill("SIGTERM");
@@ -166,7 +174,7 @@ async function run(dist, i, broker, backend) {
 }
 
 async function main() {
-  const dir = path.join(ROOT, ".tmp", `redis-profile-${PORT}`);
+  const dir = REDIS_DIR;
   const started = execFileSync("bash", [path.join(ROOT, "scripts/private-redis.sh"), "start", String(PORT), dir], { encoding: "utf8" }).trim() === "started";
   const broker = new Redis(BROKER);
   const backend = new Redis(BACKEND);
@@ -182,6 +190,7 @@ async function main() {
             `  syscalls/task read ${r.reads.toFixed(2)} write ${r.writes.toFixed(2)}, bytes/task in ${r.rbytes.toFixed(0)} out ${r.wbytes.toFixed(0)}`,
         );
         if (r.perfData) console.log(perfTop(r.perfData));
+        if (r.redisPerfData) console.log(`  -- redis-server\n${perfTop(r.redisPerfData)}`);
         if (r.profDir) {
           const file = fs.readdirSync(r.profDir).find((f) => f.endsWith(".cpuprofile"));
           if (file) console.log(topOfProfile(JSON.parse(fs.readFileSync(path.join(r.profDir, file), "utf8")), r.window, N));

@@ -108,17 +108,15 @@ export interface BuildResultMetaInput {
  * [group_id], [parent_id], [name, args, kwargs, worker, retries, queue], task_id.
  */
 export function buildResultMeta(input: BuildResultMetaInput): ResultMeta {
-  const meta: ResultMeta = {
+  // task_id comes last: set after the optional keys (no delete, which would make a slow-mode object).
+  const meta = {
     status: input.status,
     result: input.result,
     traceback: input.traceback ?? null,
     children: input.children ?? [],
     date_done:
       input.dateDone !== undefined ? input.dateDone : READY_STATES.has(input.status) ? dateDone() : null,
-    task_id: "",
-  };
-  // task_id must come last: re-insert it after the optional keys.
-  delete (meta as { task_id?: string }).task_id;
+  } as ResultMeta;
   if (input.groupId) meta.group_id = input.groupId;
   if (input.parentId) meta.parent_id = input.parentId;
   if (input.extended) {

@@ -87,6 +87,8 @@ export interface RequestHooks {
   readonly logger: Logger | null;
 }
 
+const SETTLED: Promise<void> = Promise.resolve();
+
 const NO_HOOKS: RequestHooks = { leaving: () => undefined, settled: () => undefined, taskEvent: () => undefined, logger: null };
 
 /** A task request held by the worker. */
@@ -144,18 +146,25 @@ export class Request {
    * Settle the message once (later calls do nothing): ack, reject (requeued or dropped) or give it
    * back untouched (release; a transport without release requeues). A broker error is logged.
    */
-  async settle(how: Settlement): Promise<void> {
-    if (this.acknowledged) return;
+  settle(how: Settlement): Promise<void> {
+    if (this.acknowledged) return SETTLED;
     this.acknowledged = true;
     this.hooks.leaving();
+    let told: Promise<void>;
     try {
-      if (how === "ack") await this.delivery.ack();
-      else if (how === "release" && this.delivery.release) await this.delivery.release();
-      else await this.delivery.reject(how !== "drop");
+      if (how === "ack") told = this.delivery.ack();
+      else if (how === "release" && this.delivery.release) told = this.delivery.release();
+      else told = this.delivery.reject(how !== "drop");
     } catch (err) {
-      this.hooks.logger?.error(`Could not ${how} message of task ${taskLabel(this.task)}: ${(err as Error).message}`);
+      told = Promise.reject(err as Error);
     }
-    this.hooks.settled();
+    return told.then(
+      () => this.hooks.settled(),
+      (err: unknown) => {
+        this.hooks.logger?.error(`Could not ${how} message of task ${taskLabel(this.task)}: ${(err as Error).message}`);
+        this.hooks.settled();
+      },
+    );
   }
 
   /**

@@ -23,9 +23,9 @@ import { logText, pyRepr, PyTuple, safeRepr } from "../protocol/repr";
 import { EncodeError } from "../protocol/serializers";
 import { MaxRetriesExceededError, taskTraceback, UnencodableResult } from "./errors";
 import type { WorkerEventName, WorkerSignals } from "../signals";
-import type { ExecutionPool, HandlerOutcome } from "./pools/types";
+import type { Execution, ExecutionPool, HandlerOutcome } from "./pools/types";
 import { handlerArguments } from "./request";
-import { WorkerCanvas } from "./canvas";
+import { hasFollowUps, isChordPart, WorkerCanvas } from "./canvas";
 import { ackPolicy } from "./request";
 import type { Request, RunStop, TimeLimits, TraceOutcome } from "./request";
 import { autoretryFor, RetryRequest, retriesExhausted, retryApplyOptions, retryCountdown, retryText } from "./retry";
@@ -140,20 +140,25 @@ export class Tracer {
    * Run the handler on `pool` within `limits` (the request's effective time limits) and record the
    * outcome. Never rejects: an error in the tracing itself (a value too deep to log, a throwing
    * signal handler) is stored as the task's FAILURE. `handlerDone` is called once the handler's
-   * run is over (it settled, or was stopped), before its outcome is stored: its pool slot (a
-   * prefork child) is free for the next request by then.
+   * run is over (it returned, or was stopped), before its outcome is stored: its pool slot (a
+   * prefork child) is free for the next request by then. A handler that raised keeps its slot
+   * until its retry, replacement or failure is recorded.
    */
   async run(task: RegisteredTask, request: Request, pool: ExecutionPool, limits: TimeLimits, handlerDone: () => void = () => undefined): Promise<TraceOutcome> {
     try {
       return await this.trace(task, request, pool, limits, handlerDone);
     } catch (err) {
-      const t = request.task;
-      this.logger.error(`Task ${taskLabel(t)} could not be traced: ${strayErrorText(err)}`);
-      try {
-        return this.finish(task, request, await this.fail(task, request, err), null);
-      } catch {
-        return "FAILURE";
-      }
+      return this.traceFailed(task, request, err);
+    }
+  }
+
+  /** An error in the tracing itself: logged, and stored as the task's FAILURE. */
+  private async traceFailed(task: RegisteredTask, request: Request, err: unknown): Promise<TraceOutcome> {
+    this.logger.error(`Task ${taskLabel(request.task)} could not be traced: ${strayErrorText(err)}`);
+    try {
+      return this.finish(task, request, await this.fail(task, request, err), null);
+    } catch {
+      return "FAILURE";
     }
   }
 
@@ -180,35 +185,17 @@ export class Tracer {
     // task. Never entering the context keeps async_hooks' promise hooks off in this process.
     const execution = pool.kind === "eventloop" ? runAsTask(current, () => pool.start(handlerTask, request, args, hooks)) : pool.start(handlerTask, request, args, hooks);
     request.workerPid = execution.pid ?? process.pid;
-    const { hard, soft } = limits;
-    const timers: LongTimer[] = [];
-    let stopListening: () => void = () => undefined;
     let first: HandlerOutcome | Stop;
-    try {
-      // The handler's outcome, or what stopped it first (hard limit, terminate, cold shutdown).
-      first = await new Promise<HandlerOutcome | Stop>((resolve) => {
-        void execution.done.then((outcome) => {
-          current.done = true;
-          resolve(outcome);
-        });
-        stopListening = request.whileRunning(resolve);
-        if (hard) timers.push(setLongTimeout(() => resolve({ kind: "hard", seconds: hard }), hard * 1000));
-        if (soft && (!hard || soft < hard)) {
-          timers.push(
-            setLongTimeout(() => {
-              this.logger.warn(`Soft time limit (${soft}s) exceeded for ${taskLabel(t)}`);
-              execution.softLimit();
-            }, soft * 1000),
-          );
-        }
-      });
-    } finally {
-      for (const timer of timers) timer.clear();
-      stopListening();
+    if (execution.outcome) {
+      // The handler returned (or threw) before start() returned: nothing to wait for or limit.
+      first = execution.outcome;
+      current.done = true;
+    } else {
+      first = await this.outcomeOrStop(execution, request, limits, current);
     }
     const stoppedRun = first.kind === "abandon" || first.kind === "hard" || first.kind === "terminated";
     if (stoppedRun) execution.kill();
-    handlerDone();
+    if (first.kind !== "throw") handlerDone();
     if (first.kind === "abandon") return "ABANDONED";
     if (first.kind === "hard" || first.kind === "terminated") {
       if (first.kind === "terminated") {
@@ -222,23 +209,59 @@ export class Tracer {
     if (first.kind === "return") {
       const result = (first.value === undefined ? null : first.value) as WireValue;
       // Spec §3.6: callbacks and the next chain step go out before the result is stored.
-      const children = [...current.children, ...(first.children ?? []), ...(await this.canvas.afterSuccess(request, result))];
+      const sent = hasFollowUps(t) ? await this.canvas.afterSuccess(request, result) : [];
+      const children = [...current.children, ...(first.children ?? []), ...sent];
       if (this.storesResult(task, request)) await this.store(request, "SUCCESS", result, null, children);
-      await this.canvas.chordPartReturn(request, "SUCCESS", result);
+      if (isChordPart(t)) await this.canvas.chordPartReturn(request, "SUCCESS", result);
       // Celery's T: measured after the result is stored; logged and sent in task-succeeded alike.
       const runtime = (performance.now() - started) / 1000;
       if (this.logger.enabled("INFO")) this.logger.info(`Task ${taskLabel(t)} succeeded in ${runtime}s: ${safeRepr(result, task.options.resultReprMaxsize ?? CELERY_RESULTREPR_MAXSIZE)}`);
       if (this.heard("taskSuccess")) this.emit("taskSuccess", { taskId: t.id, task: t.task, request: request.info, result, runtime });
       return this.finish(task, request, "SUCCESS", result);
     }
-    const err = first.error;
-    if (err instanceof ReplaceRequest) return this.finish(task, request, await this.replaced(task, request, err), null);
-    const retry = err instanceof RetryRequest ? err : (() => {
-      const auto = autoretryFor(err, request, task.options);
-      return auto ? new RetryRequest(auto) : null;
-    })();
-    if (retry) return this.finish(task, request, await this.retry(task, request, retry), null);
-    return this.finish(task, request, await this.fail(task, request, err), null);
+    // A raised error keeps its slot until it is recorded: a retry (or replacement) published here
+    // is part of the run, as Celery's task.retry() sends from the task body, so it never starts
+    // before the run it follows has stored RETRY and sent its signals.
+    try {
+      const err = first.error;
+      if (err instanceof ReplaceRequest) return this.finish(task, request, await this.replaced(task, request, err), null);
+      const retry = err instanceof RetryRequest ? err : (() => {
+        const auto = autoretryFor(err, request, task.options);
+        return auto ? new RetryRequest(auto) : null;
+      })();
+      if (retry) return this.finish(task, request, await this.retry(task, request, retry), null);
+      return this.finish(task, request, await this.fail(task, request, err), null);
+    } finally {
+      handlerDone();
+    }
+  }
+
+  /** Wait for an asynchronous handler's outcome, or what stops it first (hard limit, terminate, cold shutdown). */
+  private async outcomeOrStop(execution: Execution, request: Request, limits: TimeLimits, current: RunningTask): Promise<HandlerOutcome | Stop> {
+    const { hard, soft } = limits;
+    const timers: LongTimer[] = [];
+    let stopListening: () => void = () => undefined;
+    try {
+      return await new Promise<HandlerOutcome | Stop>((resolve) => {
+        void execution.done.then((outcome) => {
+          current.done = true;
+          resolve(outcome);
+        });
+        stopListening = request.whileRunning(resolve);
+        if (hard) timers.push(setLongTimeout(() => resolve({ kind: "hard", seconds: hard }), hard * 1000));
+        if (soft && (!hard || soft < hard)) {
+          timers.push(
+            setLongTimeout(() => {
+              this.logger.warn(`Soft time limit (${soft}s) exceeded for ${taskLabel(request.task)}`);
+              execution.softLimit();
+            }, soft * 1000),
+          );
+        }
+      });
+    } finally {
+      for (const timer of timers) timer.clear();
+      stopListening();
+    }
   }
 
   /** `ctx.replace(sig)`: send the replacement; the original stores nothing (Celery raises Ignore). */

@@ -110,7 +110,13 @@ export function bytesEnvelope(buf: Buffer): { __type__: string; __value__: strin
     : { __type__: "base64", __value__: buf.toString("base64") };
 }
 
-function dump(value: unknown, stack: Set<object>): string {
+/**
+ * Depth below which `dump` keeps no record of the objects it is inside: a cycle is still caught,
+ * once the walk goes past this depth (within twice the cycle's length), with the same error.
+ */
+const CYCLE_CHECK_DEPTH = 32;
+
+function dump(value: unknown, depth: number, path: Set<object> | null): string {
   switch (typeof value) {
     case "string":
       return pyJsonString(value);
@@ -130,43 +136,50 @@ function dump(value: unknown, stack: Set<object>): string {
   if (value === null) return "null";
   if (value instanceof PyFloat) return Number.isFinite(value.value) ? pyFloatRepr(value.value) : dumpNumber(value.value);
   if (value instanceof Date) return pyJsonString(kombu52DatetimeString(value));
-  if (Buffer.isBuffer(value)) return dump(bytesEnvelope(value), stack);
-  if (value instanceof Uint8Array) return dump(bytesEnvelope(Buffer.from(value)), stack);
-  if (stack.has(value)) throw new TypeError("Circular reference detected");
-  stack.add(value);
+  if (Buffer.isBuffer(value)) return dump(bytesEnvelope(value), depth, path);
+  if (value instanceof Uint8Array) return dump(bytesEnvelope(Buffer.from(value)), depth, path);
+  if (depth < CYCLE_CHECK_DEPTH) return dumpContainer(value, depth, path);
+  const inside = path ?? new Set<object>();
+  if (inside.has(value)) throw new TypeError("Circular reference detected");
+  inside.add(value);
   try {
-    if (Array.isArray(value)) {
-      if (value.length === 0) return "[]";
-      const parts = new Array<string>(value.length);
-      for (let i = 0; i < value.length; i++) parts[i] = dump(value[i], stack);
-      return `[${parts.join(", ")}]`;
-    }
-    if (value instanceof Map) {
-      const parts: string[] = [];
-      for (const [k, v] of value) {
-        if (v === undefined) continue;
-        parts.push(`${pyJsonString(String(k))}: ${dump(v, stack)}`);
-      }
-      return parts.length ? `{${parts.join(", ")}}` : "{}";
-    }
-    if (value instanceof Set) return dump([...value], stack);
-    const toJSON = (value as { toJSON?: unknown }).toJSON;
-    if (typeof toJSON === "function") return dump(toJSON.call(value), stack);
-    const parts: string[] = [];
-    for (const key of Object.keys(value)) {
-      const v = (value as { [k: string]: unknown })[key];
-      if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
-      parts.push(`${pyJsonString(key)}: ${dump(v, stack)}`);
-    }
-    return parts.length ? `{${parts.join(", ")}}` : "{}";
+    return dumpContainer(value, depth, inside);
   } finally {
-    stack.delete(value);
+    inside.delete(value);
   }
+}
+
+function dumpContainer(value: object, depth: number, path: Set<object> | null): string {
+  const next = depth + 1;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return "[]";
+    let out = "[" + dump(value[0], next, path);
+    for (let i = 1; i < value.length; i++) out += ", " + dump(value[i], next, path);
+    return out + "]";
+  }
+  if (value instanceof Map) {
+    let out = "";
+    for (const [k, v] of value) {
+      if (v === undefined) continue;
+      out += (out ? ", " : "{") + pyJsonString(String(k)) + ": " + dump(v, next, path);
+    }
+    return out ? out + "}" : "{}";
+  }
+  if (value instanceof Set) return dump([...value], next, path);
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === "function") return dump(toJSON.call(value), next, path);
+  let out = "";
+  for (const key of Object.keys(value)) {
+    const v = (value as { [k: string]: unknown })[key];
+    if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
+    out += (out ? ", " : "{") + pyJsonString(key) + ": " + dump(v, next, path);
+  }
+  return out ? out + "}" : "{}";
 }
 
 /** Byte-identical to Python `json.dumps(value)` for the equivalent Python value (see top). */
 export function pyJsonDumps(value: unknown): string {
-  return dump(value, new Set());
+  return dump(value, 0, null);
 }
 
 // ---------------------------------------------------------------------------------------------

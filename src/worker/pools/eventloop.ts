@@ -21,6 +21,26 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return (typeof v === "object" || typeof v === "function") && v !== null && typeof (v as PromiseLike<unknown>).then === "function";
 }
 
+/** A handler's error; an AbortError after the soft limit is the soft limit surfacing through fetch/timers. */
+function thrown(error: unknown, abort: AbortController | null): HandlerOutcome {
+  const signal = abort?.signal;
+  if (signal?.aborted && isAbortError(error) && signal.reason instanceof SoftTimeLimitExceeded) return { kind: "throw", error: signal.reason };
+  return { kind: "throw", error };
+}
+
+/** A run that ended while `start` ran (a synchronous handler): nothing left to limit or stop. */
+function ended(outcome: HandlerOutcome): Execution {
+  let done: Promise<HandlerOutcome> | null = null;
+  return {
+    outcome,
+    get done() {
+      return (done ??= Promise.resolve(outcome));
+    },
+    softLimit: () => undefined,
+    kill: () => undefined,
+  };
+}
+
 export class EventLoopPool implements ExecutionPool {
   readonly kind = "eventloop" as const;
 
@@ -28,36 +48,29 @@ export class EventLoopPool implements ExecutionPool {
     const bound = !!task.options.bind;
     // Only a bound handler sees a signal (ctx.signal): an unbound one needs no AbortController.
     const abort = bound ? new AbortController() : null;
-    // An AbortError after the soft limit is the soft limit surfacing through fetch/timers.
-    const thrown = (error: unknown): HandlerOutcome =>
-      abort?.signal.aborted && isAbortError(error) && abort.signal.reason instanceof SoftTimeLimitExceeded
-        ? { kind: "throw", error: abort.signal.reason }
-        : { kind: "throw", error };
     let finish: ((o: HandlerOutcome) => void) | null = null;
-    let done: Promise<HandlerOutcome>;
+    let value: unknown;
     try {
-      const value = (task.handler as (...a: unknown[]) => unknown)(...(abort ? [taskContext(request, abort.signal, hooks), ...args] : args));
-      if (isThenable(value)) {
-        done = new Promise<HandlerOutcome>((resolve) => {
-          finish = (o) => {
-            finish = null;
-            resolve(o);
-          };
-          try {
-            value.then(
-              (v) => finish?.({ kind: "return", value: v }),
-              (error: unknown) => finish?.(thrown(error)),
-            );
-          } catch (error) {
-            finish?.(thrown(error)); // a thenable whose then() throws
-          }
-        });
-      } else {
-        done = Promise.resolve({ kind: "return", value });
-      }
+      value = (task.handler as (...a: unknown[]) => unknown)(...(abort ? [taskContext(request, abort.signal, hooks), ...args] : args));
     } catch (error) {
-      done = Promise.resolve(thrown(error));
+      return ended(thrown(error, abort));
     }
+    if (!isThenable(value)) return ended({ kind: "return", value });
+    const result = value;
+    const done = new Promise<HandlerOutcome>((resolve) => {
+      finish = (o) => {
+        finish = null;
+        resolve(o);
+      };
+      try {
+        result.then(
+          (v) => finish?.({ kind: "return", value: v }),
+          (error: unknown) => finish?.(thrown(error, abort)),
+        );
+      } catch (error) {
+        finish?.(thrown(error, abort)); // a thenable whose then() throws
+      }
+    });
     return {
       done,
       softLimit: () => {
