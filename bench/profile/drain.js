@@ -14,6 +14,9 @@
 //                       with PROF_PERF_REDIS=1 the redis-server too
 //   PROF_COMMANDSTATS=1 print Redis's INFO commandstats of the drain (µs per task by command)
 //   PROF_NODE_ARGS="--trace-deopt"  extra node flags for the worker (its stdout is shown then)
+//   PROF_WORKER_ARGS="--prefetch-multiplier 1"  extra `celeriac worker` options
+//   PROF_USR2_AFTER_MS=1000  send the worker SIGUSR2 that long into the drain (with a preload in
+//                            PROF_NODE_ARGS that takes a heap snapshot on it, say)
 //   BENCH_REDIS_PORT=16391  where the private Redis runs (started and stopped here, unless one
 //                           answers there already)
 const { spawn, execFileSync } = require("node:child_process");
@@ -29,6 +32,7 @@ const REPEAT = Number(process.env.PROF_REPEAT || 3);
 const CONCURRENCY = process.env.PROF_CONCURRENCY || "16";
 const PORT = Number(process.env.BENCH_REDIS_PORT || 16391);
 const CPUPROF = process.env.PROF_CPUPROF ? path.resolve(process.env.PROF_CPUPROF) : null;
+const WORKER_ARGS = process.env.PROF_WORKER_ARGS ? process.env.PROF_WORKER_ARGS.split(" ") : [];
 const NODE_ARGS = process.env.PROF_NODE_ARGS ? process.env.PROF_NODE_ARGS.split(" ") : [];
 const PERF = process.env.PROF_PERF ? path.resolve(process.env.PROF_PERF) : null;
 const BROKER = `redis://127.0.0.1:${PORT}/0`;
@@ -122,7 +126,7 @@ async function run(dist, i, broker, backend) {
   await backend.flushdb();
   const profDir = CPUPROF ? path.join(CPUPROF, `${path.basename(path.dirname(dist))}-${i}`) : null;
   const nodeArgs = [...(profDir ? ["--cpu-prof", "--cpu-prof-dir", profDir] : PERF ? ["--perf-basic-prof"] : []), ...NODE_ARGS];
-  const args = [...nodeArgs, path.join(dist, "cli/main.js"), "worker", "-A", "bench/tsapp.js", "-P", "eventloop", "-c", CONCURRENCY, "-l", "warning"];
+  const args = [...nodeArgs, path.join(dist, "cli/main.js"), "worker", "-A", "bench/tsapp.js", "-P", "eventloop", "-c", CONCURRENCY, "-l", "warning", ...WORKER_ARGS];
   const env = { ...process.env, BENCH_BROKER: BROKER, BENCH_BACKEND: BACKEND, BENCH_IGNORE_RESULT: IGNORE ? "1" : "0", BENCH_CELERIAC_DIST: dist };
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", NODE_ARGS.length ? "inherit" : "ignore", "pipe"] });
   let stderr = "";
@@ -140,6 +144,7 @@ async function run(dist, i, broker, backend) {
     const redisPerf = redisPerfData ? await startPerf(Number(fs.readFileSync(path.join(REDIS_DIR, "redis.pid"), "utf8")), redisPerfData) : null;
     const t0 = process.hrtime.bigint();
     await broker.copy(STAGING, "celery");
+    if (process.env.PROF_USR2_AFTER_MS) setTimeout(() => child.kill("SIGUSR2"), Number(process.env.PROF_USR2_AFTER_MS));
     const done = IGNORE
       ? async () => (await broker.llen("celery")) === 0 && (await broker.hlen("unacked")) === 0
       : async () => (await backend.dbsize()) >= N;
