@@ -77,13 +77,11 @@ function commandStats(info) {
   return rows.map(([cmd, calls, usec, per]) => `  ${cmd.padEnd(16)} calls ${String(calls).padStart(7)}  ${(usec / N).toFixed(2).padStart(6)} µs/task  ${per} µs/call`).join("\n");
 }
 
-async function waitUntil(check, ms, what) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await sleep(5);
+/** Poll `done` every 5 ms until it holds; fail after `ms`. */
+async function pollUntil(done, ms, what) {
+  for (const deadline = Date.now() + ms; !(await done()); await sleep(5)) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
   }
-  throw new Error(`timed out: ${what}`);
 }
 
 async function startPerf(pid, file) {
@@ -133,7 +131,7 @@ async function run(dist, i, broker, backend) {
   child.stderr.on("data", (d) => (stderr += d));
   try {
     await broker.lpush("celery", await broker.lindex(STAGING, 0));
-    await waitUntil(async () => (await broker.llen("celery")) === 0 && (await broker.hlen("unacked")) === 0, 60000, `ready\n${stderr}`);
+    await pollUntil(async () => (await broker.llen("celery")) === 0 && (await broker.hlen("unacked")) === 0, 60000, `ready\n${stderr}`);
     await sleep(300);
     const u0 = usage(child.pid);
     const r0 = await redisCpuMs(broker);
@@ -148,7 +146,7 @@ async function run(dist, i, broker, backend) {
     const done = IGNORE
       ? async () => (await broker.llen("celery")) === 0 && (await broker.hlen("unacked")) === 0
       : async () => (await backend.dbsize()) >= N;
-    await waitUntil(done, 600000, `drain\n${stderr}`);
+    await pollUntil(done, 600000, `drain\n${stderr}`);
     const t1 = process.hrtime.bigint();
     const u1 = usage(child.pid);
     const r1 = await redisCpuMs(broker);

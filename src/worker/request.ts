@@ -156,7 +156,7 @@ export class Request {
       else if (how === "release" && this.delivery.release) told = this.delivery.release();
       else told = this.delivery.reject(how !== "drop");
     } catch (err) {
-      told = Promise.reject(err as Error);
+      told = Promise.reject(err);
     }
     return told.then(
       () => this.hooks.settled(),

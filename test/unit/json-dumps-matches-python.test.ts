@@ -137,9 +137,10 @@ describe("pyJsonDumps is byte-identical to Python json.dumps", () => {
     const a: unknown[] = [];
     a.push(a);
     expect(() => pyJsonDumps(a)).toThrow(/Circular/);
-    const long: { next?: unknown } = {};
+    type Link = { next?: Link };
+    const long: Link = {};
     let tail = long;
-    for (let i = 0; i < 200; i++) tail = (tail.next = {}) as { next?: unknown };
+    for (let i = 0; i < 200; i++) tail = tail.next = {};
     tail.next = long;
     expect(() => pyJsonDumps({ deep: [long] })).toThrow(/Circular/);
     const self = { toJSON: () => self };

@@ -150,7 +150,7 @@ export class RedisBackend implements ResultBackend {
     try {
       value = encodeResultMeta(meta);
     } catch (err) {
-      return Promise.reject(err as Error); // an unencodable meta rejects, as every store failure does
+      return Promise.reject(err); // an unencodable meta rejects, as every store failure does
     }
     return this.stores.add({ key: this.taskKey(taskId), value });
   }
