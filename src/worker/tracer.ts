@@ -14,7 +14,7 @@ import type { CurrentTask, StrayOrigin } from "../current-task";
 import type { RegisteredTask, TaskContext } from "../task-types";
 import type { SignatureInput } from "../protocol/signature";
 import type { Logger } from "../logging";
-import type { DecodedTask, WireValue } from "../protocol/message";
+import type { WireValue } from "../protocol/message";
 import type { TaskState, ResultTuple } from "../protocol/result-meta";
 import { buildResultMeta } from "../protocol/result-meta";
 import { encodeError, errorToExceptionInfo, excRepr, formatTraceback, taskRevoked, timeLimitExceeded } from "../protocol/exceptions";
@@ -23,7 +23,7 @@ import { logText, pyRepr, PyTuple, safeRepr } from "../protocol/repr";
 import { EncodeError } from "../protocol/serializers";
 import { MaxRetriesExceededError, taskTraceback, UnencodableResult } from "./errors";
 import type { WorkerEventName, WorkerSignals } from "../signals";
-import type { Execution, ExecutionPool, HandlerOutcome } from "./pools/types";
+import type { Execution, ExecutionPool, HandlerOutcome, JobHooks } from "./pools/types";
 import { handlerArguments } from "./request";
 import { hasFollowUps, isChordPart, WorkerCanvas } from "./canvas";
 import { ackPolicy } from "./request";
@@ -175,11 +175,8 @@ export class Tracer {
     } catch (err) {
       return this.finish(task, request, await this.fail(task, request, err), null);
     }
-    const current = new RunningTask(t, this.logger);
-    const hooks = {
-      // Celery's update_state stores whatever ignore_result says.
-      updateState: (state: string, meta: WireValue) => this.store(request, state, meta),
-    };
+    const current = new RunningTask(this, request, this.logger);
+    const hooks = current;
     const handlerTask = pool.kind === "eventloop" && task.options.bind ? withReplace(task) : task;
     // Only a handler on the event loop runs here; a prefork child makes the job its own current
     // task. Never entering the context keeps async_hooks' promise hooks off in this process.
@@ -344,22 +341,35 @@ export class Tracer {
   }
 }
 
-/** The current task of a run on the event loop (what tasks sent from its handler name as parent). */
-class RunningTask implements CurrentTask {
+/**
+ * One run: the current task of a handler on the event loop (what tasks sent from it name as
+ * parent), and what its handler may ask of the worker (JobHooks).
+ */
+class RunningTask implements CurrentTask, JobHooks {
   readonly id: string;
   readonly rootId: string;
   readonly priority: number | null;
   readonly children: ResultTuple[] = [];
   done = false;
 
-  constructor(private readonly t: DecodedTask, private readonly logger: Logger) {
+  constructor(
+    private readonly tracer: Tracer,
+    private readonly request: Request,
+    private readonly logger: Logger,
+  ) {
+    const t = request.task;
     this.id = t.id;
     this.rootId = t.rootId || t.id;
     this.priority = t.priority;
   }
 
   onStrayError(error: unknown, origin: StrayOrigin): void {
-    this.logger.error(`Task ${taskLabel(this.t)} left an error unhandled (${origin}); the worker carries on:\n${strayErrorText(error)}`);
+    this.logger.error(`Task ${taskLabel(this.request.task)} left an error unhandled (${origin}); the worker carries on:\n${strayErrorText(error)}`);
+  }
+
+  /** Celery's update_state: stores whatever ignore_result says. */
+  updateState(state: string, meta: WireValue): Promise<void> {
+    return this.tracer.store(this.request, state, meta);
   }
 }
 

@@ -29,16 +29,21 @@ function thrown(error: unknown, abort: AbortController | null): HandlerOutcome {
 }
 
 /** A run that ended while `start` ran (a synchronous handler): nothing left to limit or stop. */
+class Ended implements Execution {
+  private settled: Promise<HandlerOutcome> | null = null;
+  constructor(readonly outcome: HandlerOutcome) {}
+
+  get done(): Promise<HandlerOutcome> {
+    return (this.settled ??= Promise.resolve(this.outcome));
+  }
+
+  softLimit(): void {}
+
+  kill(): void {}
+}
+
 function ended(outcome: HandlerOutcome): Execution {
-  let done: Promise<HandlerOutcome> | null = null;
-  return {
-    outcome,
-    get done() {
-      return (done ??= Promise.resolve(outcome));
-    },
-    softLimit: () => undefined,
-    kill: () => undefined,
-  };
+  return new Ended(outcome);
 }
 
 export class EventLoopPool implements ExecutionPool {
