@@ -42,6 +42,8 @@ export interface ConsumerHost {
   key(name: string): string;
   /** Ack a delivered message (with the others acked in the same turn of the event loop). */
   ack(deliveryTag: string): Promise<void>;
+  /** Send the acks gathered so far now (before a fetch, so the unacked index it inserts into is small). */
+  flushAcks(): void;
   /** A new connection for blocking commands. */
   newBlockingConnection(): Redis;
   /** Restore expired unacked messages now (restore_visible). */
@@ -300,6 +302,9 @@ export class RedisConsumer implements Consumer {
     const o = this.host.options;
     const { keys } = this.keys();
     const queues = [...this.queues];
+    // Redis runs the acks first: each ZADD of the fetch scans the unacked index (a listpack up
+    // to 128 entries, whose scores it parses on every insertion), so it should hold no acked tag.
+    this.host.flushAcks();
     const res = await this.host.cmd.celeriacFetch(
       3 + keys.length,
       this.host.key(o.unackedKey),

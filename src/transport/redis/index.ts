@@ -114,6 +114,11 @@ export class RedisTransport implements Transport, ConsumerHost {
     return this.acks.add(deliveryTag);
   }
 
+  /** Send the acks gathered in this turn of the event loop now. */
+  flushAcks(): void {
+    this.acks.flush();
+  }
+
   /**
    * Connect the command connection and PING, once (Redis has no connect retry of its own: the
    * worker retries). A failure is a ConnectionFailure with the reason, and the next call starts
