@@ -54,6 +54,13 @@ export type WorkerEventListener<K extends WorkerEventName> = (payload: WorkerEve
 
 const NONE: ReadonlyArray<Promise<unknown>> = [];
 
+/** Log what a listener threw or rejected with, named with the listener and the event. */
+function reportListenerError(listener: { name: string }, event: string, err: unknown, logger: Pick<Logger, "error"> | null): void {
+  const text = `Signal handler ${listener.name || "<anonymous>"} for ${event} raised: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
+  if (logger) logger.error(text);
+  else writeStderrLine(redactText(text));
+}
+
 /** A typed event emitter whose listener errors are logged, never thrown. */
 export class WorkerSignals {
   private readonly listeners = new Map<WorkerEventName, Array<WorkerEventListener<never>>>();
@@ -62,9 +69,8 @@ export class WorkerSignals {
 
   /** Add a listener. Returns a function that removes it. */
   on<K extends WorkerEventName>(event: K, listener: WorkerEventListener<K>): () => void {
-    const list = this.listeners.get(event) ?? [];
-    list.push(listener);
-    this.listeners.set(event, list);
+    // Lists are replaced, never changed in place: `call` runs the list as it was when emitted.
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
     return () => this.off(event, listener);
   }
 
@@ -81,7 +87,7 @@ export class WorkerSignals {
     const list = this.listeners.get(event);
     if (!list) return;
     const i = list.indexOf(listener);
-    if (i >= 0) list.splice(i, 1);
+    if (i >= 0) this.listeners.set(event, [...list.slice(0, i), ...list.slice(i + 1)]);
   }
 
   listenerCount(event: WorkerEventName): number {
@@ -103,20 +109,17 @@ export class WorkerSignals {
   private call<K extends WorkerEventName>(event: K, payload: WorkerEventMap[K], logger: Pick<Logger, "error"> | null): ReadonlyArray<Promise<unknown>> {
     const list = this.listeners.get(event);
     if (!list?.length) return NONE;
-    const pending: Array<Promise<unknown>> = [];
-    for (const listener of [...list]) {
-      const report = (err: unknown) => {
-        const text = `Signal handler ${listener.name || "<anonymous>"} for ${event} raised: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
-        if (logger) logger.error(text);
-        else writeStderrLine(redactText(text));
-      };
+    let pending: Array<Promise<unknown>> | null = null;
+    for (const listener of list) {
       try {
         const r = (listener as WorkerEventListener<K>)(payload);
-        if (r && typeof (r as Promise<unknown>).then === "function") pending.push((r as Promise<unknown>).then(undefined, report));
+        if (r && typeof (r as Promise<unknown>).then === "function") {
+          (pending ??= []).push((r as Promise<unknown>).then(undefined, (err: unknown) => reportListenerError(listener, event, err, logger)));
+        }
       } catch (err) {
-        report(err);
+        reportListenerError(listener, event, err, logger);
       }
     }
-    return pending;
+    return pending ?? NONE;
   }
 }

@@ -47,6 +47,8 @@ export class WorkerEventPublisher {
   readonly freq: number;
   private timer: NodeJS.Timeout | null = null;
   private offs: Array<() => void> = [];
+  /** Between start() and stop(). */
+  private running = false;
 
   constructor(private readonly dispatcher: EventDispatcher, private readonly source: WorkerEventSource, options: WorkerEventOptions) {
     this.taskEventsEnabled = options.taskEvents;
@@ -68,15 +70,26 @@ export class WorkerEventPublisher {
     void this.dispatcher.send("worker-heartbeat", this.workerFields(freq));
   }
 
+  /** Turn task events on or off (the enable_events / disable_events control commands). */
   setTaskEvents(on: boolean): void {
     this.taskEventsEnabled = on;
+    if (this.running) this.followTasks(on);
   }
 
   private task(type: string, fields: Record<string, unknown>): void {
     if (this.taskEventsEnabled) void this.dispatcher.send(type, fields);
   }
 
-  async start(): Promise<void> {
+  /**
+   * Listen to the task signals only while task events are on: with them off (the default) the
+   * worker's signals have no listener of ours, so a task costs no event fields at all.
+   */
+  private followTasks(on: boolean): void {
+    if (!on) {
+      for (const off of this.offs.splice(0)) off();
+      return;
+    }
+    if (this.offs.length) return;
     const s = this.source.signals;
     this.offs.push(
       s.on("taskReceived", (p) => {
@@ -106,6 +119,11 @@ export class WorkerEventPublisher {
         this.task("task-revoked", { uuid: p.taskId, terminated: p.terminated, signum: p.terminated ? signum(p.signal) : null, expired: p.expired });
       }),
     );
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    this.followTasks(this.taskEventsEnabled);
     await this.dispatcher.send("worker-online", this.workerFields(this.freq));
     this.timer = setInterval(() => this.heartbeat(), this.freq * 1000);
     this.timer.unref();
@@ -114,7 +132,8 @@ export class WorkerEventPublisher {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    for (const off of this.offs.splice(0)) off();
+    this.running = false;
+    this.followTasks(false);
     await this.dispatcher.send("worker-offline", this.workerFields(this.freq));
   }
 }

@@ -67,13 +67,20 @@ export const PROPAGATE_STATES: ReadonlySet<string> = new Set(["FAILURE", "REVOKE
 // ---------------------------------------------------------------------------------------------
 // Building, encoding and decoding metas.
 
+/** The last `dateDone` text and its millisecond. */
+let lastDateDone = { ms: NaN, text: "" };
+
 /**
  * `date_done` as Celery 5.2 writes it: naive UTC isoformat, e.g. `2026-11-22T01:41:12.089000`
  * (always 6 fractional digits; JS clocks give milliseconds, so the last 3 are 0).
  */
-export function dateDone(now: Date = new Date()): string {
-  return isoformatNaiveUtc(now, true);
+export function dateDone(now?: Date): string {
+  const ms = now ? now.getTime() : Date.now();
+  // Tasks that end in the same millisecond share the text (a worker ends several per ms).
+  if (ms !== lastDateDone.ms) lastDateDone = { ms, text: isoformatNaiveUtc(now ?? new Date(ms), true) };
+  return lastDateDone.text;
 }
+
 
 /** Parses `date_done` (naive = UTC as in 5.2, or aware as in 5.5+); null when absent/invalid. */
 export function parseDateDone(value: string | null | undefined): Date | null {
@@ -108,17 +115,15 @@ export interface BuildResultMetaInput {
  * [group_id], [parent_id], [name, args, kwargs, worker, retries, queue], task_id.
  */
 export function buildResultMeta(input: BuildResultMetaInput): ResultMeta {
-  const meta: ResultMeta = {
+  // task_id comes last: set after the optional keys (no delete, which would make a slow-mode object).
+  const meta = {
     status: input.status,
     result: input.result,
     traceback: input.traceback ?? null,
     children: input.children ?? [],
     date_done:
       input.dateDone !== undefined ? input.dateDone : READY_STATES.has(input.status) ? dateDone() : null,
-    task_id: "",
-  };
-  // task_id must come last: re-insert it after the optional keys.
-  delete (meta as { task_id?: string }).task_id;
+  } as ResultMeta;
   if (input.groupId) meta.group_id = input.groupId;
   if (input.parentId) meta.parent_id = input.parentId;
   if (input.extended) {

@@ -16,7 +16,7 @@ import type { CanvasResult } from "../client/canvas";
 import type { ApplyOptions } from "../client/options";
 import type { Logger } from "../logging";
 import { chordError, excRepr, isStoredException } from "../protocol/exceptions";
-import type { SignatureDict, WireObject, WireValue } from "../protocol/message";
+import type { DecodedTask, SignatureDict, WireObject, WireValue } from "../protocol/message";
 import type { ExceptionInfo, ResultTuple } from "../protocol/result-meta";
 import { pyJsonDumps, pyJsonLoads } from "../protocol/serializers/json";
 import { buildResultMeta } from "../protocol/result-meta";
@@ -107,6 +107,16 @@ function optList(v: WireValue | undefined): WireValue[] {
   return Array.isArray(v) ? v : v == null ? [] : [v];
 }
 
+/** A successful run of this task sends something: link callbacks, or the next step of its chain. */
+export function hasFollowUps(t: DecodedTask): boolean {
+  return !!(t.embed.callbacks?.length || t.embed.chain?.length);
+}
+
+/** This task is a member of a chord's header: its return joins the chord (chordPartReturn). */
+export function isChordPart(t: DecodedTask): boolean {
+  return !!(t.embed.chord && t.group);
+}
+
 export class WorkerCanvas {
   constructor(
     private readonly app: AppContext,
@@ -124,6 +134,7 @@ export class WorkerCanvas {
    * one group, group signatures separately) and the next chain step. Returns the children.
    */
   async afterSuccess(request: Request, result: WireValue): Promise<ResultTuple[]> {
+    if (!hasFollowUps(request.task)) return [];
     const t = request.task;
     const children: CanvasResult[] = [];
     const lineage = this.lineage(request);

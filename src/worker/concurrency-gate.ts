@@ -74,14 +74,13 @@ export class ConcurrencyGate<T> {
         this.running--;
         this.drain();
       };
-      this.runner(item, release)
-        .catch(() => undefined)
-        .finally(() => {
-          this.unsettled--;
-          release();
-          this.onSettled();
-          if (this.unsettled === 0 && this.waiting.length === 0) this.notifyIdle();
-        });
+      const settled = (): void => {
+        this.unsettled--;
+        release();
+        this.onSettled();
+        if (this.unsettled === 0 && this.waiting.length === 0) this.notifyIdle();
+      };
+      this.runner(item, release).then(settled, settled);
     }
   }
 

@@ -26,6 +26,7 @@ import type { RequestHooks, TimeLimits, TraceOutcome } from "./request";
 import type { RevokedStamps } from "./revoked-stamps";
 import type { LimitedSet } from "./state";
 import { classify, decodeLimitsOf, etaDelay, isExpired } from "./strategy";
+import type { DecodeLimits } from "../protocol/limits";
 import { taskLabel } from "./task-label";
 import type { Tracer } from "./tracer";
 
@@ -88,6 +89,7 @@ export class Consumer {
   private unsettled = 0;
   private closed = false;
   private cold = false;
+  private limits: DecodeLimits | null = null;
 
   constructor(private readonly app: AppContext, private readonly options: ConsumerOptions) {
     this.logger = options.logger;
@@ -301,11 +303,23 @@ export class Consumer {
 
   /** A task's time limits: this worker's override, else the task's, else the app's settings. */
   private timeLimitsOf(name: string, task: RegisteredTask): TimeLimits {
-    const options = { ...task.options, ...this.overrides.get(name) };
+    const override = this.overrides.get(name);
+    const hard = override && "timeLimit" in override ? override.timeLimit : task.options.timeLimit;
+    const soft = override && "softTimeLimit" in override ? override.softTimeLimit : task.options.softTimeLimit;
     return {
-      hard: options.timeLimit || this.app.conf.taskTimeLimit || null,
-      soft: options.softTimeLimit || this.app.conf.taskSoftTimeLimit || null,
+      hard: hard || this.app.conf.taskTimeLimit || null,
+      soft: soft || this.app.conf.taskSoftTimeLimit || null,
     };
+  }
+
+  private readonly isRegistered = (name: string): boolean => this.app.tasks.has(name);
+
+  /** The decode limits of the current settings (one object while they stay the same). */
+  private decodeLimits(): DecodeLimits {
+    const conf = this.app.conf;
+    const last = this.limits;
+    if (last && last.maxMessageSize === conf.workerMaxMessageSize && last.maxNestingDepth === conf.workerMaxNestingDepth) return last;
+    return (this.limits = decodeLimitsOf(conf));
   }
 
   /** Reject a delivery that never became a request (invalid, unregistered), not requeued. */
@@ -322,7 +336,7 @@ export class Consumer {
   private onDelivery(delivery: Delivery): void {
     this.unsettled++;
     const conf = this.app.conf;
-    const verdict = classify(delivery, conf.acceptContent, (name) => this.app.tasks.has(name), decodeLimitsOf(conf));
+    const verdict = classify(delivery, conf.acceptContent, this.isRegistered, this.decodeLimits());
     if (verdict.kind === "invalid") {
       this.logger.error(verdict.reason);
       if (verdict.failure) void this.storeFailure(verdict.failure.id, verdict.failure.exc, null, null, replyRoute(delivery, verdict.failure.id));
@@ -449,7 +463,7 @@ export class Consumer {
         stats.processed++;
         stats.total[request.task.task] = (stats.total[request.task.task] ?? 0) + 1;
       }
-      await request.finish(outcome, policy);
+      if (policy.acksLate) await request.finish(outcome, policy);
     }
   }
 }

@@ -87,12 +87,13 @@ export interface RequestHooks {
   readonly logger: Logger | null;
 }
 
+const SETTLED: Promise<void> = Promise.resolve();
+
 const NO_HOOKS: RequestHooks = { leaving: () => undefined, settled: () => undefined, taskEvent: () => undefined, logger: null };
 
 /** A task request held by the worker. */
 export class Request {
-  /** What the handler sees as `ctx.request` (Celery's task.request). */
-  readonly info: RequestInfo;
+  private requestInfo: RequestInfo | null = null;
   /** Settled (acked, rejected or given back) already. */
   acknowledged = false;
   /** Unix ms when execution started. */
@@ -103,8 +104,16 @@ export class Request {
   private stopRun: ((stop: RunStop) => void) | null = null;
 
   /** Build the request from a decoded message and its delivery; `hooks` connect it to the consumer. */
-  constructor(readonly task: DecodedTask, readonly delivery: Delivery, hostname: string, private readonly hooks: RequestHooks = NO_HOOKS) {
-    this.info = {
+  constructor(readonly task: DecodedTask, readonly delivery: Delivery, private readonly hostname: string, private readonly hooks: RequestHooks = NO_HOOKS) {}
+
+  /** What the handler sees as `ctx.request` (Celery's task.request); built when first read. */
+  get info(): RequestInfo {
+    return (this.requestInfo ??= this.buildInfo());
+  }
+
+  private buildInfo(): RequestInfo {
+    const { task, delivery, hostname } = this;
+    return {
       id: task.id,
       task: task.task,
       name: task.name,
@@ -137,18 +146,25 @@ export class Request {
    * Settle the message once (later calls do nothing): ack, reject (requeued or dropped) or give it
    * back untouched (release; a transport without release requeues). A broker error is logged.
    */
-  async settle(how: Settlement): Promise<void> {
-    if (this.acknowledged) return;
+  settle(how: Settlement): Promise<void> {
+    if (this.acknowledged) return SETTLED;
     this.acknowledged = true;
     this.hooks.leaving();
+    let told: Promise<void>;
     try {
-      if (how === "ack") await this.delivery.ack();
-      else if (how === "release" && this.delivery.release) await this.delivery.release();
-      else await this.delivery.reject(how !== "drop");
+      if (how === "ack") told = this.delivery.ack();
+      else if (how === "release" && this.delivery.release) told = this.delivery.release();
+      else told = this.delivery.reject(how !== "drop");
     } catch (err) {
-      this.hooks.logger?.error(`Could not ${how} message of task ${taskLabel(this.task)}: ${(err as Error).message}`);
+      told = Promise.reject(err);
     }
-    this.hooks.settled();
+    return told.then(
+      () => this.hooks.settled(),
+      (err: unknown) => {
+        this.hooks.logger?.error(`Could not ${how} message of task ${taskLabel(this.task)}: ${(err as Error).message}`);
+        this.hooks.settled();
+      },
+    );
   }
 
   /**
@@ -208,16 +224,20 @@ export function createRequest(task: DecodedTask, delivery: Delivery, hostname: s
   return new Request(task, delivery, hostname);
 }
 
+function hasKeys(o: object): boolean {
+  for (const key in o) if (Object.hasOwn(o, key)) return true;
+  return false;
+}
+
 /**
  * Positional arguments for the handler. With `params`, Python kwargs land on their declared
  * positions (an unknown or duplicate keyword is a TypeError, as in Python); without, a non-empty
  * kwargs object is passed as a trailing argument.
  */
 export function handlerArguments(args: WireValue[], kwargs: { [key: string]: WireValue }, params: string[] | undefined): unknown[] {
-  const keys = Object.keys(kwargs);
-  if (!params) return keys.length ? [...args, kwargs] : args;
+  if (!params) return hasKeys(kwargs) ? [...args, kwargs] : args;
   const out: unknown[] = [...args];
-  for (const key of keys) {
+  for (const key of Object.keys(kwargs)) {
     const index = params.indexOf(key);
     if (index < 0) throw new TypeError(`got an unexpected keyword argument '${key}'`);
     if (index < args.length) throw new TypeError(`got multiple values for argument '${key}'`);

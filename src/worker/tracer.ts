@@ -10,7 +10,7 @@ import { runAsTask } from "../current-task";
 import { setLongTimeout } from "./long-timer";
 import { strayErrorText } from "./crash-guard";
 import type { LongTimer } from "./long-timer";
-import type { CurrentTask } from "../current-task";
+import type { CurrentTask, StrayOrigin } from "../current-task";
 import type { RegisteredTask, TaskContext } from "../task-types";
 import type { SignatureInput } from "../protocol/signature";
 import type { Logger } from "../logging";
@@ -22,10 +22,10 @@ import type { ExceptionInfo } from "../protocol/result-meta";
 import { logText, pyRepr, PyTuple, safeRepr } from "../protocol/repr";
 import { EncodeError } from "../protocol/serializers";
 import { MaxRetriesExceededError, taskTraceback, UnencodableResult } from "./errors";
-import type { WorkerSignals } from "../signals";
-import type { Execution, ExecutionPool, HandlerOutcome } from "./pools/types";
+import type { WorkerEventName, WorkerSignals } from "../signals";
+import type { Execution, ExecutionPool, HandlerOutcome, JobHooks } from "./pools/types";
 import { handlerArguments } from "./request";
-import { WorkerCanvas } from "./canvas";
+import { hasFollowUps, isChordPart, WorkerCanvas } from "./canvas";
 import { ackPolicy } from "./request";
 import type { Request, RunStop, TimeLimits, TraceOutcome } from "./request";
 import { autoretryFor, RetryRequest, retriesExhausted, retryApplyOptions, retryCountdown, retryText } from "./retry";
@@ -59,6 +59,12 @@ export class Tracer {
   private emit: WorkerSignals["emit"] = (event, payload) => {
     for (const s of this.signals) s.emit(event, payload, this.logger);
   };
+
+  /** True when `event` has a listener: the payloads of the per-task signals are built only then. */
+  private heard(event: WorkerEventName): boolean {
+    for (const s of this.signals) if (s.listenerCount(event) > 0) return true;
+    return false;
+  }
 
   /** Celery's `ignore_result`: task option, call header, or task_ignore_result. */
   storesResult(task: RegisteredTask | undefined, request: Request): boolean {
@@ -135,28 +141,33 @@ export class Tracer {
    * Run the handler on `pool` within `limits` (the request's effective time limits) and record the
    * outcome. Never rejects: an error in the tracing itself (a value too deep to log, a throwing
    * signal handler) is stored as the task's FAILURE. `handlerDone` is called once the handler's
-   * run is over (it settled, or was stopped), before its outcome is stored: its pool slot (a
-   * prefork child) is free for the next request by then.
+   * run is over (it returned, or was stopped), before its outcome is stored: its pool slot (a
+   * prefork child) is free for the next request by then. A handler that raised keeps its slot
+   * until its retry, replacement or failure is recorded.
    */
   async run(task: RegisteredTask, request: Request, pool: ExecutionPool, limits: TimeLimits, handlerDone: () => void = () => undefined): Promise<TraceOutcome> {
     try {
       return await this.trace(task, request, pool, limits, handlerDone);
     } catch (err) {
-      const t = request.task;
-      this.logger.error(`Task ${taskLabel(t)} could not be traced: ${strayErrorText(err)}`);
-      try {
-        return this.finish(task, request, await this.fail(task, request, err), null);
-      } catch {
-        return "FAILURE";
-      }
+      return this.traceFailed(task, request, err);
+    }
+  }
+
+  /** An error in the tracing itself: logged, and stored as the task's FAILURE. */
+  private async traceFailed(task: RegisteredTask, request: Request, err: unknown): Promise<TraceOutcome> {
+    this.logger.error(`Task ${taskLabel(request.task)} could not be traced: ${strayErrorText(err)}`);
+    try {
+      return this.finish(task, request, await this.fail(task, request, err), null);
+    } catch {
+      return "FAILURE";
     }
   }
 
   private async trace(task: RegisteredTask, request: Request, pool: ExecutionPool, limits: TimeLimits, handlerDone: () => void): Promise<TraceOutcome> {
     const t = request.task;
     const tracksStarted = this.storesResult(task, request) && (task.options.trackStarted ?? this.app.conf.taskTrackStarted);
-    this.emit("taskPrerun", { taskId: t.id, task: t.task, request: request.info, args: t.args, kwargs: t.kwargs });
-    const started = process.hrtime.bigint();
+    if (this.heard("taskPrerun")) this.emit("taskPrerun", { taskId: t.id, task: t.task, request: request.info, args: t.args, kwargs: t.kwargs });
+    const started = performance.now();
     let args: unknown[];
     try {
       args = handlerArguments(t.args, t.kwargs, task.options.params);
@@ -164,105 +175,109 @@ export class Tracer {
       if (tracksStarted) await this.storeStarted(request, process.pid);
       return this.finish(task, request, await this.fail(task, request, err), null);
     }
-    const current: CurrentTask = {
-      id: t.id,
-      rootId: t.rootId || t.id,
-      priority: t.priority,
-      children: [],
-      done: false,
-      onStrayError: (error, origin) =>
-        this.logger.error(`Task ${taskLabel(t)} left an error unhandled (${origin}); the worker carries on:\n${strayErrorText(error)}`),
-    };
+    const current = new RunningTask(this, request, this.logger);
     // STARTED carries the pid of the process running the handler (Celery's: the pool child's), known
     // once the pool has given the job to one; states the handler sets are stored after it.
-    let startedStored: Promise<void> = Promise.resolve();
     let markStored = (): void => undefined;
-    if (tracksStarted) startedStored = new Promise<void>((resolve) => (markStored = resolve));
-    const start = (): Execution =>
-      pool.start(pool.kind === "eventloop" && task.options.bind ? withReplace(task) : task, request, args, {
-        // Celery's update_state stores whatever ignore_result says.
-        updateState: (state, meta) => startedStored.then(() => this.store(request, state, meta)),
-      });
+    if (tracksStarted) current.startedStored = new Promise<void>((resolve) => (markStored = resolve));
+    const handlerTask = pool.kind === "eventloop" && task.options.bind ? withReplace(task) : task;
     // Only a handler on the event loop runs here; a prefork child makes the job its own current
     // task. Never entering the context keeps async_hooks' promise hooks off in this process.
-    const execution = pool.kind === "eventloop" ? runAsTask(current, start) : start();
+    const execution = pool.kind === "eventloop" ? runAsTask(current, () => pool.start(handlerTask, request, args, current)) : pool.start(handlerTask, request, args, current);
     request.workerPid = execution.pid ?? process.pid;
-    void execution.done.then(() => (current.done = true));
-    const { hard, soft } = limits;
-    const timers: LongTimer[] = [];
-    // A stop resolves `stopped`; a soft terminate (SIGUSR1) lets the run go on and arms it again.
-    let stop: (s: Stop) => void = () => undefined;
-    let stopped!: Promise<Stop>;
-    const arm = (): void => {
-      stopped = new Promise<Stop>((resolve) => (stop = resolve));
-    };
-    arm();
-    if (hard) timers.push(setLongTimeout(() => stop({ kind: "hard", seconds: hard }), hard * 1000));
-    const stopListening = request.whileRunning((s) => stop(s));
-    if (soft && (!hard || soft < hard)) {
-      timers.push(
-        setLongTimeout(() => {
-          this.logger.warn(`Soft time limit (${soft}s) exceeded for ${taskLabel(t)}`);
-          execution.softLimit();
-        }, soft * 1000),
-      );
+    if (tracksStarted) {
+      await this.storeStarted(request, request.workerPid);
+      markStored();
     }
     let first: HandlerOutcome | Stop;
-    try {
-      if (tracksStarted) {
-        await this.storeStarted(request, request.workerPid);
-        markStored();
-      }
-      first = await Promise.race([execution.done, stopped]);
-      while (first.kind === "terminated" && first.signal === SOFT_LIMIT_SIGNAL) {
-        arm();
-        await this.terminated(task, request, first.signal, () => execution.softLimit());
-        first = await Promise.race([execution.done, stopped]);
-      }
-    } finally {
-      timers.forEach((t) => t.clear());
-      stopListening();
+    if (execution.outcome) {
+      // The handler returned (or threw) before start() returned: nothing to wait for or limit.
+      first = execution.outcome;
+      current.done = true;
+    } else {
+      first = await this.outcomeOrStop(task, execution, request, limits, current);
     }
     // Once the run is stopped or over, the concurrency slot goes to the next request (handlerDone)
-    // while this one's outcome is stored.
-    if (first.kind === "abandon") {
-      execution.kill();
-      handlerDone();
-      return "ABANDONED";
-    }
+    // while this one's outcome is stored; a raised error keeps it until recorded (below).
+    if (first.kind === "abandon" || first.kind === "hard") execution.kill();
     if (first.kind === "terminated") {
       const { signal } = first;
       await this.terminated(task, request, signal, () => execution.kill(signal));
-      handlerDone();
-      return this.finish(task, request, "REVOKED", null);
     }
-    if (first.kind === "hard") {
-      execution.kill();
-      handlerDone();
-      return this.finish(task, request, await this.timeLimit(task, request, first.seconds), null);
-    }
-    handlerDone();
+    if (first.kind !== "throw") handlerDone();
+    if (first.kind === "abandon") return "ABANDONED";
+    if (first.kind === "terminated") return this.finish(task, request, "REVOKED", null);
+    if (first.kind === "hard") return this.finish(task, request, await this.timeLimit(task, request, first.seconds), null);
     if (first.kind === "lost") return this.finish(task, request, await this.lost(task, request, first.error), null);
     if (first.kind === "return") {
       const result = (first.value === undefined ? null : first.value) as WireValue;
       // Spec §3.6: callbacks and the next chain step go out before the result is stored.
-      const children = [...current.children, ...(first.children ?? []), ...(await this.canvas.afterSuccess(request, result))];
+      const sent = hasFollowUps(t) ? await this.canvas.afterSuccess(request, result) : [];
+      const children = [...current.children, ...(first.children ?? []), ...sent];
       if (this.storesResult(task, request)) await this.store(request, "SUCCESS", result, null, children);
-      await this.canvas.chordPartReturn(request, "SUCCESS", result);
+      if (isChordPart(t)) await this.canvas.chordPartReturn(request, "SUCCESS", result);
       // Celery's T: measured after the result is stored; logged and sent in task-succeeded alike.
-      const runtime = Number(process.hrtime.bigint() - started) / 1e9;
+      const runtime = (performance.now() - started) / 1000;
       if (this.logger.enabled("INFO")) this.logger.info(`Task ${taskLabel(t)} succeeded in ${runtime}s: ${safeRepr(result, task.options.resultReprMaxsize ?? CELERY_RESULTREPR_MAXSIZE)}`);
-      this.emit("taskSuccess", { taskId: t.id, task: t.task, request: request.info, result, runtime });
+      if (this.heard("taskSuccess")) this.emit("taskSuccess", { taskId: t.id, task: t.task, request: request.info, result, runtime });
       return this.finish(task, request, "SUCCESS", result);
     }
-    const err = first.error;
-    if (err instanceof ReplaceRequest) return this.finish(task, request, await this.replaced(task, request, err), null);
-    const retry = err instanceof RetryRequest ? err : (() => {
-      const auto = autoretryFor(err, request, task.options);
-      return auto ? new RetryRequest(auto) : null;
-    })();
-    if (retry) return this.finish(task, request, await this.retry(task, request, retry), null);
-    return this.finish(task, request, await this.fail(task, request, err), null);
+    // A raised error keeps its slot until it is recorded: a retry (or replacement) published here
+    // is part of the run, as Celery's task.retry() sends from the task body, so it never starts
+    // before the run it follows has stored RETRY and sent its signals.
+    try {
+      const err = first.error;
+      if (err instanceof ReplaceRequest) return this.finish(task, request, await this.replaced(task, request, err), null);
+      const retry = err instanceof RetryRequest ? err : (() => {
+        const auto = autoretryFor(err, request, task.options);
+        return auto ? new RetryRequest(auto) : null;
+      })();
+      if (retry) return this.finish(task, request, await this.retry(task, request, retry), null);
+      return this.finish(task, request, await this.fail(task, request, err), null);
+    } finally {
+      handlerDone();
+    }
+  }
+
+  /**
+   * Wait for an asynchronous handler's outcome, or what stops it first (hard limit, terminate, cold
+   * shutdown). A soft terminate (SIGUSR1) is recorded and the wait goes on.
+   */
+  private async outcomeOrStop(task: RegisteredTask, execution: Execution, request: Request, limits: TimeLimits, current: RunningTask): Promise<HandlerOutcome | Stop> {
+    const { hard, soft } = limits;
+    const timers: LongTimer[] = [];
+    const done = execution.done.then((outcome) => {
+      current.done = true;
+      return outcome;
+    });
+    let stop: (s: Stop) => void = () => undefined;
+    const next = (): Promise<HandlerOutcome | Stop> =>
+      new Promise<HandlerOutcome | Stop>((resolve) => {
+        stop = resolve;
+        void done.then(resolve);
+      });
+    let pending = next();
+    const stopListening = request.whileRunning((s) => stop(s));
+    if (hard) timers.push(setLongTimeout(() => stop({ kind: "hard", seconds: hard }), hard * 1000));
+    if (soft && (!hard || soft < hard)) {
+      timers.push(
+        setLongTimeout(() => {
+          this.logger.warn(`Soft time limit (${soft}s) exceeded for ${taskLabel(request.task)}`);
+          execution.softLimit();
+        }, soft * 1000),
+      );
+    }
+    try {
+      for (;;) {
+        const first = await pending;
+        if (first.kind !== "terminated" || first.signal !== SOFT_LIMIT_SIGNAL) return first;
+        pending = next();
+        await this.terminated(task, request, first.signal, () => execution.softLimit());
+      }
+    } finally {
+      for (const timer of timers) timer.clear();
+      stopListening();
+    }
   }
 
   /** STARTED with the pid of the process running the handler (Celery's track_started meta). */
@@ -296,6 +311,7 @@ export class Tracer {
   }
 
   private finish(task: RegisteredTask, request: Request, outcome: TraceOutcome, retval: unknown): TraceOutcome {
+    if (!this.heard("taskPostrun")) return outcome;
     const state = outcome === "TIMEOUT" || outcome === "LOST" ? "FAILURE" : outcome === "REQUEUE" ? "PENDING" : outcome;
     this.emit("taskPostrun", { taskId: request.task.id, task: request.task.task, request: request.info, retval, state });
     return outcome;
@@ -359,6 +375,41 @@ export class Tracer {
     this.logger.info(`Task ${taskLabel(t)} retry: ${text}`);
     this.emit("taskRetry", { taskId: t.id, task: t.task, request: request.info, reason: text, exception: exc });
     return "RETRY";
+  }
+}
+
+/**
+ * One run: the current task of a handler on the event loop (what tasks sent from it name as
+ * parent), and what its handler may ask of the worker (JobHooks).
+ */
+class RunningTask implements CurrentTask, JobHooks {
+  readonly id: string;
+  readonly rootId: string;
+  readonly priority: number | null;
+  readonly children: ResultTuple[] = [];
+  done = false;
+  /** Set while STARTED (track_started) is being stored: states the handler sets wait for it. */
+  startedStored: Promise<void> | null = null;
+
+  constructor(
+    private readonly tracer: Tracer,
+    private readonly request: Request,
+    private readonly logger: Logger,
+  ) {
+    const t = request.task;
+    this.id = t.id;
+    this.rootId = t.rootId || t.id;
+    this.priority = t.priority;
+  }
+
+  onStrayError(error: unknown, origin: StrayOrigin): void {
+    this.logger.error(`Task ${taskLabel(this.request.task)} left an error unhandled (${origin}); the worker carries on:\n${strayErrorText(error)}`);
+  }
+
+  /** Celery's update_state: stores whatever ignore_result says. */
+  updateState(state: string, meta: WireValue): Promise<void> {
+    if (this.startedStored) return this.startedStored.then(() => this.tracer.store(this.request, state, meta));
+    return this.tracer.store(this.request, state, meta);
   }
 }
 

@@ -100,7 +100,9 @@ export class Worker implements ControlledWorker {
       stats: this.stats,
       onReceived: (request) => {
         this.autoscaler?.taskReceived();
-        this.emit("taskReceived", { taskId: request.task.id, task: request.task.task, request: request.info });
+        if (this.signals.listenerCount("taskReceived") || this.app.signals.listenerCount("taskReceived")) {
+          this.emit("taskReceived", { taskId: request.task.id, task: request.task.task, request: request.info });
+        }
       },
       taskEvent: (type, fields) => this.control?.taskEvent(type, fields),
     });

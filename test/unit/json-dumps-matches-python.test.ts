@@ -137,5 +137,15 @@ describe("pyJsonDumps is byte-identical to Python json.dumps", () => {
     const a: unknown[] = [];
     a.push(a);
     expect(() => pyJsonDumps(a)).toThrow(/Circular/);
+    type Link = { next?: Link };
+    const long: Link = {};
+    let tail = long;
+    for (let i = 0; i < 200; i++) tail = tail.next = {};
+    tail.next = long;
+    expect(() => pyJsonDumps({ deep: [long] })).toThrow(/Circular/);
+    const self = { toJSON: () => self };
+    expect(() => pyJsonDumps([self])).toThrow(/Circular/);
+    const shared = { x: 1 };
+    expect(pyJsonDumps([shared, shared, { a: shared }])).toBe('[{"x": 1}, {"x": 1}, {"a": {"x": 1}}]');
   });
 });

@@ -74,6 +74,21 @@ describe("pyJsonLoads", () => {
     expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
   });
 
+  test("a rounded integer anywhere sends the text to the Python parser; integral floats stay numbers", () => {
+    expect(pyJsonLoads('{"a": {"b": [1, {"c": 9007199254740993}]}, "d": "x"}')).toEqual({ a: { b: [1, { c: 9007199254740993n }] }, d: "x" });
+    expect(pyJsonLoads("[1e+16, 2.5e+20, 9007199254740991]")).toEqual([1e16, 2.5e20, 9007199254740991]);
+  });
+
+  test("kombu envelopes deep in the value are revived; nesting is bounded below and past the first pass", () => {
+    expect(pyJsonLoads('[[{"k": {"__type__": "bytes", "__value__": "hi"}}]]')).toEqual([[{ k: Buffer.from("hi") }]]);
+    const nested = (depth: number): string => "[".repeat(depth) + "]".repeat(depth);
+    expect(() => pyJsonLoads(nested(11), 10)).toThrow(/deeper than workerMaxNestingDepth \(10 levels\)/);
+    expect(() => pyJsonLoads(nested(10), 10)).not.toThrow();
+    expect(() => pyJsonLoads(nested(600), 500)).toThrow(/deeper than workerMaxNestingDepth \(500 levels\)/);
+    expect(() => pyJsonLoads(nested(500), 500)).not.toThrow();
+    expect(() => pyJsonLoads(nested(5000))).not.toThrow();
+  });
+
   test("malformed JSON throws SyntaxError on both paths", () => {
     expect(() => pyJsonLoads("[1, 2")).toThrow(SyntaxError);
     expect(() => pyJsonLoads("[NaN, 2")).toThrow(SyntaxError);

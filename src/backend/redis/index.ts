@@ -12,7 +12,8 @@ import { waitOnce } from "../waiter";
 import type { Waiter } from "../waiter";
 import { READY_STATES, decodeGroupMeta, decodeResultMeta, encodeResultMeta } from "../../protocol/result-meta";
 import { pyJsonDumps } from "../../protocol/serializers/json";
-import { defineBackendScripts, type ScriptedBackendRedis } from "./scripts";
+import { defineBackendScripts, STORE_BATCH, type ScriptedBackendRedis } from "./scripts";
+import { TickBatch } from "../../transport/tick-batch";
 import { connectRedisClient, followRedisClient } from "../../connectivity/redis";
 import { ConnectionStateEmitter, type ConnectionStateListener } from "../../connectivity/state";
 
@@ -90,6 +91,7 @@ export class RedisBackend implements ResultBackend {
   private readonly channels = new Map<string, Channel>();
   private closed = false;
   private readonly connectionState = new ConnectionStateEmitter();
+  private readonly stores = new TickBatch<{ key: string; value: string }>((metas) => this.storeMany(metas), STORE_BATCH);
 
   constructor(url: string, options: RedisBackendOptions = {}) {
     this.url = url;
@@ -139,6 +141,7 @@ export class RedisBackend implements ResultBackend {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.stores.flush();
     this.closed = true;
     for (const ch of this.channels.values()) {
       for (const w of ch.waiters) w.reject(new Error("RedisBackend closed while waiting for a result"));
@@ -160,9 +163,25 @@ export class RedisBackend implements ResultBackend {
     }
   }
 
-  /** Atomic GET-check (never overwrite SUCCESS) + SETEX + PUBLISH. */
-  async store(taskId: string, meta: ResultMeta): Promise<void> {
-    await this.client.celeriacStore(this.taskKey(taskId), encodeResultMeta(meta), this.expires);
+  /**
+   * Atomic GET-check (never overwrite SUCCESS) + SETEX + PUBLISH, in one script call with the
+   * other stores of this turn of the event loop (in the order they were made).
+   */
+  store(taskId: string, meta: ResultMeta): Promise<void> {
+    let value: string;
+    try {
+      value = encodeResultMeta(meta);
+    } catch (err) {
+      return Promise.reject(err); // an unencodable meta rejects, as every store failure does
+    }
+    return this.stores.add({ key: this.taskKey(taskId), value });
+  }
+
+  private async storeMany(metas: Array<{ key: string; value: string }>): Promise<void> {
+    const args: Array<string | number> = metas.map((m) => m.key);
+    args.push(this.expires);
+    for (const m of metas) args.push(m.value);
+    await this.client.celeriacStore(metas.length, ...args);
   }
 
   async get(taskId: string): Promise<ResultMeta | null> {

@@ -2,25 +2,36 @@
 import type Redis from "ioredis";
 
 /**
- * store: never overwrite a stored SUCCESS (Celery reads the meta before every write); then
- * SETEX (or SET when ttl is 0) + PUBLISH on the key name, atomically.
- *   KEYS: meta key; ARGV: value, ttl seconds (0 = no TTL) → 1 written, 0 skipped
+ * store one or more task metas, in order: never overwrite a stored SUCCESS (Celery reads the meta
+ * before every write); then SETEX (or SET when ttl is 0) + PUBLISH on the key name, atomically.
+ *   KEYS: meta keys; ARGV: ttl seconds (0 = no TTL), then one value per key → how many were written
  */
 export const STORE_LUA = `
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local ok, d = pcall(cjson.decode, cur)
-  if ok and type(d) == 'table' and d['status'] == 'SUCCESS' then return 0 end
+local ttl = tonumber(ARGV[1])
+local written = 0
+for i = 1, #KEYS do
+  local key, value = KEYS[i], ARGV[i + 1]
+  local cur = redis.call('GET', key)
+  local keep = false
+  if cur then
+    local ok, d = pcall(cjson.decode, cur)
+    keep = ok and type(d) == 'table' and d['status'] == 'SUCCESS'
+  end
+  if not keep then
+    if ttl and ttl > 0 then
+      redis.call('SETEX', key, ttl, value)
+    else
+      redis.call('SET', key, value)
+    end
+    redis.call('PUBLISH', key, value)
+    written = written + 1
+  end
 end
-local ttl = tonumber(ARGV[2])
-if ttl and ttl > 0 then
-  redis.call('SETEX', KEYS[1], ttl, ARGV[1])
-else
-  redis.call('SET', KEYS[1], ARGV[1])
-end
-redis.call('PUBLISH', KEYS[1], ARGV[1])
-return 1
+return written
 `;
+
+/** Most metas one store call carries. */
+export const STORE_BATCH = 1000;
 
 /**
  * chord part return (Celery RedisBackend.on_chord_part_return, zset mode), atomically:
@@ -49,14 +60,14 @@ return {0}
 `;
 
 export interface BackendScripts {
-  celeriacStore(key: string, value: string, ttl: number): Promise<number>;
+  celeriacStore(numKeys: number, ...keysTtlValues: (string | number)[]): Promise<number>;
   celeriacChordPart(j: string, t: string, s: string, score: string, member: string, ttl: number): Promise<(string | number)[]>;
 }
 
 export type ScriptedBackendRedis = Redis & BackendScripts;
 
 export function defineBackendScripts(redis: Redis): ScriptedBackendRedis {
-  redis.defineCommand("celeriacStore", { lua: STORE_LUA, numberOfKeys: 1 });
+  redis.defineCommand("celeriacStore", { lua: STORE_LUA });
   redis.defineCommand("celeriacChordPart", { lua: CHORD_PART_LUA, numberOfKeys: 3 });
   return redis as ScriptedBackendRedis;
 }

@@ -49,7 +49,11 @@ export function serializerNameFor(contentType: string): string | null {
   return TYPE_TO_NAME[normalizeContentType(contentType)] ?? null;
 }
 
+/** Content types already in normal form (what every peer sends): no split/trim/lowercase copy. */
+const NORMAL_TYPES = new Set([...Object.keys(TYPE_TO_NAME), ...TRUSTED]);
+
 function normalizeContentType(contentType: string): string {
+  if (NORMAL_TYPES.has(contentType)) return contentType;
   return (contentType || "application/data").split(";")[0].trim().toLowerCase();
 }
 
@@ -126,12 +130,28 @@ function nodeEncoding(contentEncoding: string): BufferEncoding {
   }
 }
 
+/** The last accept list seen (a worker checks every message against the same one) and its MIME types. */
+let lastAccept: { list: readonly string[]; copy: string[]; types: Set<string> } | null = null;
+
+/** `acceptedContentTypes(accept)`, kept while the same list, unchanged, comes again. */
+function acceptedTypesOf(accept: readonly string[]): Set<string> {
+  const last = lastAccept;
+  if (last && last.list === accept && last.copy.length === accept.length) {
+    let same = true;
+    for (let i = 0; i < accept.length && same; i++) same = last.copy[i] === accept[i];
+    if (same) return last.types;
+  }
+  const types = acceptedContentTypes(accept);
+  lastAccept = { list: accept, copy: [...accept], types };
+  return types;
+}
+
 /** Throws `ContentDisallowed` unless `contentType` is trusted or in `accept` (names or MIME). */
 export function assertContentAccepted(contentType: string, accept: readonly string[]): void {
   const ctype = normalizeContentType(contentType);
   if (TRUSTED.has(ctype)) return;
   const name = TYPE_TO_NAME[ctype];
-  if (!acceptedContentTypes(accept).has(ctype) || name === undefined) {
+  if (!acceptedTypesOf(accept).has(ctype) || name === undefined) {
     throw new ContentDisallowed(
       `Refusing to deserialize untrusted content of type ${name ?? ctype} (${ctype})`,
       ctype,

@@ -20,7 +20,7 @@
  */
 import type { WireObject, WireValue } from "../message";
 import { kombu52DatetimeString, parseIsoDatetime } from "../isotime";
-import { assertNestingDepth } from "../limits";
+import { assertNestingDepth, tooDeep } from "../limits";
 
 // ---------------------------------------------------------------------------------------------
 // dumps
@@ -110,7 +110,13 @@ export function bytesEnvelope(buf: Buffer): { __type__: string; __value__: strin
     : { __type__: "base64", __value__: buf.toString("base64") };
 }
 
-function dump(value: unknown, stack: Set<object>): string {
+/**
+ * Depth below which `dump` keeps no record of the objects it is inside: a cycle is still caught,
+ * once the walk goes past this depth (within twice the cycle's length), with the same error.
+ */
+const CYCLE_CHECK_DEPTH = 32;
+
+function dump(value: unknown, depth: number, path: Set<object> | null): string {
   switch (typeof value) {
     case "string":
       return pyJsonString(value);
@@ -130,43 +136,50 @@ function dump(value: unknown, stack: Set<object>): string {
   if (value === null) return "null";
   if (value instanceof PyFloat) return Number.isFinite(value.value) ? pyFloatRepr(value.value) : dumpNumber(value.value);
   if (value instanceof Date) return pyJsonString(kombu52DatetimeString(value));
-  if (Buffer.isBuffer(value)) return dump(bytesEnvelope(value), stack);
-  if (value instanceof Uint8Array) return dump(bytesEnvelope(Buffer.from(value)), stack);
-  if (stack.has(value)) throw new TypeError("Circular reference detected");
-  stack.add(value);
+  if (Buffer.isBuffer(value)) return dump(bytesEnvelope(value), depth, path);
+  if (value instanceof Uint8Array) return dump(bytesEnvelope(Buffer.from(value)), depth, path);
+  if (depth < CYCLE_CHECK_DEPTH) return dumpContainer(value, depth, path);
+  const inside = path ?? new Set<object>();
+  if (inside.has(value)) throw new TypeError("Circular reference detected");
+  inside.add(value);
   try {
-    if (Array.isArray(value)) {
-      if (value.length === 0) return "[]";
-      const parts = new Array<string>(value.length);
-      for (let i = 0; i < value.length; i++) parts[i] = dump(value[i], stack);
-      return `[${parts.join(", ")}]`;
-    }
-    if (value instanceof Map) {
-      const parts: string[] = [];
-      for (const [k, v] of value) {
-        if (v === undefined) continue;
-        parts.push(`${pyJsonString(String(k))}: ${dump(v, stack)}`);
-      }
-      return parts.length ? `{${parts.join(", ")}}` : "{}";
-    }
-    if (value instanceof Set) return dump([...value], stack);
-    const toJSON = (value as { toJSON?: unknown }).toJSON;
-    if (typeof toJSON === "function") return dump(toJSON.call(value), stack);
-    const parts: string[] = [];
-    for (const key of Object.keys(value)) {
-      const v = (value as { [k: string]: unknown })[key];
-      if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
-      parts.push(`${pyJsonString(key)}: ${dump(v, stack)}`);
-    }
-    return parts.length ? `{${parts.join(", ")}}` : "{}";
+    return dumpContainer(value, depth, inside);
   } finally {
-    stack.delete(value);
+    inside.delete(value);
   }
+}
+
+function dumpContainer(value: object, depth: number, path: Set<object> | null): string {
+  const next = depth + 1;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return "[]";
+    let out = "[" + dump(value[0], next, path);
+    for (let i = 1; i < value.length; i++) out += ", " + dump(value[i], next, path);
+    return out + "]";
+  }
+  if (value instanceof Map) {
+    let out = "";
+    for (const [k, v] of value) {
+      if (v === undefined) continue;
+      out += (out ? ", " : "{") + pyJsonString(String(k)) + ": " + dump(v, next, path);
+    }
+    return out ? out + "}" : "{}";
+  }
+  if (value instanceof Set) return dump([...value], next, path);
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === "function") return dump(toJSON.call(value), next, path);
+  let out = "";
+  for (const key of Object.keys(value)) {
+    const v = (value as { [k: string]: unknown })[key];
+    if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
+    out += (out ? ", " : "{") + pyJsonString(key) + ": " + dump(v, next, path);
+  }
+  return out ? out + "}" : "{}";
 }
 
 /** Byte-identical to Python `json.dumps(value)` for the equivalent Python value (see top). */
 export function pyJsonDumps(value: unknown): string {
-  return dump(value, new Set());
+  return dump(value, 0, null);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -385,7 +398,50 @@ class Parser {
   }
 }
 
+/** Text only the Python parser reads exactly: NaN/Infinity tokens, integers past 2^53 (16+ digits). */
 const NEEDS_SLOW_PATH = /NaN|Infinity|\d{16}/;
+
+/** What `survey` found in a JSON.parse result. */
+const UNSAFE_INTEGER = 1;
+const KOMBU_TYPE = 2;
+const TOO_DEEP_TO_SURVEY = 4;
+/** Containers nested deeper than this are left to the iterative check of the slow path. */
+const SURVEY_DEPTH = 128;
+
+/**
+ * One recursive pass over what JSON.parse returned (depth = nesting of containers, the root 1):
+ * an integral number past ±(2^53−1) (JSON.parse rounded a Python int: the Python parser must
+ * read the text again), a `__type__` key (a kombu envelope to revive), nesting past `max`
+ * (throws MessageLimitError) or past SURVEY_DEPTH (the caller falls back to the iterative check).
+ */
+function survey(v: WireValue, depth: number, max: number): number {
+  if (typeof v === "number") return Number.isInteger(v) && !Number.isSafeInteger(v) ? UNSAFE_INTEGER : 0;
+  if (typeof v !== "object" || v === null) return 0;
+  if (depth > max) throw tooDeep(max);
+  if (depth > SURVEY_DEPTH) return TOO_DEEP_TO_SURVEY;
+  let found = 0;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      found |= survey(v[i], depth + 1, max);
+      if (found & (UNSAFE_INTEGER | TOO_DEEP_TO_SURVEY)) return found;
+    }
+    return found;
+  }
+  const obj = v as WireObject;
+  if (obj.__type__ !== undefined) found = KOMBU_TYPE;
+  for (const k in obj) {
+    found |= survey(obj[k], depth + 1, max);
+    if (found & (UNSAFE_INTEGER | TOO_DEEP_TO_SURVEY)) return found;
+  }
+  return found;
+}
+
+/** The Python parser when the text needs it (else JSON.parse), the iterative depth check, envelopes revived. */
+function loadsSlowly(s: string, maxDepth: number | null): WireValue {
+  const v: WireValue = NEEDS_SLOW_PATH.test(s) ? new Parser(s).parseDocument() : (JSON.parse(s) as WireValue);
+  assertNestingDepth(v, maxDepth);
+  return s.includes('"__type__"') ? reviveEnvelopes(v) : v;
+}
 
 /**
  * Parses JSON as Python's `json.loads` (plus kombu ≥ 5.3 type envelopes) would, mapped to
@@ -393,10 +449,20 @@ const NEEDS_SLOW_PATH = /NaN|Infinity|\d{16}/;
  * (datetime → Date, date/time/decimal → string, uuid → canonical string, bytes/base64 → Buffer;
  * unknown envelopes are left as plain objects). Every key is an own property (`__proto__` too).
  * `maxDepth` bounds nesting (checked before any recursive walk; MessageLimitError).
+ *
+ * Fast path: JSON.parse, then one bounded pass over the value; the text goes to the Python parser
+ * only when JSON.parse refuses it (NaN/Infinity) or rounded an integer.
  */
 export function pyJsonLoads(text: string | Buffer, maxDepth: number | null = null): WireValue {
   const s = typeof text === "string" ? text : text.toString("utf8");
-  const v: WireValue = NEEDS_SLOW_PATH.test(s) ? new Parser(s).parseDocument() : (JSON.parse(s) as WireValue);
-  assertNestingDepth(v, maxDepth);
-  return s.includes('"__type__"') ? reviveEnvelopes(v) : v;
+  let v: WireValue;
+  try {
+    v = JSON.parse(s) as WireValue;
+  } catch (err) {
+    if (!NEEDS_SLOW_PATH.test(s)) throw err;
+    return loadsSlowly(s, maxDepth);
+  }
+  const found = survey(v, 1, maxDepth ?? Infinity);
+  if (found & (UNSAFE_INTEGER | TOO_DEEP_TO_SURVEY)) return loadsSlowly(s, maxDepth);
+  return found & KOMBU_TYPE ? reviveEnvelopes(v) : v;
 }

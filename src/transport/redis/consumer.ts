@@ -40,6 +40,10 @@ export interface ConsumerHost {
   readonly connected: boolean;
   /** Prefix a key with the global key prefix. */
   key(name: string): string;
+  /** Ack a delivered message (with the others acked in the same turn of the event loop). */
+  ack(deliveryTag: string): Promise<void>;
+  /** Send the acks gathered so far now (before a fetch, so the unacked index it inserts into is small). */
+  flushAcks(): void;
   /** A new connection for blocking commands. */
   newBlockingConnection(): Redis;
   /** Restore expired unacked messages now (restore_visible). */
@@ -85,11 +89,7 @@ export class RedisDelivery implements Delivery {
 
   /** ZREM unacked_index + HDEL unacked. */
   ack(): Promise<void> {
-    if (!this.settled) {
-      const h = this.host;
-      this.settled = h.cmd.celeriacAck(h.key(h.options.unackedKey), h.key(h.options.unackedIndexKey), this.deliveryTag).then(() => undefined);
-    }
-    return this.settled;
+    return (this.settled ??= this.host.ack(this.deliveryTag));
   }
 
   /** requeue=false: same as ack (kombu). requeue=true: back to the END of the queue (LPUSH) with redelivered flags. */
@@ -302,6 +302,9 @@ export class RedisConsumer implements Consumer {
     const o = this.host.options;
     const { keys } = this.keys();
     const queues = [...this.queues];
+    // Redis runs the acks first: each ZADD of the fetch scans the unacked index (a listpack up
+    // to 128 entries, whose scores it parses on every insertion), so it should hold no acked tag.
+    this.host.flushAcks();
     const res = await this.host.cmd.celeriacFetch(
       3 + keys.length,
       this.host.key(o.unackedKey),
@@ -321,23 +324,18 @@ export class RedisConsumer implements Consumer {
         continue;
       }
       this.rotate(queue);
-      await this.handOver(raw, queue);
+      this.handOver(raw, queue);
     }
     return res.length / 3;
   }
 
   /** Decode a tracked message and give it to onDelivery (or park it in the bad list). */
-  private async handOver(raw: string, queue: string): Promise<void> {
+  private handOver(raw: string, queue: string): void {
     let decoded;
     try {
       decoded = decodeEnvelope(raw, queue);
     } catch (err) {
-      const o = this.host.options;
-      const tag = tagOf(raw);
-      if (tag !== null) {
-        await this.host.cmd.celeriacBad(this.host.key(o.unackedKey), this.host.key(o.unackedIndexKey), this.host.key(o.badEnvelopeKey), tag, raw);
-      }
-      this.report(new BadEnvelopeError(`${(err as Error).message} (queue ${queue}; moved to list ${o.badEnvelopeKey})`, raw), raw);
+      void this.parkBad(raw, queue, err as Error);
       return;
     }
     const d = new RedisDelivery(this.host, decoded.message, queue, decoded.exchange, decoded.routingKey, decoded.redelivered, decoded.deliveryTag, raw);
@@ -346,6 +344,22 @@ export class RedisConsumer implements Consumer {
     } catch (err) {
       this.report(new Error(`onDelivery threw for message ${d.deliveryTag} from queue ${queue}: ${(err as Error).message}`), null);
     }
+  }
+
+  /** Move a tracked message the decoder refused from `unacked` to the bad-envelope list, and report it. */
+  private async parkBad(raw: string, queue: string, err: Error): Promise<void> {
+    const o = this.host.options;
+    const tag = tagOf(raw);
+    try {
+      if (tag !== null) {
+        await this.host.cmd.celeriacBad(this.host.key(o.unackedKey), this.host.key(o.unackedIndexKey), this.host.key(o.badEnvelopeKey), tag, raw);
+      }
+    } catch (moveErr) {
+      // it stays in `unacked`: restored after the visibility timeout, and refused again then
+      if (this.host.connected) this.report(new Error(`redis consume error: ${(moveErr as Error).message}`), null);
+      return;
+    }
+    this.report(new BadEnvelopeError(`${err.message} (queue ${queue}; moved to list ${o.badEnvelopeKey})`, raw), raw);
   }
 
   /**
@@ -471,7 +485,7 @@ export class RedisConsumer implements Consumer {
       .hset(this.host.key(o.unackedKey), ids.tag, unackedValue(raw, ids.exchange, ids.routingKey))
       .exec();
     this.rotate(queue);
-    await this.handOver(raw, queue);
+    this.handOver(raw, queue);
   }
 }
 

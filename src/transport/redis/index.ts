@@ -25,7 +25,8 @@ import {
 import { resolveOptions, type RedisTransportOptions, type ResolvedRedisTransportOptions } from "./options";
 import { connectRedisClient, followRedisClient } from "../../connectivity/redis";
 import { ConnectionStateEmitter, type ConnectionStateListener } from "../../connectivity/state";
-import { defineTransportScripts, type ScriptedRedis } from "./scripts";
+import { ACK_BATCH, defineTransportScripts, type ScriptedRedis } from "./scripts";
+import { TickBatch } from "../tick-batch";
 
 export type { RedisTransportOptions } from "./options";
 export { RedisDelivery, RedisConsumer } from "./consumer";
@@ -56,6 +57,10 @@ export class RedisTransport implements Transport, ConsumerHost {
   private readonly blockingConnections = new Set<Redis>();
   private closed = false;
   private readonly connectionState = new ConnectionStateEmitter();
+  /** Acks of one turn of the event loop: one script call (ZREM + HDEL of every tag). */
+  private readonly acks = new TickBatch<string>(async (tags) => {
+    await this.cmd.celeriacAck(this.key(this.options.unackedKey), this.key(this.options.unackedIndexKey), ...tags);
+  }, ACK_BATCH);
 
   constructor(url: string, options?: RedisTransportOptions) {
     this.url = url;
@@ -104,6 +109,16 @@ export class RedisTransport implements Transport, ConsumerHost {
     return this.options.globalKeyprefix + name;
   }
 
+  /** Ack a delivered message: ZREM unacked_index + HDEL unacked, with the other acks of this turn of the event loop. */
+  ack(deliveryTag: string): Promise<void> {
+    return this.acks.add(deliveryTag);
+  }
+
+  /** Send the acks gathered in this turn of the event loop now. */
+  flushAcks(): void {
+    this.acks.flush();
+  }
+
   /**
    * Connect the command connection and PING, once (Redis has no connect retry of its own: the
    * worker retries). A failure is a ConnectionFailure with the reason, and the next call starts
@@ -122,6 +137,7 @@ export class RedisTransport implements Transport, ConsumerHost {
   async close(): Promise<void> {
     if (this.closed) return;
     await Promise.all([...this.consumers].map((c) => c.cancel()));
+    this.acks.flush();
     this.closed = true;
     for (const c of this.blockingConnections) c.disconnect();
     this.blockingConnections.clear();

@@ -68,9 +68,11 @@ end
 
 /**
  * fetch: pop up to ARGV[1] messages, bucket-major (all queues' bucket 0, then the next step...),
- * one message per queue in turn inside a bucket (round robin), and record each in
- * unacked_index (score ARGV[2]) + unacked ([envelope, exchange, routing_key]) in the same script.
- * An unreadable message is moved to the bad-envelope list instead.
+ * one message per queue in turn inside a bucket (round robin; one queue: \`RPOP key count\`, one
+ * command for the bucket, on Redis ≥ 6.2), and record each in unacked_index (score ARGV[2]) +
+ * unacked ([envelope, exchange, routing_key]) in the same script: one ZADD and one HSET for the
+ * whole batch (in chunks of 500 entries). An unreadable message is moved to the bad-envelope
+ * list instead.
  *   KEYS: unacked, unacked_index, bad-envelope list, then nBuckets × nQueues lists (bucket-major)
  *   ARGV: max, now, nQueues, queue names (logical, for a missing routing key)
  *   → flat array: queueIndex (1-based), raw, status (1 = tracked, 0 = moved to bad list)
@@ -82,45 +84,73 @@ local nq = tonumber(ARGV[3])
 local nb = (#KEYS - 3) / nq
 local out = {}
 local n = 0
+local index, values = {}, {}
+local function take(qi, msg)
+  n = n + 1
+  local tag, ex, rk = envelope_ids(msg)
+  local status = 0
+  if tag then
+    if not rk then rk = ARGV[3 + qi] end
+    index[#index + 1] = now
+    index[#index + 1] = tag
+    values[#values + 1] = tag
+    values[#values + 1] = '[' .. msg .. ', ' .. pystr(ex) .. ', ' .. pystr(rk) .. ']'
+    status = 1
+  else
+    redis.call('LPUSH', KEYS[3], msg)
+  end
+  out[#out + 1] = qi
+  out[#out + 1] = msg
+  out[#out + 1] = status
+end
 for b = 0, nb - 1 do
-  local active = {}
-  for qi = 1, nq do active[qi] = qi end
-  while n < maxn and #active > 0 do
-    local still = {}
-    for _, qi in ipairs(active) do
-      if n >= maxn then break end
-      local msg = redis.call('RPOP', KEYS[3 + b * nq + qi])
-      if msg then
-        n = n + 1
-        still[#still + 1] = qi
-        local tag, ex, rk = envelope_ids(msg)
-        if tag then
-          if not rk then rk = ARGV[3 + qi] end
-          redis.call('ZADD', KEYS[2], now, tag)
-          redis.call('HSET', KEYS[1], tag, '[' .. msg .. ', ' .. pystr(ex) .. ', ' .. pystr(rk) .. ']')
-          out[#out + 1] = qi
-          out[#out + 1] = msg
-          out[#out + 1] = 1
-        else
-          redis.call('LPUSH', KEYS[3], msg)
-          out[#out + 1] = qi
-          out[#out + 1] = msg
-          out[#out + 1] = 0
+  if nq == 1 then
+    local key = KEYS[4 + b]
+    local msgs = redis.pcall('RPOP', key, maxn - n)
+    if type(msgs) == 'table' and msgs['err'] then
+      -- Redis < 6.2: RPOP takes no count
+      while n < maxn do
+        local msg = redis.call('RPOP', key)
+        if not msg then break end
+        take(1, msg)
+      end
+    elseif msgs then
+      for _, msg in ipairs(msgs) do take(1, msg) end
+    end
+  else
+    local active = {}
+    for qi = 1, nq do active[qi] = qi end
+    while n < maxn and #active > 0 do
+      local still = {}
+      for _, qi in ipairs(active) do
+        if n >= maxn then break end
+        local msg = redis.call('RPOP', KEYS[3 + b * nq + qi])
+        if msg then
+          still[#still + 1] = qi
+          take(qi, msg)
         end
       end
+      active = still
     end
-    active = still
   end
   if n >= maxn then break end
 end
+for i = 1, #index, 1000 do redis.call('ZADD', KEYS[2], unpack(index, i, math.min(i + 999, #index))) end
+for i = 1, #values, 1000 do redis.call('HSET', KEYS[1], unpack(values, i, math.min(i + 999, #values))) end
 return out
 `;
 
-/** ack: KEYS unacked, unacked_index; ARGV tag. (kombu: ZREM + HDEL) */
+/**
+ * ack one or more messages (kombu acks one: ZREM + HDEL in a MULTI; the same for each tag here):
+ * KEYS unacked, unacked_index; ARGV the tags (at most ACK_BATCH). → how many were in `unacked`.
+ */
 export const ACK_LUA = `
-redis.call('ZREM', KEYS[2], ARGV[1])
-return redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], unpack(ARGV))
+return redis.call('HDEL', KEYS[1], unpack(ARGV))
 `;
+
+/** Most tags one ack call carries (Lua's unpack is bounded by its C stack, 8000). */
+export const ACK_BATCH = 1000;
 
 /**
  * requeue (reject(requeue=true) → LPUSH, release at shutdown → RPUSH): if the tag is still in
@@ -179,7 +209,7 @@ return 0
 /** The transport's commands, registered with ioredis `defineCommand` (EVALSHA, NOSCRIPT-safe). */
 export interface TransportScripts {
   celeriacFetch(numKeys: number, ...args: (string | number)[]): Promise<(string | number)[]>;
-  celeriacAck(...args: string[]): Promise<number>;
+  celeriacAck(unacked: string, unackedIndex: string, ...tags: string[]): Promise<number>;
   celeriacRequeue(numKeys: number, ...args: string[]): Promise<number>;
   celeriacRestore(numKeys: number, ...args: string[]): Promise<number>;
   celeriacBad(...args: string[]): Promise<number>;

@@ -17,42 +17,74 @@ export function taskContext(request: Request, signal: AbortSignal, hooks: JobHoo
   };
 }
 
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === "object" || typeof v === "function") && v !== null && typeof (v as PromiseLike<unknown>).then === "function";
+}
+
+/** A handler's error; an AbortError after the soft limit is the soft limit surfacing through fetch/timers. */
+function thrown(error: unknown, abort: AbortController | null): HandlerOutcome {
+  const signal = abort?.signal;
+  if (signal?.aborted && isAbortError(error) && signal.reason instanceof SoftTimeLimitExceeded) return { kind: "throw", error: signal.reason };
+  return { kind: "throw", error };
+}
+
+/** A run that ended while `start` ran (a synchronous handler): nothing left to limit or stop. */
+class Ended implements Execution {
+  private settled: Promise<HandlerOutcome> | null = null;
+  constructor(readonly outcome: HandlerOutcome) {}
+
+  get done(): Promise<HandlerOutcome> {
+    return (this.settled ??= Promise.resolve(this.outcome));
+  }
+
+  softLimit(): void {}
+
+  kill(): void {}
+}
+
+function ended(outcome: HandlerOutcome): Execution {
+  return new Ended(outcome);
+}
+
 export class EventLoopPool implements ExecutionPool {
   readonly kind = "eventloop" as const;
 
   start(task: RegisteredTask, request: Request, args: unknown[], hooks: JobHooks): Execution {
-    const abort = new AbortController();
-    let finish!: (o: HandlerOutcome) => void;
-    let finished = false;
+    const bound = !!task.options.bind;
+    // Only a bound handler sees a signal (ctx.signal): an unbound one needs no AbortController.
+    const abort = bound ? new AbortController() : null;
+    let finish: ((o: HandlerOutcome) => void) | null = null;
+    let value: unknown;
+    try {
+      value = (task.handler as (...a: unknown[]) => unknown)(...(abort ? [taskContext(request, abort.signal, hooks), ...args] : args));
+    } catch (error) {
+      return ended(thrown(error, abort));
+    }
+    if (!isThenable(value)) return ended({ kind: "return", value });
+    const result = value;
     const done = new Promise<HandlerOutcome>((resolve) => {
       finish = (o) => {
-        if (finished) return;
-        finished = true;
+        finish = null;
         resolve(o);
       };
-    });
-    const bound = !!task.options.bind;
-    void (async () => {
       try {
-        const callArgs = bound ? [taskContext(request, abort.signal, hooks), ...args] : args;
-        const value = await (task.handler as (...a: unknown[]) => unknown)(...callArgs);
-        finish({ kind: "return", value });
+        result.then(
+          (v) => finish?.({ kind: "return", value: v }),
+          (error: unknown) => finish?.(thrown(error, abort)),
+        );
       } catch (error) {
-        // An AbortError after the soft limit is the soft limit surfacing through fetch/timers.
-        if (abort.signal.aborted && isAbortError(error) && abort.signal.reason instanceof SoftTimeLimitExceeded) {
-          finish({ kind: "throw", error: abort.signal.reason });
-        } else finish({ kind: "throw", error });
+        finish?.(thrown(error, abort)); // a thenable whose then() throws
       }
-    })();
+    });
     return {
       done,
       softLimit: () => {
         const err = new SoftTimeLimitExceeded();
-        abort.abort(err);
-        if (!bound) finish({ kind: "throw", error: err });
+        abort?.abort(err);
+        if (!bound) finish?.({ kind: "throw", error: err });
       },
       kill: () => {
-        if (!abort.signal.aborted) abort.abort(new Error("terminated"));
+        if (abort && !abort.signal.aborted) abort.abort(new Error("terminated"));
       },
     };
   }

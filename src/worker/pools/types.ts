@@ -21,6 +21,11 @@ export interface JobHooks {
 export interface Execution {
   /** Settles once with the handler's outcome (never rejects). */
   readonly done: Promise<HandlerOutcome>;
+  /**
+   * The outcome when the handler ended before `start` returned (a synchronous handler on the event
+   * loop): the tracer goes on without waiting for `done`.
+   */
+  readonly outcome?: HandlerOutcome;
   /** Pid of the process running it (prefork: the child's); this process's when absent. */
   readonly pid?: number;
   /**
