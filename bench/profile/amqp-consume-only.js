@@ -1,9 +1,10 @@
 // The AMQP consume path alone, without the worker: N tasks.add queued by Python Celery, then
 // consumed in this process with a prefetch window of 64 (as `-c 16`), each delivery acked at once.
 //
-//   node bench/profile/amqp-consume-only.js MODE [N]     MODE: amqplib | transport
+//   node bench/profile/amqp-consume-only.js MODE [N]     MODE: amqplib | amqplib-batched | transport
 //
-//   amqplib    bare amqplib: basic.qos(64, global) + basic.consume, ch.ack per message (the floor)
+//   amqplib    bare amqplib: basic.qos(64, global) + basic.consume, ch.ack per message
+//   amqplib-batched  bare amqplib, one ack(multiple) per event-loop turn (the floor of the transport)
 //   transport  celeriac's AmqpTransport.consume (table decoder, RawMessage, batched acks)
 //
 //   BENCH_AMQP_PORT, BENCH_REDIS_PORT (the Redis is only the enqueue script's backend),
@@ -52,17 +53,26 @@ function meter() {
   };
 }
 
-async function viaAmqplib() {
+async function viaAmqplib(batched) {
   const amqplib = require("amqplib");
   const conn = await amqplib.connect(BROKER);
   const ch = await conn.createChannel();
   await ch.prefetch(WINDOW, true);
   const m = meter();
+  let last = null;
+  const flush = () => {
+    if (last === null) return;
+    ch.ack(last, true);
+    last = null;
+  };
   await ch.consume("celery", (msg) => {
-    ch.ack(msg);
+    if (!batched) ch.ack(msg);
+    else if (last === null) setImmediate(flush);
+    if (batched) last = msg;
     m.tick();
   });
   const out = await m.done;
+  flush();
   await conn.close();
   return out;
 }
@@ -96,7 +106,7 @@ async function viaTransport() {
 
 (async () => {
   await enqueue();
-  const out = MODE === "amqplib" ? await viaAmqplib() : await viaTransport();
+  const out = MODE.startsWith("amqplib") ? await viaAmqplib(MODE === "amqplib-batched") : await viaTransport();
   console.log(JSON.stringify({ ...out, dist: path.relative(ROOT, DIST) || "." }));
 })().catch((e) => {
   console.error(e);

@@ -6,6 +6,8 @@
 //   BENCH_REDIS_PORT / BENCH_AMQP_PORT   private brokers started (or reused) here (16391 / 5692)
 //   BENCH_IGNORE_RESULT=1                task_ignore_result (no result stored)
 //   BENCH_CELERIAC_DIST=<dir>/dist       the built celeriac to run (default: this checkout's)
+//   WORKER=celery-node                   drain with bench/celery-node-worker.js instead (the peer;
+//                                        no prefetch bound, acks on receipt)
 //   PROFILE=1                            also `node --cpu-prof` the worker and print its top
 //                                        self-time functions over the drain window only
 //   PROFILE_DIR                          where the .cpuprofile goes (default .tmp/profiles)
@@ -113,7 +115,8 @@ async function main() {
   const nodeArgs = [...(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${profName}`] : []), ...(PERF ? ["--perf-basic-prof"] : [])];
   const perfData = path.join(PROFILE_DIR, profName.replace(/\.cpuprofile$/, ".perf.data"));
   const cli = path.join(DIST, "cli/main.js");
-  const child = spawn(process.execPath, [...nodeArgs, cli, "worker", "-A", "bench/tsapp.js", "-P", "eventloop", "-c", "16", "-l", "warning"], { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
+  const workerArgs = process.env.WORKER === "celery-node" ? [path.join(ROOT, "bench/celery-node-worker.js")] : [cli, "worker", "-A", "bench/tsapp.js", "-P", "eventloop", "-c", "16", "-l", "warning"];
+  const child = spawn(process.execPath, [...nodeArgs, ...workerArgs], { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d.toString()));
   const exited = new Promise((r) => child.on("exit", r));
@@ -140,7 +143,7 @@ async function main() {
     out = {
       n: N,
       ignoreResult: IGNORE,
-      dist: path.relative(ROOT, DIST) || ".",
+      worker: process.env.WORKER === "celery-node" ? "celery-node" : path.relative(ROOT, DIST) || ".",
       tasksPerSec: Math.round((N - 1) / seconds),
       cpuMsPerTask: Number((((cpu1 - cpu0) * 1000) / TICK / (N - 1)).toFixed(4)),
       cpuUtil: Number(((cpu1 - cpu0) / TICK / seconds).toFixed(2)),

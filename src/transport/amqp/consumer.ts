@@ -43,13 +43,15 @@ interface Pending {
   msg: ConsumeMessage;
 }
 
+/** What settling a delivery that needs nothing more (no_ack, settled twice) returns. */
+const SETTLED: Promise<void> = Promise.resolve();
+
 export class AmqpDelivery implements Delivery {
   readonly message: RawMessage;
   readonly queue: string;
   readonly exchange: string;
   readonly routingKey: string;
   readonly redelivered: boolean;
-  readonly deliveryTag: string;
   private settled = false;
 
   constructor(
@@ -65,32 +67,38 @@ export class AmqpDelivery implements Delivery {
     this.exchange = msg.fields.exchange;
     this.routingKey = msg.fields.routingKey;
     this.redelivered = msg.fields.redelivered;
-    this.deliveryTag = String(msg.fields.deliveryTag);
   }
 
-  private settle(what: string, op: () => void): Promise<void> {
-    if (this.settled || this.noAck) return Promise.resolve(); // no_ack: already settled by the broker
+  /** The channel's delivery tag, as a string. */
+  get deliveryTag(): string {
+    return String(this.msg.fields.deliveryTag);
+  }
+
+  private settle(what: "ack" | "reject" | "release", requeue: boolean): Promise<void> {
+    if (this.settled || this.noAck) return SETTLED; // no_ack: already settled by the broker
     if (!this.owner.isLive(this.ch)) return Promise.reject(new StaleDeliveryError(what, this.deliveryTag));
     this.settled = true;
     try {
-      op();
+      if (what === "ack") this.acks.ack(this.msg);
+      else if (what === "reject") this.acks.reject(this.msg, requeue);
+      else this.acks.release(this.msg);
     } catch {
       return Promise.reject(new StaleDeliveryError(what, this.deliveryTag));
     }
-    return Promise.resolve();
+    return SETTLED;
   }
 
   ack(): Promise<void> {
-    return this.settle("ack", () => this.acks.ack(this.msg));
+    return this.settle("ack", false);
   }
 
   reject(requeue: boolean): Promise<void> {
-    return this.settle("reject", () => this.acks.reject(this.msg, requeue));
+    return this.settle("reject", requeue);
   }
 
   /** basic.nack(requeue=true): back to the queue (no front-of-queue on AMQP), redelivered=true. */
   release(): Promise<void> {
-    return this.settle("release", () => this.acks.release(this.msg));
+    return this.settle("release", true);
   }
 }
 
@@ -215,6 +223,10 @@ export class AmqpConsumer implements Consumer, ConnectionListener {
     if (!acks) return;
     if (!this.options.noAck) acks.delivered(msg.fields.deliveryTag);
     if (ch !== this.channel) return;
+    if (this.pending.length === 0 && !this.cancelled && this.options.hasCapacity()) {
+      this.handOver(ch, acks, queue, msg); // the common case: room in the caller's window
+      return;
+    }
     this.pending.push({ ch, acks, queue, msg });
     this.drain();
   }
@@ -222,22 +234,25 @@ export class AmqpConsumer implements Consumer, ConnectionListener {
   private drain(): void {
     while (this.pending.length > 0 && !this.cancelled && this.options.hasCapacity()) {
       const p = this.pending.shift() as Pending;
-      if (!this.liveChannels.has(p.ch)) continue;
-      let delivery: AmqpDelivery;
-      try {
-        delivery = new AmqpDelivery(this, p.ch, p.acks, p.msg, p.queue, this.options.noAck === true);
-      } catch (err) {
-        // unreadable header table etc.: drop it like a bad envelope, tell the caller
-        try {
-          if (!this.options.noAck) p.acks.reject(p.msg, false);
-        } catch {
-          /* channel gone */
-        }
-        this.options.onTransportError?.(err as Error, p.msg.content);
-        continue;
-      }
-      this.options.onDelivery(delivery);
+      if (this.liveChannels.has(p.ch)) this.handOver(p.ch, p.acks, p.queue, p.msg);
     }
+  }
+
+  private handOver(ch: Channel, acks: ChannelAcks, queue: string, msg: ConsumeMessage): void {
+    let delivery: AmqpDelivery;
+    try {
+      delivery = new AmqpDelivery(this, ch, acks, msg, queue, this.options.noAck === true);
+    } catch (err) {
+      // unreadable properties: drop it like a bad envelope, tell the caller
+      try {
+        if (!this.options.noAck) acks.reject(msg, false);
+      } catch {
+        /* channel gone */
+      }
+      this.options.onTransportError?.(err as Error, msg.content);
+      return;
+    }
+    this.options.onDelivery(delivery);
   }
 
   // ---------------------------------------------------------------- Consumer
