@@ -9,7 +9,7 @@ import { errorToExceptionInfo, excRepr } from "../protocol/exceptions";
 import { isoformatUtc } from "../protocol/isotime";
 import { safeRepr } from "../protocol/repr";
 import { pyFloat } from "../protocol/serializers/json";
-import type { WorkerSignals } from "../signals";
+import type { WorkerEventMap, WorkerEventName, WorkerSignals } from "../signals";
 import type { EventDispatcher } from "./dispatcher";
 
 export const SOFTWARE_INFO = { sw_ident: "celeriac", sw_ver: "0.1.0", sw_sys: process.platform === "linux" ? "Linux" : process.platform === "darwin" ? "Darwin" : process.platform };
@@ -72,16 +72,21 @@ export class WorkerEventPublisher {
     this.taskEventsEnabled = on;
   }
 
-  private task(type: string, fields: Record<string, unknown>): void {
-    if (this.taskEventsEnabled) void this.dispatcher.send(type, fields);
+  /**
+   * Send task event `type` on every `signal` while task events are on; its fields are built only
+   * then (with events off, the default, a task costs no repr of its result).
+   */
+  private taskEvent<K extends WorkerEventName>(signal: K, type: string, fields: (payload: WorkerEventMap[K]) => Record<string, unknown>): () => void {
+    return this.source.signals.on(signal, (p) => {
+      if (this.taskEventsEnabled) void this.dispatcher.send(type, fields(p));
+    });
   }
 
   async start(): Promise<void> {
-    const s = this.source.signals;
     this.offs.push(
-      s.on("taskReceived", (p) => {
+      this.taskEvent("taskReceived", "task-received", (p) => {
         const r = p.request;
-        this.task("task-received", {
+        return {
           uuid: p.taskId,
           name: r.name,
           args: repr(r.headers?.argsrepr, r.args),
@@ -91,20 +96,14 @@ export class WorkerEventPublisher {
           retries: r.retries,
           eta: r.eta ? isoformatUtc(r.eta) : null,
           expires: r.expires ? isoformatUtc(r.expires) : null,
-        });
+        };
       }),
-      s.on("taskPrerun", (p) => this.task("task-started", { uuid: p.taskId })),
+      this.taskEvent("taskPrerun", "task-started", (p) => ({ uuid: p.taskId })),
       // runtime: the tracer's monotonic run time (Celery's T), the same number the worker logs.
-      s.on("taskSuccess", (p) => this.task("task-succeeded", { uuid: p.taskId, result: safeRepr(p.result), runtime: pyFloat(p.runtime) })),
-      s.on("taskFailure", (p) => {
-        this.task("task-failed", { uuid: p.taskId, exception: excRepr(p.excInfo), traceback: p.traceback ?? "" });
-      }),
-      s.on("taskRetry", (p) => {
-        this.task("task-retried", { uuid: p.taskId, exception: excRepr(errorToExceptionInfo(p.exception)), traceback: "" });
-      }),
-      s.on("taskRevoked", (p) => {
-        this.task("task-revoked", { uuid: p.taskId, terminated: p.terminated, signum: p.terminated ? signum(p.signal) : null, expired: p.expired });
-      }),
+      this.taskEvent("taskSuccess", "task-succeeded", (p) => ({ uuid: p.taskId, result: safeRepr(p.result), runtime: pyFloat(p.runtime) })),
+      this.taskEvent("taskFailure", "task-failed", (p) => ({ uuid: p.taskId, exception: excRepr(p.excInfo), traceback: p.traceback ?? "" })),
+      this.taskEvent("taskRetry", "task-retried", (p) => ({ uuid: p.taskId, exception: excRepr(errorToExceptionInfo(p.exception)), traceback: "" })),
+      this.taskEvent("taskRevoked", "task-revoked", (p) => ({ uuid: p.taskId, terminated: p.terminated, signum: p.terminated ? signum(p.signal) : null, expired: p.expired })),
     );
     await this.dispatcher.send("worker-online", this.workerFields(this.freq));
     this.timer = setInterval(() => this.heartbeat(), this.freq * 1000);
