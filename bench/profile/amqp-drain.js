@@ -6,6 +6,8 @@
 //   BENCH_REDIS_PORT / BENCH_AMQP_PORT   private brokers started (or reused) here (16391 / 5692)
 //   BENCH_IGNORE_RESULT=1                task_ignore_result (no result stored)
 //   BENCH_CELERIAC_DIST=<dir>/dist       the built celeriac to run (default: this checkout's)
+//   ALLOC=1                              also sample every allocation of the worker
+//                                        (alloc-sampling.js) and print bytes by area and site
 //   WORKER=celery-node                   drain with bench/celery-node-worker.js instead (the peer;
 //                                        no prefetch bound, acks on receipt)
 //   PROFILE=1                            also `node --cpu-prof` the worker and print its top
@@ -38,6 +40,7 @@ const IGNORE = process.env.BENCH_IGNORE_RESULT === "1";
 const DIST = process.env.BENCH_CELERIAC_DIST ? path.resolve(process.env.BENCH_CELERIAC_DIST) : path.join(ROOT, "dist");
 const PROFILE = process.env.PROFILE === "1";
 const PERF = process.env.PERF === "1";
+const ALLOC = process.env.ALLOC === "1";
 const PROFILE_DIR = path.resolve(process.env.PROFILE_DIR || path.join(ROOT, ".tmp/profiles"));
 const TICK = 100; // clock ticks per second (getconf CLK_TCK)
 
@@ -105,7 +108,7 @@ async function main() {
   const ch = await conn.createChannel();
   await ch.assertQueue("celery", { durable: true });
   await ch.purgeQueue("celery");
-  const env = { ...process.env, BENCH_BROKER: BROKER, BENCH_BACKEND: BACKEND, BENCH_IGNORE_RESULT: IGNORE ? "1" : "0", BENCH_CELERIAC_DIST: DIST };
+  const env = { ...process.env, ALLOC_OUT: path.join(PROFILE_DIR, `amqp-${IGNORE ? "ignore" : "results"}-${process.pid}.alloc.txt`), BENCH_BROKER: BROKER, BENCH_BACKEND: BACKEND, BENCH_IGNORE_RESULT: IGNORE ? "1" : "0", BENCH_CELERIAC_DIST: DIST };
   execFileSync(PY, [path.join(ROOT, "bench/py/enqueue.py"), String(N)], { env, cwd: path.join(ROOT, "bench/py"), stdio: ["ignore", "ignore", "inherit"] });
   const queued = async () => (await ch.checkQueue("celery")).messageCount;
   if ((await queued()) !== N) throw new Error(`expected ${N} queued messages, found ${await queued()}`);
@@ -113,6 +116,8 @@ async function main() {
   fs.mkdirSync(PROFILE_DIR, { recursive: true });
   const profName = `amqp-${IGNORE ? "ignore" : "results"}-${process.pid}.cpuprofile`;
   const nodeArgs = [...(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${profName}`] : []), ...(PERF ? ["--perf-basic-prof"] : [])];
+  const allocOut = path.join(PROFILE_DIR, profName.replace(/\.cpuprofile$/, ".alloc.txt"));
+  if (ALLOC) nodeArgs.push("--require", path.join(__dirname, "alloc-sampling.js"));
   const perfData = path.join(PROFILE_DIR, profName.replace(/\.cpuprofile$/, ".perf.data"));
   const cli = path.join(DIST, "cli/main.js");
   const workerArgs = process.env.WORKER === "celery-node" ? [path.join(ROOT, "bench/celery-node-worker.js")] : [cli, "worker", "-A", "bench/tsapp.js", "-P", "eventloop", "-c", "16", "-l", "warning"];
@@ -165,6 +170,7 @@ async function main() {
     console.log(`perf: ${path.relative(ROOT, perfData)}`);
     console.log(report.split("\n").filter((l) => l.trim() && !l.startsWith("#")).join("\n"));
   }
+  if (ALLOC) console.log(`allocations (whole run, N=${N}):\n${fs.readFileSync(allocOut, "utf8")}`);
   if (PROFILE) {
     const file = path.join(PROFILE_DIR, profName);
     console.log(`profile: ${path.relative(ROOT, file)}`);
