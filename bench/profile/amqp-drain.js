@@ -27,6 +27,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const Redis = require("ioredis");
 const amqplib = require("amqplib");
+const { setInterval: every } = require("node:timers/promises");
 const { summarize } = require("./summarize");
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -44,7 +45,6 @@ const ALLOC = process.env.ALLOC === "1";
 const PROFILE_DIR = path.resolve(process.env.PROFILE_DIR || path.join(ROOT, ".tmp/profiles"));
 const TICK = 100; // clock ticks per second (getconf CLK_TCK)
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function cpuTicks(pid) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -52,30 +52,26 @@ function cpuTicks(pid) {
   return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15)
 }
 
+/** A process and its descendants (pgrep -P, recursively). */
+function processTree(pid) {
+  let children = [];
+  try {
+    children = execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
+  } catch {
+    // no children (pgrep exits 1)
+  }
+  return [pid, ...children.flatMap(processTree)];
+}
+
 /** CPU ticks of a process and all its descendants (the broker: rabbitmq-server → beam.smp → ...). */
 function treeTicks(pid) {
-  const children = new Map();
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(entry));
-    } catch {
-      // exited meanwhile
-    }
-  }
   let total = 0;
-  const stack = [pid];
-  while (stack.length) {
-    const p = stack.pop();
+  for (const p of processTree(pid)) {
     try {
       total += cpuTicks(p);
     } catch {
       // exited meanwhile
     }
-    stack.push(...(children.get(p) || []));
   }
   return total;
 }
@@ -85,13 +81,13 @@ function switches(pid) {
   return { vol: Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(s)[1]), invol: Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(s)[1]) };
 }
 
+/** Poll `check` every 2 ms until it holds; fail after `ms`. */
 async function waitUntil(check, ms, what) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
+  const deadline = Date.now() + ms;
+  for await (const _ of every(2)) {
     if (await check()) return;
-    await sleep(2);
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
   }
-  throw new Error(`timed out: ${what}`);
 }
 
 async function main() {

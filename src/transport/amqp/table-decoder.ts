@@ -26,11 +26,15 @@ function truncated(): never {
   throw new RangeError("AMQP field table truncated");
 }
 
+/** `v`, read at `at`, was `size` bytes: move past it. */
+function skip<T>(v: T, size: number): T {
+  at += size;
+  return v;
+}
+
 function u32(buf: Buffer): number {
   if (at + 4 > buf.length) truncated();
-  const v = buf[at] * 0x1000000 + ((buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]);
-  at += 4;
-  return v;
+  return skip(buf[at] * 0x1000000 + ((buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]), 4);
 }
 
 /** Keys by length, first and last byte (the first key seen for each; bounded). */
@@ -59,20 +63,15 @@ function key(buf: Buffer, len: number): string {
 function value(buf: Buffer): WireValue {
   if (at >= buf.length) truncated();
   const tag = buf[at++];
-  let v: WireValue;
   switch (tag) {
     case 0x53: {
       // S: long string
       const len = u32(buf);
       if (at + len > buf.length) truncated();
-      v = buf.toString("utf8", at, at + len);
-      at += len;
-      return v;
+      return skip(buf.toString("utf8", at, at + len), len);
     }
     case 0x49: // I: int32
-      v = buf.readInt32BE(at);
-      at += 4;
-      return v;
+      return skip(buf.readInt32BE(at), 4);
     case 0x56: // V: void
       return null;
     case 0x74: // t: boolean
@@ -97,56 +96,37 @@ function value(buf: Buffer): WireValue {
     case 0x6c: // l: int64 (amqplib, RabbitMQ)
     case 0x4c: {
       // L: int64 (py-amqp)
-      const big = buf.readBigInt64BE(at);
-      at += 8;
+      const big = skip(buf.readBigInt64BE(at), 8);
       return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
     }
     case 0x64: // d: double
-      v = buf.readDoubleBE(at);
-      at += 8;
-      return v;
+      return skip(buf.readDoubleBE(at), 8);
     case 0x66: // f: float
-      v = buf.readFloatBE(at);
-      at += 4;
-      return v;
+      return skip(buf.readFloatBE(at), 4);
     case 0x62: // b: int8
-      v = buf.readInt8(at);
-      at += 1;
-      return v;
+      return skip(buf.readInt8(at), 1);
     case 0x42: // B: uint8
-      v = buf.readUInt8(at);
-      at += 1;
-      return v;
+      return skip(buf.readUInt8(at), 1);
     case 0x73: // s: int16
-      v = buf.readInt16BE(at);
-      at += 2;
-      return v;
+      return skip(buf.readInt16BE(at), 2);
     case 0x75: // u: uint16
-      v = buf.readUInt16BE(at);
-      at += 2;
-      return v;
+      return skip(buf.readUInt16BE(at), 2);
     case 0x69: // i: uint32
       return u32(buf);
     case 0x44: {
       // D: decimal (places, signed 32-bit digits)
       const places = buf.readUInt8(at);
-      const digits = buf.readInt32BE(at + 1);
-      at += 5;
-      return digits / 10 ** places;
+      return skip(buf.readInt32BE(at + 1), 5) / 10 ** places;
     }
     case 0x54: {
       // T: timestamp, seconds
-      const secs = buf.readBigUInt64BE(at);
-      at += 8;
-      return new Date(Number(secs) * 1000);
+      return new Date(Number(skip(buf.readBigUInt64BE(at), 8)) * 1000);
     }
     case 0x78: {
       // x: byte array
       const len = u32(buf);
       if (at + len > buf.length) truncated();
-      v = Buffer.from(buf.subarray(at, at + len));
-      at += len;
-      return v;
+      return skip(Buffer.from(buf.subarray(at, at + len)), len);
     }
     default:
       throw new TypeError(`Unexpected type tag "${String.fromCharCode(tag)}" in an AMQP field table`);
