@@ -243,6 +243,48 @@ describe("publisher confirms and errors", () => {
   });
 });
 
+describe("acks sent together (basic.ack multiple=true for the oldest run)", () => {
+  /** The queue's ready and unacked counts as RabbitMQ reports them. */
+  async function counts(q: string): Promise<{ ready: number; unacked: number }> {
+    const rows = await listJson<{ name: string; messages_ready: number; messages_unacknowledged: number }>("queues", vhost, "name", "messages_ready", "messages_unacknowledged");
+    const row = rows.find((r) => r.name === q);
+    return { ready: row?.messages_ready ?? -1, unacked: row?.messages_unacknowledged ?? -1 };
+  }
+
+  test("a delivery still running is never acked by a later one's ack; a rejected one stays rejected; close sends the last acks", async () => {
+    const t = transport();
+    const q = unique("acks");
+    await t.declareQueue({ name: q });
+    for (let i = 0; i < 7; i++) await t.publish(rawMessage(`m${i}`), { exchange: "", routingKey: q });
+    const r = await record(t, [q], { prefetch: 10 });
+    await waitFor(() => r.deliveries.length === 7, 10000, "7 deliveries");
+    const byId = (id: string): import("../../src/transport/types").Delivery => {
+      const d = r.deliveries.find((x) => x.message.headers.id === id);
+      if (!d) throw new Error(`no delivery ${id}`);
+      return d;
+    };
+    // m0, m1: the oldest run; m2 still running (a gap); m3 rejected; m4, m5 acked above the gap; m6 running
+    await r.settle(byId("m1"));
+    await r.settle(byId("m0"));
+    await r.settle(byId("m3"), "drop");
+    await r.settle(byId("m5"));
+    await r.settle(byId("m4"));
+    await waitFor(async () => (await counts(q)).unacked === 2, 10000, "only m2 and m6 unacked");
+    expect(await counts(q)).toEqual({ ready: 0, unacked: 2 });
+    // m6 acked, then at once the transport closes: that ack still reaches the broker before the channel closes
+    await r.settle(byId("m6"));
+    await t.close();
+    await waitFor(async () => (await counts(q)).ready === 1, 10000, "m2 back in the queue");
+    expect(await counts(q)).toEqual({ ready: 1, unacked: 0 });
+    const t2 = transport();
+    const r2 = await record(t2, [q]);
+    await waitFor(() => r2.deliveries.length === 1, 10000, "m2 redelivered");
+    expect(r2.deliveries[0].message.headers.id).toBe("m2");
+    expect(r2.deliveries[0].redelivered).toBe(true);
+    await r2.settle(r2.deliveries[0]);
+  });
+});
+
 describe("connection loss (same node: close_all_connections of the vhost)", () => {
   test("a message in flight is redelivered (redelivered=true) and consuming resumes", async () => {
     const t = transport();

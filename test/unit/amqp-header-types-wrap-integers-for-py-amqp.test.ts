@@ -153,7 +153,7 @@ describe("table decoder (py-amqp's L tag)", () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only by this describe block
   const { decodeFieldTableBytes } = require("../../src/transport/amqp/table-decoder") as typeof import("../../src/transport/amqp/table-decoder");
   function entry(key: string, tag: string, payload: Buffer): Buffer {
-    return Buffer.concat([Buffer.from([key.length]), Buffer.from(key), Buffer.from(tag), payload]);
+    return Buffer.concat([Buffer.from([Buffer.byteLength(key)]), Buffer.from(key), Buffer.from(tag), payload]);
   }
   test("L (signed 64) is read; beyond 2^53 exactly as bigint; I/S/A/V/t as amqplib", () => {
     const big = Buffer.alloc(8);
@@ -177,5 +177,54 @@ describe("table decoder (py-amqp's L tag)", () => {
       entry("yes", "t", Buffer.from([1])),
     ]);
     expect(decodeFieldTableBytes(bytes)).toEqual({ big: 2 ** 40, huge: 2n ** 62n + 1n, neg: -5, int: 300, str: "py", arr: [300, 300], none: null, yes: true });
+  });
+
+  test("values come out plain, as decodeFieldValue makes amqplib's: T a Date, D a signed number, x a Buffer, F a table", () => {
+    const ts = Buffer.alloc(8);
+    ts.writeBigUInt64BE(1700000000n);
+    const dec = Buffer.alloc(5);
+    dec.writeUInt8(2, 0);
+    dec.writeInt32BE(-12345, 1);
+    const inner = entry("k", "S", Buffer.concat([Buffer.from([0, 0, 0, 1]), Buffer.from("v")]));
+    const nested = Buffer.concat([Buffer.from([0, 0, 0, inner.length]), inner]);
+    const bytes = Buffer.concat([
+      entry("when", "T", ts),
+      entry("dec", "D", dec),
+      entry("raw", "x", Buffer.concat([Buffer.from([0, 0, 0, 2]), Buffer.from([1, 2])])),
+      entry("tbl", "F", nested),
+      entry("ü", "S", Buffer.concat([Buffer.from([0, 0, 0, 2]), Buffer.from("é")])),
+    ]);
+    const got = decodeFieldTableBytes(bytes);
+    expect(got).toEqual({ when: new Date(1700000000 * 1000), dec: -123.45, raw: Buffer.from([1, 2]), tbl: { k: "v" }, ü: "é" });
+    // the same bytes, as amqplib's own decoder gives them, unwrapped by header-types: same values
+    expect(decodeFieldTable({ when: { "!": "timestamp", value: 1700000000 }, dec: { "!": "decimal", value: { places: 2, digits: 2 ** 32 - 12345 } } })).toEqual({
+      when: got.when,
+      dec: got.dec,
+    });
+  });
+
+  test("keys of the same length, first and last byte are told apart (the key cache compares every byte)", () => {
+    const t = Buffer.from([0, 0, 0, 1]);
+    for (let i = 0; i < 3; i++) {
+      const got = decodeFieldTableBytes(Buffer.concat([entry("ab_xd", "S", Buffer.concat([t, Buffer.from("1")])), entry("ab_yd", "S", Buffer.concat([t, Buffer.from("2")]))]));
+      expect(got).toEqual({ ab_xd: "1", ab_yd: "2" });
+    }
+  });
+
+  test("a `__proto__` key is an own entry, never the table's prototype", () => {
+    const inner = entry("polluted", "t", Buffer.from([1]));
+    const got = decodeFieldTableBytes(entry("__proto__", "F", Buffer.concat([Buffer.from([0, 0, 0, inner.length]), inner])));
+    expect(Object.getPrototypeOf(got)).toBe(Object.prototype);
+    expect(Object.keys(got)).toEqual(["__proto__"]);
+    expect((got as { polluted?: boolean }).polluted).toBeUndefined();
+  });
+
+  test("truncated or unknown input throws (amqplib then fails the frame), never reads past the table", () => {
+    const s = Buffer.concat([Buffer.from([0, 0, 0, 9]), Buffer.from("py")]); // says 9 bytes, has 2
+    expect(() => decodeFieldTableBytes(entry("str", "S", s))).toThrow(/truncated|out of range/);
+    expect(() => decodeFieldTableBytes(entry("int", "I", Buffer.from([0, 1])))).toThrow(/truncated|out of range/);
+    expect(() => decodeFieldTableBytes(entry("arr", "A", Buffer.from([0, 0, 0, 8, 0x56])))).toThrow(/truncated|out of range/);
+    expect(() => decodeFieldTableBytes(Buffer.from([5, 0x61]))).toThrow(/truncated|out of range/); // key longer than the table
+    expect(() => decodeFieldTableBytes(entry("q", "Q", Buffer.alloc(0)))).toThrow(/Unexpected type tag "Q"/);
   });
 });

@@ -9,7 +9,8 @@
  * * RabbitMQ pushes up to the window; a message is handed to `onDelivery` only while
  *   `hasCapacity()` is true — others wait in a local buffer until `poke()`, so the caller's window
  *   is never exceeded even if it is smaller than the broker's.
- * * ack = basic.ack; reject(requeue) = basic.reject (kombu's Message.reject/requeue);
+ * * ack = basic.ack, batched per turn of the event loop (channel-acks.ts: `multiple=true` for the
+ *   oldest run of acked deliveries); reject(requeue) = basic.reject (kombu's Message.reject/requeue);
  *   release = basic.nack(requeue=true): AMQP has no "front of the queue", RabbitMQ puts the
  *   message back at (about) its original position with redelivered=true.
  * * Connection or channel loss: RabbitMQ requeues every unacked message; buffered ones are
@@ -24,6 +25,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from "amqplib";
 import type { RawMessage } from "../../protocol/message";
 import type { Consumer, ConsumeOptions, Delivery } from "../types";
 import type { AmqpConnection, ConnectionListener } from "./connection";
+import { ChannelAcks } from "./channel-acks";
 import { rawMessageFrom } from "./message";
 
 /** Settling a delivery whose channel is gone: RabbitMQ redelivers the message. */
@@ -36,9 +38,13 @@ export class StaleDeliveryError extends Error {
 
 interface Pending {
   ch: Channel;
+  acks: ChannelAcks;
   queue: string;
   msg: ConsumeMessage;
 }
+
+/** What settling a delivery that needs nothing more (no_ack, settled twice) returns. */
+const SETTLED: Promise<void> = Promise.resolve();
 
 export class AmqpDelivery implements Delivery {
   readonly message: RawMessage;
@@ -46,12 +52,12 @@ export class AmqpDelivery implements Delivery {
   readonly exchange: string;
   readonly routingKey: string;
   readonly redelivered: boolean;
-  readonly deliveryTag: string;
   private settled = false;
 
   constructor(
     private readonly owner: AmqpConsumer,
     private readonly ch: Channel,
+    private readonly acks: ChannelAcks,
     private readonly msg: ConsumeMessage,
     queue: string,
     private readonly noAck = false,
@@ -61,39 +67,45 @@ export class AmqpDelivery implements Delivery {
     this.exchange = msg.fields.exchange;
     this.routingKey = msg.fields.routingKey;
     this.redelivered = msg.fields.redelivered;
-    this.deliveryTag = String(msg.fields.deliveryTag);
   }
 
-  private settle(what: string, op: () => void): Promise<void> {
-    if (this.settled || this.noAck) return Promise.resolve(); // no_ack: already settled by the broker
+  /** The channel's delivery tag, as a string. */
+  get deliveryTag(): string {
+    return String(this.msg.fields.deliveryTag);
+  }
+
+  private settle(what: "ack" | "reject" | "release", requeue: boolean): Promise<void> {
+    if (this.settled || this.noAck) return SETTLED; // no_ack: already settled by the broker
     if (!this.owner.isLive(this.ch)) return Promise.reject(new StaleDeliveryError(what, this.deliveryTag));
     this.settled = true;
     try {
-      op();
+      if (what === "ack") this.acks.ack(this.msg);
+      else if (what === "reject") this.acks.reject(this.msg, requeue);
+      else this.acks.release(this.msg);
     } catch {
       return Promise.reject(new StaleDeliveryError(what, this.deliveryTag));
     }
-    return Promise.resolve();
+    return SETTLED;
   }
 
   ack(): Promise<void> {
-    return this.settle("ack", () => this.ch.ack(this.msg));
+    return this.settle("ack", false);
   }
 
   reject(requeue: boolean): Promise<void> {
-    return this.settle("reject", () => this.ch.reject(this.msg, requeue));
+    return this.settle("reject", requeue);
   }
 
   /** basic.nack(requeue=true): back to the queue (no front-of-queue on AMQP), redelivered=true. */
   release(): Promise<void> {
-    return this.settle("release", () => this.ch.nack(this.msg, false, true));
+    return this.settle("release", true);
   }
 }
 
 export class AmqpConsumer implements Consumer, ConnectionListener {
   private channel: Channel | null = null;
-  /** Channels whose deliveries may still be settled (the current one, kept after cancel). */
-  private readonly liveChannels = new Set<Channel>();
+  /** Channels whose deliveries may still be settled (the current one, kept after cancel), with their acks. */
+  private readonly liveChannels = new Map<Channel, ChannelAcks>();
   private opening: Promise<void> | null = null;
   private readonly queues: string[];
   private readonly tags = new Map<string, string>();
@@ -171,7 +183,7 @@ export class AmqpConsumer implements Consumer, ConnectionListener {
     ch.on("close", () => this.onChannelClose(ch));
     if (!this.options.noAck) await ch.prefetch(this.prefetch, this.globalQos());
     this.channel = ch;
-    this.liveChannels.add(ch);
+    this.liveChannels.set(ch, new ChannelAcks(ch));
     for (const q of this.queues) await this.consumeQueue(ch, q);
   }
 
@@ -207,30 +219,40 @@ export class AmqpConsumer implements Consumer, ConnectionListener {
       this.warn(`the broker cancelled consuming queue '${queue}' (deleted?)`);
       return;
     }
+    const acks = this.liveChannels.get(ch);
+    if (!acks) return;
+    if (!this.options.noAck) acks.delivered(msg.fields.deliveryTag);
     if (ch !== this.channel) return;
-    this.pending.push({ ch, queue, msg });
+    if (this.pending.length === 0 && !this.cancelled && this.options.hasCapacity()) {
+      this.handOver(ch, acks, queue, msg); // the common case: room in the caller's window
+      return;
+    }
+    this.pending.push({ ch, acks, queue, msg });
     this.drain();
   }
 
   private drain(): void {
     while (this.pending.length > 0 && !this.cancelled && this.options.hasCapacity()) {
       const p = this.pending.shift() as Pending;
-      if (!this.liveChannels.has(p.ch)) continue;
-      let delivery: AmqpDelivery;
-      try {
-        delivery = new AmqpDelivery(this, p.ch, p.msg, p.queue, this.options.noAck === true);
-      } catch (err) {
-        // unreadable header table etc.: drop it like a bad envelope, tell the caller
-        try {
-          if (!this.options.noAck) p.ch.reject(p.msg, false);
-        } catch {
-          /* channel gone */
-        }
-        this.options.onTransportError?.(err as Error, p.msg.content);
-        continue;
-      }
-      this.options.onDelivery(delivery);
+      if (this.liveChannels.has(p.ch)) this.handOver(p.ch, p.acks, p.queue, p.msg);
     }
+  }
+
+  private handOver(ch: Channel, acks: ChannelAcks, queue: string, msg: ConsumeMessage): void {
+    let delivery: AmqpDelivery;
+    try {
+      delivery = new AmqpDelivery(this, ch, acks, msg, queue, this.options.noAck === true);
+    } catch (err) {
+      // unreadable properties: drop it like a bad envelope, tell the caller
+      try {
+        if (!this.options.noAck) acks.reject(msg, false);
+      } catch {
+        /* channel gone */
+      }
+      this.options.onTransportError?.(err as Error, msg.content);
+      return;
+    }
+    this.options.onDelivery(delivery);
   }
 
   // ---------------------------------------------------------------- Consumer
@@ -277,7 +299,7 @@ export class AmqpConsumer implements Consumer, ConnectionListener {
       this.tags.clear();
       for (const p of this.options.noAck ? [] : this.pending) {
         try {
-          p.ch.nack(p.msg, false, true);
+          p.acks.release(p.msg);
         } catch {
           /* channel gone: redelivered anyway */
         }
@@ -292,7 +314,10 @@ export class AmqpConsumer implements Consumer, ConnectionListener {
     await this.cancel();
     const ch = this.channel;
     this.channel = null;
-    for (const c of this.liveChannels) await c.close().catch(() => undefined);
+    for (const [c, acks] of this.liveChannels) {
+      acks.close();
+      await c.close().catch(() => undefined);
+    }
     this.liveChannels.clear();
     void ch;
   }

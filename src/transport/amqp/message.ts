@@ -10,6 +10,7 @@
 import type { Options } from "amqplib";
 import type { RawMessage, TaskProperties, WireValue } from "../../protocol/message";
 import { decodeFieldTable, encodeFieldTable } from "./header-types";
+import { tableDecoderInstalled } from "./table-decoder";
 
 /** amqplib publish options for a RawMessage. */
 export function publishProperties(message: RawMessage, priority?: number): Options.Publish {
@@ -53,32 +54,28 @@ export interface AmqpMessageLike {
   };
 }
 
-const PROPERTY_NAMES: [keyof AmqpMessageLike["properties"], string][] = [
-  ["correlationId", "correlation_id"],
-  ["replyTo", "reply_to"],
-  ["deliveryMode", "delivery_mode"],
-  ["priority", "priority"],
-  ["expiration", "expiration"],
-  ["messageId", "message_id"],
-  ["timestamp", "timestamp"],
-  ["type", "type"],
-  ["userId", "user_id"],
-  ["appId", "app_id"],
-];
-
 /** A delivered amqplib message → RawMessage (headers unwrapped to plain values). */
 export function rawMessageFrom(msg: AmqpMessageLike): RawMessage {
   const p = msg.properties;
   const properties: TaskProperties = {};
-  for (const [from, to] of PROPERTY_NAMES) {
-    const v = p[from];
-    if (v !== undefined && v !== null) properties[to] = v as WireValue;
-  }
+  // One test per property, in the order kombu lists them (no table to walk per message).
+  if (p.correlationId !== undefined && p.correlationId !== null) properties.correlation_id = p.correlationId as string;
+  if (p.replyTo !== undefined && p.replyTo !== null) properties.reply_to = p.replyTo as string;
+  if (p.deliveryMode !== undefined && p.deliveryMode !== null) properties.delivery_mode = p.deliveryMode as number;
+  if (p.priority !== undefined && p.priority !== null) properties.priority = p.priority as number;
+  if (p.expiration !== undefined && p.expiration !== null) properties.expiration = p.expiration as string;
+  if (p.messageId !== undefined && p.messageId !== null) properties.message_id = p.messageId as WireValue;
+  if (p.timestamp !== undefined && p.timestamp !== null) properties.timestamp = p.timestamp as WireValue;
+  if (p.type !== undefined && p.type !== null) properties.type = p.type as WireValue;
+  if (p.userId !== undefined && p.userId !== null) properties.user_id = p.userId as WireValue;
+  if (p.appId !== undefined && p.appId !== null) properties.app_id = p.appId as WireValue;
+  const headers = p.headers as { [k: string]: unknown } | undefined;
   return {
     body: msg.content,
     contentType: typeof p.contentType === "string" ? p.contentType : "",
     contentEncoding: typeof p.contentEncoding === "string" ? p.contentEncoding : "",
-    headers: decodeFieldTable(p.headers as { [k: string]: unknown } | undefined),
+    // Our table decoder gives plain values already; amqplib's own wraps timestamps and decimals.
+    headers: tableDecoderInstalled() && headers ? (headers as RawMessage["headers"]) : decodeFieldTable(headers),
     properties,
   };
 }
