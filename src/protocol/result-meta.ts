@@ -210,11 +210,19 @@ export function decodeResultMeta(text: string | Buffer): ResultMeta {
   if (v.status === undefined) v.status = "PENDING";
   if (v.result === undefined) v.result = null;
   if (v.traceback === undefined) v.traceback = null;
+  // celery-node stores the task's return value (or the raised error) as the traceback; Python
+  // ignores a traceback that is not text, so it is read as its JSON text instead of refused.
+  else if (v.traceback !== null && typeof v.traceback !== "string") v.traceback = textOf(v.traceback);
   if (v.children === undefined || v.children === null) v.children = [];
   if (v.date_done === undefined) v.date_done = null;
   if (typeof v.status !== "string") throw new InvalidResultMeta("result meta has a non-string status");
   assertResultMeta(v, (key) => new InvalidResultMeta(`result meta has a malformed ${key}`));
   return v;
+}
+
+/** JSON text of a decoded value (a bigint as its digits). */
+function textOf(v: WireValue): string {
+  return JSON.stringify(v, (_key, x: unknown) => (typeof x === "bigint" ? x.toString() : x));
 }
 
 function isGroupMeta(v: WireObject): v is GroupMeta {

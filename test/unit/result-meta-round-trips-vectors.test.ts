@@ -77,8 +77,13 @@ describe("result meta", () => {
     expect(() => decodeResultMeta("[1]")).toThrow();
   });
 
+  test("a traceback that is not text (celery-node stores the result there) is read as its JSON text", () => {
+    expect(decodeResultMeta('{"status": "SUCCESS", "result": 4, "traceback": 4, "task_id": "x"}').traceback).toBe("4");
+    expect(decodeResultMeta('{"status": "FAILURE", "result": null, "traceback": {}, "task_id": "x"}').traceback).toBe("{}");
+  });
+
   test("a field of the wrong type is refused, not passed on as a ResultMeta", () => {
-    expect(() => decodeResultMeta('{"status": "SUCCESS", "result": 4, "traceback": 3, "task_id": "x"}')).toThrow("malformed traceback");
+    expect(() => decodeResultMeta('{"status": "SUCCESS", "result": 4, "date_done": 3, "task_id": "x"}')).toThrow("malformed date_done");
     expect(() => decodeResultMeta('{"status": "SUCCESS", "result": 4, "children": [["x"]], "task_id": "x"}')).toThrow("malformed children");
     expect(() => decodeResultMeta('{"status": "SUCCESS", "result": 4}')).toThrow("malformed task_id");
     expect(decodeResultMeta('{"status": "SUCCESS", "result": 4, "task_id": "x", "queue": null}').queue).toBeNull();
