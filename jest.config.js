@@ -1,4 +1,7 @@
-/** Three projects: unit (pure code), integration (real Redis), interop (real Python Celery). */
+/**
+ * Four projects: unit (pure code), examples (a user's tests of their tasks, nothing else running),
+ * integration (real Redis), interop (real Python Celery).
+ */
 const common = {
   preset: "ts-jest",
   testEnvironment: "node",
@@ -8,6 +11,7 @@ module.exports = {
   reporters: ["default", "<rootDir>/test/summary-reporter.js"],
   projects: [
     { ...common, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
+    { ...common, displayName: "examples", testMatch: ["<rootDir>/examples/**/*.test.ts"] },
     {
       ...common,
       displayName: "integration",

@@ -21,6 +21,7 @@ import { Producer } from "./client/producer";
 import { Control } from "./client/control";
 import { GroupResult, Signature } from "./client/canvas";
 import { Task } from "./client/task";
+import { EagerRunner } from "./client/eager";
 import type { BoundTaskContext, TaskOptions } from "./task-types";
 import { WorkerSignals } from "./signals";
 
@@ -44,6 +45,8 @@ export class CeleryClient implements AppContext {
   readonly clock = new LamportClock();
   /** Celery's signals (taskPrerun, taskSuccess, taskFailure, taskRetry, workerReady, ...) of every worker of this app. */
   readonly signals = new WorkerSignals();
+  /** Runs this app's tasks and canvas in this process (`task.apply()`, `signature.apply()`, `taskAlwaysEager`). */
+  readonly eager: EagerRunner = new EagerRunner(this);
   private transportPromise: Promise<Transport> | null = null;
   private backendPromise: Promise<ResultBackend> | null = null;
   private producer: Producer | null = null;

@@ -73,6 +73,16 @@ export interface CeleryConfig {
   taskIgnoreResult: boolean;
   /** task_store_errors_even_if_ignored */
   taskStoreErrorsEvenIfIgnored: boolean;
+  /**
+   * task_always_eager: `delay`/`applyAsync` and canvas `applyAsync` run the task in this process
+   * at once (`task.apply`) and resolve with an `EagerResult`; nothing is sent (tests, debugging).
+   * `app.sendTask` by name still sends, as in Celery.
+   */
+  taskAlwaysEager: boolean;
+  /** task_eager_propagates: an eager run (`task.apply`, always-eager `delay`) throws the task's error instead of returning a FAILURE result. */
+  taskEagerPropagates: boolean;
+  /** task_store_eager_result: eager runs store their states and result in the result backend too. */
+  taskStoreEagerResult: boolean;
   /** task_acks_on_failure_or_timeout: with acksLate, ack failed/timed-out messages (false: reject without requeue). */
   taskAcksOnFailureOrTimeout: boolean;
   /** task_reject_on_worker_lost: with acksLate, requeue when the pool thread running the task dies. */
@@ -188,6 +198,9 @@ export const DEFAULTS: CeleryConfig = {
   taskAcksLate: false,
   taskIgnoreResult: false,
   taskStoreErrorsEvenIfIgnored: false,
+  taskAlwaysEager: false,
+  taskEagerPropagates: false,
+  taskStoreEagerResult: false,
   taskAcksOnFailureOrTimeout: true,
   taskRejectOnWorkerLost: false,
   taskDefaultRateLimit: null,

@@ -10,6 +10,8 @@ import type * as RedisBackendModule from "./backend/redis";
 import { isAmqpUrl } from "./transport/amqp/url";
 import { installTableDecoder } from "./transport/amqp/table-decoder";
 import { RpcBackend, isRpcBackendUrl } from "./backend/rpc";
+import { isMemoryUrl, MemoryTransport } from "./transport/memory";
+import { isMemoryBackendUrl, MemoryBackend } from "./backend/memory";
 import { sanitizeUrl, URL_MASK } from "./redact";
 
 // The Redis and AMQP modules are loaded for the URLs in use only: each pulls in its client library
@@ -25,9 +27,10 @@ const redisBackend = (): typeof RedisBackendModule => require("./backend/redis")
 // codec alone, not amqplib.
 installTableDecoder();
 
-/** The transport for the broker URL (redis://, rediss://, amqp://, amqps://, pyamqp://). */
+/** The transport for the broker URL (redis://, rediss://, amqp://, amqps://, pyamqp://, memory://). */
 export function createTransport(config: CeleryConfig): Transport {
   const url = config.broker;
+  if (isMemoryUrl(url)) return new MemoryTransport();
   if (/^rediss?:\/\//.test(url)) {
     const { RedisTransport } = redisTransport();
     return new RedisTransport(url, config.brokerTransportOptions);
@@ -53,7 +56,7 @@ export function createTransport(config: CeleryConfig): Transport {
       onWarning: bto.onWarning,
     });
   }
-  throw new Error(`unsupported broker URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, amqp://, amqps://, pyamqp://)`);
+  throw new Error(`unsupported broker URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, amqp://, amqps://, pyamqp://, memory://)`);
 }
 
 /**
@@ -75,6 +78,7 @@ export function createBackend(config: CeleryConfig, context?: Pick<AppContext, "
       persistent: (config as { resultPersistent?: boolean }).resultPersistent ?? false,
     });
   }
+  if (isMemoryBackendUrl(url)) return new MemoryBackend();
   if (/^rediss?:\/\//.test(url)) {
     const { RedisBackend } = redisBackend();
     return new RedisBackend(url, {
@@ -82,7 +86,7 @@ export function createBackend(config: CeleryConfig, context?: Pick<AppContext, "
       keyPrefix: config.resultBackendTransportOptions.globalKeyprefix,
     });
   }
-  throw new Error(`unsupported result backend URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, rpc://)`);
+  throw new Error(`unsupported result backend URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, rpc://, cache+memory://)`);
 }
 
 /** Used when no result backend is configured: storing is a no-op, reading is an error. */

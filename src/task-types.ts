@@ -30,6 +30,8 @@ export interface RequestInfo {
   timelimit: [number | null, number | null];
   deliveryInfo: { exchange: string; routingKey: string; priority: number | null; redelivered: boolean };
   headers: { [key: string]: WireValue | undefined };
+  /** Celery `request.is_eager`: true when the task runs in the caller's process (`task.apply`, `taskAlwaysEager`). */
+  isEager?: boolean;
 }
 
 /** Options of `ctx.retry`. */

@@ -14,10 +14,42 @@ import { normalizeSignature, toSignatureDict } from "../protocol/signature";
 import type { SignatureInput } from "../protocol/signature";
 import { AsyncResult } from "./async-result";
 import type { GetOptions } from "./async-result";
-import type { ApplyOptions, TaskMessage } from "./options";
+import type { ApplyOptions, EagerApplyOptions, TaskMessage } from "./options";
+import type { EagerResult } from "./eager-result";
 
-/** What canvas code (and a `Task`) needs from the app: its id, sending, and the result backend. */
-export type CanvasApp = Pick<AppContext, "oid" | "sendTask" | "sendTasks" | "backend">;
+/**
+ * Runs tasks and signatures in this process (Celery's `apply`, src/client/eager.ts): the app's,
+ * given to its tasks and canvas as `CanvasApp.eager`.
+ */
+export interface EagerCanvas {
+  /** `taskAlwaysEager`: `applyAsync` of tasks and canvas runs in this process too. */
+  readonly always: boolean;
+  /** Celery `task.apply()` of a registered task. */
+  applyTask(name: string, args: WireValue[], kwargs: WireObject, options: EagerApplyOptions): Promise<EagerResult>;
+  /** Celery's always-eager `task.apply_async()`: args and kwargs go through the task serializer first. */
+  applyTaskAsync(name: string, args: WireValue[], kwargs: WireObject, options: EagerApplyOptions): Promise<EagerResult>;
+  /** Celery `signature.apply()` of any signature (task, chain, group, chord). */
+  apply(dict: SignatureDict, args: WireValue[], options: EagerApplyOptions, kwargs: WireObject): Promise<CanvasResult>;
+  /** Celery `group.apply()`. */
+  applyGroup(dict: SignatureDict, args: WireValue[], options: EagerApplyOptions, kwargs: WireObject): Promise<GroupResult>;
+}
+
+/**
+ * What canvas code (and a `Task`) needs from the app: its id, sending, the result backend, and
+ * (apps have it; without it `apply()` is refused) its eager runner.
+ */
+export type CanvasApp = Pick<AppContext, "oid" | "sendTask" | "sendTasks" | "backend"> & { readonly eager?: EagerCanvas };
+
+/** The app's eager runner; an error for a CanvasApp that has none. */
+export function eagerOf(app: CanvasApp): EagerCanvas {
+  if (!app.eager) throw new Error("this app cannot run tasks eagerly (no eager runner)");
+  return app.eager;
+}
+
+/** The eager runner when `taskAlwaysEager` is on, else null. */
+function alwaysEager(app: CanvasApp): EagerCanvas | null {
+  return app.eager?.always ? app.eager : null;
+}
 
 /** Backends with Celery's native chord join (Redis). */
 export interface ChordBackend extends ResultBackend {
@@ -294,6 +326,15 @@ export class Signature {
   applyAsync(args: WireValue[] = [], kwargs: WireObject = {}, options: ApplyOptions = {}): Promise<CanvasResult> {
     return applySignature(this.app, this.toDict(), args, options, kwargs);
   }
+
+  /**
+   * Run it in this process, now (Celery `signature.apply()`): a task gives an `EagerResult`, a
+   * chain its last step's (`.parent` links back), a group a `GroupResult` of them, a chord its
+   * body's. Nothing is sent; see `Task.apply`.
+   */
+  apply(args: WireValue[] = [], kwargs: WireObject = {}, options: EagerApplyOptions = {}): Promise<CanvasResult> {
+    return eagerOf(this.app).apply(this.toDict(), args, options, kwargs);
+  }
 }
 
 /** A signature of another type (group/chain/chord) from its dict form. */
@@ -425,6 +466,8 @@ export async function applySignature(
   options: ApplyOptions = {},
   kwargs: WireObject = {},
 ): Promise<CanvasResult> {
+  const eager = alwaysEager(app);
+  if (eager) return eager.apply(dict, args, options, kwargs);
   switch (dict.subtask_type) {
     case "group":
       return applyGroup(app, dict, args, options, kwargs);
@@ -474,6 +517,8 @@ export async function applyGroup(
   options: ApplyOptions = {},
   kwargs: WireObject = {},
 ): Promise<GroupResult> {
+  const eager = alwaysEager(app);
+  if (eager) return eager.applyGroup(dict, args, options, kwargs);
   const groupOpts = { ...wireToApplyOptions(dict.options), ...options };
   const gid = groupOpts.groupId ?? groupOpts.taskId ?? uuid4();
   const { taskId: _t, groupId: _g, groupIndex: _i, link, linkError, ...shared } = groupOpts;
@@ -560,6 +605,8 @@ export async function applyChain(
   options: ApplyOptions = {},
   kwargs: WireObject = {},
 ): Promise<CanvasResult> {
+  const eager = alwaysEager(app);
+  if (eager) return eager.apply(dict, args, options, kwargs);
   const steps = chainSteps(dict);
   if (steps.length === 0) throw new Error("chain is empty");
   // Celery checks while preparing the steps, before the first one is sent.
@@ -597,6 +644,8 @@ export async function applyChord(
   options: ApplyOptions = {},
   kwargs: WireObject = {},
 ): Promise<CanvasResult> {
+  const eager = alwaysEager(app);
+  if (eager) return eager.apply(dict, args, options, kwargs);
   const k = dict.kwargs;
   const headerDict = normalizeSignature(k.header);
   const members = headerDict.subtask_type === "group" ? tasksOf(headerDict).map((t) => normalizeSignature(t)) : [headerDict];

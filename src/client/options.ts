@@ -50,6 +50,12 @@ export interface ApplyOptions {
   replyTo?: string;
 }
 
+/** Options of `task.apply()` (Celery `Task.apply`): the apply options, and whether the task's error is thrown. */
+export interface EagerApplyOptions extends ApplyOptions {
+  /** Celery `throw`: throw the task's error instead of returning a FAILURE result (default: `taskEagerPropagates`). */
+  throw?: boolean;
+}
+
 /** One message of `sendTasks`: the arguments of `sendTask`, by name. */
 export interface TaskMessage {
   /** The task's registered name. */

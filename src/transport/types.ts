@@ -121,9 +121,9 @@ export interface ConnectOptions {
   retry?: boolean;
 }
 
-/** A message broker, Redis or AMQP. */
+/** A message broker: Redis, AMQP, or the in-process `memory://`. */
 export interface Transport {
-  readonly name: "redis" | "amqp";
+  readonly name: "redis" | "amqp" | "memory";
   /**
    * Connect. A failure is a ConnectionFailure (src/connectivity/errors.ts) naming the URL with
    * its password masked and the reason (refused, unknown host, wrong password, TLS).

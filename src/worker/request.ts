@@ -5,7 +5,7 @@
  */
 import type { CeleryConfig } from "../config";
 import type { Logger } from "../logging";
-import type { DecodedTask, WireValue } from "../protocol/message";
+import type { DecodedTask } from "../protocol/message";
 import type { Delivery } from "../transport/types";
 import type { RequestInfo, TaskOptions } from "../task-types";
 import type { LimitedSet } from "./state";
@@ -224,24 +224,4 @@ export function createRequest(task: DecodedTask, delivery: Delivery, hostname: s
   return new Request(task, delivery, hostname);
 }
 
-function hasKeys(o: object): boolean {
-  for (const key in o) if (Object.hasOwn(o, key)) return true;
-  return false;
-}
-
-/**
- * Positional arguments for the handler. With `params`, Python kwargs land on their declared
- * positions (an unknown or duplicate keyword is a TypeError, as in Python); without, a non-empty
- * kwargs object is passed as a trailing argument.
- */
-export function handlerArguments(args: WireValue[], kwargs: { [key: string]: WireValue }, params: string[] | undefined): unknown[] {
-  if (!params) return hasKeys(kwargs) ? [...args, kwargs] : args;
-  const out: unknown[] = [...args];
-  for (const key of Object.keys(kwargs)) {
-    const index = params.indexOf(key);
-    if (index < 0) throw new TypeError(`got an unexpected keyword argument '${key}'`);
-    if (index < args.length) throw new TypeError(`got multiple values for argument '${key}'`);
-    out[index] = kwargs[key];
-  }
-  return out;
-}
+export { handlerArguments } from "../handler-arguments";

@@ -1,33 +1,10 @@
 /** Retry requests raised by `ctx.retry()` or autoretryFor, and how the retry message is built (docs/protocol.md §8). */
-import type { ErrorMatcher, RetryOptions, TaskOptions } from "../task-types";
+import type { RetryOptions, TaskOptions } from "../task-types";
 import type { ApplyOptions } from "../client/options";
-import { errorToExceptionInfo, excRepr } from "../protocol/exceptions";
-import { isoformatUtc } from "../protocol/isotime";
+import { autoretryOptions, DEFAULT_RETRY_DELAY, maxRetriesOf } from "../retry-policy";
 import type { Request } from "./request";
 
-/** Celery's default retry delay (s), max retries and backoff cap (s). */
-export const DEFAULT_RETRY_DELAY = 180;
-export const DEFAULT_MAX_RETRIES = 3;
-export const DEFAULT_RETRY_BACKOFF_MAX = 600;
-
-/** Thrown by `ctx.retry()`; the tracer turns it into a RETRY or a FAILURE. */
-export class RetryRequest extends Error {
-  constructor(readonly options: RetryOptions) {
-    super(retryText(options.exc, options.eta ?? options.countdown ?? null));
-    this.name = "Retry";
-  }
-}
-
-/** Python `str(Retry)`: "Retry in 600s: ValueError('x')", "Retry at <eta>", "Retry in 180s". */
-export function retryText(exc: unknown, when: Date | number | null): string {
-  const at = when === null ? "in Nones" : when instanceof Date ? `at ${isoformatUtc(when).replace("T", " ")}` : `in ${when}s`;
-  return exc !== undefined && exc !== null ? `Retry ${at}: ${excRepr(errorToExceptionInfo(exc))}` : `Retry ${at}`;
-}
-
-/** The effective max retries of one retry call (null = unlimited). */
-export function maxRetriesOf(retry: RetryOptions, task: TaskOptions): number | null {
-  return retry.maxRetries !== undefined ? retry.maxRetries : task.maxRetries !== undefined ? task.maxRetries : DEFAULT_MAX_RETRIES;
-}
+export { backoffCountdown, DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BACKOFF_MAX, DEFAULT_RETRY_DELAY, errorMatches, maxRetriesOf, RetryRequest, retryText } from "../retry-policy";
 
 /** True when `retries + 1` is past the limit (Celery: `retries > max_retries`). */
 export function retriesExhausted(request: Request, retry: RetryOptions, task: TaskOptions): boolean {
@@ -69,46 +46,7 @@ export function retryApplyOptions(request: Request, retry: RetryOptions, task: T
   };
 }
 
-/** True when `err` matches one of `matchers` (a class by instanceof, a string by exc_type / name). */
-export function errorMatches(err: unknown, matchers: readonly ErrorMatcher[] | undefined): boolean {
-  if (!matchers?.length) return false;
-  const type = errorToExceptionInfo(err).exc_type;
-  const name = err instanceof Error ? err.name : null;
-  for (const m of matchers) {
-    if (typeof m === "string") {
-      // "Exception" / "Error" catch every thrown Error, as Python's `autoretry_for=(Exception,)`.
-      if (m === type || m === name || ((m === "Exception" || m === "Error") && err instanceof Error)) return true;
-    } else {
-      try {
-        if (err instanceof m) return true;
-      } catch {
-        // not a class
-      }
-      // Errors rebuilt from a pool thread carry their class names.
-      const classes = (err as { __classes?: unknown } | null)?.__classes;
-      if (Array.isArray(classes) && m.name && classes.includes(m.name)) return true;
-    }
-  }
-  return false;
-}
-
-/**
- * Celery's `get_exponential_backoff_interval`: min(maximum, factor × 2^retries), and with full
- * jitter a random integer in [0, countdown].
- */
-export function backoffCountdown(factor: number, retries: number, maximum: number, jitter: boolean, random: () => number = Math.random): number {
-  const countdown = Math.min(maximum, factor * 2 ** retries);
-  return jitter ? Math.floor(random() * (Math.floor(countdown) + 1)) : countdown;
-}
-
 /** The retry an error thrown by the handler turns into under autoretryFor, or null. */
 export function autoretryFor(err: unknown, request: Request, task: TaskOptions): RetryOptions | null {
-  if (err instanceof RetryRequest || !errorMatches(err, task.autoretryFor) || errorMatches(err, task.dontAutoretryFor)) return null;
-  const options: RetryOptions = { ...task.retryKwargs, exc: err };
-  const backoff = task.retryBackoff;
-  if (backoff) {
-    const factor = backoff === true ? 1 : Math.max(1, Math.trunc(backoff));
-    options.countdown = backoffCountdown(factor, request.task.retries, Math.trunc(task.retryBackoffMax ?? DEFAULT_RETRY_BACKOFF_MAX), task.retryJitter ?? true);
-  }
-  return options;
+  return autoretryOptions(err, request.task.retries, task);
 }

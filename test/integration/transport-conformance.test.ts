@@ -1,22 +1,25 @@
 /**
- * One suite of transport behaviours, run against BOTH transports on the private test brokers:
- * RedisTransport (test redis, db 2, a unique global_keyprefix per run) and AmqpTransport (test
- * RabbitMQ, a vhost of its own). Where the brokers differ the subject states its rule:
+ * One suite of transport behaviours, run against EVERY transport: RedisTransport (test redis,
+ * db 2, a unique global_keyprefix per run), AmqpTransport (test RabbitMQ, a vhost of its own) and
+ * MemoryTransport (`memory://`, this process's broker; queue names are unique). Where they differ
+ * the subject states its rule:
  *
  *   priority  Redis (kombu buckets 0/3/6/9): LOWER numbers are served first.
  *             AMQP (x-max-priority queue):     HIGHER numbers are served first.
+ *             memory (kombu's has none):       publish order.
  */
 import { randomUUID } from "node:crypto";
 import type { QueueDeclaration, Transport } from "../../src/transport/types";
 import { RedisTransport } from "../../src/transport/redis";
 import { AmqpTransport } from "../../src/transport/amqp";
+import { MemoryTransport } from "../../src/transport/memory";
 import { amqpUrl, createVhost, deleteVhost } from "../support/amqp";
 import { unique } from "../support/app";
 import { rawMessage, record, testRedisUrl } from "../support/redis";
 import { sleep, waitFor } from "../support/wait";
 
 interface Subject {
-  name: "redis" | "amqp";
+  name: "redis" | "amqp" | "memory";
   /** A new transport on this run's namespace (prefix / vhost). */
   make(): Transport;
   /**
@@ -83,7 +86,29 @@ function amqpSubject(): Subject {
   return s;
 }
 
-const SUBJECTS: Subject[] = [redisSubject(), amqpSubject()];
+function memorySubject(): Subject {
+  return {
+    name: "memory",
+    make: () => new MemoryTransport(),
+    async leftover(queue) {
+      // Closing a transport gave its unsettled messages back to the process's broker.
+      const t = new MemoryTransport();
+      try {
+        return await t.purge([queue]);
+      } finally {
+        await t.close();
+      }
+    },
+    priorityQueue: (name) => ({ name, maxPriority: 10 }),
+    priorityOrder: [0, 5, 9], // publish order: no priorities
+    setup: async () => undefined,
+    teardown: async () => undefined,
+  };
+}
+
+const SUBJECTS: Subject[] = [redisSubject(), amqpSubject(), memorySubject()];
+
+const PRIORITY_RULE = { redis: "LOWER numbers first", amqp: "HIGHER numbers first", memory: "publish order" } as const;
 
 describe.each(SUBJECTS.map((s) => [s.name, s] as const))("transport conformance: %s", (_name, subject) => {
   let t: Transport;
@@ -218,7 +243,7 @@ describe.each(SUBJECTS.map((s) => [s.name, s] as const))("transport conformance:
     expect(r.deliveries.filter((d) => d.queue === qb)).toHaveLength(2);
   });
 
-  test(`priority order on a priority queue (${subject.name}: ${subject.name === "redis" ? "LOWER" : "HIGHER"} numbers first)`, async () => {
+  test(`priority order on a priority queue (${subject.name}: ${PRIORITY_RULE[subject.name]})`, async () => {
     const q = unique("prio");
     await t.declareQueue(subject.priorityQueue(q));
     for (const p of [0, 5, 9]) await t.publish(rawMessage(`p${p}`, {}, p), { exchange: "", routingKey: q, priority: p });
