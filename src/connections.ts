@@ -11,6 +11,8 @@ import { isAmqpUrl } from "./transport/amqp/url";
 import { installTableDecoder } from "./transport/amqp/table-decoder";
 import { RpcBackend, isRpcBackendUrl } from "./backend/rpc";
 import { sanitizeUrl, URL_MASK } from "./redact";
+import { amqpTlsPlan, redisTlsPlan } from "./connectivity/tls-settings";
+import { lazyTlsOptions } from "./connectivity/tls-options";
 
 // The Redis and AMQP modules are loaded for the URLs in use only: each pulls in its client library
 // (ioredis, amqplib), which an app on the other broker never needs (require caches them).
@@ -25,15 +27,20 @@ const redisBackend = (): typeof RedisBackendModule => require("./backend/redis")
 // codec alone, not amqplib.
 installTableDecoder();
 
-/** The transport for the broker URL (redis://, rediss://, amqp://, amqps://, pyamqp://). */
+/**
+ * The transport for the broker URL (redis://, rediss://, amqp://, amqps://, pyamqp://), with TLS
+ * from broker_use_ssl and the URL's ssl_* parameters (connectivity/tls-settings.ts).
+ */
 export function createTransport(config: CeleryConfig): Transport {
   const url = config.broker;
   if (/^rediss?:\/\//.test(url)) {
     const { RedisTransport } = redisTransport();
-    return new RedisTransport(url, config.brokerTransportOptions);
+    const tls = redisTlsPlan(url, "broker_use_ssl", config.brokerUseSsl);
+    return new RedisTransport(url, config.brokerTransportOptions, tls ? lazyTlsOptions(tls, url) : undefined);
   }
   if (isAmqpUrl(url)) {
     const bto = config.brokerTransportOptions;
+    const tls = amqpTlsPlan(url, config.brokerUseSsl);
     const { AmqpTransport } = amqpTransport();
     return new AmqpTransport(url, {
       heartbeat: config.brokerHeartbeat,
@@ -50,6 +57,7 @@ export function createTransport(config: CeleryConfig): Transport {
       prefetchCount: bto.prefetchCount,
       globalQos: bto.globalQos,
       tls: bto.tls,
+      ...(tls ? { ssl: lazyTlsOptions(tls, url) } : {}),
       onWarning: bto.onWarning,
     });
   }
@@ -77,9 +85,11 @@ export function createBackend(config: CeleryConfig, context?: Pick<AppContext, "
   }
   if (/^rediss?:\/\//.test(url)) {
     const { RedisBackend } = redisBackend();
+    const tls = redisTlsPlan(url, "redis_backend_use_ssl", config.redisBackendUseSsl);
     return new RedisBackend(url, {
       resultExpires: config.resultExpires,
       keyPrefix: config.resultBackendTransportOptions.globalKeyprefix,
+      ...(tls ? { tls: lazyTlsOptions(tls, url) } : {}),
     });
   }
   throw new Error(`unsupported result backend URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, rpc://)`);
