@@ -6,7 +6,8 @@
  *
  * vhost: the path without its leading "/", percent-decoded; empty → "/" (`%2F` is "/" too).
  * Defaults: guest/guest, localhost, 5672. Query `heartbeat=<s>` and `frame_max=<bytes>` are
- * read (kombu's names); other query parameters are ignored.
+ * read (kombu's names); other query parameters are ignored, but `ssl_*` ones are refused
+ * (connectivity/tls-settings.ts: TLS comes from broker_use_ssl, as for kombu).
  */
 import { sanitizeUrl, URL_MASK } from "../../redact";
 
