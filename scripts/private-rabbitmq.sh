@@ -10,6 +10,10 @@
 #   private-rabbitmq.sh ctl PORT DIR ARGS...   rabbitmqctl -n <node> ARGS (same cookie/epmd)
 #   private-rabbitmq.sh node PORT DIR    prints the node name
 #
+# With PRIVATE_RABBITMQ_TLS_PORT set, `start` also opens a TLS listener (AMQPS) on
+# 127.0.0.1:PRIVATE_RABBITMQ_TLS_PORT that requires a client certificate; the certificates are made
+# at start in DIR/tls (scripts/make-test-certs.sh: ca.pem, server.*, client.*, wrong-ca.pem).
+#
 # Node `celeriac-test-<PORT>@localhost`, AMQP on 127.0.0.1:PORT, Erlang distribution on
 # 127.0.0.1:PORT+20000, its own epmd on 127.0.0.1:PORT+10000 (never the shared 4369 one, so `stop`
 # can end it without touching other nodes). Mnesia, logs, the Erlang cookie (HOME) and an empty
@@ -59,11 +63,21 @@ start() {
   [ -x "$RMQ_BIN/rabbitmq-server" ] || { echo "rabbitmq-server not found: run bash scripts/ensure-deps.sh" >&2; return 1; }
   mkdir -p "$dir/log" "$dir/mnesia"
   : >"$dir/rabbitmq-env.conf"
-  [ -f "$dir/rabbitmq.conf" ] || printf '%s\n' \
+  printf '%s\n' \
     "listeners.tcp.default = 127.0.0.1:$port" \
     "loopback_users.guest = true" \
     "log.console = false" \
     "log.file.level = warning" >"$dir/rabbitmq.conf"
+  if [ -n "${PRIVATE_RABBITMQ_TLS_PORT:-}" ]; then
+    bash "$(dirname "${BASH_SOURCE[0]}")/make-test-certs.sh" "$dir/tls"
+    printf '%s\n' \
+      "listeners.ssl.default = 127.0.0.1:$PRIVATE_RABBITMQ_TLS_PORT" \
+      "ssl_options.cacertfile = $dir/tls/ca.pem" \
+      "ssl_options.certfile = $dir/tls/server.pem" \
+      "ssl_options.keyfile = $dir/tls/server.key" \
+      "ssl_options.verify = verify_peer" \
+      "ssl_options.fail_if_no_peer_cert = true" >>"$dir/rabbitmq.conf"
+  fi
   [ -f "$dir/enabled_plugins" ] || echo '[].' >"$dir/enabled_plugins"
   if [ ! -f "$dir/.erlang.cookie" ]; then
     (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/.erlang.cookie")

@@ -8,6 +8,7 @@ export type { CelerySettings } from "./app";
 export type { AppContext } from "./app-context";
 export { DEFAULTS, resolveConfig } from "./config";
 export type { CeleryConfig, Route, TaskRoutes, BrokerTransportOptions } from "./config";
+export type { BrokerUseSsl, RedisSslSettings, AmqpSslSettings, CertReqs } from "./connectivity/tls-settings";
 export { AsyncResult, ResultTimeoutError } from "./client/async-result";
 export type { GetOptions } from "./client/async-result";
 export { EagerResult } from "./client/eager-result";

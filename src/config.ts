@@ -6,6 +6,7 @@ import type { SerializerName } from "./protocol/serializers";
 import type { RedisTransportOptions } from "./transport/redis/options";
 import type { BeatSchedule } from "./beat/entry";
 import type { AmqpTransportOptions } from "./transport/amqp/options";
+import type { BrokerUseSsl, RedisSslSettings } from "./connectivity/tls-settings";
 
 /** A route: where a task's messages go. */
 export interface Route {
@@ -136,6 +137,15 @@ export interface CeleryConfig {
   workerMaxNestingDepth: number | null;
   /** broker_transport_options */
   brokerTransportOptions: BrokerTransportOptions;
+  /**
+   * broker_use_ssl: TLS of the broker link (remote control, events and rpc:// results ride it).
+   * true, or for Redis redis-py's keys (`ssl_cert_reqs`, `ssl_ca_certs`, `ssl_certfile`,
+   * `ssl_keyfile`, `ssl_check_hostname`), for RabbitMQ py-amqp's (`cert_reqs`, `ca_certs`,
+   * `certfile`, `keyfile`, `server_hostname`). See connectivity/tls-settings.ts. Default false.
+   */
+  brokerUseSsl: BrokerUseSsl;
+  /** redis_backend_use_ssl: TLS of the Redis result backend, redis-py's keys as brokerUseSsl's (null: from the URL alone). */
+  redisBackendUseSsl: RedisSslSettings | null;
   /** broker_heartbeat (s, AMQP; 0 disables) */
   brokerHeartbeat: number;
   /**
@@ -218,6 +228,8 @@ export const DEFAULTS: CeleryConfig = {
   workerMaxMessageSize: 16 * 1024 * 1024,
   workerMaxNestingDepth: 1000,
   brokerTransportOptions: {},
+  brokerUseSsl: false,
+  redisBackendUseSsl: null,
   brokerHeartbeat: 120,
   brokerConnectionRetryOnStartup: true,
   brokerConnectionRetry: true,

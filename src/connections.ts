@@ -13,6 +13,8 @@ import { RpcBackend, isRpcBackendUrl } from "./backend/rpc";
 import { isMemoryUrl, MemoryTransport } from "./transport/memory";
 import { isMemoryBackendUrl, MemoryBackend } from "./backend/memory";
 import { sanitizeUrl, URL_MASK } from "./redact";
+import { amqpTlsPlan, redisTlsPlan } from "./connectivity/tls-settings";
+import { lazyTlsOptions } from "./connectivity/tls-options";
 
 // The Redis and AMQP modules are loaded for the URLs in use only: each pulls in its client library
 // (ioredis, amqplib), which an app on the other broker never needs (require caches them).
@@ -27,16 +29,21 @@ const redisBackend = (): typeof RedisBackendModule => require("./backend/redis")
 // codec alone, not amqplib.
 installTableDecoder();
 
-/** The transport for the broker URL (redis://, rediss://, amqp://, amqps://, pyamqp://, memory://). */
+/**
+ * The transport for the broker URL (redis://, rediss://, amqp://, amqps://, pyamqp://, memory://), with TLS
+ * from broker_use_ssl and the URL's ssl_* parameters (connectivity/tls-settings.ts).
+ */
 export function createTransport(config: CeleryConfig): Transport {
   const url = config.broker;
   if (isMemoryUrl(url)) return new MemoryTransport();
   if (/^rediss?:\/\//.test(url)) {
     const { RedisTransport } = redisTransport();
-    return new RedisTransport(url, config.brokerTransportOptions);
+    const tls = redisTlsPlan(url, "broker_use_ssl", config.brokerUseSsl);
+    return new RedisTransport(url, config.brokerTransportOptions, tls ? lazyTlsOptions(tls, url) : undefined);
   }
   if (isAmqpUrl(url)) {
     const bto = config.brokerTransportOptions;
+    const tls = amqpTlsPlan(url, config.brokerUseSsl);
     const { AmqpTransport } = amqpTransport();
     return new AmqpTransport(url, {
       heartbeat: config.brokerHeartbeat,
@@ -53,6 +60,7 @@ export function createTransport(config: CeleryConfig): Transport {
       prefetchCount: bto.prefetchCount,
       globalQos: bto.globalQos,
       tls: bto.tls,
+      ...(tls ? { ssl: lazyTlsOptions(tls, url) } : {}),
       onWarning: bto.onWarning,
     });
   }
@@ -81,9 +89,11 @@ export function createBackend(config: CeleryConfig, context?: Pick<AppContext, "
   if (isMemoryBackendUrl(url)) return new MemoryBackend();
   if (/^rediss?:\/\//.test(url)) {
     const { RedisBackend } = redisBackend();
+    const tls = redisTlsPlan(url, "redis_backend_use_ssl", config.redisBackendUseSsl);
     return new RedisBackend(url, {
       resultExpires: config.resultExpires,
       keyPrefix: config.resultBackendTransportOptions.globalKeyprefix,
+      ...(tls ? { tls: lazyTlsOptions(tls, url) } : {}),
     });
   }
   throw new Error(`unsupported result backend URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, rpc://, cache+memory://)`);

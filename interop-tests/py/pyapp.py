@@ -16,9 +16,13 @@ Worker: ``python -m celery -A pyapp worker`` (cwd interop-tests/py); client: ``c
   PYAPP_TRACK_STARTED       "1"/"true" -> task_track_started
   PYAPP_VISIBILITY_TIMEOUT  seconds -> broker_transport_options.visibility_timeout
   PYAPP_QUEUE_MAX_PRIORITY  int -> task_queue_max_priority (AMQP x-max-priority of the queues)
+  PYAPP_BROKER_USE_SSL      JSON mapping -> broker_use_ssl (a cert_reqs / ssl_cert_reqs string
+                            such as "required" becomes Python's ssl.CERT_* constant)
+  PYAPP_REDIS_BACKEND_USE_SSL  JSON mapping -> redis_backend_use_ssl (likewise)
 
 Task names are explicit (``py.*``) so messages do not depend on the module name.
 """
+import json
 import os
 import time
 
@@ -69,6 +73,20 @@ if QUEUES:
     app.conf.task_default_queue = QUEUES[0]
     # the exchange/routing key Celery itself gives an automatically created queue
     app.conf.task_queues = [Queue(q, Exchange(q), routing_key=q) for q in QUEUES]
+
+def _ssl_setting(name):
+    import ssl
+    value = json.loads(os.environ[name])
+    for key in ('cert_reqs', 'ssl_cert_reqs'):
+        if isinstance(value.get(key), str):
+            value[key] = getattr(ssl, 'CERT_' + value[key].upper().replace('CERT_', ''))
+    return value
+
+
+if _env('PYAPP_BROKER_USE_SSL'):
+    app.conf.broker_use_ssl = _ssl_setting('PYAPP_BROKER_USE_SSL')
+if _env('PYAPP_REDIS_BACKEND_USE_SSL'):
+    app.conf.redis_backend_use_ssl = _ssl_setting('PYAPP_REDIS_BACKEND_USE_SSL')
 
 if _env('PYAPP_VISIBILITY_TIMEOUT'):
     app.conf.broker_transport_options = {

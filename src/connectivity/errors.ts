@@ -58,6 +58,34 @@ function isTlsError(err: NodeError): boolean {
 }
 
 /**
+ * What a node:tls / OpenSSL error code means, in the words of the settings to change: the
+ * server's certificate (unknown CA, name, dates) or ours (missing, refused), or no TLS there.
+ * `amqp` picks py-amqp's key names, else redis-py's.
+ */
+const TLS_REASONS: Array<[RegExp, (amqp: boolean, err: NodeError) => string]> = [
+  [
+    /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?)$/,
+    (amqp) => `unknown CA: the server's certificate is not signed by a CA this client trusts (${amqp ? "ca_certs" : "ssl_ca_certs"})`,
+  ],
+  [/^ERR_TLS_CERT_ALTNAME_INVALID$/, (_, err) => `hostname mismatch: ${err.message.replace(/^Hostname\/IP does not match certificate's altnames: /, "")}`],
+  [/^CERT_HAS_EXPIRED$/, () => "the server's certificate has expired"],
+  [/^CERT_NOT_YET_VALID$/, () => "the server's certificate is not valid yet"],
+  [/CERTIFICATE_REQUIRED$/, (amqp) => `the server requires a client certificate (${amqp ? "certfile and keyfile" : "ssl_certfile and ssl_keyfile"})`],
+  [/ALERT_UNKNOWN_CA$/, () => "the server does not trust the client certificate (unknown CA)"],
+  [/ALERT_CERTIFICATE_EXPIRED$/, () => "the server refused the client certificate: expired"],
+  [/ALERT_(BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE)$/, () => "the server refused the client certificate"],
+  [/ALERT_HANDSHAKE_FAILURE$/, () => "handshake failure (the server may require a client certificate, or shares no protocol version or cipher)"],
+  [/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|RECORD_LAYER_FAILURE/, (amqp) => `the server does not speak TLS on this port (${amqp ? "amqp://" : "redis://"}?)`],
+];
+
+function tlsReason(err: NodeError, amqp: boolean): string {
+  const code = err.code ?? "";
+  for (const [pattern, reason] of TLS_REASONS) if (pattern.test(code)) return `${reason(amqp, err)} (${code})`;
+  const text = err.message.replace(/\s+$/, "").replace(/^[0-9A-F]+:error:[0-9A-F]+:SSL routines:[^:]*:([^:]*):.*$/s, "$1");
+  return `${text}${code ? ` (${code})` : ""}`;
+}
+
+/**
  * The failure of a connect attempt to `url` (the real URL: its password is masked here). The
  * first socket/auth error a client reported is the useful one; "Connection is closed." of a
  * client that gave up says nothing.
@@ -78,8 +106,8 @@ export function connectionFailure(url: string, error: unknown): ConnectionFailur
     return new ConnectionFailure(url, `${text} (credentials refused: check the user and password)`, true, err);
   }
   if (isTlsError(err)) {
-    const text = message.replace(/^[0-9A-F]+:error:[0-9A-F]+:SSL routines:[^:]*:([^:]*):.*$/s, "$1");
-    return new ConnectionFailure(url, `TLS handshake failed: ${text}${err.code ? ` (${err.code})` : ""}`, false, err);
+    const { host, port } = urlEndpoint(url);
+    return new ConnectionFailure(url, `TLS handshake with ${host}:${port} failed: ${tlsReason(err, amqp)}`, false, err);
   }
   return new ConnectionFailure(url, message || err.name, false, err);
 }

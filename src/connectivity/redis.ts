@@ -4,12 +4,14 @@
  */
 import type Redis from "ioredis";
 import { connectionFailure } from "./errors";
+import { mayHideTlsAlert, probeTls } from "./tls-probe";
 import type { ConnectionStateEmitter } from "./state";
 
 /**
  * Connect a lazy client and PING it, once. On failure the client is disconnected (no reconnects
  * left running behind the caller's back) and a ConnectionFailure with the first error the client
- * reported (ECONNREFUSED, WRONGPASS, ...) is thrown.
+ * reported (ECONNREFUSED, WRONGPASS, ...) is thrown; a TLS link that was reset is probed for the
+ * server's alert (client certificate required or refused).
  */
 export async function connectRedisClient(client: Redis, url: string): Promise<void> {
   let first: Error | null = null;
@@ -22,7 +24,11 @@ export async function connectRedisClient(client: Redis, url: string): Promise<vo
     await client.ping();
   } catch (err) {
     client.disconnect();
-    throw connectionFailure(url, first ?? err);
+    const error = first ?? err;
+    const { tls, host, port } = client.options;
+    // A TLS server refusing our certificate resets ioredis, which writes at once: ask it why.
+    const alert = tls && mayHideTlsAlert(error) ? await probeTls(host ?? "localhost", port ?? 6379, tls) : null;
+    throw connectionFailure(url, alert ?? error);
   } finally {
     client.off("error", remember);
   }

@@ -143,11 +143,13 @@ describe("clear errors instead of 'Connection is closed.'", () => {
     expect(log()).not.toContain("wrong@");
   }, 120_000);
 
-  test("TLS to a plain AMQP port: the reason says the TLS handshake failed", async () => {
+  test("TLS to a plain AMQP port: the reason says the TLS handshake failed, where and why", async () => {
     await rabbit.start();
     const url = rabbit.url.replace(/^amqp:/, "amqps:");
     const { worker } = workerOn(url, testRedisUrl(1), { brokerConnectionMaxRetries: 0 });
-    await expect(worker.start()).rejects.toThrow(/^Cannot connect to amqps:\/\/guest:\*\*@127\.0\.0\.1:\d+\S*: TLS handshake failed: wrong version number \(ERR_SSL_WRONG_VERSION_NUMBER\) \(gave up after 0 retries/);
+    await expect(worker.start()).rejects.toThrow(
+      /^Cannot connect to amqps:\/\/guest:\*\*@127\.0\.0\.1:(\d+)\S*: TLS handshake with 127\.0\.0\.1:\1 failed: the server does not speak TLS on this port \(amqp:\/\/\?\) \(ERR_SSL_WRONG_VERSION_NUMBER\) \(gave up after 0 retries/,
+    );
   }, 120_000);
 
   test("an unknown host: the reason says the name is not known", async () => {

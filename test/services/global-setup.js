@@ -49,7 +49,9 @@ function startRedis() {
  * (CELERIAC_TEST_AMQP_PORT overrides), data under <repo>/.tmp/rabbitmq-<port>
  * (scripts/private-rabbitmq.sh). Reused and left running when already up. Tests see
  * CELERIAC_TEST_AMQP_URL (vhost "/"; test files create their own vhosts with
- * `private-rabbitmq.sh ctl`), CELERIAC_TEST_AMQP_PORT and CELERIAC_TEST_AMQP_DIR.
+ * `private-rabbitmq.sh ctl`), CELERIAC_TEST_AMQP_PORT and CELERIAC_TEST_AMQP_DIR. The node also
+ * listens for AMQPS, with a client certificate required, on CELERIAC_TEST_AMQP_TLS_PORT (default
+ * the AMQP port + 50), certificates in <dir>/tls (made when the node starts).
  */
 const PRIVATE_RABBITMQ = path.join(ROOT, "scripts", "private-rabbitmq.sh");
 
@@ -63,11 +65,13 @@ function rabbitDir(port) {
 
 function startRabbitmq() {
   const port = amqpPort();
+  const tlsPort = Number(process.env.CELERIAC_TEST_AMQP_TLS_PORT || port + 50);
   let out;
   try {
     out = execFileSync("bash", [PRIVATE_RABBITMQ, "start", String(port), rabbitDir(port)], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, PRIVATE_RABBITMQ_TLS_PORT: String(tlsPort) },
     }).trim();
   } catch (err) {
     throw new Error(`could not start the test RabbitMQ on 127.0.0.1:${port}: ${err.stderr || err.message}`);
@@ -75,6 +79,7 @@ function startRabbitmq() {
   if (out === "started") started().rabbitmq = { port, dir: rabbitDir(port) };
   process.env.CELERIAC_TEST_AMQP_PORT = String(port);
   process.env.CELERIAC_TEST_AMQP_DIR = rabbitDir(port);
+  process.env.CELERIAC_TEST_AMQP_TLS_PORT = String(tlsPort);
   process.env.CELERIAC_TEST_AMQP_URL = `amqp://guest:guest@127.0.0.1:${port}`;
 }
 

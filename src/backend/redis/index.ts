@@ -6,6 +6,7 @@
  * Waiting uses SUBSCRIBE on the key name over one shared subscriber connection (no polling).
  */
 import Redis, { type RedisOptions } from "ioredis";
+import type { ConnectionOptions } from "node:tls";
 import type { ResultBackend } from "../types";
 import type { GroupMeta, ResultMeta } from "../../protocol/result-meta";
 import { waitOnce } from "../waiter";
@@ -25,8 +26,13 @@ export interface RedisBackendOptions {
    * channel; "_" is appended unless it already ends in ":", "_", "-" or ".".
    */
   keyPrefix?: string;
-  /** Extra ioredis options. */
+  /** Extra ioredis options (their `tls` wins over `tls` below). */
   redisOptions?: RedisOptions;
+  /**
+   * node:tls options of a TLS link (createBackend builds them from redis_backend_use_ssl and the
+   * URL's ssl_* parameters), called when a connection is made.
+   */
+  tls?: () => ConnectionOptions;
 }
 
 /** Rejection of waitForReady when the timeout passes. */
@@ -80,7 +86,8 @@ export class RedisBackend implements ResultBackend {
   /** TTL in whole seconds; 0 = none. */
   readonly expires: number;
   private readonly url: string;
-  private readonly redisOptions: RedisOptions;
+  /** ioredis options of every connection: TLS, then the caller's redisOptions. */
+  private readonly clientOptions: () => RedisOptions;
   private _client: ScriptedBackendRedis | null = null;
   private sub: Redis | null = null;
   /** SUBSCRIBEs waiting for the end of the tick, with their callers (see subscribeChannel). */
@@ -98,13 +105,14 @@ export class RedisBackend implements ResultBackend {
     this.keyPrefix = normalizeKeyPrefix(options.keyPrefix);
     const e = options.resultExpires === undefined ? 86400 : options.resultExpires;
     this.expires = e === null ? 0 : Math.max(0, Math.trunc(e));
-    this.redisOptions = options.redisOptions ?? {};
+    const tls = options.tls;
+    this.clientOptions = () => ({ ...(tls ? { tls: tls() } : {}), ...options.redisOptions });
   }
 
   private get client(): ScriptedBackendRedis {
     if (!this._client) {
       if (this.closed) throw new Error("RedisBackend is closed");
-      this._client = defineBackendScripts(new Redis(this.url, { lazyConnect: true, enableAutoPipelining: true, ...this.redisOptions }));
+      this._client = defineBackendScripts(new Redis(this.url, { lazyConnect: true, enableAutoPipelining: true, ...this.clientOptions() }));
       this._client.on("error", () => {
         /* reconnects by itself; command errors reach their callers */
       });
@@ -198,7 +206,7 @@ export class RedisBackend implements ResultBackend {
   private subscriber(): Redis {
     if (!this.sub) {
       if (this.closed) throw new Error("RedisBackend is closed");
-      const sub = new Redis(this.url, { ...this.redisOptions, enableAutoPipelining: false });
+      const sub = new Redis(this.url, { ...this.clientOptions(), enableAutoPipelining: false });
       sub.on("error", () => {
         /* reconnects and re-subscribes by itself */
       });

@@ -23,7 +23,7 @@ import * as amqp from "amqplib";
 import type { Channel, ChannelModel, ConfirmChannel, Options } from "amqplib";
 import type { ResolvedAmqpTransportOptions } from "./options";
 import { redactAmqpUrl, type AmqpUrl } from "./url";
-import { connectionFailure } from "../../connectivity/errors";
+import { ConnectionFailure, connectionFailure } from "../../connectivity/errors";
 import { ConnectionStateEmitter } from "../../connectivity/state";
 
 /** Told about connection changes (consumers, subscriptions, the topology registry). */
@@ -157,10 +157,11 @@ export class AmqpConnection {
         model = await amqp.connect(this.connectOptions(), {
           timeout: Math.round(o.connectionTimeout * 1000),
           clientProperties: { product: "celeriac" },
-          ...(this.url.protocol === "amqps" ? o.tls : {}),
+          ...(this.url.protocol === "amqps" ? { ...o.ssl?.(), ...o.tls } : {}),
         });
       } catch (err) {
         failures++;
+        if (err instanceof ConnectionFailure) throw err; // unreadable certificate files: retrying cannot help
         const failure = connectionFailure(this.rawUrl, err);
         // Refused credentials are not retried on a first connect (as Celery/kombu).
         if (!retry || (failure.fatal && !this.everConnected)) throw failure;

@@ -37,8 +37,8 @@ export class AmqpTransport implements Transport, ConnectionListener {
   private closed = false;
 
   constructor(url: string, options?: AmqpTransportOptions) {
-    this.url = parseAmqpUrl(url);
     this.options = resolveAmqpOptions(options);
+    this.url = parseAmqpUrl(url, this.options.ssl !== null);
     this.conn = new AmqpConnection(this.url, url, this.options);
     this.conn.addListener(this); // first listener: topology before consumers
   }

@@ -44,8 +44,13 @@ export interface AmqpTransportOptions {
    * consumers). Default: true, false when a consumed queue is a quorum queue (not supported).
    */
   globalQos?: boolean;
-  /** Extra TLS options for amqps:// (ca, cert, key, rejectUnauthorized, servername, ...). */
+  /** Extra TLS options for amqps:// (ca, cert, key, rejectUnauthorized, servername, ...); they win over `ssl`'s. */
   tls?: TlsOptions;
+  /**
+   * TLS from broker_use_ssl (createTransport builds it): node:tls options, called at each connect
+   * attempt. Given, the link is TLS even for amqp:// (port 5671 unless the URL has one), as kombu.
+   */
+  ssl?: () => TlsOptions;
   /** Warnings (passive declare fallback, reconnects). Default: console.warn. */
   onWarning?: (message: string) => void;
 }
@@ -65,6 +70,7 @@ export interface ResolvedAmqpTransportOptions {
   prefetchCount: number;
   globalQos: boolean | null;
   tls: TlsOptions;
+  ssl: (() => TlsOptions) | null;
   onWarning: (message: string) => void;
 }
 
@@ -85,6 +91,7 @@ export function resolveAmqpOptions(options: AmqpTransportOptions = {}): Resolved
     prefetchCount: o.prefetchCount ?? 4,
     globalQos: o.globalQos ?? null,
     tls: o.tls ?? {},
+    ssl: o.ssl ?? null,
     // eslint-disable-next-line no-console -- the documented default when the caller gives no onWarning
     onWarning: o.onWarning ?? ((m) => console.warn(`celeriac amqp: ${redactText(m)}`)),
   };

@@ -6,7 +6,8 @@
  *
  * vhost: the path without its leading "/", percent-decoded; empty → "/" (`%2F` is "/" too).
  * Defaults: guest/guest, localhost, 5672. Query `heartbeat=<s>` and `frame_max=<bytes>` are
- * read (kombu's names); other query parameters are ignored.
+ * read (kombu's names); other query parameters are ignored, but `ssl_*` ones are refused
+ * (connectivity/tls-settings.ts: TLS comes from broker_use_ssl, as for kombu).
  */
 import { sanitizeUrl, URL_MASK } from "../../redact";
 
@@ -28,11 +29,12 @@ export function isAmqpUrl(url: string): boolean {
   return AMQP_URL_PATTERN.test(url);
 }
 
-export function parseAmqpUrl(url: string): AmqpUrl {
+/** `url` read as kombu does; `ssl` (broker_use_ssl given) makes even amqp:// TLS, on port 5671 unless the URL has one. */
+export function parseAmqpUrl(url: string, ssl = false): AmqpUrl {
   const m = /^([a-z]+):\/\/(.*)$/is.exec(url);
   if (!m || !isAmqpUrl(url)) throw new Error(`not an AMQP URL: ${redactAmqpUrl(url)} (expected amqp://, amqps:// or pyamqp://)`);
   const scheme = m[1].toLowerCase();
-  const tls = scheme === "amqps" || scheme === "pyamqps";
+  const tls = ssl || scheme === "amqps" || scheme === "pyamqps";
   // WHATWG URL needs a special-ish scheme to split authority/path; use http as a carrier.
   const carrier = new URL(`http://${m[2]}`);
   const path = carrier.pathname.startsWith("/") ? carrier.pathname.slice(1) : carrier.pathname;

@@ -4,7 +4,8 @@
  * PUB/SUB. See README-style notes in the file headers of envelope.ts, scripts.ts, consumer.ts.
  */
 import { randomUUID } from "node:crypto";
-import Redis from "ioredis";
+import Redis, { type RedisOptions } from "ioredis";
+import type { ConnectionOptions } from "node:tls";
 import type { RawMessage } from "../../protocol/message";
 import type { ConsumeOptions, Consumer, PublishItem, PublishTarget, QueueDeclaration, Transport } from "../types";
 import { RedisConsumer, type ConsumerHost } from "./consumer";
@@ -48,6 +49,7 @@ export class RedisTransport implements Transport, ConsumerHost {
   readonly name = "redis" as const;
   readonly options: ResolvedRedisTransportOptions;
   private readonly url: string;
+  private readonly tls: (() => ConnectionOptions) | null;
   private _cmd: ScriptedRedis | null = null;
   private sub: Redis | null = null;
   private subReady: Promise<void> | null = null;
@@ -62,9 +64,19 @@ export class RedisTransport implements Transport, ConsumerHost {
     await this.cmd.celeriacAck(this.key(this.options.unackedKey), this.key(this.options.unackedIndexKey), ...tags);
   }, ACK_BATCH);
 
-  constructor(url: string, options?: RedisTransportOptions) {
+  /**
+   * `tls`: node:tls options of a TLS link (createTransport builds them from broker_use_ssl and the
+   * URL's ssl_* parameters), called when a connection is made; `redisOptions.tls` wins over it.
+   */
+  constructor(url: string, options?: RedisTransportOptions, tls?: () => ConnectionOptions) {
     this.url = url;
     this.options = resolveOptions(url, options);
+    this.tls = tls ?? null;
+  }
+
+  /** ioredis options of every connection: TLS, then the caller's redisOptions. */
+  private clientOptions(): RedisOptions {
+    return { ...(this.tls ? { tls: this.tls() } : {}), ...this.options.redisOptions };
   }
 
   // ------------------------------------------------------------------ connections
@@ -74,7 +86,7 @@ export class RedisTransport implements Transport, ConsumerHost {
     if (!this._cmd) {
       if (this.closed) throw new Error("RedisTransport is closed");
       this._cmd = defineTransportScripts(
-        new Redis(this.url, { lazyConnect: true, enableAutoPipelining: true, ...this.options.redisOptions }),
+        new Redis(this.url, { lazyConnect: true, enableAutoPipelining: true, ...this.clientOptions() }),
       );
       this._cmd.on("error", () => {
         /* reconnects by itself; command errors reach their callers */
@@ -96,7 +108,7 @@ export class RedisTransport implements Transport, ConsumerHost {
   }
 
   newBlockingConnection(): Redis {
-    const conn = new Redis(this.url, { maxRetriesPerRequest: null, ...this.options.redisOptions, enableAutoPipelining: false });
+    const conn = new Redis(this.url, { maxRetriesPerRequest: null, ...this.clientOptions(), enableAutoPipelining: false });
     conn.on("error", () => {
       /* the consume loop reports failed commands */
     });
@@ -350,7 +362,7 @@ export class RedisTransport implements Transport, ConsumerHost {
   private subscriber(): Promise<Redis> {
     if (!this.sub) {
       if (this.closed) return Promise.reject(new Error("RedisTransport is closed"));
-      const sub = new Redis(this.url, { lazyConnect: true, ...this.options.redisOptions, enableAutoPipelining: false });
+      const sub = new Redis(this.url, { lazyConnect: true, ...this.clientOptions(), enableAutoPipelining: false });
       sub.on("error", () => {
         /* reconnects and re-subscribes by itself */
       });

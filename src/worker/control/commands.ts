@@ -117,7 +117,8 @@ function brokerInfo(app: AppContext, transport: Transport): Record<string, unkno
     virtual_host: redis ? (url?.pathname.replace(/^\//, "") || "0") : decodeURIComponent(url?.pathname.replace(/^\//, "") || "/"),
     port: url?.port ? Number(url.port) : redis ? 6379 : 5672,
     insist: false,
-    ssl: url?.protocol === "rediss:" || url?.protocol === "amqps:",
+    // kombu's Connection.info(): the broker_use_ssl mapping, else whether the link is TLS
+    ssl: typeof app.conf.brokerUseSsl === "object" ? { ...app.conf.brokerUseSsl } : app.conf.brokerUseSsl || url?.protocol === "rediss:" || url?.protocol === "amqps:",
     transport: transport.name,
     connect_timeout: 4,
     transport_options: {},
