@@ -180,6 +180,9 @@ export function decodeTask(message: RawMessage, options: { accept: readonly stri
       throw new InvalidTaskError(`Task message for ${task} has no id header`, null, "id");
     }
     checkId(id, task);
+    if (Buffer.isBuffer(body) && !options.auth && message.contentType === "application/data") {
+      throw new InvalidTaskError(`Task ${id}: the body is signed (serializer auth) but message signing is not set up here (app.setupSecurity())`, id, "body", task);
+    }
     if (!Array.isArray(body) || body.length !== 3) {
       throw new InvalidTaskError(`Task ${id}: body must be [args, kwargs, embed]`, id, "body");
     }
