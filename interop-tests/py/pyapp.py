@@ -16,6 +16,10 @@ Worker: ``python -m celery -A pyapp worker`` (cwd interop-tests/py); client: ``c
   PYAPP_TRACK_STARTED       "1"/"true" -> task_track_started
   PYAPP_VISIBILITY_TIMEOUT  seconds -> broker_transport_options.visibility_timeout
   PYAPP_QUEUE_MAX_PRIORITY  int -> task_queue_max_priority (AMQP x-max-priority of the queues)
+  PYAPP_SECURITY_KEY, PYAPP_SECURITY_CERT, PYAPP_SECURITY_STORE
+                            message signing: security_key, security_certificate,
+                            security_cert_store; task and result serializer auth, accept only
+                            auth, then app.setup_security()
 
 Task names are explicit (``py.*``) so messages do not depend on the module name.
 """
@@ -73,6 +77,15 @@ if QUEUES:
 if _env('PYAPP_VISIBILITY_TIMEOUT'):
     app.conf.broker_transport_options = {
         'visibility_timeout': int(os.environ['PYAPP_VISIBILITY_TIMEOUT'])}
+
+if _env('PYAPP_SECURITY_KEY'):
+    app.conf.update(
+        security_key=os.environ['PYAPP_SECURITY_KEY'],
+        security_certificate=os.environ['PYAPP_SECURITY_CERT'],
+        security_cert_store=os.environ['PYAPP_SECURITY_STORE'],
+        task_serializer='auth', result_serializer='auth', accept_content=['auth'],
+    )
+    app.setup_security()
 
 
 @app.task(name='py.add')
