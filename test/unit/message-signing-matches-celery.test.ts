@@ -58,7 +58,7 @@ function makeCert(dir: string, name: string, opts: { expired?: boolean; cn?: str
 describe.each([
   ["celery-5.2.json", "5.2"],
   ["celery-5.7.json", "5.3"],
-] as const)("what Celery signed (%s, layout %s)", (file) => {
+] as const)("what Celery signed (%s, layout %s)", (file, _layout) => {
   const v = capture(file);
   const auth = new AuthSerializer({ store: new CertStore([signerCert]) });
 
