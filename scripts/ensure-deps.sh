@@ -28,6 +28,8 @@ APT_PACKAGES=(
   redis-server
   python3-celery python3-redis python3-msgpack python3-yaml
   python3-venv
+  # Celery 5.2's auth serializer (message signing, interop-tests/message-signing.test.ts)
+  python3-cryptography
   # RabbitMQ: started privately by scripts/private-rabbitmq.sh (test/services/global-setup.js)
   rabbitmq-server
 )

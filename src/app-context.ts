@@ -10,6 +10,7 @@ import type { CeleryConfig } from "./config";
 import type { LamportClock } from "./events/clock";
 import type { ResultBackend } from "./backend/types";
 import type { WireValue } from "./protocol/message";
+import type { AuthCodec } from "./protocol/serializers";
 import type { WorkerSignals } from "./signals";
 import type { BoundTaskContext, RegisteredTask, TaskOptions } from "./task-types";
 import type { ConnectOptions, Transport } from "./transport/types";
@@ -28,6 +29,8 @@ export interface AppContext {
   readonly clock: LamportClock;
   /** Celery's signals (taskPrerun, taskSuccess, workerReady, ...) of every worker of this app. */
   readonly signals: WorkerSignals;
+  /** The `auth` serializer once `setupSecurity()` ran (signs what is sent and stored, verifies what is received), else null. */
+  readonly security: AuthCodec | null;
   /** Register a bound task: the handler gets a TaskContext first. */
   task<A extends unknown[], R>(name: string, handler: (ctx: BoundTaskContext, ...args: A) => R, options: TaskOptions & { bind: true }): RegisteredTask;
   /** Register a task. Python kwargs are mapped onto `params` names, or passed as a trailing object. */

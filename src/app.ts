@@ -24,6 +24,9 @@ import { Task } from "./client/task";
 import { EagerRunner } from "./client/eager";
 import type { BoundTaskContext, TaskOptions } from "./task-types";
 import { WorkerSignals } from "./signals";
+import { authSerializerFrom } from "./security";
+import type { SecuritySetup } from "./security";
+import type { AuthSerializer } from "./protocol/security";
 
 /** Settings given to `new Celery(main, settings)`. */
 export type CelerySettings = Partial<CeleryConfig>;
@@ -47,6 +50,7 @@ export class CeleryClient implements AppContext {
   readonly signals = new WorkerSignals();
   /** Runs this app's tasks and canvas in this process (`task.apply()`, `signature.apply()`, `taskAlwaysEager`). */
   readonly eager: EagerRunner = new EagerRunner(this);
+  private securityCodec: AuthSerializer | null = null;
   private transportPromise: Promise<Transport> | null = null;
   private backendPromise: Promise<ResultBackend> | null = null;
   private producer: Producer | null = null;
@@ -62,6 +66,33 @@ export class CeleryClient implements AppContext {
   constructor(main: string, settings: CelerySettings = {}) {
     this.main = main;
     this.conf = resolveConfig(settings);
+  }
+
+  /** The `auth` serializer once `setupSecurity()` ran, else null. */
+  get security(): AuthSerializer | null {
+    return this.securityCodec;
+  }
+
+  /**
+   * Message signing (Celery's `app.setup_security()`): reads the private key, its certificate and
+   * the trusted certificates (`setup` overrides securityKey, securityKeyPassword,
+   * securityCertificate, securityCertStore, securityDigest, securityLayout), then makes `auth`
+   * the task and result serializer and the only content accepted. Every task sent is signed, every
+   * result stored is signed, and a worker runs only tasks signed by a trusted, unexpired
+   * certificate. Call it before the first send or result (the module of a `celeriac worker -A` app
+   * calls it when it loads). Throws ImproperlyConfigured without key, certificate or store, and
+   * SecurityError for an unreadable key or certificate or an expired trusted certificate.
+   *
+   * ```ts
+   * app.setupSecurity({ key: "/etc/ssl/private/worker.key", cert: "/etc/ssl/certs/worker.pem", store: "/etc/ssl/certs/*.pem" });
+   * ```
+   */
+  setupSecurity(setup: SecuritySetup = {}): void {
+    this.securityCodec = authSerializerFrom(this.conf, setup);
+    this.conf.taskSerializer = "auth";
+    this.conf.resultSerializer = "auth";
+    this.conf.acceptContent = ["auth"];
+    this.producer = null;
   }
 
   /** Register a bound task: the handler gets a TaskContext first. */
@@ -97,7 +128,7 @@ export class CeleryClient implements AppContext {
   /** The connected result backend (created on first use). */
   backend(): Promise<ResultBackend> {
     if (!this.backendPromise) {
-      const backend = createBackend(this.conf, { connection: () => this.connection(), oid: this.oid });
+      const backend = createBackend(this.conf, { connection: () => this.connection(), oid: this.oid, security: this.security });
       const p = backend.connect().then(() => backend);
       this.backendPromise = p;
       p.catch(() => {
@@ -132,7 +163,7 @@ export class CeleryClient implements AppContext {
    */
   async sendTasks<R = unknown>(tasks: readonly TaskMessage[]): Promise<AsyncResult<R>[]> {
     const transport = await this.connection();
-    this.producer ??= new Producer(transport, this.conf, this.oid, this.clock);
+    this.producer ??= new Producer(transport, this.conf, this.oid, this.clock, this.security);
     // Celery's send_task inside a running task: it becomes the parent (and the child one of its children).
     const parent = currentTask();
     const calls = tasks.map(({ name, args = [], kwargs = {}, options = {} }) => {

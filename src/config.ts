@@ -46,6 +46,21 @@ export interface CeleryConfig {
   resultSerializer: SerializerName;
   /** accept_content: names or MIME types. */
   acceptContent: string[];
+  /** security_key: path of the PEM private key that signs (`auth` serializer; `app.setupSecurity()`). */
+  securityKey: string | null;
+  /** security_key_password: the password of an encrypted `securityKey`. */
+  securityKeyPassword: string | Buffer | null;
+  /** security_certificate: path of the PEM certificate of `securityKey` (its issuer and serial name the signer). */
+  securityCertificate: string | null;
+  /** security_cert_store: glob of the PEM certificates of trusted signers (`/etc/certs/*.pem`; a directory means every file in it). */
+  securityCertStore: string | null;
+  /** security_digest: the digest signatures use (default "sha256"). */
+  securityDigest: string;
+  /**
+   * celeriac-only: the layout signed bodies are written in, "5.3" (default: Celery 5.3 and newer)
+   * or "5.2" (Celery 5.2 and older, which cannot read the other). Both are always read.
+   */
+  securityLayout: "5.2" | "5.3";
   /** task_compression */
   taskCompression: string | null;
   /** task_default_queue */
@@ -194,6 +209,12 @@ export const DEFAULTS: CeleryConfig = {
   taskSerializer: "json",
   resultSerializer: "json",
   acceptContent: ["json"],
+  securityKey: null,
+  securityKeyPassword: null,
+  securityCertificate: null,
+  securityCertStore: null,
+  securityDigest: "sha256",
+  securityLayout: "5.3",
   taskCompression: null,
   taskDefaultQueue: "celery",
   taskDefaultExchange: null,

@@ -4,6 +4,7 @@ import type { CeleryConfig } from "./config";
 import type { Transport } from "./transport/types";
 import type { ResultBackend } from "./backend/types";
 import type { ResultMeta, GroupMeta } from "./protocol/result-meta";
+import type { AuthCodec } from "./protocol/serializers";
 import type * as RedisTransportModule from "./transport/redis";
 import type * as AmqpTransportModule from "./transport/amqp";
 import type * as RedisBackendModule from "./backend/redis";
@@ -67,13 +68,22 @@ export function createTransport(config: CeleryConfig): Transport {
   throw new Error(`unsupported broker URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, amqp://, amqps://, pyamqp://, memory://)`);
 }
 
+/** What signs and verifies results: the app's `auth` serializer when result_serializer is "auth" (throws without one). */
+function resultAuth(config: CeleryConfig, security: AuthCodec | null | undefined): AuthCodec | null {
+  if (config.resultSerializer !== "auth") return null;
+  if (!security) throw new Error("result_serializer 'auth' signs results: set up message signing first (app.setupSecurity())");
+  return security;
+}
+
 /**
  * The result backend for the backend URL, or a disabled backend when none is configured. rpc://
- * needs `context`: the app's broker connection and its id (the reply queue).
+ * needs `context`: the app's broker connection and its id (the reply queue); result_serializer
+ * "auth" needs its `security` (the app's `setupSecurity()`).
  */
-export function createBackend(config: CeleryConfig, context?: Pick<AppContext, "connection" | "oid">): ResultBackend {
+export function createBackend(config: CeleryConfig, context?: Pick<AppContext, "connection" | "oid"> & Partial<Pick<AppContext, "security">>): ResultBackend {
   const url = config.backend;
   if (!url) return new DisabledBackend();
+  const auth = resultAuth(config, context?.security);
   if (isRpcBackendUrl(url)) {
     if (!context) throw new Error("the rpc:// result backend needs the app's broker connection (createBackend(config, { connection, oid }))");
     return new RpcBackend({
@@ -82,6 +92,7 @@ export function createBackend(config: CeleryConfig, context?: Pick<AppContext, "
       resultExpires: config.resultExpires,
       serializer: config.resultSerializer,
       accept: [...new Set([...config.acceptContent, config.resultSerializer])],
+      auth,
       // result_persistent, once the config has it
       persistent: (config as { resultPersistent?: boolean }).resultPersistent ?? false,
     });
@@ -94,6 +105,7 @@ export function createBackend(config: CeleryConfig, context?: Pick<AppContext, "
       resultExpires: config.resultExpires,
       keyPrefix: config.resultBackendTransportOptions.globalKeyprefix,
       ...(tls ? { tls: lazyTlsOptions(tls, url) } : {}),
+      auth,
     });
   }
   throw new Error(`unsupported result backend URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, rpc://, cache+memory://)`);

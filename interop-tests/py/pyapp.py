@@ -19,6 +19,10 @@ Worker: ``python -m celery -A pyapp worker`` (cwd interop-tests/py); client: ``c
   PYAPP_BROKER_USE_SSL      JSON mapping -> broker_use_ssl (a cert_reqs / ssl_cert_reqs string
                             such as "required" becomes Python's ssl.CERT_* constant)
   PYAPP_REDIS_BACKEND_USE_SSL  JSON mapping -> redis_backend_use_ssl (likewise)
+  PYAPP_SECURITY_KEY, PYAPP_SECURITY_CERT, PYAPP_SECURITY_STORE
+                            message signing: security_key, security_certificate,
+                            security_cert_store; task and result serializer auth, accept only
+                            auth, then app.setup_security()
 
 Task names are explicit (``py.*``) so messages do not depend on the module name.
 """
@@ -91,6 +95,15 @@ if _env('PYAPP_REDIS_BACKEND_USE_SSL'):
 if _env('PYAPP_VISIBILITY_TIMEOUT'):
     app.conf.broker_transport_options = {
         'visibility_timeout': int(os.environ['PYAPP_VISIBILITY_TIMEOUT'])}
+
+if _env('PYAPP_SECURITY_KEY'):
+    app.conf.update(
+        security_key=os.environ['PYAPP_SECURITY_KEY'],
+        security_certificate=os.environ['PYAPP_SECURITY_CERT'],
+        security_cert_store=os.environ['PYAPP_SECURITY_STORE'],
+        task_serializer='auth', result_serializer='auth', accept_content=['auth'],
+    )
+    app.setup_security()
 
 
 @app.task(name='py.add')

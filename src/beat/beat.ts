@@ -354,7 +354,7 @@ export class Beat {
   }
 
   private async publish(entry: BeatEntry, options: ApplyOptions): Promise<string> {
-    if (!this.producer) this.producer = new Producer(await this.app.connection(), this.app.conf, this.app.oid, this.app.clock);
+    if (!this.producer) this.producer = new Producer(await this.app.connection(), this.app.conf, this.app.oid, this.app.clock, this.app.security);
     try {
       return await this.producer.send(entry.task, entry.args, entry.kwargs, options);
     } catch (err) {

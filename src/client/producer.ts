@@ -7,6 +7,7 @@ import { EventDispatcher } from "../events/dispatcher";
 import { encodeTask } from "../protocol/encode";
 import type { TaskSpec } from "../protocol/encode";
 import type { RawMessage, SignatureDict, WireObject, WireValue } from "../protocol/message";
+import type { AuthCodec } from "../protocol/serializers";
 import { toSignatureDict } from "../protocol/signature";
 import type { SignatureInput } from "../protocol/signature";
 import type { Transport, QueueDeclaration } from "../transport/types";
@@ -144,6 +145,8 @@ export class Producer {
     private readonly config: CeleryConfig,
     private readonly replyTo: string,
     private readonly clock?: LamportClock,
+    /** Signs bodies when the task serializer is `auth` (the app's `setupSecurity()`). */
+    private readonly auth: AuthCodec | null = null,
   ) {}
 
   /** Celery's default event dispatcher of `app.amqp`: node `gen<pid>@<host>`, the app's clock and event serializer. */
@@ -198,6 +201,7 @@ export class Producer {
       serializer: options.serializer ?? this.config.taskSerializer,
       compression: options.compression ?? this.config.taskCompression,
       protocolExtras: this.config.taskProtocolExtras,
+      auth: this.auth,
     });
     const exchange = route.exchange ?? route.queue;
     const routingKey = route.routingKey ?? route.queue;

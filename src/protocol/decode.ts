@@ -7,6 +7,7 @@ import { isWireObject } from "./message";
 import type { DecodedTask, Embed, RawMessage, WireObject, WireValue } from "./message";
 import { decompress } from "./compression";
 import { assertContentAccepted, deserialize } from "./serializers";
+import type { AuthCodec } from "./serializers";
 import { parseIsoDatetime } from "./isotime";
 import { argsRepr, kwargsRepr } from "./repr";
 import { normalizeSignature, normalizeSignatureList } from "./signature";
@@ -32,15 +33,16 @@ export class InvalidTaskError extends Error {
  * Decompresses (per the `compression` header) and deserializes a message body. The content type
  * is checked against `accept` before anything else (throws `ContentDisallowed`). Under `limits`,
  * a body over `maxMessageSize` (as received, or while inflating) or nested deeper than
- * `maxNestingDepth` throws `MessageLimitError` before it is decoded further.
+ * `maxNestingDepth` throws `MessageLimitError` before it is decoded further. With `auth`, a signed
+ * (`application/data`) body is verified (throws `SecurityError`).
  */
-export function decodeMessageBody(message: RawMessage, accept: readonly string[], limits: DecodeLimits = NO_LIMITS): WireValue {
+export function decodeMessageBody(message: RawMessage, accept: readonly string[], limits: DecodeLimits = NO_LIMITS, auth?: AuthCodec | null): WireValue {
   assertContentAccepted(message.contentType, accept);
   const max = limits.maxMessageSize;
   if (max !== null && message.body.length > max) throw tooLarge(max, `message body of ${message.body.length} bytes`);
   const compression = message.headers.compression;
   const body = typeof compression === "string" && compression ? decompress(message.body, compression, max) : message.body;
-  return deserialize(body, message.contentType, message.contentEncoding, accept, limits);
+  return deserialize(body, message.contentType, message.contentEncoding, accept, limits, auth);
 }
 
 /** True when `s` holds a lone UTF-16 surrogate (Python cannot encode it to UTF-8: no key it can look up). */
@@ -163,11 +165,12 @@ function build(message: RawMessage, f: Fields, protocol: 1 | 2): DecodedTask {
 /**
  * Decodes a task message. Throws `ContentDisallowed` (content type not in `accept`, or pickle),
  * `CompressionError`, `MessageLimitError` (over `options.limits`), or `InvalidTaskError` (unknown
- * message shape, bad body, malformed eta/expires, an id that is not valid Unicode).
+ * message shape, bad body, malformed eta/expires, an id that is not valid Unicode), and with
+ * `options.auth` `SecurityError` (a signed body that is not correctly signed by a trusted signer).
  */
-export function decodeTask(message: RawMessage, options: { accept: readonly string[]; limits?: DecodeLimits }): DecodedTask {
+export function decodeTask(message: RawMessage, options: { accept: readonly string[]; limits?: DecodeLimits; auth?: AuthCodec | null }): DecodedTask {
   const headers = message.headers;
-  const body = decodeMessageBody(message, options.accept, options.limits);
+  const body = decodeMessageBody(message, options.accept, options.limits, options.auth);
 
   if (headers.task !== undefined && headers.task !== null) {
     const task = headers.task;
@@ -177,6 +180,9 @@ export function decodeTask(message: RawMessage, options: { accept: readonly stri
       throw new InvalidTaskError(`Task message for ${task} has no id header`, null, "id");
     }
     checkId(id, task);
+    if (Buffer.isBuffer(body) && !options.auth && message.contentType === "application/data") {
+      throw new InvalidTaskError(`Task ${id}: the body is signed (serializer auth) but message signing is not set up here (app.setupSecurity())`, id, "body", task);
+    }
     if (!Array.isArray(body) || body.length !== 3) {
       throw new InvalidTaskError(`Task ${id}: body must be [args, kwargs, embed]`, id, "body");
     }

@@ -4,7 +4,7 @@
  */
 import type { Embed, RawMessage, SignatureDict, TaskHeaders, TaskProperties, WireObject, WireValue } from "./message";
 import { compress } from "./compression";
-import { serialize, type SerializerName } from "./serializers";
+import { serialize, type AuthCodec, type SerializerName } from "./serializers";
 import { isoformatUtc } from "./isotime";
 import { argsRepr, kwargsRepr } from "./repr";
 
@@ -52,15 +52,18 @@ export interface EncodeOptions {
   protocolExtras?: "5.2" | "5.3";
   /** Clock for countdown / relative expires / expiration (tests). */
   now?: Date;
+  /** What signs the body when `serializer` is `auth` (the app's `setupSecurity()`). */
+  auth?: AuthCodec | null;
 }
 
-/** Serializes (and optionally compresses) any body, e.g. events or pidbox messages. */
+/** Serializes (and optionally compresses) any body, e.g. events or pidbox messages; `auth` signs it when `serializer` is `auth`. */
 export function encodeBody(
   value: unknown,
   serializer: SerializerName,
   compression?: string | null,
+  auth?: AuthCodec | null,
 ): { body: Buffer; contentType: string; contentEncoding: string; compression: string | null } {
-  const s = serialize(value, serializer);
+  const s = serialize(value, serializer, auth);
   if (!compression) return { ...s, compression: null };
   const c = compress(s.body, compression);
   return { body: c.body, contentType: s.contentType, contentEncoding: s.contentEncoding, compression: c.mime };
@@ -127,7 +130,7 @@ export function encodeTask(spec: TaskSpec, options: EncodeOptions): RawMessage {
   if (spec.priority !== null) properties.priority = spec.priority ?? 0;
   if (spec.properties) Object.assign(properties, spec.properties);
 
-  const body = encodeBody([spec.args, spec.kwargs, embedBody(spec.embed)], options.serializer, options.compression);
+  const body = encodeBody([spec.args, spec.kwargs, embedBody(spec.embed)], options.serializer, options.compression, options.auth);
   if (body.compression) headers.compression = body.compression;
   return {
     body: body.body,

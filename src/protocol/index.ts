@@ -11,3 +11,4 @@ export * from "./signature";
 export * from "./decode";
 export * from "./encode";
 export * from "./exchanges";
+export * from "./security";

@@ -6,6 +6,8 @@ import { isWireObject } from "./message";
 import type { WireObject, WireValue } from "./message";
 import { pyJsonDumps, pyJsonLoads } from "./serializers/json";
 import { encodingWith } from "./serializers";
+import type { AuthCodec } from "./serializers";
+import { NO_LIMITS } from "./limits";
 import { isoformatNaiveUtc, parseIsoDatetime } from "./isotime";
 
 /** Task states Celery stores or reports. Custom states (e.g. PROGRESS) are plain strings. */
@@ -139,9 +141,23 @@ export function buildResultMeta(input: BuildResultMetaInput): ResultMeta {
   return meta;
 }
 
-/** JSON text exactly as Celery's Redis backend stores it. */
-export function encodeResultMeta(meta: ResultMeta | GroupMeta): string {
-  return encodingWith(() => pyJsonDumps(meta));
+/**
+ * A value as Celery's Redis backend stores it with `result_serializer`: JSON text, or with `auth`
+ * ("auth") the signed body, whose base64 is the text.
+ */
+export function encodeStoredValue(value: unknown, auth?: AuthCodec | null): string {
+  return auth ? auth.serialize(value).body.toString("latin1") : encodingWith(() => pyJsonDumps(value));
+}
+
+/** What `encodeStoredValue` wrote, read back (with `auth`: verified, throws `SecurityError`). */
+export function decodeStoredValue(text: string | Buffer, auth?: AuthCodec | null): WireValue {
+  if (!auth) return pyJsonLoads(text);
+  return auth.deserialize(typeof text === "string" ? Buffer.from(text, "latin1") : text, NO_LIMITS);
+}
+
+/** The text Celery's Redis backend stores for a meta: JSON, or signed with `auth` (result_serializer "auth"). */
+export function encodeResultMeta(meta: ResultMeta | GroupMeta, auth?: AuthCodec | null): string {
+  return encodeStoredValue(meta, auth);
 }
 
 /** Thrown when a stored meta is not a JSON object. */
@@ -152,8 +168,8 @@ export class InvalidResultMeta extends Error {
   }
 }
 
-function asObject(text: string | Buffer): WireObject {
-  const v = pyJsonLoads(text);
+function asObject(text: string | Buffer, auth?: AuthCodec | null): WireObject {
+  const v = decodeStoredValue(text, auth);
   if (!isWireObject(v)) throw new InvalidResultMeta("result meta is not a JSON object");
   return v;
 }
@@ -204,9 +220,9 @@ export function assertResultMeta(v: WireObject, fail: (key: string) => Error): a
   for (const [key, check] of Object.entries(META_FIELDS)) if (!check(v[key])) throw fail(key);
 }
 
-/** Parses a stored task meta; missing optional fields get Celery's defaults (key order kept). */
-export function decodeResultMeta(text: string | Buffer): ResultMeta {
-  const v = asObject(text);
+/** Parses a stored task meta (with `auth`: a signed one); missing optional fields get Celery's defaults (key order kept). */
+export function decodeResultMeta(text: string | Buffer, auth?: AuthCodec | null): ResultMeta {
+  const v = asObject(text, auth);
   if (v.status === undefined) v.status = "PENDING";
   if (v.result === undefined) v.result = null;
   if (v.traceback === undefined) v.traceback = null;
@@ -229,9 +245,9 @@ function isGroupMeta(v: WireObject): v is GroupMeta {
   return isResultTuple(v.result);
 }
 
-/** Group meta `{"result": [[gid, null], [member tuples]]}`. */
-export function decodeGroupMeta(text: string | Buffer): GroupMeta {
-  const v = asObject(text);
+/** Group meta `{"result": [[gid, null], [member tuples]]}` (with `auth`: a signed one). */
+export function decodeGroupMeta(text: string | Buffer, auth?: AuthCodec | null): GroupMeta {
+  const v = asObject(text, auth);
   if (!isGroupMeta(v)) throw new InvalidResultMeta("group meta has no result tuple");
   return v;
 }

@@ -18,8 +18,7 @@ import type { Logger } from "../logging";
 import { chordError, excRepr, isStoredException } from "../protocol/exceptions";
 import type { DecodedTask, SignatureDict, WireObject, WireValue } from "../protocol/message";
 import type { ExceptionInfo, ResultTuple } from "../protocol/result-meta";
-import { pyJsonDumps, pyJsonLoads } from "../protocol/serializers/json";
-import { buildResultMeta } from "../protocol/result-meta";
+import { buildResultMeta, decodeStoredValue, encodeStoredValue } from "../protocol/result-meta";
 import type { Request } from "./request";
 import { chordErrorFromStack, groupSig } from "./chord-error";
 import { registerChordUnlock } from "./chord-unlock";
@@ -28,6 +27,10 @@ import { taskLabel } from "./task-label";
 /** Backends with Celery's native chord join (Redis). */
 interface ChordJoinBackend extends ResultBackend {
   onChordPartReturn(groupId: string, groupIndex: number | null, member: string): Promise<{ complete: boolean; members: string[] }>;
+  /** A member as the backend stores it (JSON, or signed with result_serializer "auth"); JSON when absent. */
+  encodeValue?(value: unknown): string;
+  /** A stored member read back; JSON when absent. */
+  decodeValue?(text: string): WireValue;
 }
 
 function hasChordJoin(b: ResultBackend): b is ChordJoinBackend {
@@ -206,10 +209,11 @@ export class WorkerCanvas {
       return;
     }
     try {
-      const member = pyJsonDumps([1, t.id, state, result]);
-      const res = await this.backend.onChordPartReturn(t.group, t.groupIndex, member);
+      const backend = this.backend;
+      const member = backend.encodeValue ? backend.encodeValue([1, t.id, state, result]) : encodeStoredValue([1, t.id, state, result]);
+      const res = await backend.onChordPartReturn(t.group, t.groupIndex, member);
       if (!res.complete) return;
-      const parts = res.members.map((m) => pyJsonLoads(m) as WireValue[]);
+      const parts = res.members.map((m) => (backend.decodeValue ? backend.decodeValue(m) : decodeStoredValue(m)) as WireValue[]);
       const culprit = parts.find((p) => p[2] === "FAILURE" || p[2] === "REVOKED");
       if (culprit) {
         const exc = culprit[3];

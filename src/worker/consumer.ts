@@ -323,12 +323,17 @@ export class Consumer {
   }
 
   /** Reject a delivery that never became a request (invalid, unregistered), not requeued. */
-  private async rejectDelivery(delivery: Delivery): Promise<void> {
+  private rejectDelivery(delivery: Delivery): Promise<void> {
+    return this.dropDelivery(delivery, "reject");
+  }
+
+  /** Settle a delivery that never became a request: reject (not requeued), or ack (a refused signed body, as Celery). */
+  private async dropDelivery(delivery: Delivery, how: "ack" | "reject"): Promise<void> {
     this.unsettled--;
     try {
-      await delivery.reject(false);
+      await (how === "ack" ? delivery.ack() : delivery.reject(false));
     } catch (err) {
-      this.logger.error(`Could not reject message from queue ${delivery.queue}: ${(err as Error).message}`);
+      this.logger.error(`Could not ${how} message from queue ${delivery.queue}: ${(err as Error).message}`);
     }
     this.poke();
   }
@@ -336,11 +341,11 @@ export class Consumer {
   private onDelivery(delivery: Delivery): void {
     this.unsettled++;
     const conf = this.app.conf;
-    const verdict = classify(delivery, conf.acceptContent, this.isRegistered, this.decodeLimits());
+    const verdict = classify(delivery, conf.acceptContent, this.isRegistered, this.decodeLimits(), this.app.security);
     if (verdict.kind === "invalid") {
-      this.logger.error(verdict.reason);
+      this.logger.log(verdict.level ?? "ERROR", verdict.reason);
       if (verdict.failure) void this.storeFailure(verdict.failure.id, verdict.failure.exc, null, null, replyRoute(delivery, verdict.failure.id));
-      void this.rejectDelivery(delivery);
+      void this.dropDelivery(delivery, verdict.settle ?? "reject");
       return;
     }
     if (verdict.kind === "unregistered") {

@@ -6,9 +6,11 @@ import { decodeTask, hasLoneSurrogate, InvalidTaskError } from "../protocol/deco
 import { invalidTask } from "../protocol/exceptions";
 import { MessageLimitError } from "../protocol/limits";
 import type { DecodeLimits } from "../protocol/limits";
-import { logText } from "../protocol/repr";
+import { logText, pyStrRepr } from "../protocol/repr";
+import { SecurityError } from "../protocol/security";
 import type { ExceptionInfo } from "../protocol/result-meta";
 import { ContentDisallowed } from "../protocol/serializers";
+import type { AuthCodec } from "../protocol/serializers";
 import type { CeleryConfig } from "../config";
 import type { Delivery } from "../transport/types";
 import type { DecodedTask } from "../protocol/message";
@@ -23,8 +25,12 @@ export interface RefusalFailure {
 export type Verdict =
   | { kind: "run"; task: DecodedTask }
   | { kind: "unregistered"; task: DecodedTask | null; name: string; id: string }
-  /** Rejected without requeue; `reason` is one log line (wire text escaped); `failure` to store, if any. */
-  | { kind: "invalid"; reason: string; failure?: RefusalFailure };
+  /**
+   * Rejected without requeue; `reason` is one log line (wire text escaped); `failure` to store, if
+   * any. `settle: "ack"` (a signed body refused: Celery's on_decode_error) acks it instead, and
+   * `level` is the log level ("ERROR" unless said).
+   */
+  | { kind: "invalid"; reason: string; failure?: RefusalFailure; settle?: "ack"; level?: "CRITICAL" };
 
 function headerString(delivery: Delivery, key: string): string | null {
   const value = delivery.message.headers[key];
@@ -36,24 +42,34 @@ export function decodeLimitsOf(conf: Pick<CeleryConfig, "workerMaxMessageSize" |
   return { maxMessageSize: conf.workerMaxMessageSize, maxNestingDepth: conf.workerMaxNestingDepth };
 }
 
-/** Decode and classify a delivery. `isRegistered` tells whether a task name is known. */
+/**
+ * Decode and classify a delivery. `isRegistered` tells whether a task name is known; `auth` (the
+ * app's `setupSecurity()`) verifies signed bodies.
+ */
 export function classify(
   delivery: Delivery,
   accept: readonly string[],
   isRegistered: (name: string) => boolean,
   limits?: DecodeLimits,
+  auth?: AuthCodec | null,
 ): Verdict {
   const headerTask = headerString(delivery, "task");
   const correlationId = delivery.message.properties.correlation_id;
   const headerId = headerString(delivery, "id") ?? (typeof correlationId === "string" ? correlationId : null);
   let task: DecodedTask;
   try {
-    task = decodeTask(delivery.message, { accept, limits });
+    task = decodeTask(delivery.message, { accept, limits, auth });
   } catch (err) {
     const name = (err instanceof InvalidTaskError ? err.taskName : null) ?? headerTask;
     const id = (err instanceof InvalidTaskError ? err.taskId : null) ?? headerId;
     const where = `task ${logText(name ?? "?")}[${logText(id ?? "?")}], queue ${logText(delivery.queue)}`;
     const message = logText((err as Error).message);
+    if (err instanceof SecurityError) {
+      // Celery's on_decode_error: CRITICAL, the message acked, nothing stored, never run.
+      const m = delivery.message;
+      const what = `[type:${pyStrRepr(m.contentType)} encoding:${pyStrRepr(m.contentEncoding)}]`;
+      return { kind: "invalid", settle: "ack", level: "CRITICAL", reason: `Can't decode message body: SecurityError: ${message} ${logText(what)} (${where}); acked, not run` };
+    }
     if (err instanceof ContentDisallowed) {
       return { kind: "invalid", reason: `Received invalid task message: ${message} (${where})` };
     }

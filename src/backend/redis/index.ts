@@ -11,7 +11,9 @@ import type { ResultBackend } from "../types";
 import type { GroupMeta, ResultMeta } from "../../protocol/result-meta";
 import { waitOnce } from "../waiter";
 import type { Waiter } from "../waiter";
-import { READY_STATES, decodeGroupMeta, decodeResultMeta, encodeResultMeta } from "../../protocol/result-meta";
+import { READY_STATES, decodeGroupMeta, decodeResultMeta, decodeStoredValue, encodeResultMeta, encodeStoredValue } from "../../protocol/result-meta";
+import type { AuthCodec } from "../../protocol/serializers";
+import type { WireValue } from "../../protocol/message";
 import { pyJsonDumps } from "../../protocol/serializers/json";
 import { defineBackendScripts, STORE_BATCH, type ScriptedBackendRedis } from "./scripts";
 import { TickBatch } from "../../transport/tick-batch";
@@ -33,6 +35,8 @@ export interface RedisBackendOptions {
    * URL's ssl_* parameters), called when a connection is made.
    */
   tls?: () => ConnectionOptions;
+  /** result_serializer "auth": every stored value is signed with it, and verified when read (the app's `setupSecurity()`). */
+  auth?: AuthCodec | null;
 }
 
 /** Rejection of waitForReady when the timeout passes. */
@@ -98,6 +102,7 @@ export class RedisBackend implements ResultBackend {
   private readonly channels = new Map<string, Channel>();
   private closed = false;
   private readonly connectionState = new ConnectionStateEmitter();
+  private readonly auth: AuthCodec | null;
   private readonly stores = new TickBatch<{ key: string; value: string }>((metas) => this.storeMany(metas), STORE_BATCH);
 
   constructor(url: string, options: RedisBackendOptions = {}) {
@@ -107,6 +112,17 @@ export class RedisBackend implements ResultBackend {
     this.expires = e === null ? 0 : Math.max(0, Math.trunc(e));
     const tls = options.tls;
     this.clientOptions = () => ({ ...(tls ? { tls: tls() } : {}), ...options.redisOptions });
+    this.auth = options.auth ?? null;
+  }
+
+  /** A value as this backend stores it (JSON text, or signed with result_serializer "auth"): chord members. */
+  encodeValue(value: unknown): string {
+    return encodeStoredValue(value, this.auth);
+  }
+
+  /** A stored value read back (verified with result_serializer "auth"). */
+  decodeValue(text: string): WireValue {
+    return decodeStoredValue(text, this.auth);
   }
 
   private get client(): ScriptedBackendRedis {
@@ -178,7 +194,7 @@ export class RedisBackend implements ResultBackend {
   store(taskId: string, meta: ResultMeta): Promise<void> {
     let value: string;
     try {
-      value = encodeResultMeta(meta);
+      value = encodeResultMeta(meta, this.auth);
     } catch (err) {
       return Promise.reject(err); // an unencodable meta rejects, as every store failure does
     }
@@ -194,7 +210,7 @@ export class RedisBackend implements ResultBackend {
 
   async get(taskId: string): Promise<ResultMeta | null> {
     const text = await this.client.get(this.taskKey(taskId));
-    return text === null ? null : decodeResultMeta(text);
+    return text === null ? null : decodeResultMeta(text, this.auth);
   }
 
   async forget(taskId: string): Promise<void> {
@@ -293,7 +309,7 @@ export class RedisBackend implements ResultBackend {
     if (!ch) return;
     let meta: ResultMeta;
     try {
-      meta = decodeResultMeta(text);
+      meta = decodeResultMeta(text, this.auth);
     } catch {
       return;
     }
@@ -331,7 +347,7 @@ export class RedisBackend implements ResultBackend {
     try {
       const text = await this.client.get(channel);
       if (text === null) return;
-      const meta = decodeResultMeta(text);
+      const meta = decodeResultMeta(text, this.auth);
       if (READY_STATES.has(meta.status)) this.settle(channel, meta);
     } catch (err) {
       const ch = this.channels.get(channel);
@@ -371,7 +387,7 @@ export class RedisBackend implements ResultBackend {
           try {
             const text = await this.client.get(channel);
             if (text === null || waiter.done()) return;
-            const meta = decodeResultMeta(text);
+            const meta = decodeResultMeta(text, this.auth);
             if (READY_STATES.has(meta.status)) waiter.resolve(meta);
           } catch (err) {
             waiter.reject(err as Error);
@@ -387,7 +403,7 @@ export class RedisBackend implements ResultBackend {
   /** `GroupResult.save()`: SETEX + PUBLISH `{"result": [[gid, null], [member tuples]]}`. */
   async saveGroup(groupId: string, meta: GroupMeta): Promise<void> {
     const key = this.groupKey(groupId);
-    const value = encodeResultMeta({ result: meta.result });
+    const value = encodeResultMeta({ result: meta.result }, this.auth);
     const multi = this.client.multi();
     if (this.expires > 0) multi.setex(key, this.expires, value);
     else multi.set(key, value);
@@ -399,7 +415,7 @@ export class RedisBackend implements ResultBackend {
   async restoreGroup(groupId: string): Promise<GroupMeta | null> {
     const text = await this.client.get(this.groupKey(groupId));
     if (text === null) return null;
-    return decodeGroupMeta(text);
+    return decodeGroupMeta(text, this.auth);
   }
 
   async deleteGroup(groupId: string): Promise<void> {
@@ -422,7 +438,7 @@ export class RedisBackend implements ResultBackend {
   /**
    * One finished header task (Celery on_chord_part_return, ordered zset mode), atomically.
    * `member` is the JSON text `[1, "<task id>", "<state>", <encoded result>]`
-   * (see chordMember). Returns whether this call completed the chord, with every member.
+   * (see chordMember), signed with result_serializer "auth" (`encodeValue`). Returns whether this call completed the chord, with every member.
    */
   async onChordPartReturn(groupId: string, groupIndex: number | null, member: string): Promise<ChordPartResult> {
     const res = await this.client.celeriacChordPart(

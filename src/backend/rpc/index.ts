@@ -27,7 +27,7 @@ import { READY_STATES, assertResultMeta, isResultTupleList } from "../../protoco
 import { waitOnce } from "../waiter";
 import type { Waiter } from "../waiter";
 import { encodeBody, decodeMessageBody } from "../../protocol";
-import type { SerializerName } from "../../protocol/serializers";
+import type { AuthCodec, SerializerName } from "../../protocol/serializers";
 
 /** True for a `rpc://` result backend URL. */
 export function isRpcBackendUrl(url: string | null | undefined): boolean {
@@ -80,6 +80,8 @@ export interface RpcBackendOptions {
   serializer?: SerializerName;
   /** Content types accepted when reading replies (default ["json"]). */
   accept?: readonly string[];
+  /** Signs replies (serializer "auth") and verifies signed ones (the app's `setupSecurity()`). */
+  auth?: AuthCodec | null;
   /** result_persistent: delivery_mode 2 instead of 1. */
   persistent?: boolean;
   /** How many tasks' latest states are kept for later reads (oldest unwaited dropped first). */
@@ -111,9 +113,9 @@ export function encodeRpcResult(
   taskId: string,
   meta: ResultMeta,
   route: ResultRoute,
-  options: { serializer?: SerializerName; persistent?: boolean } = {},
+  options: { serializer?: SerializerName; persistent?: boolean; auth?: AuthCodec | null } = {},
 ): RawMessage {
-  const body = encodeBody(rpcResultBody(taskId, meta), options.serializer ?? "json");
+  const body = encodeBody(rpcResultBody(taskId, meta), options.serializer ?? "json", null, options.auth);
   return {
     body: body.body,
     contentType: body.contentType,
@@ -127,9 +129,9 @@ export function encodeRpcResult(
   };
 }
 
-/** Reads one reply: the task id it answers (correlation_id, else body task_id) and its meta. */
-export function decodeRpcResult(message: RawMessage, accept: readonly string[]): { taskId: string; meta: ResultMeta } {
-  const payload = decodeMessageBody(message, accept);
+/** Reads one reply (verified with `auth` when signed): the task id it answers (correlation_id, else body task_id) and its meta. */
+export function decodeRpcResult(message: RawMessage, accept: readonly string[], auth?: AuthCodec | null): { taskId: string; meta: ResultMeta } {
+  const payload = decodeMessageBody(message, accept, undefined, auth);
   if (!isWireObject(payload)) throw new Error("rpc:// reply body is not a mapping");
   const corr = message.properties.correlation_id;
   const taskId = typeof corr === "string" && corr ? corr : typeof payload.task_id === "string" ? payload.task_id : "";
@@ -156,6 +158,7 @@ export class RpcBackend implements ResultBackend {
   private readonly connection: () => Promise<Transport>;
   private readonly serializer: SerializerName;
   private readonly accept: readonly string[];
+  private readonly auth: AuthCodec | null;
   private readonly persistent: boolean;
   private readonly maxBuffered: number;
   private readonly onError: (error: Error) => void;
@@ -172,6 +175,7 @@ export class RpcBackend implements ResultBackend {
     this.replyQueue = rpcReplyQueue(options.oid, options.resultExpires === undefined ? 86400 : options.resultExpires);
     this.serializer = options.serializer ?? "json";
     this.accept = options.accept ?? ["json"];
+    this.auth = options.auth ?? null;
     this.persistent = options.persistent ?? false;
     this.maxBuffered = Math.max(1, options.maxBuffered ?? DEFAULT_MAX_BUFFERED);
     this.onError = options.onError ?? (() => undefined);
@@ -205,7 +209,7 @@ export class RpcBackend implements ResultBackend {
   async store(taskId: string, meta: ResultMeta, route?: ResultRoute): Promise<void> {
     if (!route || !route.replyTo) return;
     const transport = await this.connection();
-    const message = encodeRpcResult(taskId, meta, route, { serializer: this.serializer, persistent: this.persistent });
+    const message = encodeRpcResult(taskId, meta, route, { serializer: this.serializer, persistent: this.persistent, auth: this.auth });
     await transport.publish(message, { exchange: "", routingKey: route.replyTo });
   }
 
@@ -248,7 +252,7 @@ export class RpcBackend implements ResultBackend {
     delivery.ack().catch(() => undefined);
     let reply: { taskId: string; meta: ResultMeta };
     try {
-      reply = decodeRpcResult(delivery.message, this.accept);
+      reply = decodeRpcResult(delivery.message, this.accept, this.auth);
     } catch (err) {
       this.onError(err as Error);
       return;

@@ -1,5 +1,6 @@
 /**
- * Serializer registry (docs/protocol.md §4.1): json (default), msgpack, yaml. Pickle is never decoded.
+ * Serializer registry (docs/protocol.md §4.1): json (default), msgpack, yaml, and `auth` (signed
+ * bodies, `protocol/security`) when an `AuthCodec` is given. Pickle is never decoded.
  */
 import type { WireValue } from "../message";
 import { pyJsonDumps, pyJsonLoads } from "./json";
@@ -8,13 +9,28 @@ import { yamlDumps, yamlLoads } from "./yaml";
 import { assertNestingDepth, isStackOverflow, NO_LIMITS, tooDeep } from "../limits";
 import type { DecodeLimits } from "../limits";
 
-export type SerializerName = "json" | "msgpack" | "yaml";
+/** A serializer's name; `auth` (Celery's message signing) needs an `AuthCodec` (the app's `setupSecurity()`). */
+export type SerializerName = "json" | "msgpack" | "yaml" | "auth";
 
+/** A serialized body with its content type and encoding. */
 export interface SerializedBody {
   body: Buffer;
   contentType: string;
   contentEncoding: string;
 }
+
+/**
+ * Celery's `auth` serializer as the codec layer sees it (`protocol/security`'s AuthSerializer):
+ * signs what it serializes, verifies what it deserializes, throws `SecurityError` otherwise.
+ * Bodies of type `application/data` go through it when one is given (as kombu, once `auth` is registered).
+ */
+export interface AuthCodec {
+  serialize(value: unknown): SerializedBody;
+  deserialize(body: Buffer, limits: DecodeLimits): WireValue;
+}
+
+/** The content type and encoding of `auth` bodies. */
+export const AUTH_CONTENT_TYPE = "application/data";
 
 /** Raised when a message's content type is not accepted (kombu's `ContentDisallowed`). */
 export class ContentDisallowed extends Error {
@@ -32,6 +48,7 @@ export const CONTENT_TYPES: { readonly [name: string]: { contentType: string; co
   msgpack: { contentType: "application/x-msgpack", contentEncoding: "binary" },
   yaml: { contentType: "application/x-yaml", contentEncoding: "utf-8" },
   pickle: { contentType: "application/x-python-serialize", contentEncoding: "binary" },
+  auth: { contentType: AUTH_CONTENT_TYPE, contentEncoding: "utf-8" },
 };
 
 const TYPE_TO_NAME: { readonly [contentType: string]: string } = {
@@ -89,8 +106,15 @@ export function encodingWith<T>(encode: () => T): T {
   }
 }
 
-/** Encodes `value` with a serializer; an unencodable value throws EncodeError. */
-export function serialize(value: unknown, name: SerializerName): SerializedBody {
+/**
+ * Encodes `value` with a serializer; an unencodable value throws EncodeError. `auth` signs with
+ * `auth` (without one: EncodeError `No encoder installed for auth`, kombu's wording).
+ */
+export function serialize(value: unknown, name: SerializerName, auth?: AuthCodec | null): SerializedBody {
+  if (name === "auth") {
+    if (!auth) throw new EncodeError("No encoder installed for auth (set up message signing: app.setupSecurity())");
+    return auth.serialize(value);
+  }
   return encodingWith(() => serializeUnchecked(value, name));
 }
 
@@ -168,6 +192,9 @@ export function assertContentAccepted(contentType: string, accept: readonly stri
  * As kombu's `loads`: a serializer's decoder gets the bytes whatever the content-encoding label
  * says (JSON and YAML are read as UTF-8, so celery-ts's `base64` label is harmless); the label
  * only matters for `application/text`.
+ *
+ * With `auth`, an `application/data` body is a signed one: verified and decoded by it (throws
+ * `SecurityError`); without, it is raw bytes, as kombu has it.
  */
 export function deserialize(
   body: Buffer,
@@ -175,8 +202,10 @@ export function deserialize(
   contentEncoding: string,
   accept: readonly string[],
   limits: DecodeLimits = NO_LIMITS,
+  auth?: AuthCodec | null,
 ): WireValue {
   const ctype = normalizeContentType(contentType);
+  if (auth && ctype === AUTH_CONTENT_TYPE) return auth.deserialize(body, limits);
   if (TRUSTED.has(ctype)) {
     return ctype === "application/text" ? body.toString(nodeEncoding(contentEncoding)) : body;
   }
