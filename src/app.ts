@@ -8,7 +8,7 @@ import type { AppContext } from "./app-context";
 import { resolveConfig } from "./config";
 import type { CeleryConfig } from "./config";
 import { createBackend, createTransport } from "./connections";
-import { isRpcBackendUrl } from "./backend/rpc";
+import { isRpcBackendUrl } from "./backend/rpc/url";
 import type { ConnectOptions, Transport } from "./transport/types";
 import type { ResultBackend } from "./backend/types";
 import { currentTask } from "./current-task";

@@ -8,9 +8,9 @@ import type { AuthCodec } from "./protocol/serializers";
 import type * as RedisTransportModule from "./transport/redis";
 import type * as AmqpTransportModule from "./transport/amqp";
 import type * as RedisBackendModule from "./backend/redis";
+import type * as RpcBackendModule from "./backend/rpc";
 import { isAmqpUrl } from "./transport/amqp/url";
-import { installTableDecoder } from "./transport/amqp/table-decoder";
-import { RpcBackend, isRpcBackendUrl } from "./backend/rpc";
+import { isRpcBackendUrl } from "./backend/rpc/url";
 import { isMemoryUrl, MemoryTransport } from "./transport/memory";
 import { isMemoryBackendUrl, MemoryBackend } from "./backend/memory";
 import { sanitizeUrl, URL_MASK } from "./redact";
@@ -18,17 +18,15 @@ import { amqpTlsPlan, redisTlsPlan } from "./connectivity/tls-settings";
 import { lazyTlsOptions } from "./connectivity/tls-options";
 
 // The Redis and AMQP modules are loaded for the URLs in use only: each pulls in its client library
-// (ioredis, amqplib), which an app on the other broker never needs (require caches them).
+// (ioredis, amqplib), which an app on the other broker never needs (require caches them); rpc://
+// likewise. The AMQP transport installs its field-table decoder into amqplib when it loads
+// (transport/amqp/table-decoder.ts), so a Redis app loads nothing of amqplib.
 /* eslint-disable @typescript-eslint/no-require-imports -- synchronous loads on first use, which `import` cannot express */
 const redisTransport = (): typeof RedisTransportModule => require("./transport/redis") as typeof RedisTransportModule;
 const amqpTransport = (): typeof AmqpTransportModule => require("./transport/amqp") as typeof AmqpTransportModule;
 const redisBackend = (): typeof RedisBackendModule => require("./backend/redis") as typeof RedisBackendModule;
+const rpcBackend = (): typeof RpcBackendModule => require("./backend/rpc") as typeof RpcBackendModule;
 /* eslint-enable @typescript-eslint/no-require-imports */
-
-// amqplib reads py-amqp's `L` header tag only with our decoder, installed before anything loads
-// amqplib (the program itself may, before its first AMQP connection): this loads amqplib's field
-// codec alone, not amqplib.
-installTableDecoder();
 
 /**
  * The transport for the broker URL (redis://, rediss://, amqp://, amqps://, pyamqp://, memory://), with TLS
@@ -86,6 +84,7 @@ export function createBackend(config: CeleryConfig, context?: Pick<AppContext, "
   const auth = resultAuth(config, context?.security);
   if (isRpcBackendUrl(url)) {
     if (!context) throw new Error("the rpc:// result backend needs the app's broker connection (createBackend(config, { connection, oid }))");
+    const { RpcBackend } = rpcBackend();
     return new RpcBackend({
       connection: () => context.connection(),
       oid: context.oid,

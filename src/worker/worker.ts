@@ -17,8 +17,8 @@ import type { WorkerStats } from "./consumer";
 import { Autoscaler, autoscaleKeepalive, checkAutoscale } from "./autoscaler";
 import type { AutoscaleOptions } from "./autoscaler";
 import { EventLoopPool } from "./pools/eventloop";
-import { ThreadPool } from "./pools/threads";
-import { PreforkPool } from "./pools/prefork";
+import type * as ThreadsModule from "./pools/threads";
+import type * as PreforkModule from "./pools/prefork";
 import type { ExecutionPool } from "./pools/types";
 import type { SlotPoolOptions } from "./pools/slot-pool";
 import type { Request } from "./request";
@@ -310,5 +310,9 @@ function createExecutor(
     logger,
     ...children,
   };
-  return pool === "threads" ? new ThreadPool(slotOptions) : new PreforkPool(slotOptions);
+  // Loaded for the pool in use only: an event-loop worker never needs the child-process or thread code.
+  /* eslint-disable @typescript-eslint/no-require-imports -- synchronous loads on first use, which `import` cannot express */
+  if (pool === "threads") return new (require("./pools/threads") as typeof ThreadsModule).ThreadPool(slotOptions);
+  return new (require("./pools/prefork") as typeof PreforkModule).PreforkPool(slotOptions);
+  /* eslint-enable @typescript-eslint/no-require-imports */
 }

@@ -29,10 +29,7 @@ import type { Waiter } from "../waiter";
 import { encodeBody, decodeMessageBody } from "../../protocol";
 import type { AuthCodec, SerializerName } from "../../protocol/serializers";
 
-/** True for a `rpc://` result backend URL. */
-export function isRpcBackendUrl(url: string | null | undefined): boolean {
-  return typeof url === "string" && /^rpc:\/\//i.test(url);
-}
+export { isRpcBackendUrl } from "./url";
 
 /** Celery's error for chords and groups on rpc:// (`E_NO_CHORD_SUPPORT`, `save_group`, ...). */
 export class RpcNotSupportedError extends Error {

@@ -7,9 +7,11 @@
  * whole connection fails, and after a reconnect the same message fails it again. We install our
  * own decoder as amqplib's `codec.decodeFields` BEFORE amqplib's protocol definitions load (they
  * capture the function once); `installTableDecoder()` must therefore run before the first
- * `require("amqplib")` of the process (src/connections.ts calls it when celeriac loads, connection.ts
- * again before importing amqplib). When amqplib was loaded earlier by someone else the install is
- * skipped and `tableDecoderInstalled()` is false (header-types.ts then unwraps amqplib's own shapes).
+ * `require("amqplib")` of the process: connection.ts calls it before importing amqplib, so it runs
+ * when the AMQP transport is first loaded (an app's first AMQP connection), and a Redis app loads
+ * nothing of amqplib. When the program loaded amqplib before that, the install is skipped and
+ * `tableDecoderInstalled()` is false (header-types.ts then unwraps amqplib's own shapes, and a
+ * py-amqp `L` value fails as it does in amqplib).
  *
  * Values come out as header-types.ts's `decodeFieldValue` would make them of amqplib's: `T` a
  * Date, `D` a number (digits signed 32-bit), `x` a Buffer (a copy), `l`/`L` a number, or a bigint
