@@ -11,10 +11,14 @@ export type { CeleryConfig, Route, TaskRoutes, BrokerTransportOptions } from "./
 export { AsyncResult, ResultTimeoutError } from "./client/async-result";
 export type { GetOptions } from "./client/async-result";
 export { Task, ReplaceRequest } from "./client/task";
+export { RemoteTask } from "./client/remote-task";
+export type { RemoteTaskOptions } from "./client/remote-task";
+export type { ApplyArgs, NoKwargs, PartialArgs, RemainingArgs, SignatureKwargs } from "./client/call-args";
+export type { Jsonified } from "./client/jsonified";
 export type { BoundTaskContext, TaskContext, TaskOptions, RequestInfo, RetryOptions, ErrorMatcher, RegisteredTask } from "./task-types";
 export type { ApplyOptions, TaskMessage } from "./client/options";
 export { Signature, Group, Chain, Chord, GroupResult, XMap, Chunks, chain, group, chord } from "./client/canvas";
-export type { CanvasResult } from "./client/canvas";
+export type { AnySignature, ArgsOf, CanvasResult, ChainOf, GroupResultsOf, HandleOf, ResultOf, SignatureApplyArgs } from "./client/canvas";
 export { Control, Inspect } from "./client/control";
 export type { BroadcastOptions, Replies } from "./client/control";
 export { WorkerSignals } from "./signals";
