@@ -181,8 +181,7 @@ export class CeleryClient implements AppContext {
 
   /**
    * A signature by task name (Celery `app.signature`); the task need not be registered here. `R`
-   * names its result (`get()` gives `Jsonified<R>`); for typed args, declare the task with
-   * `remoteTask`.
+   * names its result as `get()` gives it; for typed args, declare the task with `remoteTask`.
    */
   signature<R = unknown>(name: string, args: WireValue[] = [], kwargs: { [key: string]: WireValue } = {}, options: ApplyOptions = {}): Signature<WireValue[], R> {
     return new Signature<WireValue[], R>(this, { task: name, args: [...args], kwargs: { ...kwargs }, options: {}, subtask_type: null, immutable: false }).set(options);
@@ -190,8 +189,10 @@ export class CeleryClient implements AppContext {
 
   /**
    * Declare a task that runs elsewhere (a Python task, or another program's) once, and call it
-   * typed: `A` its positional parameters, `R` what it returns, `N` its parameter names for
-   * keyword calls. Nothing is registered: a worker of this app does not run it.
+   * typed: `A` its positional parameters, `R` its result as `get()` gives it, `N` its parameter
+   * names for keyword calls. Nothing is registered: a worker of this app does not run it. `R` is
+   * what arrives, not what Python returns: a Python `datetime` arrives as a `Date` from kombu ≥ 5.3
+   * and as an ISO string from 5.2 (`string | Date`), a `Decimal` or `date` as a string.
    *
    * ```ts
    * const add = app.remoteTask<[x: number, y: number], number, ["x", "y"]>("proj.tasks.add");

@@ -30,7 +30,7 @@ function hasExcType(value: WireValue): boolean {
 
 /**
  * A pending or finished task's result, read from the result backend. `R` is what `get()` gives:
- * for a task's calls, the json form of what its handler returns (`Jsonified<R>`: a `Date`
+ * for a registered task's calls, the json form of what its handler returns (`Jsonified`: a `Date`
  * arrives as its ISO string).
  */
 export class AsyncResult<R = unknown> {

@@ -15,7 +15,6 @@ import type { SignatureInput } from "../protocol/signature";
 import { AsyncResult } from "./async-result";
 import type { GetOptions } from "./async-result";
 import type { ApplyOptions, TaskMessage } from "./options";
-import type { Jsonified } from "./jsonified";
 
 /** What canvas code (and a `Task`) needs from the app: its id, sending, and the result backend. */
 export type CanvasApp = Pick<AppContext, "oid" | "sendTask" | "sendTasks" | "backend">;
@@ -224,10 +223,9 @@ export type SignatureApplyArgs<A extends unknown[]> = [] extends A
 /**
  * A task signature (Celery `Signature`): a task name with partial args, kwargs and options.
  * `A` are the args it still accepts in front of its partial args (a chain's previous step gives
- * the first), `R` the task's result (what its handler returns), `H` what applying it resolves
- * with: `AsyncResult<Jsonified<R>>` for a task, whose `get()` gives R's json form.
+ * the first), `R` the task's result as `get()` gives it, `H` what applying it resolves with.
  */
-export class Signature<A extends unknown[] = WireValue[], R = unknown, H extends CanvasResult = AsyncResult<Jsonified<R>>> {
+export class Signature<A extends unknown[] = WireValue[], R = unknown, H extends CanvasResult = AsyncResult<R>> {
   task: string;
   args: WireValue[];
   kwargs: WireObject;
@@ -411,7 +409,7 @@ export type GroupResultsOf<S extends unknown[]> = S extends [infer F, ...infer T
     : (HandleOf<S[number]> extends GroupResult<infer G> ? G[number] : ResultOf<S[number]>)[];
 
 /** Celery `chord(header, body)`: the body gets the list of header results; `R` is the body's result. */
-export class Chord<R = unknown, H extends CanvasResult = AsyncResult<Jsonified<R>>> extends Signature<WireValue[], R, H> {
+export class Chord<R = unknown, H extends CanvasResult = AsyncResult<R>> extends Signature<WireValue[], R, H> {
   constructor(app: CanvasApp, readonly header: Group, readonly body: AnySignature | null, options: WireObject = {}) {
     super(app, { task: "celery.chord", args: [], kwargs: {}, options, subtask_type: "chord", immutable: false });
   }

@@ -1,7 +1,7 @@
 /**
  * `Jsonified<T>`: what a value of type `T` becomes once stored by the json result serializer (the
- * default, `resultSerializer: "json"`) and read back, so that `AsyncResult<T>.get()` is typed as
- * what actually arrives. Types only.
+ * default, `resultSerializer: "json"`) and read back. A registered `Task<A, R>` gives
+ * `AsyncResult<Jsonified<Awaited<R>>>`, so `get()` is typed as what actually arrives. Types only.
  *
  * - `Date` → `string` (kombu's ISO format, `"2024-01-02T03:04:05.123000Z"`).
  * - `Buffer`/`Uint8Array` → `Buffer` (kombu 5.3's bytes envelope, decoded back).
@@ -10,9 +10,8 @@
  * - `Map<K, V>` → an object of `V`s; `Set<V>` → `V[]`; an object with `toJSON()` → its result.
  * - class instances → plain objects of their data (methods and function members are dropped).
  *
- * With another result serializer (msgpack, yaml) values arrive differently: name the result type
- * yourself (`app.AsyncResult<MyType>(id)`, whose `get()` is then typed `Jsonified<MyType>` too, so
- * declare it with types json leaves as they are).
+ * With another result serializer (msgpack, yaml) some values arrive differently: name the
+ * result type yourself, `app.AsyncResult<MyType>(id)`.
  */
 
 /** True for `any` (which stays `any`: nothing is known about it). */

@@ -1,6 +1,7 @@
 /** Task: a registered handler plus the client methods of `RemoteTask` (`delay`, `applyAsync`, `s`). */
 import type { CanvasApp } from "./canvas";
 import { RemoteTask } from "./remote-task";
+import type { Jsonified } from "./jsonified";
 import type { SignatureInput } from "../protocol/signature";
 import type { AnyHandler, RegisteredTask, TaskOptions } from "../task-types";
 
@@ -15,10 +16,14 @@ export class ReplaceRequest extends Error {
 }
 
 /**
- * A registered task. `A` are the positional parameters, `R` the result, `N` the `params` names
- * (kwargs are typed from them; `[]`: a kwargs object is the handler's trailing argument).
+ * A registered task. `A` are the positional parameters, `R` what the handler returns (its
+ * results' `get()` gives `Jsonified<Awaited<R>>`, what the json result serializer brings back: a
+ * `Date` as its ISO string), `N` the `params` names (kwargs are typed from them; `[]`: a kwargs
+ * object is the handler's trailing argument).
  */
-export class Task<A extends unknown[] = unknown[], R = unknown, N extends readonly string[] = []> extends RemoteTask<A, R, N> implements RegisteredTask {
+export class Task<A extends unknown[] = unknown[], R = unknown, N extends readonly string[] = []>
+  extends RemoteTask<A, Jsonified<Awaited<R>>, N>
+  implements RegisteredTask {
   constructor(
     name: string,
     readonly handler: AnyHandler,
