@@ -4,7 +4,7 @@
  * of the test Redis (unique task ids, never flushed), and on RabbitMQ also rpc://.
  */
 import type { Celery } from "../src";
-import { Celery as CeleryApp, CeleryError } from "../src";
+import { Celery as CeleryApp, CeleryError, chain } from "../src";
 import { unique } from "../test/support/app";
 import { BROKERS, type BrokerLease } from "../test/support/brokers";
 import { PYTHONS, type PythonWorker, startPythonWorker } from "../test/support/python";
@@ -55,6 +55,17 @@ describe.each(BROKERS)("on $name", (broker) => {
       test("sendTasks: a batch of 100 runs on the Python worker and every result reads back, in order", async () => {
         const results = await app.sendTasks<number>(Array.from({ length: 100 }, (_, i) => ({ name: "py.add", args: [i, 1000] })));
         expect(await Promise.all(results.map((r) => r.get({ timeout: 30000 })))).toEqual(Array.from({ length: 100 }, (_, i) => i + 1000));
+      });
+
+      test("Python tasks declared with remoteTask are called typed: delay, kwargs by name, a chain", async () => {
+        const add = app.remoteTask<[x: number, y: number], number, ["x", "y"]>("py.add");
+        const mul = app.remoteTask<[x: number, y: number], number, ["x", "y"]>("py.mul");
+        expect(await (await add.delay(2, 3)).get({ timeout: 20000 })).toBe(5);
+        expect(await (await add.applyAsync([2], { y: 40 })).get({ timeout: 20000 })).toBe(42);
+        expect(await (await mul.applyAsync([], { x: 6, y: 7 })).get({ timeout: 20000 })).toBe(42);
+        const last = await chain(add.s(1, 2), mul.s(10)).applyAsync();
+        const n: number = await last.get({ timeout: 20000 });
+        expect(n).toBe(30);
       });
 
       test("kwargs, unicode and nested data reach Python intact", async () => {

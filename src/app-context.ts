@@ -32,9 +32,9 @@ export interface AppContext {
   /** The `auth` serializer once `setupSecurity()` ran (signs what is sent and stored, verifies what is received), else null. */
   readonly security: AuthCodec | null;
   /** Register a bound task: the handler gets a TaskContext first. */
-  task<A extends unknown[], R>(name: string, handler: (ctx: BoundTaskContext, ...args: A) => R, options: TaskOptions & { bind: true }): RegisteredTask;
+  task<A extends unknown[], R, const N extends readonly string[] = []>(name: string, handler: (ctx: BoundTaskContext, ...args: A) => R, options: TaskOptions & { bind: true; params?: N }): RegisteredTask;
   /** Register a task. Python kwargs are mapped onto `params` names, or passed as a trailing object. */
-  task<A extends unknown[], R>(name: string, handler: (...args: A) => R, options?: TaskOptions & { bind?: false }): RegisteredTask;
+  task<A extends unknown[], R, const N extends readonly string[] = []>(name: string, handler: (...args: A) => R, options?: TaskOptions & { bind?: false; params?: N }): RegisteredTask;
   /** The connected broker transport (created on first use); `{ retry: false }` makes a first connect one attempt. */
   connection(options?: ConnectOptions): Promise<Transport>;
   /** The connected result backend (created on first use). */

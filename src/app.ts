@@ -22,6 +22,8 @@ import { Control } from "./client/control";
 import { GroupResult, Signature } from "./client/canvas";
 import { Task } from "./client/task";
 import { EagerRunner } from "./client/eager";
+import { RemoteTask } from "./client/remote-task";
+import type { RemoteTaskOptions } from "./client/remote-task";
 import type { BoundTaskContext, TaskOptions } from "./task-types";
 import { WorkerSignals } from "./signals";
 import { authSerializerFrom } from "./security";
@@ -96,9 +98,21 @@ export class CeleryClient implements AppContext {
   }
 
   /** Register a bound task: the handler gets a TaskContext first. */
-  task<A extends unknown[], R>(name: string, handler: (ctx: BoundTaskContext, ...args: A) => R, options: TaskOptions & { bind: true }): Task<A, R>;
-  /** Register a task. Python kwargs are mapped onto `params` names, or passed as a trailing object. */
-  task<A extends unknown[], R>(name: string, handler: (...args: A) => R, options?: TaskOptions & { bind?: false }): Task<A, R>;
+  task<A extends unknown[], R, const N extends readonly string[] = []>(
+    name: string,
+    handler: (ctx: BoundTaskContext, ...args: A) => R,
+    options: TaskOptions & { bind: true; params?: N },
+  ): Task<A, R, N>;
+  /**
+   * Register a task. Python kwargs are mapped onto `params` names, or passed as a trailing object.
+   * Its calls are typed from the handler: `delay(...args)`, `applyAsync(args, kwargs)` (kwargs
+   * named by `params`), `s(...lastArgs)`, `si(...args)`.
+   */
+  task<A extends unknown[], R, const N extends readonly string[] = []>(
+    name: string,
+    handler: (...args: A) => R,
+    options?: TaskOptions & { bind?: false; params?: N },
+  ): Task<A, R, N>;
   task(name: string, handler: (...args: never[]) => unknown, options: TaskOptions = {}): Task {
     if (this.tasks.has(name)) throw new Error(`task ${name} is already registered`);
     const task = new Task(name, handler, options, this);
@@ -199,9 +213,30 @@ export class CeleryClient implements AppContext {
     return out;
   }
 
-  /** A signature by task name (Celery `app.signature`); the task need not be registered here. */
-  signature(name: string, args: WireValue[] = [], kwargs: { [key: string]: WireValue } = {}, options: ApplyOptions = {}): Signature {
-    return new Signature(this, { task: name, args: [...args], kwargs: { ...kwargs }, options: {}, subtask_type: null, immutable: false }).set(options);
+  /**
+   * A signature by task name (Celery `app.signature`); the task need not be registered here. `R`
+   * names its result as `get()` gives it; for typed args, declare the task with `remoteTask`.
+   */
+  signature<R = unknown>(name: string, args: WireValue[] = [], kwargs: { [key: string]: WireValue } = {}, options: ApplyOptions = {}): Signature<WireValue[], R> {
+    return new Signature<WireValue[], R>(this, { task: name, args: [...args], kwargs: { ...kwargs }, options: {}, subtask_type: null, immutable: false }).set(options);
+  }
+
+  /**
+   * Declare a task that runs elsewhere (a Python task, or another program's) once, and call it
+   * typed: `A` its positional parameters, `R` its result as `get()` gives it, `N` its parameter
+   * names for keyword calls. Nothing is registered: a worker of this app does not run it. `R` is
+   * what arrives, not what Python returns: a Python `datetime` arrives as a `Date` from kombu ≥ 5.3
+   * and as an ISO string from 5.2 (`string | Date`), a `Decimal` or `date` as a string.
+   *
+   * ```ts
+   * const add = app.remoteTask<[x: number, y: number], number, ["x", "y"]>("proj.tasks.add");
+   * await add.delay(2, 2);                      // AsyncResult<number>
+   * await add.applyAsync([2], { y: 2 });        // kwargs by name
+   * chain(add.s(1, 2), add.s(10));              // Chain<[], number>
+   * ```
+   */
+  remoteTask<A extends unknown[] = WireValue[], R = unknown, N extends readonly string[] = []>(name: string, options: RemoteTaskOptions = {}): RemoteTask<A, R, N> {
+    return new RemoteTask<A, R, N>(name, options, this);
   }
 
   /** A saved group's results (Celery `GroupResult.restore`), or null. */

@@ -14,7 +14,7 @@ function hasKeys(o: object): boolean {
  * positions (an unknown or duplicate keyword is a TypeError, as in Python); without, a non-empty
  * kwargs object is passed as a trailing argument.
  */
-export function handlerArguments(args: WireValue[], kwargs: { [key: string]: WireValue }, params: string[] | undefined): unknown[] {
+export function handlerArguments(args: WireValue[], kwargs: { [key: string]: WireValue }, params: readonly string[] | undefined): unknown[] {
   if (!params) return hasKeys(kwargs) ? [...args, kwargs] : args;
   const out: unknown[] = [...args];
   for (const key of Object.keys(kwargs)) {

@@ -75,8 +75,11 @@ export type ErrorMatcher = string | (abstract new (...args: never[]) => unknown)
 
 /** Per-task settings (Celery task attributes). */
 export interface TaskOptions {
-  /** Parameter names: Python kwargs are mapped onto these positions. */
-  params?: string[];
+  /**
+   * Parameter names: Python kwargs are mapped onto these positions. Given as a literal
+   * (`params: ["x", "y"]`), they also type the kwargs of `applyAsync` and `signature`.
+   */
+  params?: readonly string[];
   /** Pass a TaskContext as the first argument. */
   bind?: boolean;
   acksLate?: boolean;

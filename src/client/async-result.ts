@@ -28,7 +28,11 @@ function hasExcType(value: WireValue): boolean {
   return isWireObject(value) && "exc_type" in value;
 }
 
-/** A pending or finished task's result, read from the result backend. */
+/**
+ * A pending or finished task's result, read from the result backend. `R` is what `get()` gives:
+ * for a registered task's calls, the json form of what its handler returns (`Jsonified`: a `Date`
+ * arrives as its ISO string).
+ */
 export class AsyncResult<R = unknown> {
   readonly id: string;
   private readonly backendRef: () => Promise<ResultBackend>;

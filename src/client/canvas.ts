@@ -133,6 +133,18 @@ export function applyToWireOptions(options: ApplyOptions): WireObject {
 /** Anything canvas apply returns: an AsyncResult or a GroupResult. */
 export type CanvasResult = AsyncResult<unknown> | GroupResult;
 
+/** Any signature, whatever its args, result and result handle (a plain task, chain, group, chord). */
+export type AnySignature = Signature<unknown[], unknown, CanvasResult>;
+
+/** What applying the signature `S` resolves with: `AsyncResult<R>`, or a `GroupResult` for a group. */
+export type HandleOf<S> = S extends Signature<unknown[], unknown, infer H> ? H : CanvasResult;
+
+/** The result a signature's handle gives (`R` of its `AsyncResult<R>`; the list of a `GroupResult`). */
+export type ResultOf<S> = HandleOf<S> extends AsyncResult<infer R> ? R : HandleOf<S> extends GroupResult<infer Rs> ? Rs : unknown;
+
+/** The positional args a signature still accepts in front of its partial args. */
+export type ArgsOf<S> = S extends Signature<infer A, unknown, CanvasResult> ? A : WireValue[];
+
 /** Celery's `as_tuple()`: `[[id, parent_tuple|null], null]` or `[[gid, null], [members]]`. */
 export function resultTuple(r: CanvasResult): ResultTuple {
   if (r instanceof GroupResult) return r.asTuple();
@@ -147,8 +159,8 @@ function withParent<R>(r: AsyncResult<R>, parent: CanvasResult | null): AsyncRes
   return out;
 }
 
-/** Results of a group (Celery `GroupResult`). */
-export class GroupResult {
+/** Results of a group (Celery `GroupResult`); `R` lists the members' results (as they arrive), in order. */
+export class GroupResult<R extends unknown[] = unknown[]> {
   /** Set for a chord's body result chain (`chord(...).parent`); null otherwise. */
   parent: CanvasResult | null = null;
 
@@ -159,19 +171,19 @@ export class GroupResult {
   ) {}
 
   /** Every member's result in order; throws the first failure when propagate (default). */
-  async get(options: GetOptions = {}): Promise<unknown[]> {
+  async get(options: GetOptions = {}): Promise<R> {
     return this.join(options);
   }
 
   /** Same as get (Celery's join: members awaited one by one, in order). */
-  async join(options: GetOptions = {}): Promise<unknown[]> {
+  async join(options: GetOptions = {}): Promise<R> {
     const end = options.timeout == null ? null : Date.now() + options.timeout;
     const out: unknown[] = [];
     for (const r of this.results) {
       const left = end === null ? null : Math.max(1, end - Date.now());
       out.push(await r.get({ timeout: left, propagate: options.propagate }));
     }
-    return out;
+    return out as R;
   }
 
   /** Number of members that succeeded. */
@@ -235,8 +247,17 @@ function fromTuple(t: ResultTuple, backend: () => Promise<ResultBackend>): Canva
 
 // ------------------------------------------------------------------ signatures
 
-/** A task signature (Celery `Signature`): a task name with partial args, kwargs and options. */
-export class Signature {
+/** `applyAsync(args, kwargs, options)` of a signature that still accepts the args `A` in front. */
+export type SignatureApplyArgs<A extends unknown[]> = [] extends A
+  ? [args?: A, kwargs?: WireObject, options?: ApplyOptions]
+  : [args: A, kwargs?: WireObject, options?: ApplyOptions];
+
+/**
+ * A task signature (Celery `Signature`): a task name with partial args, kwargs and options.
+ * `A` are the args it still accepts in front of its partial args (a chain's previous step gives
+ * the first), `R` the task's result as `get()` gives it, `H` what applying it resolves with.
+ */
+export class Signature<A extends unknown[] = WireValue[], R = unknown, H extends CanvasResult = AsyncResult<R>> {
   task: string;
   args: WireValue[];
   kwargs: WireObject;
@@ -280,6 +301,8 @@ export class Signature {
    * Celery's `a | b | c`: a chain of this signature and the next ones. A chain on either side is
    * extended rather than nested (and, as in Celery, the result carries no chain-level options).
    */
+  pipe<S extends [AnySignature, ...AnySignature[]]>(...next: S): ChainOf<[this, ...S]>;
+  pipe(...next: SignatureInput[]): Chain;
   pipe(...next: SignatureInput[]): Chain {
     const steps = (s: SignatureInput): SignatureInput[] => (s instanceof Chain ? s.tasks : [s]);
     return new Chain(this.app, [...steps(this), ...next.flatMap(steps)]);
@@ -300,7 +323,7 @@ export class Signature {
   }
 
   /** A copy with args prepended and kwargs/options merged (Celery `clone`/partial). */
-  clone(args: WireValue[] = [], kwargs: WireObject = {}, options: ApplyOptions = {}): Signature {
+  clone(args: WireValue[] = [], kwargs: WireObject = {}, options: ApplyOptions = {}): Signature<WireValue[], R, H> {
     const d = this.toDict();
     const copy = fromDict(this.app, {
       ...d,
@@ -308,7 +331,7 @@ export class Signature {
       kwargs: { ...d.kwargs, ...kwargs },
       options: { ...d.options, ...applyToWireOptions(options) },
     });
-    return copy;
+    return copy as Signature<WireValue[], R, H>;
   }
 
   /** Mark immutable (Celery `.set(immutable=True)` / `si`). */
@@ -318,13 +341,13 @@ export class Signature {
   }
 
   /** Send with extra positional args (prepended unless immutable). */
-  delay(...args: WireValue[]): Promise<CanvasResult> {
-    return this.applyAsync(args);
+  delay(...args: A): Promise<H> {
+    return this.applyAsync(...([args] as SignatureApplyArgs<A>));
   }
 
   /** Send; args are prepended to the partial args unless the signature is immutable. */
-  applyAsync(args: WireValue[] = [], kwargs: WireObject = {}, options: ApplyOptions = {}): Promise<CanvasResult> {
-    return applySignature(this.app, this.toDict(), args, options, kwargs);
+  applyAsync(...[args, kwargs, options]: SignatureApplyArgs<A>): Promise<H> {
+    return applySignature(this.app, this.toDict(), (args ?? []) as WireValue[], options, kwargs) as Promise<H>;
   }
 
   /**
@@ -337,8 +360,18 @@ export class Signature {
   }
 }
 
+/** True for a Signature object (of any args and result). */
+function isSignature(value: unknown): value is AnySignature {
+  return value instanceof Signature;
+}
+
+/** True for a Group object (of any results). */
+function isGroup(value: unknown): value is Group {
+  return value instanceof Group;
+}
+
 /** A signature of another type (group/chain/chord) from its dict form. */
-export function fromDict(app: CanvasApp, dict: SignatureDict | WireValue): Signature {
+export function fromDict(app: CanvasApp, dict: SignatureDict | WireValue): AnySignature {
   const d = normalizeSignature(dict);
   switch (d.subtask_type) {
     case "group":
@@ -349,7 +382,7 @@ export function fromDict(app: CanvasApp, dict: SignatureDict | WireValue): Signa
       const k = d.kwargs;
       const header = fromDict(app, k.header);
       const body = k.body == null ? null : fromDict(app, k.body);
-      const group = header instanceof Group ? header : new Group(app, [header]);
+      const group = isGroup(header) ? header : new Group(app, [header]);
       return new Chord(app, group, body, d.options).setImmutable(d.immutable);
     }
     default:
@@ -363,10 +396,10 @@ function tasksOf(d: SignatureDict): WireValue[] {
 }
 
 /** A composite signature over a list of signatures (`celery.group`, `celery.chain`). */
-abstract class SignatureList extends Signature {
-  readonly tasks: Signature[];
+abstract class SignatureList<A extends unknown[], R, H extends CanvasResult> extends Signature<A, R, H> {
+  readonly tasks: AnySignature[];
   constructor(app: CanvasApp, kind: "group" | "chain", tasks: SignatureInput[], options: WireObject) {
-    const sigs = tasks.map((t) => (t instanceof Signature ? t : fromDict(app, toSignatureDict(t))));
+    const sigs = tasks.map((t) => (isSignature(t) ? t : fromDict(app, toSignatureDict(t))));
     super(app, { task: `celery.${kind}`, args: [], kwargs: {}, options, subtask_type: kind, immutable: false });
     this.tasks = sigs;
   }
@@ -376,32 +409,49 @@ abstract class SignatureList extends Signature {
   }
 }
 
-/** Celery `group(...)`: members sent in parallel sharing a group id. */
-export class Group extends SignatureList {
+/** Celery `group(...)`: members sent in parallel sharing a group id; `R` lists their results. */
+export class Group<R extends unknown[] = unknown[]> extends SignatureList<WireValue[], R, GroupResult<R>> {
   constructor(app: CanvasApp, tasks: SignatureInput[], options: WireObject = {}) {
     super(app, "group", tasks, options);
   }
 
-  override applyAsync(args: WireValue[] = [], kwargs: WireObject = {}, options: ApplyOptions = {}): Promise<GroupResult> {
-    return applyGroup(this.app, this.toDict(), args, options, kwargs);
+  override applyAsync(args: WireValue[] = [], kwargs: WireObject = {}, options: ApplyOptions = {}): Promise<GroupResult<R>> {
+    return applyGroup(this.app, this.toDict(), args, options, kwargs) as Promise<GroupResult<R>>;
   }
 }
 
-/** Celery `chain(...)`: each step gets the previous result prepended. */
-export class Chain extends SignatureList {
+/**
+ * Celery `chain(...)`: each step gets the previous result prepended. `A` are the first step's
+ * args, `R` the last step's result, `H` what applying it resolves with (the last step's handle).
+ */
+export class Chain<A extends unknown[] = WireValue[], R = unknown, H extends CanvasResult = CanvasResult> extends SignatureList<A, R, H> {
   constructor(app: CanvasApp, tasks: SignatureInput[], options: WireObject = {}) {
     super(app, "chain", tasks, options);
   }
 
   /** Resolves with the result of the LAST step; `.parent` links back to the first. */
-  override applyAsync(args: WireValue[] = [], kwargs: WireObject = {}, options: ApplyOptions = {}): Promise<CanvasResult> {
-    return applyChain(this.app, this.toDict(), args, options, kwargs);
+  override applyAsync(...[args, kwargs, options]: SignatureApplyArgs<A>): Promise<H> {
+    return applyChain(this.app, this.toDict(), (args ?? []) as WireValue[], options, kwargs) as Promise<H>;
   }
 }
 
-/** Celery `chord(header, body)`: the body gets the list of header results. */
-export class Chord extends Signature {
-  constructor(app: CanvasApp, readonly header: Group, readonly body: Signature | null, options: WireObject = {}) {
+/** The chain of the signatures `S`: the first one's args, the last one's result and handle. */
+export type ChainOf<S extends AnySignature[]> = S extends [infer F, ...unknown[]]
+  ? S extends [...unknown[], infer L]
+    ? Chain<ArgsOf<F>, ResultOf<L>, HandleOf<L>>
+    : Chain
+  : Chain<WireValue[], ResultOf<S[number]>, HandleOf<S[number]>>;
+
+/** The results of a group of the signatures `S`, in order (a nested group's members in its place). */
+export type GroupResultsOf<S extends unknown[]> = S extends [infer F, ...infer T]
+  ? [...(HandleOf<F> extends GroupResult<infer G> ? G : [ResultOf<F>]), ...GroupResultsOf<T>]
+  : S extends []
+    ? []
+    : (HandleOf<S[number]> extends GroupResult<infer G> ? G[number] : ResultOf<S[number]>)[];
+
+/** Celery `chord(header, body)`: the body gets the list of header results; `R` is the body's result. */
+export class Chord<R = unknown, H extends CanvasResult = AsyncResult<R>> extends Signature<WireValue[], R, H> {
+  constructor(app: CanvasApp, readonly header: Group, readonly body: AnySignature | null, options: WireObject = {}) {
     super(app, { task: "celery.chord", args: [], kwargs: {}, options, subtask_type: "chord", immutable: false });
   }
 
@@ -413,34 +463,43 @@ export class Chord extends Signature {
   }
 
   /** Resolves with the body's AsyncResult (its `.parent` is the header GroupResult). */
-  override applyAsync(args: WireValue[] = [], kwargs: WireObject = {}, options: ApplyOptions = {}): Promise<CanvasResult> {
-    return applyChord(this.app, this.toDict(), args, options, kwargs);
+  override applyAsync(args: WireValue[] = [], kwargs: WireObject = {}, options: ApplyOptions = {}): Promise<H> {
+    return applyChord(this.app, this.toDict(), args, options, kwargs) as Promise<H>;
   }
 }
 
-function asSignatures(app: CanvasApp, items: (SignatureInput | SignatureInput[])[]): Signature[] {
+function asSignatures(app: CanvasApp, items: (SignatureInput | SignatureInput[])[]): AnySignature[] {
   const flat = items.length === 1 && Array.isArray(items[0]) ? (items[0]) : (items as SignatureInput[]);
-  return flat.map((t) => (t instanceof Signature ? t : fromDict(app, toSignatureDict(t))));
+  return flat.map((t) => (isSignature(t) ? t : fromDict(app, toSignatureDict(t))));
 }
 
-/** `chain(a.s(), b.s(), c.s())` or `chain([..])`. */
-export function chain(...tasks: (Signature | SignatureInput[])[]): Chain {
+/**
+ * `chain(a.s(), b.s(), c.s())` or `chain([..])`: typed by its steps (`Chain<A, R>`: the first
+ * step's args, the last step's result), so `(await chain(...).applyAsync()).get()` is typed.
+ */
+export function chain<S extends [AnySignature, ...AnySignature[]]>(...tasks: S): ChainOf<S>;
+export function chain<S extends AnySignature[]>(tasks: [...S]): ChainOf<S>;
+export function chain(...tasks: (AnySignature | SignatureInput[])[]): Chain;
+export function chain(...tasks: (AnySignature | SignatureInput[])[]): Chain {
   const sigs = tasks.flat() as SignatureInput[];
   const app = findApp(sigs);
   return new Chain(app, asSignatures(app, sigs));
 }
 
-/** `group(a.s(), b.s())` or `group([..])`. */
-export function group(...tasks: (Signature | SignatureInput[])[]): Group {
+/** `group(a.s(), b.s())` or `group([..])`: typed by its members (`Group<[Ra, Rb]>`, `Group<R[]>` for a list). */
+export function group<S extends [AnySignature, ...AnySignature[]]>(...tasks: S): Group<GroupResultsOf<S>>;
+export function group<S extends AnySignature[]>(tasks: [...S]): Group<GroupResultsOf<S>>;
+export function group(...tasks: (AnySignature | SignatureInput[])[]): Group;
+export function group(...tasks: (AnySignature | SignatureInput[])[]): Group {
   const sigs = tasks.flat() as SignatureInput[];
   const app = findApp(sigs);
   return new Group(app, asSignatures(app, sigs));
 }
 
-/** `chord([header...], body)` or `chord(group(...), body)`. */
-export function chord(header: Group | SignatureInput[], body: Signature): Chord {
+/** `chord([header...], body)` or `chord(group(...), body)`: typed by its body (`Chord<R>`: the body's result). */
+export function chord<B extends AnySignature>(header: Group | SignatureInput[], body: B): Chord<ResultOf<B>, HandleOf<B>> {
   const app = body.app;
-  const g = header instanceof Group ? header : new Group(app, header);
+  const g = isGroup(header) ? header : new Group(app, header);
   return new Chord(app, g, body);
 }
 
@@ -701,7 +760,7 @@ function itemsOf(it: Iterable<WireValue>): WireValue[] {
  * Celery `xmap` / `xstarmap`: one `celery.map` / `celery.starmap` task calling `task` for every
  * item in the worker process. In 5.2 the dict has `subtask_type: null` and `immutable: true`.
  */
-export class XMap extends Signature {
+export class XMap<R = unknown[]> extends Signature<[], R> {
   constructor(app: CanvasApp, name: "celery.map" | "celery.starmap", task: SignatureInput, it: Iterable<WireValue>, options: WireObject = {}) {
     super(app, {
       task: name,
@@ -715,7 +774,7 @@ export class XMap extends Signature {
 }
 
 /** Celery `chunks(task, it, n)`: applied, a group of `celery.starmap` tasks over parts of n items. */
-export class Chunks extends Signature {
+export class Chunks<R extends unknown[] = unknown[][]> extends Signature<[], R, GroupResult<R>> {
   constructor(app: CanvasApp, task: SignatureInput, it: Iterable<WireValue>, n: number, options: WireObject = {}) {
     super(app, {
       task: "celery.chunks",
@@ -733,8 +792,8 @@ export class Chunks extends Signature {
   }
 
   /** Sends the group of starmaps (Celery `chunks.apply_async`). */
-  override applyAsync(args: WireValue[] = [], kwargs: WireObject = {}, options: ApplyOptions = {}): Promise<GroupResult> {
-    return this.group().applyAsync(args, kwargs, { ...wireToApplyOptions(this.options), ...options });
+  override applyAsync(args: WireValue[] = [], kwargs: WireObject = {}, options: ApplyOptions = {}): Promise<GroupResult<R>> {
+    return this.group().applyAsync(args, kwargs, { ...wireToApplyOptions(this.options), ...options }) as Promise<GroupResult<R>>;
   }
 }
 
@@ -744,7 +803,7 @@ export function chunksGroup(app: CanvasApp, dict: SignatureDict): Group {
   const it = Array.isArray(k.it) ? k.it : [];
   const n = typeof k.n === "number" && k.n > 0 ? Math.floor(k.n) : 1;
   const task = normalizeSignature(k.task);
-  const parts: Signature[] = [];
+  const parts: AnySignature[] = [];
   for (let i = 0; i < it.length; i += n) parts.push(new XMap(app, "celery.starmap", task, it.slice(i, i + n)));
   return new Group(app, parts);
 }

@@ -1,10 +1,13 @@
-/** Task: a registered handler plus the client methods (`delay`, `applyAsync`, `s`). */
-import type { WireValue, SignatureDict } from "../protocol/message";
+/** Task: a registered handler plus the client methods of `RemoteTask` (`delay`, `applyAsync`, `s`), eager runs and a direct call. */
+import type { WireValue } from "../protocol/message";
 import type { ApplyOptions, EagerApplyOptions } from "./options";
 import type { AsyncResult } from "./async-result";
 import type { EagerResult } from "./eager-result";
-import { Chunks, eagerOf, Signature, XMap } from "./canvas";
+import { eagerOf } from "./canvas";
+import type { ApplyArgs } from "./call-args";
 import type { CanvasApp } from "./canvas";
+import { RemoteTask } from "./remote-task";
+import type { Jsonified } from "./jsonified";
 import type { SignatureInput } from "../protocol/signature";
 import { RetryRequest } from "../retry-policy";
 import type { AnyHandler, BoundTaskContext, RegisteredTask, TaskOptions } from "../task-types";
@@ -40,29 +43,33 @@ function directContext(name: string, args: WireValue[]): BoundTaskContext {
   };
 }
 
-/** A registered task. `A` are the positional parameters, `R` the result. */
-export class Task<A extends unknown[] = unknown[], R = unknown> implements RegisteredTask {
+/**
+ * A registered task. `A` are the positional parameters, `R` what the handler returns (its
+ * results' `get()` gives `Jsonified<Awaited<R>>`, what the json result serializer brings back: a
+ * `Date` as its ISO string), `N` the `params` names (kwargs are typed from them; `[]`: a kwargs
+ * object is the handler's trailing argument).
+ */
+export class Task<A extends unknown[] = unknown[], R = unknown, N extends readonly string[] = []>
+  extends RemoteTask<A, Jsonified<Awaited<R>>, N>
+  implements RegisteredTask {
   constructor(
-    readonly name: string,
+    name: string,
     readonly handler: AnyHandler,
-    readonly options: TaskOptions,
-    private readonly app: CanvasApp,
-  ) {}
-
-  /** Send with positional arguments (Celery `delay`). Resolves once the broker accepted the message. */
-  delay(...args: A): Promise<AsyncResult<Awaited<R>>> {
-    return this.applyAsync(args);
+    override readonly options: TaskOptions,
+    app: CanvasApp,
+  ) {
+    super(name, options, app);
   }
 
   /**
-   * Send with args, kwargs and options (Celery `apply_async`). With `taskAlwaysEager` the task runs
-   * in this process instead (args and kwargs through the task serializer and back, as Celery
-   * does) and the result is an `EagerResult`.
+   * Send, or with `taskAlwaysEager` run the task in this process instead (args and kwargs through
+   * the task serializer and back, as Celery does): the result is then an `EagerResult`.
    */
-  applyAsync(args?: A | WireValue[], kwargs?: { [key: string]: WireValue }, options?: ApplyOptions): Promise<AsyncResult<Awaited<R>>> {
+  protected override send(args: unknown[] | undefined, kwargs: object | undefined, options: ApplyOptions | undefined): Promise<AsyncResult<Jsonified<Awaited<R>>>> {
+    const eager = this.app.eager;
+    if (!eager?.always) return super.send(args, kwargs, options);
     const all = { ...this.options.defaults, ...options };
-    if (this.app.eager?.always) return this.app.eager.applyTaskAsync(this.name, (args ?? []) as WireValue[], kwargs ?? {}, all) as Promise<EagerResult<Awaited<R>>>;
-    return this.app.sendTask<Awaited<R>>(this.name, (args ?? []) as WireValue[], kwargs ?? {}, all);
+    return eager.applyTaskAsync(this.name, (args ?? []) as WireValue[], (kwargs ?? {}) as { [key: string]: WireValue }, all) as Promise<EagerResult<Jsonified<Awaited<R>>>>;
   }
 
   /**
@@ -72,8 +79,9 @@ export class Task<A extends unknown[] = unknown[], R = unknown> implements Regis
    * handler gets a context with `request.isEager`; `ctx.retry()` runs the retry at once (the
    * countdown is not waited), up to max_retries; `link` / `linkError` are applied with the result.
    */
-  apply(args?: A | WireValue[], kwargs?: { [key: string]: WireValue }, options?: EagerApplyOptions): Promise<EagerResult<Awaited<R>>> {
-    return eagerOf(this.app).applyTask(this.name, (args ?? []) as WireValue[], kwargs ?? {}, { ...this.options.defaults, ...options }) as Promise<EagerResult<Awaited<R>>>;
+  apply(...[args, kwargs, options]: ApplyArgs<A, N, EagerApplyOptions>): Promise<EagerResult<Jsonified<Awaited<R>>>> {
+    const wireKwargs = (kwargs ?? {}) as { [key: string]: WireValue };
+    return eagerOf(this.app).applyTask(this.name, (args ?? []) as WireValue[], wireKwargs, { ...this.options.defaults, ...options }) as Promise<EagerResult<Jsonified<Awaited<R>>>>;
   }
 
   /**
@@ -85,40 +93,5 @@ export class Task<A extends unknown[] = unknown[], R = unknown> implements Regis
   run(...args: A): R {
     const handler = this.handler as (...a: unknown[]) => R;
     return this.options.bind ? handler(directContext(this.name, args as WireValue[]), ...args) : handler(...args);
-  }
-
-  /** A signature of this task (Celery `s()`); `.toDict()` gives Celery's dict form. */
-  s(...args: A | WireValue[]): Signature {
-    return new Signature(this.app, this.signatureDict(args as WireValue[], false));
-  }
-
-  /** An immutable signature (Celery `si()`): the parent's result is not prepended. */
-  si(...args: A | WireValue[]): Signature {
-    return new Signature(this.app, this.signatureDict(args as WireValue[], true));
-  }
-
-  /** A signature with args, kwargs and apply options (Celery `signature()`). */
-  signature(args: WireValue[] = [], kwargs: { [key: string]: WireValue } = {}, options: ApplyOptions = {}): Signature {
-    const sig = new Signature(this.app, { ...this.signatureDict(args, false), kwargs });
-    return sig.set({ ...this.options.defaults, ...options });
-  }
-
-  /** Celery `task.map(it)`: one `celery.map` task calling this task with each item. */
-  map(it: Iterable<WireValue>): XMap {
-    return new XMap(this.app, "celery.map", this.s(), it);
-  }
-
-  /** Celery `task.starmap(it)`: one `celery.starmap` task calling this task with each item's elements as args. */
-  starmap(it: Iterable<WireValue[]>): XMap {
-    return new XMap(this.app, "celery.starmap", this.s(), it as Iterable<WireValue>);
-  }
-
-  /** Celery `task.chunks(it, n)`: applied, a group of starmap tasks over parts of n items. */
-  chunks(it: Iterable<WireValue[]>, n: number): Chunks {
-    return new Chunks(this.app, this.s(), it as Iterable<WireValue>, n);
-  }
-
-  private signatureDict(args: WireValue[], immutable: boolean): SignatureDict {
-    return { task: this.name, args: [...args], kwargs: {}, options: {}, subtask_type: null, immutable };
   }
 }

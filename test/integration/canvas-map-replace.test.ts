@@ -49,7 +49,7 @@ test("task.starmap runs celery.starmap", async () => {
 
 test("task.chunks sends a group of starmaps", async () => {
   const { add } = await setup();
-  const pairs = Array.from({ length: 10 }, (_, i) => [i, i]);
+  const pairs = Array.from({ length: 10 }, (_, i): [number, number] => [i, i]);
   const g = await add.chunks(pairs, 2).applyAsync();
   expect(g).toBeInstanceOf(GroupResult);
   expect(g.results).toHaveLength(5);

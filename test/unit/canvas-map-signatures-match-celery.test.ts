@@ -33,7 +33,7 @@ function python(): Record<string, unknown> {
   return JSON.parse(execFileSync("/usr/bin/python3", ["-c", PY], { encoding: "utf8" })) as Record<string, unknown>;
 }
 
-function zip(a: number[], b: number[]): number[][] {
+function zip(a: number[], b: number[]): [number, number][] {
   return a.map((x, i) => [x, b[i]]);
 }
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
