@@ -118,7 +118,7 @@ async function main() {
   if (process.env.NODE_ARGS) nodeArgs.push(...process.env.NODE_ARGS.split(" ").filter(Boolean));
   const perfData = path.join(PROFILE_DIR, profName.replace(/\.cpuprofile$/, ".perf.data"));
   const cli = path.join(DIST, "cli/main.js");
-  const workerArgs = process.env.WORKER === "celery-node" ? [path.join(ROOT, "bench/celery-node-worker.js")] : [cli, "worker", "-A", "bench/tsapp.js", "-P", "eventloop", "-c", "16", "-l", "warning"];
+  const workerArgs = process.env.WORKER === "celery-node" ? [path.join(ROOT, "bench/celery-node-worker.js")] : [cli, "worker", "-A", "bench/tsapp.js", "-P", "eventloop", "-c", process.env.BENCH_CONCURRENCY || "16", "-l", "warning"];
   const child = spawn(process.execPath, [...nodeArgs, ...workerArgs], { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d.toString()));
