@@ -4,9 +4,13 @@
  * full entry (`celeriac`, src/index.ts) re-exports all of it with `Celery` that has `worker()`.
  */
 export { CeleryClient, CeleryClient as Celery } from "./app";
-export type { CelerySettings } from "./app";
+export type { CelerySettings, ConfigFromObjectOptions } from "./settings";
+export { envSettings, normalizeSettings, resolveConfig } from "./settings";
+export { celerySettingName, settingKeyOf } from "./settings-names";
+export type { CelerySnakeSettings, CelerySettingName } from "./settings-names";
+export type { TaskAnnotations, TaskAnnotation, TaskAnnotator, TaskAnnotationAttributes } from "./task-annotations";
 export type { AppContext } from "./app-context";
-export { DEFAULTS, resolveConfig } from "./config";
+export { DEFAULTS } from "./config";
 export type { CeleryConfig, Route, TaskRoutes, BrokerTransportOptions } from "./config";
 export { AsyncResult, ResultTimeoutError } from "./client/async-result";
 export type { GetOptions } from "./client/async-result";
