@@ -9,6 +9,8 @@ import { Settings } from "./settings";
 import type { CelerySettings, ConfigFromObjectOptions } from "./settings";
 import type { CeleryConfig } from "./config";
 import { annotatedOptions } from "./task-annotations";
+import { registerErrorClass } from "./protocol/error-classes";
+import type { ErrorClass } from "./protocol/error-classes";
 import { createBackend, createTransport } from "./connections";
 import { isRpcBackendUrl } from "./backend/rpc";
 import type { ConnectOptions, Transport } from "./transport/types";
@@ -85,6 +87,19 @@ export class CeleryClient implements AppContext {
    */
   configFromObject(source: object | string, options: ConfigFromObjectOptions = {}): this {
     this.settings.configFromObject(source, options);
+    return this;
+  }
+
+  /**
+   * Map a Python exception (`"myapp.errors.PaymentDeclined"`: module and type; no module means
+   * `builtins`) to an error class, both ways: a result that failed with it is thrown as an
+   * instance of `cls` (called with the exception's args, or made with the stored fields when
+   * `cls` extends `CeleryError`), and a `cls` (or a subclass) thrown by a task is stored as that
+   * exception, so Python's `except PaymentDeclined` catches it. Registrations are per process
+   * (exceptions have one name on the wire whatever app reads them).
+   */
+  registerError(name: string, cls: ErrorClass): this {
+    registerErrorClass(name, cls);
     return this;
   }
 

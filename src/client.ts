@@ -26,5 +26,18 @@ export type { WorkerEventMap, WorkerEventName, WorkerEventListener } from "./sig
 export { Logger } from "./logging";
 export type { LogLevel } from "./logging";
 export { CeleryError } from "./protocol/exceptions";
+export {
+  RemoteError,
+  SoftTimeLimitExceeded,
+  TimeLimitExceeded,
+  WorkerLostError,
+  Terminated,
+  MaxRetriesExceededError,
+  TaskRevokedError,
+  NotRegistered,
+  ChordError,
+  Retry,
+} from "./protocol/error-classes";
+export type { ErrorClass, StoredErrorFields } from "./protocol/error-classes";
 export type { WireValue, WireObject, SignatureDict } from "./protocol/message";
 export type { ResultMeta, TaskState, ExceptionInfo } from "./protocol/result-meta";

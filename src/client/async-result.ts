@@ -66,9 +66,7 @@ export class AsyncResult<R = unknown> {
     const info: WireValue = hasExcType(meta.result)
       ? meta.result
       : { exc_type: "Exception", exc_message: [pyStr(meta.result)], exc_module: "builtins" };
-    const err = exceptionInfoToError(info);
-    err.traceback = meta.traceback;
-    return err;
+    return exceptionInfoToError(info, meta.traceback);
   }
 
   private valueFrom(meta: ResultMeta): unknown {
