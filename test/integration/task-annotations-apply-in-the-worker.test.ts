@@ -6,28 +6,27 @@
  */
 import type { Celery, Worker, WorkerOptions } from "../../src";
 import { TimeLimitExceeded } from "../../src";
-import { captureLogger, mirrorAppTasks, testApp, TSAPP } from "../support/app";
+import { captureLogger, mirrorAppTasks, perTestApp, testApp, TSAPP } from "../support/app";
 
 jest.setTimeout(60_000);
 
-let app: Celery;
-let worker: Worker | null = null;
+const current = perTestApp();
 
-afterEach(async () => {
-  await worker?.stop();
-  worker = null;
-  await app?.close();
-});
+/** An app with `annotations` and the tsapp tasks, and its started worker. */
+async function start(annotations: object, options: WorkerOptions, concurrency: number): Promise<{ app: Celery; worker: Worker }> {
+  const app = (current.app = testApp({ task_annotations: annotations }));
+  mirrorAppTasks(TSAPP, app);
+  const worker = (current.worker = app.worker({ concurrency, logger: captureLogger(), ...options }));
+  await worker.start();
+  return { app, worker };
+}
 
 describe.each<[string, WorkerOptions]>([
   ["event loop", { pool: "eventloop" }],
   ["prefork", { pool: "prefork", appModule: TSAPP }],
 ])("%s pool", (_label, options) => {
   test("a time_limit annotation by task name stops the task, which fails with TimeLimitExceeded", async () => {
-    app = testApp({ task_annotations: { "ts.sleep": { time_limit: 1 } } });
-    mirrorAppTasks(TSAPP, app);
-    worker = app.worker({ concurrency: 1, logger: captureLogger(), ...options });
-    await worker.start();
+    const { app } = await start({ "ts.sleep": { time_limit: 1 } }, options, 1);
     const r = await app.sendTask("ts.sleep", [5, "not reached"]);
     const err = await r.get({ timeout: 15_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TimeLimitExceeded);
@@ -35,10 +34,7 @@ describe.each<[string, WorkerOptions]>([
   });
 
   test("a rate_limit annotation for '*' spaces the runs of every task", async () => {
-    app = testApp({ task_annotations: [{ "*": { rate_limit: "2/s" } }] });
-    mirrorAppTasks(TSAPP, app);
-    worker = app.worker({ concurrency: 2, logger: captureLogger(), ...options });
-    await worker.start();
+    const { app } = await start([{ "*": { rate_limit: "2/s" } }], options, 2);
     const results = await Promise.all(Array.from({ length: 4 }, () => app.sendTask("ts.pid")));
     const sent = Date.now();
     await Promise.all(results.map((r) => r.get({ timeout: 20_000 })));
