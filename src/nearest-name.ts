@@ -34,14 +34,15 @@ export function nearestName(name: string, known: Iterable<string>): string | nul
 
 const warned = new Set<string>();
 
-/**
- * Emit `CeleriacWarning` "Unknown <what> 'name' (did you mean 'nearest'?)" once per what and name
- * in this process (`process.on("warning")` sees it; Node prints it to stderr).
- */
+/** Emit `message` as a `CeleriacWarning` once per process (`process.on("warning")` sees it; Node prints it to stderr). */
+export function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  process.emitWarning(message, "CeleriacWarning");
+}
+
+/** Warn once: "Unknown <what> 'name' (did you mean 'nearest'?)". */
 export function warnUnknownName(what: string, name: string, known: Iterable<string>): void {
-  const id = `${what}\0${name}`;
-  if (warned.has(id)) return;
-  warned.add(id);
   const nearest = nearestName(name, known);
-  process.emitWarning(`Unknown ${what} '${name}'${nearest ? ` (did you mean '${nearest}'?)` : ""}`, "CeleriacWarning");
+  warnOnce(`Unknown ${what} '${name}'${nearest ? ` (did you mean '${nearest}'?)` : ""}`);
 }

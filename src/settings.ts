@@ -52,13 +52,14 @@ const RANK: Record<NameKind | "namespace", number> = { namespace: 0, key: 1, cel
 /**
  * Settings under celeriac's keys from an object under any accepted names (undefined values
  * skipped). When two names of one setting are given, the namespaced name wins, then the key,
- * then Celery's name, then its old name. Unknown names are warned about (with a namespace, only
- * those that carry it).
+ * then Celery's name, then its old name. Unknown names are warned about and kept as they are
+ * (with a namespace, only those that carry it).
  */
 export function normalizeSettings(given: object, options: ConfigFromObjectOptions = {}): Partial<CeleryConfig> {
   const prefix = options.namespace ? options.namespace.replace(/_+$/, "") + "_" : null;
   const upper = prefix !== null && prefix === prefix.toUpperCase();
   const found = new Map<SettingKey, { rank: number; value: unknown }>();
+  const unknown: { [name: string]: unknown } = {};
   for (const [name, value] of Object.entries(given)) {
     if (value === undefined) continue;
     let hit: { key: SettingKey; rank: number } | undefined;
@@ -72,13 +73,17 @@ export function normalizeSettings(given: object, options: ConfigFromObjectOption
       if (named) hit = { key: named.key, rank: RANK[named.kind] };
     }
     if (!hit) {
-      if (!prefix || name.startsWith(prefix)) warnUnknownName("setting", name, knownSettingNames());
+      // Kept under its own name, as Celery keeps any key (code may read its own settings from conf).
+      if (!prefix || name.startsWith(prefix)) {
+        warnUnknownName("setting", name, knownSettingNames());
+        unknown[name] = value;
+      }
       continue;
     }
     const had = found.get(hit.key);
     if (!had || hit.rank < had.rank) found.set(hit.key, { rank: hit.rank, value });
   }
-  return Object.fromEntries([...found].map(([key, { value }]) => [key, value]));
+  return { ...unknown, ...Object.fromEntries([...found].map(([key, { value }]) => [key, value])) };
 }
 
 /**
@@ -150,7 +155,11 @@ export class Settings {
     const settings = normalizeSettings(obj, options) as Record<string, unknown>;
     const record = this.values as unknown as Record<string, unknown>;
     const defaults = DEFAULTS as unknown as Record<string, unknown>;
-    for (const key of this.fromObject) if (!this.changed.has(key)) record[key] = defaults[key];
+    for (const key of this.fromObject) {
+      if (this.changed.has(key)) continue;
+      if (key in defaults) record[key] = defaults[key];
+      else delete record[key];
+    }
     this.fromObject = new Set();
     for (const [key, value] of Object.entries(settings)) {
       if (this.changed.has(key as SettingKey)) continue;

@@ -9,7 +9,7 @@
  * Celery's "@method" annotations (wrapping task methods) have no equivalent and are warned about.
  */
 import type { TaskOptions } from "./task-types";
-import { warnUnknownName } from "./nearest-name";
+import { warnOnce, warnUnknownName } from "./nearest-name";
 
 /** Task attributes of an annotation: `{ rate_limit: "10/s", time_limit: 30, acksLate: true }`. */
 export type TaskAnnotationAttributes = { [attribute: string]: unknown };
@@ -76,8 +76,14 @@ export function annotationsFor(annotations: TaskAnnotations | null | undefined, 
   const list: readonly TaskAnnotation[] = Array.isArray(annotations) ? annotations : [annotations as TaskAnnotation];
   const first = (pick: (a: TaskAnnotation) => TaskAnnotationAttributes | null): TaskAnnotationAttributes | null => {
     for (const a of list) {
-      const found = a && typeof a === "object" ? pick(a) : null;
-      if (found) return found;
+      let found: TaskAnnotationAttributes | null = null;
+      try {
+        found = a && typeof a === "object" ? pick(a) : null;
+      } catch (err) {
+        // an annotate() that throws must not reach the worker, which reads options per task
+        warnOnce(`task_annotations: an annotation's annotate method threw (${err instanceof Error ? err.message : String(err)}); it is skipped`);
+      }
+      if (found && typeof found === "object") return found;
     }
     return null;
   };

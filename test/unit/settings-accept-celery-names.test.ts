@@ -73,6 +73,12 @@ test("configFromObject with Celery's namespace reads Django-style CELERY_ names 
   app.configFromObject({ CELERY_BROKER_URL: "redis://dj:1/0", CELERY_TASK_ACKS_LATE: true, CELERY_WORKER_PREFETCH_MULTIPLIER: 1, DEBUG: true, INSTALLED_APPS: [] }, { namespace: "CELERY" });
   expect(app.conf).toMatchObject({ taskAcksLate: true, workerPrefetchMultiplier: 1 });
   if (!process.env.CELERY_BROKER_URL) expect(app.conf.broker).toBe("redis://dj:1/0");
+  expect(app.conf).not.toHaveProperty("DEBUG");
+  // unknown names are warned about and kept, as Celery keeps any key
+  app.configFromObject({ CELERY_MY_OWN: 1 }, { namespace: "CELERY" });
+  expect(app.conf).toMatchObject({ CELERY_MY_OWN: 1, taskAcksLate: false });
+  app.configFromObject({});
+  expect(app.conf).not.toHaveProperty("CELERY_MY_OWN");
   const warnings = warningsOf(`new celeriac.Celery("t").configFromObject({ DEBUG: true, CELERY_TASK_ACKS_LTE: 1, CELERY_BROKER_URL: "redis://x/0" }, { namespace: "CELERY" });`);
   expect(warnings).toEqual(["Unknown setting 'CELERY_TASK_ACKS_LTE' (did you mean 'task_acks_late'?)"]);
   expect(normalizeSettings({ celery_task_serializer: "yaml" }, { namespace: "celery" })).toEqual({ taskSerializer: "yaml" });
@@ -128,6 +134,8 @@ test("task_annotations: the first mapping naming the task, then the first with '
   const object = { annotate: (t: { name: string }) => (t.name === "tasks.a" ? { soft_time_limit: 2 } : null) };
   expect(annotationsFor(object, "tasks.a")).toEqual({ softTimeLimit: 2 });
   expect(annotationsFor(object, "tasks.b")).toEqual({});
+  const throwing = { annotate: (): never => { throw new Error("bad annotator"); } };
+  expect(annotationsFor([throwing, { "*": { acks_late: true } }], "tasks.a")).toEqual({ acksLate: true }); // skipped (warned), never thrown into the worker
 });
 
 test("task_annotations override a task's declared options, also when configured after the task", () => {
