@@ -5,8 +5,12 @@
  */
 import { randomUUID as uuid4 } from "node:crypto";
 import type { AppContext } from "./app-context";
-import { resolveConfig } from "./config";
+import { Settings } from "./settings";
+import type { CelerySettings, ConfigFromObjectOptions } from "./settings";
 import type { CeleryConfig } from "./config";
+import { annotatedOptions } from "./task-annotations";
+import { registerErrorClass } from "./protocol/error-classes";
+import type { ErrorClass } from "./protocol/error-classes";
 import { createBackend, createTransport } from "./connections";
 import { isRpcBackendUrl } from "./backend/rpc/url";
 import type { ConnectOptions, Transport } from "./transport/types";
@@ -30,8 +34,7 @@ import { authSerializerFrom } from "./security";
 import type { SecuritySetup } from "./security";
 import type { AuthSerializer } from "./protocol/security";
 
-/** Settings given to `new Celery(main, settings)`. */
-export type CelerySettings = Partial<CeleryConfig>;
+export type { CelerySettings } from "./settings";
 
 /**
  * A Celery app for programs that send tasks and read results, compatible with Python Celery apps
@@ -40,8 +43,13 @@ export type CelerySettings = Partial<CeleryConfig>;
 export class CeleryClient implements AppContext {
   /** Name of the main module (Celery's `main`). */
   readonly main: string;
-  /** Resolved settings. */
+  /**
+   * Resolved settings, under celeriac's names (`conf.taskSerializer`); Celery's names read and
+   * write the same settings (`conf.task_serializer`, `conf.broker_url`), an unknown name is warned
+   * about once. `CELERY_BROKER_URL` / `CELERY_RESULT_BACKEND` win over `broker` / `backend`.
+   */
   readonly conf: CeleryConfig;
+  private readonly settings: Settings;
   /** Registered tasks by name. */
   readonly tasks = new Map<string, Task>();
   /** This client's id: the `reply_to` of every message it sends. */
@@ -64,10 +72,44 @@ export class CeleryClient implements AppContext {
     return this.controlInstance;
   }
 
-  /** An app named `main` (Celery's `main`) with `settings` over the defaults and the environment. */
+  /**
+   * An app named `main` (Celery's `main`) with `settings` (celeriac's or Celery's names) over the
+   * defaults; the environment's broker and backend win (src/settings.ts).
+   */
   constructor(main: string, settings: CelerySettings = {}) {
     this.main = main;
-    this.conf = resolveConfig(settings);
+    this.settings = new Settings(settings);
+    this.conf = this.settings.conf;
+  }
+
+  /**
+   * Celery's `config_from_object`: read settings from an object or a module path (relative to the
+   * working directory; `path:attribute` for one export), under any accepted names, with Celery's
+   * `namespace` (`{ namespace: "CELERY" }` reads `CELERY_BROKER_URL`, ... as Django settings give
+   * them). They rank below the settings given to the constructor or set on `conf`, and replace
+   * those of an earlier call. Call it before the app connects.
+   *
+   * ```ts
+   * app.configFromObject("./celeryconfig");
+   * app.configFromObject({ CELERY_BROKER_URL: "redis://h/0", CELERY_TASK_ACKS_LATE: true }, { namespace: "CELERY" });
+   * ```
+   */
+  configFromObject(source: object | string, options: ConfigFromObjectOptions = {}): this {
+    this.settings.configFromObject(source, options);
+    return this;
+  }
+
+  /**
+   * Map a Python exception (`"myapp.errors.PaymentDeclined"`: module and type; no module means
+   * `builtins`) to an error class, both ways: a result that failed with it is thrown as an
+   * instance of `cls` (called with the exception's args, or made with the stored fields when
+   * `cls` extends `CeleryError`), and a `cls` (or a subclass) thrown by a task is stored as that
+   * exception, so Python's `except PaymentDeclined` catches it. Registrations are per process
+   * (exceptions have one name on the wire whatever app reads them).
+   */
+  registerError(name: string, cls: ErrorClass): this {
+    registerErrorClass(name, cls);
+    return this;
   }
 
   /** The `auth` serializer once `setupSecurity()` ran, else null. */
@@ -115,7 +157,7 @@ export class CeleryClient implements AppContext {
   ): Task<A, R, N>;
   task(name: string, handler: (...args: never[]) => unknown, options: TaskOptions = {}): Task {
     if (this.tasks.has(name)) throw new Error(`task ${name} is already registered`);
-    const task = new Task(name, handler, options, this);
+    const task = new Task(name, handler, annotatedOptions(name, options, () => this.conf.taskAnnotations), this);
     this.tasks.set(name, task);
     return task;
   }

@@ -4,9 +4,13 @@
  * full entry (`celeriac`, src/index.ts) re-exports all of it with `Celery` that has `worker()`.
  */
 export { CeleryClient, CeleryClient as Celery } from "./app";
-export type { CelerySettings } from "./app";
+export type { CelerySettings, ConfigFromObjectOptions } from "./settings";
+export { envSettings, normalizeSettings, resolveConfig } from "./settings";
+export { celerySettingName, settingKeyOf } from "./settings-names";
+export type { CelerySnakeSettings, CelerySettingName } from "./settings-names";
+export type { TaskAnnotations, TaskAnnotation, TaskAnnotator, TaskAnnotationAttributes } from "./task-annotations";
 export type { AppContext } from "./app-context";
-export { DEFAULTS, resolveConfig } from "./config";
+export { DEFAULTS } from "./config";
 export type { CeleryConfig, Route, TaskRoutes, BrokerTransportOptions } from "./config";
 export type { BrokerUseSsl, RedisSslSettings, AmqpSslSettings, CertReqs } from "./connectivity/tls-settings";
 export { AsyncResult, ResultTimeoutError } from "./client/async-result";
@@ -29,5 +33,18 @@ export type { WorkerEventMap, WorkerEventName, WorkerEventListener } from "./sig
 export { Logger } from "./logging";
 export type { LogLevel } from "./logging";
 export { CeleryError } from "./protocol/exceptions";
+export {
+  RemoteError,
+  SoftTimeLimitExceeded,
+  TimeLimitExceeded,
+  WorkerLostError,
+  Terminated,
+  MaxRetriesExceededError,
+  TaskRevokedError,
+  NotRegistered,
+  ChordError,
+  Retry,
+} from "./protocol/error-classes";
+export type { ErrorClass, StoredErrorFields } from "./protocol/error-classes";
 export type { WireValue, WireObject, SignatureDict } from "./protocol/message";
 export type { ResultMeta, TaskState, ExceptionInfo } from "./protocol/result-meta";

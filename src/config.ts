@@ -1,12 +1,15 @@
 /**
  * Settings with Celery's names in camelCase and Celery's defaults, in one table.
  * `task_serializer` → `taskSerializer`, `broker_transport_options` → `brokerTransportOptions`, ...
+ * The other names a setting is known by are in settings-names.ts; resolving them, the
+ * environment and config objects is settings.ts.
  */
 import type { SerializerName } from "./protocol/serializers";
 import type { RedisTransportOptions } from "./transport/redis/options";
 import type { BeatSchedule } from "./beat/entry";
 import type { AmqpTransportOptions } from "./transport/amqp/options";
 import type { BrokerUseSsl, RedisSslSettings } from "./connectivity/tls-settings";
+import type { TaskAnnotations } from "./task-annotations";
 
 /** A route: where a task's messages go. */
 export interface Route {
@@ -103,6 +106,13 @@ export interface CeleryConfig {
   taskAcksOnFailureOrTimeout: boolean;
   /** task_reject_on_worker_lost: with acksLate, requeue when the pool thread running the task dies. */
   taskRejectOnWorkerLost: boolean;
+  /**
+   * task_annotations: per-task overrides of task options, by task name or "*" (a mapping, an
+   * object with `annotate(task)` / `annotateAny()`, or a list of them), under Celery's attribute
+   * names or camelCase: `{ "tasks.add": { rate_limit: "10/s" }, "*": { acks_late: true } }`.
+   * Applied as Celery applies them (src/task-annotations.ts).
+   */
+  taskAnnotations: TaskAnnotations | null;
   /** task_default_rate_limit: "10/s", "100/m", "1000/h" or tasks per second (null: none). */
   taskDefaultRateLimit: string | number | null;
   /** worker_send_task_events (-E): the worker sends task-* events. */
@@ -234,6 +244,7 @@ export const DEFAULTS: CeleryConfig = {
   taskStoreEagerResult: false,
   taskAcksOnFailureOrTimeout: true,
   taskRejectOnWorkerLost: false,
+  taskAnnotations: null,
   taskDefaultRateLimit: null,
   workerSendTaskEvents: false,
   workerEnableRemoteControl: true,
@@ -270,12 +281,3 @@ export const DEFAULTS: CeleryConfig = {
   beatSchedulerKeyPrefix: "celeriac:beat:",
   beatSchedulerLeaseTimeout: 5,
 };
-
-/** Resolve settings: defaults, then environment (CELERY_BROKER_URL, CELERY_RESULT_BACKEND), then the given ones. */
-export function resolveConfig(given: Partial<CeleryConfig>, env: NodeJS.ProcessEnv = process.env): CeleryConfig {
-  const fromEnv: Partial<CeleryConfig> = {};
-  if (env.CELERY_BROKER_URL) fromEnv.broker = env.CELERY_BROKER_URL;
-  if (env.CELERY_RESULT_BACKEND) fromEnv.backend = env.CELERY_RESULT_BACKEND;
-  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<CeleryConfig>;
-  return { ...DEFAULTS, ...fromEnv, ...defined };
-}

@@ -12,7 +12,6 @@ export type { Autoscaler, AutoscaleOptions, AutoscalerInfo } from "./worker/auto
 export type { TaskOverrides } from "./worker/consumer";
 export type { Request } from "./worker/request";
 export type { AckPolicy, Settlement, TimeLimits, TraceOutcome } from "./worker/request";
-export { SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError, MaxRetriesExceededError, TaskRevokedError } from "./worker/errors";
 export {
   Beat,
   BeatEntries,

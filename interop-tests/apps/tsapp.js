@@ -162,4 +162,21 @@ app.task("ts.print", (/** @type {string} */ text) => {
   return text;
 });
 
+// pyerrors.PaymentDeclined (interop-tests/py/pyerrors.py), mapped both ways: Python's `except` catches it.
+class PaymentDeclined extends Error {
+  /** @param {...unknown} args */
+  constructor(...args) {
+    super(String(args[0]));
+    this.name = "PaymentDeclined";
+    this.args = args;
+  }
+}
+app.registerError("pyerrors.PaymentDeclined", PaymentDeclined);
+app.task("ts.decline", (/** @type {number} */ amount) => {
+  throw new PaymentDeclined("declined", amount);
+});
+app.task("ts.type_error", () => {
+  throw new TypeError("not a number");
+});
+
 module.exports = { app };

@@ -187,6 +187,12 @@ def hard_limited():
     return 'not reached'
 
 
+@app.task(name='py.decline')
+def decline(amount):
+    import pyerrors
+    raise pyerrors.PaymentDeclined('declined', amount)
+
+
 @app.task(name='py.progress', bind=True)
 def progress(self, steps):
     for i in range(1, steps + 1):

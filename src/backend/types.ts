@@ -29,6 +29,14 @@ export interface ResultBackend {
   waitForReady(taskId: string, timeoutMs: number | null): Promise<ResultMeta>;
   forget(taskId: string): Promise<void>;
   /**
+   * Call `listener` with every state stored for the task from now on, as it is stored (Redis:
+   * the PUBLISH of each store; rpc://: each reply), ready states included, until the returned
+   * function is called. The state stored when following starts is given too, unless a newer one
+   * arrived first. Errors of subscribing or reading go to `onError`. (Celery's result consumer
+   * with `on_message`.)
+   */
+  follow?(taskId: string, listener: (meta: ResultMeta) => void, onError: (err: Error) => void): () => void;
+  /**
    * Start listening for a task's result as it is sent (Celery's `on_task_call`; optional, makes
    * `waitForReady` faster). A returned promise resolves once the result can be received: rpc://
    * declares its reply queue, and the sender awaits that before publishing the task.

@@ -3,7 +3,7 @@ import { pyStr } from "../protocol/repr";
 import type { ResultBackend } from "../backend/types";
 import { exceptionInfoToError } from "../protocol/exceptions";
 import type { ResultMeta, TaskState } from "../protocol/result-meta";
-import { EXCEPTION_STATES, PROPAGATE_STATES, READY_STATES } from "../protocol/result-meta";
+import { CELERY_STATES, EXCEPTION_STATES, PROPAGATE_STATES, READY_STATES } from "../protocol/result-meta";
 import { isWireObject } from "../protocol/message";
 import type { WireValue } from "../protocol/message";
 
@@ -13,6 +13,14 @@ export interface GetOptions {
   timeout?: number | null;
   /** Throw the task's error for FAILURE/REVOKED (default true). */
   propagate?: boolean;
+  /**
+   * Called with each state message of the task while `get()` waits (Python's `on_message`): the
+   * state stored when waiting starts, then every state as it is stored (PROGRESS and other
+   * custom states, STARTED, RETRY, ...), the final one included; pushed by both backends (Redis
+   * pub/sub, rpc:// replies), never polled. Not called when the result was already read. An
+   * error it throws rejects `get()`.
+   */
+  onMessage?: (meta: ResultMeta) => void;
 }
 
 /** Raised by `get()` when the timeout passes first. */
@@ -49,7 +57,13 @@ export class AsyncResult<R = unknown> {
 
   /** Wait for the task to finish and return its result; throws its error when it failed (propagate). */
   async get(options: GetOptions = {}): Promise<R> {
-    const meta = this.cache && READY_STATES.has(this.cache.status) ? this.cache : await this.waitMeta(options.timeout ?? null);
+    const timeout = options.timeout ?? null;
+    const meta =
+      this.cache && READY_STATES.has(this.cache.status)
+        ? this.cache
+        : options.onMessage
+          ? await this.followUntilReady(timeout, options.onMessage)
+          : await this.waitMeta(timeout);
     this.cache = meta;
     if (PROPAGATE_STATES.has(meta.status) && options.propagate !== false) {
       throw this.errorFrom(meta);
@@ -66,13 +80,94 @@ export class AsyncResult<R = unknown> {
     }
   }
 
+  /** Wait for the ready state through `backend.follow`, giving every state to `onMessage`. */
+  private async followUntilReady(timeout: number | null, onMessage: (meta: ResultMeta) => void): Promise<ResultMeta> {
+    const backend = await this.backend();
+    if (!backend.follow) {
+      const meta = await this.waitMeta(timeout);
+      onMessage(meta);
+      return meta;
+    }
+    const follow = backend.follow.bind(backend);
+    return new Promise<ResultMeta>((resolve, reject) => {
+      let done = false;
+      let stop: (() => void) | null = null;
+      let timer: NodeJS.Timeout | null = null;
+      const finish = (settle: () => void): void => {
+        if (done) return;
+        done = true;
+        if (timer) clearTimeout(timer);
+        stop?.();
+        settle();
+      };
+      stop = follow(
+        this.id,
+        (meta) => {
+          if (done) return;
+          try {
+            onMessage(meta);
+          } catch (err) {
+            finish(() => reject(err));
+            return;
+          }
+          if (READY_STATES.has(meta.status)) finish(() => resolve(meta));
+        },
+        (err) => finish(() => reject(err)),
+      );
+      if (done) stop();
+      else if (timeout !== null) timer = setTimeout(() => finish(() => reject(new ResultTimeoutError(this.id, timeout))), Math.max(0, timeout));
+    });
+  }
+
+  /**
+   * Call `callback(info, state, meta)` with each PROGRESS or other custom state the task stores
+   * (`ctx.updateState("PROGRESS", { done: 3 })`, Python's `update_state`), as it is stored, and
+   * with the one stored now; Celery's own states (STARTED, RETRY, SUCCESS, ...) are left out.
+   * Pushed by both backends (Redis pub/sub, rpc:// replies; rpc:// only to the client that sent
+   * the task). Stops when the task is ready or the returned function is called; `onError` gets
+   * subscription errors and the callback's.
+   *
+   * ```ts
+   * const stop = result.onProgress((info) => console.log(info)); // { current: 2, total: 5 }
+   * ```
+   */
+  onProgress(callback: (info: WireValue, state: TaskState, meta: ResultMeta) => void, onError: (err: Error) => void = () => undefined): () => void {
+    let stopped = false;
+    let stop: (() => void) | null = null;
+    const end = (): void => {
+      stopped = true;
+      stop?.();
+    };
+    this.backend().then(
+      (backend) => {
+        if (stopped) return;
+        if (!backend.follow) return onError(new Error(`the ${backend.name} backend cannot push task states`));
+        stop = backend.follow(
+          this.id,
+          (meta) => {
+            if (stopped) return;
+            if (READY_STATES.has(meta.status)) return end();
+            if (CELERY_STATES.has(meta.status)) return;
+            try {
+              callback(meta.result, meta.status, meta);
+            } catch (err) {
+              onError(err as Error); // a throwing callback never reaches the backend's connection
+            }
+          },
+          onError,
+        );
+        if (stopped) stop();
+      },
+      (err: Error) => onError(err),
+    );
+    return end;
+  }
+
   private errorFrom(meta: ResultMeta): Error {
     const info: WireValue = hasExcType(meta.result)
       ? meta.result
       : { exc_type: "Exception", exc_message: [pyStr(meta.result)], exc_module: "builtins" };
-    const err = exceptionInfoToError(info);
-    err.traceback = meta.traceback;
-    return err;
+    return exceptionInfoToError(info, meta.traceback);
   }
 
   private valueFrom(meta: ResultMeta): unknown {

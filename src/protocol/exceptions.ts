@@ -5,43 +5,12 @@
 import { isWireObject } from "./message";
 import type { WireObject, WireValue } from "./message";
 import type { ExceptionInfo } from "./result-meta";
-import { PyTuple, pyRepr } from "./repr";
+import { pyRepr } from "./repr";
+import { CeleryError, JS_EXC_MODULE, excStr } from "./celery-error";
+import { RemoteError, pythonNameOf, errorFromStored } from "./error-classes";
+import type { StoredErrorFields } from "./error-classes";
 
-/** Module reported for errors raised by JS code: not importable by Python (docs/protocol.md §7.3). */
-export const JS_EXC_MODULE = "celeriac.js";
-
-/** Python `str(arg)` for one exception argument. */
-function pyStr(v: WireValue): string {
-  return typeof v === "string" ? v : pyRepr(v);
-}
-
-/** Python `str(exc)`: "" for no args, str(arg) for one, the args tuple repr otherwise. */
-export function excStr(args: readonly WireValue[]): string {
-  if (args.length === 0) return "";
-  if (args.length === 1) return pyStr(args[0]);
-  return pyRepr(new PyTuple(args));
-}
-
-/** An exception that came from (or is meant for) the wire; `name` is the exc_type. */
-export class CeleryError extends Error {
-  readonly excType: string;
-  readonly excMessage: WireValue[];
-  readonly excModule: string;
-  traceback: string | null;
-
-  constructor(excType: string, excMessage: WireValue[] = [], excModule: string = JS_EXC_MODULE, traceback: string | null = null) {
-    super(excStr(excMessage));
-    this.name = excType.split(".").pop() || excType;
-    this.excType = excType;
-    this.excMessage = excMessage;
-    this.excModule = excModule;
-    this.traceback = traceback;
-  }
-
-  toExceptionInfo(): ExceptionInfo {
-    return { exc_type: this.excType, exc_message: this.excMessage, exc_module: this.excModule };
-  }
-}
+export { CeleryError, JS_EXC_MODULE, excStr } from "./celery-error";
 
 function toWire(v: unknown): WireValue {
   switch (typeof v) {
@@ -85,18 +54,20 @@ function errorTypeName(err: Error): string {
 }
 
 /**
- * Wire form of any thrown value. JS errors: exc_type = `name` (or the constructor name),
- * exc_message = `excMessage` or array `args` when present, else `[message]` (`[]` when empty),
- * exc_module = `excModule` when present, else `celeriac.js`.
+ * Wire form of any thrown value. JS errors: exc_type and exc_module = `excType` / `excModule`
+ * when present, else the Python name registered for its class (or `builtins.TypeError`, see
+ * error-classes.ts), else `name` (or the constructor name) in `celeriac.js`; exc_message =
+ * `excMessage` or array `args` when present, else `[message]` (`[]` when empty).
  */
 export function errorToExceptionInfo(err: unknown): ExceptionInfo {
   if (err instanceof CeleryError) return err.toExceptionInfo();
   if (err instanceof Error) {
     const e = err as Error & ErrorLike;
-    const excType = typeof e.excType === "string" && e.excType ? e.excType : errorTypeName(err);
+    const python = typeof e.excType === "string" && e.excType ? null : pythonNameOf(err);
+    const excType = python ? python.excType : typeof e.excType === "string" && e.excType ? e.excType : errorTypeName(err);
     const args = Array.isArray(e.excMessage) ? e.excMessage : Array.isArray(e.args) ? e.args : null;
     const excMessage = args ? args.map(toWire) : err.message ? [err.message] : [];
-    const excModule = typeof e.excModule === "string" && e.excModule ? e.excModule : JS_EXC_MODULE;
+    const excModule = python ? python.excModule : typeof e.excModule === "string" && e.excModule ? e.excModule : JS_EXC_MODULE;
     return { exc_type: excType, exc_message: excMessage, exc_module: excModule };
   }
   return { exc_type: "Error", exc_message: err === undefined ? [] : [toWire(err)], exc_module: JS_EXC_MODULE };
@@ -119,13 +90,16 @@ function excArgs(raw: WireValue): WireValue[] {
   return Array.isArray(raw) ? raw : raw === null ? [] : [raw];
 }
 
-/** Error object for a stored exception dict (tolerates malformed input). */
-export function exceptionInfoToError(info: WireValue, traceback: string | null = null): CeleryError {
+/**
+ * The error for a stored exception dict (tolerates malformed input): an instance of Celery's
+ * class for it, of a registered class, or a `RemoteError` (error-classes.ts).
+ */
+export function exceptionInfoToError(info: WireValue, traceback: string | null = null): Error & StoredErrorFields {
   if (isStoredException(info)) {
     const module = typeof info.exc_module === "string" ? info.exc_module : "celery.exceptions";
-    return new CeleryError(info.exc_type, excArgs(info.exc_message), module, traceback);
+    return errorFromStored(info.exc_type, excArgs(info.exc_message), module, traceback);
   }
-  return new CeleryError("Exception", info === null || info === undefined ? [] : [info], "builtins", traceback);
+  return new RemoteError("Exception", info === null || info === undefined ? [] : [info], "builtins", traceback);
 }
 
 /** Python `repr(exc)`, e.g. `ValueError('bad value', 42)`, as sent in task-failed events. */

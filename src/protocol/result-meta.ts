@@ -63,6 +63,8 @@ export type GroupMeta = {
 export const READY_STATES: ReadonlySet<string> = new Set(["SUCCESS", "FAILURE", "REVOKED"]);
 /** States whose result is an exception. */
 export const EXCEPTION_STATES: ReadonlySet<string> = new Set(["FAILURE", "RETRY", "REVOKED"]);
+/** Celery's own states (celery.states: ALL_STATES, REJECTED, IGNORED); any other is a custom one, such as PROGRESS. */
+export const CELERY_STATES: ReadonlySet<string> = new Set(["PENDING", "RECEIVED", "STARTED", "SUCCESS", "FAILURE", "REVOKED", "REJECTED", "RETRY", "IGNORED"]);
 /** States that make `get()` raise. */
 export const PROPAGATE_STATES: ReadonlySet<string> = new Set(["FAILURE", "REVOKED"]);
 

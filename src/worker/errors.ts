@@ -1,27 +1,9 @@
 /** Errors the worker raises or stores, as Python Celery/billiard name them. */
-import { CeleryError, formatTraceback } from "../protocol/exceptions";
+import { formatTraceback } from "../protocol/exceptions";
+import { SoftTimeLimitExceeded } from "../protocol/error-classes";
+
+export { SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError, MaxRetriesExceededError, TaskRevokedError } from "../protocol/error-classes";
 import type { WireValue } from "../protocol/message";
-
-/** `billiard.exceptions.SoftTimeLimitExceeded()`: raised inside the task (ctx.signal's reason). */
-export class SoftTimeLimitExceeded extends CeleryError {
-  constructor() {
-    super("SoftTimeLimitExceeded", [], "billiard.exceptions");
-  }
-}
-
-/** `billiard.exceptions.TimeLimitExceeded(seconds)`: the hard limit stopped the task. */
-export class TimeLimitExceeded extends CeleryError {
-  constructor(seconds: number) {
-    super("TimeLimitExceeded", [seconds], "billiard.exceptions");
-  }
-}
-
-/** `billiard.exceptions.WorkerLostError(msg)`: the thread or child process running the task died. */
-export class WorkerLostError extends CeleryError {
-  constructor(message: string) {
-    super("WorkerLostError", [message], "billiard.exceptions");
-  }
-}
 
 /**
  * What a handler in a pool thread or child returned that could not be sent to this process (a
@@ -30,20 +12,6 @@ export class WorkerLostError extends CeleryError {
  */
 export class UnencodableResult {
   constructor(readonly message: string) {}
-}
-
-/** `celery.exceptions.MaxRetriesExceededError(msg)`. */
-export class MaxRetriesExceededError extends CeleryError {
-  constructor(message: string) {
-    super("MaxRetriesExceededError", [message], "celery.exceptions");
-  }
-}
-
-/** `celery.exceptions.TaskRevokedError(reason)`. */
-export class TaskRevokedError extends CeleryError {
-  constructor(reason: string) {
-    super("TaskRevokedError", [reason], "celery.exceptions");
-  }
 }
 
 /** True for an error made by AbortSignal (DOMException AbortError, timers/promises, fetch). */

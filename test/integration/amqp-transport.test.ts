@@ -10,7 +10,7 @@ import * as amqplib from "amqplib";
 import type { RawMessage, WireValue } from "../../src/protocol/message";
 import type { AmqpTransportOptions } from "../../src/transport/amqp";
 import { createTransport } from "../../src/connections";
-import { resolveConfig } from "../../src/config";
+import { resolveConfig } from "../../src/settings";
 import { loadLooseVector } from "../support/vectors";
 import { amqpBase, amqpUrl, createVhost, deleteVhost, listJson, PRIVATE_RABBITMQ, rabbitmqctl } from "../support/amqp";
 import { unique } from "../support/app";

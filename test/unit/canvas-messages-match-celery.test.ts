@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "child_process";
 import { randomUUID as uuid4 } from "node:crypto";
-import { resolveConfig } from "../../src/config";
+import { resolveConfig } from "../../src/settings";
 import type { ResultBackend } from "../../src/backend/types";
 import { AsyncResult } from "../../src/client/async-result";
 import { GroupResult, Signature, chain, chord, group, fromDict, wireToApplyOptions, applyToWireOptions } from "../../src/client/canvas";

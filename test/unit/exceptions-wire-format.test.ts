@@ -51,8 +51,10 @@ describe("exceptions", () => {
     expect(excRepr(notRegistered("tasks.not_registered"))).toBe("NotRegistered('tasks.not_registered')");
   });
 
-  test("JS errors map to {exc_type, [message], celeriac.js}", () => {
-    expect(errorToExceptionInfo(new TypeError("bad"))).toEqual({ exc_type: "TypeError", exc_message: ["bad"], exc_module: "celeriac.js" });
+  test("JS errors map to {exc_type, [message], celeriac.js}, TypeError to builtins", () => {
+    // TypeError is Python's builtins.TypeError (error-classes.ts); other JS errors keep their names
+    expect(errorToExceptionInfo(new TypeError("bad"))).toEqual({ exc_type: "TypeError", exc_message: ["bad"], exc_module: "builtins" });
+    expect(errorToExceptionInfo(new RangeError("far"))).toEqual({ exc_type: "RangeError", exc_message: ["far"], exc_module: "celeriac.js" });
     class MyError extends Error {}
     expect(errorToExceptionInfo(new MyError("m")).exc_type).toBe("MyError");
     expect(errorToExceptionInfo(new Error()).exc_message).toEqual([]);

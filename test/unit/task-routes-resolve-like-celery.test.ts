@@ -1,6 +1,6 @@
 import { resolveRoute } from "../../src/client/routes";
 import { routeFor } from "../../src/client/producer";
-import { resolveConfig } from "../../src/config";
+import { resolveConfig } from "../../src/settings";
 import { execFileSync } from "child_process";
 
 /** celery.app.routes.MapRoute of Celery 5.2 (/usr/bin/python3) for the same maps and names. */
@@ -64,8 +64,10 @@ test("call options win over routes, routes over the default queue", () => {
   expect(routeFor(conf, "other", {})).toMatchObject({ queue: "dflt" });
 });
 
-test("CELERY_BROKER_URL and CELERY_RESULT_BACKEND are honoured, explicit settings win", () => {
+// As Celery's Settings.broker_url / result_backend (checked against both Celerys in
+// interop-tests/settings-resolve-like-celery.test.ts): the environment wins over the code.
+test("CELERY_BROKER_URL and CELERY_RESULT_BACKEND win over the settings in code", () => {
   const env = { CELERY_BROKER_URL: "redis://h:1/2", CELERY_RESULT_BACKEND: "redis://h:1/3" };
   expect(resolveConfig({}, env)).toMatchObject({ broker: "redis://h:1/2", backend: "redis://h:1/3" });
-  expect(resolveConfig({ broker: "redis://x/0" }, env).broker).toBe("redis://x/0");
+  expect(resolveConfig({ broker: "redis://x/0" }, env).broker).toBe("redis://h:1/2");
 });

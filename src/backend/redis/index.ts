@@ -56,6 +56,8 @@ export function normalizeKeyPrefix(prefix: string | undefined | null): string {
 
 interface Channel {
   waiters: Set<Waiter>;
+  /** Followers (`follow`): every state published on the channel. */
+  listeners: Set<(meta: ResultMeta) => void>;
   /** Resolves once SUBSCRIBE was acknowledged. */
   subscribed: Promise<unknown>;
   /** A ready state that arrived while nobody waited yet (watched channels). */
@@ -313,6 +315,7 @@ export class RedisBackend implements ResultBackend {
     } catch {
       return;
     }
+    for (const listener of [...ch.listeners]) listener(meta);
     if (READY_STATES.has(meta.status)) this.settle(channel, meta);
   }
 
@@ -330,10 +333,10 @@ export class RedisBackend implements ResultBackend {
   watch(taskId: string, ttlMs = 60000): void {
     const channel = this.taskKey(taskId);
     if (this.channels.has(channel) || this.closed) return;
-    const ch: Channel = { waiters: new Set(), subscribed: this.subscribeChannel(channel) };
+    const ch: Channel = { waiters: new Set(), listeners: new Set(), subscribed: this.subscribeChannel(channel) };
     ch.subscribed.catch(() => undefined);
     ch.expiry = setTimeout(() => {
-      if (this.channels.get(channel) === ch && ch.waiters.size === 0) {
+      if (this.channels.get(channel) === ch && ch.waiters.size === 0 && ch.listeners.size === 0) {
         this.channels.delete(channel);
         this.unsubscribeChannel(channel);
       }
@@ -348,6 +351,7 @@ export class RedisBackend implements ResultBackend {
       const text = await this.client.get(channel);
       if (text === null) return;
       const meta = decodeResultMeta(text, this.auth);
+      for (const listener of [...(this.channels.get(channel)?.listeners ?? [])]) listener(meta);
       if (READY_STATES.has(meta.status)) this.settle(channel, meta);
     } catch (err) {
       const ch = this.channels.get(channel);
@@ -359,10 +363,61 @@ export class RedisBackend implements ResultBackend {
     const ch = this.channels.get(channel);
     if (!ch) return;
     ch.waiters.delete(waiter);
-    if (ch.waiters.size === 0) {
+    this.dropIfUnused(channel, ch);
+  }
+
+  private dropIfUnused(channel: string, ch: Channel): void {
+    if (ch.waiters.size === 0 && ch.listeners.size === 0 && this.channels.get(channel) === ch) {
       this.channels.delete(channel);
       this.unsubscribeChannel(channel);
     }
+  }
+
+  /** The channel of a key, subscribed (created when nobody listens to it yet); its expiry cleared. */
+  private openChannel(channel: string): Channel {
+    let ch = this.channels.get(channel);
+    if (!ch) {
+      ch = { waiters: new Set(), listeners: new Set(), subscribed: this.subscribeChannel(channel) };
+      this.channels.set(channel, ch);
+    }
+    if (ch.expiry) clearTimeout(ch.expiry);
+    return ch;
+  }
+
+  /**
+   * Every state published for the task (see ResultBackend.follow): SUBSCRIBE, then GET the stored
+   * one, given unless a published state arrived first.
+   */
+  follow(taskId: string, listener: (meta: ResultMeta) => void, onError: (err: Error) => void): () => void {
+    const channel = this.taskKey(taskId);
+    const ch = this.openChannel(channel);
+    let heard = false;
+    let stopped = false;
+    const each = (meta: ResultMeta): void => {
+      heard = true;
+      listener(meta);
+    };
+    ch.listeners.add(each);
+    ch.subscribed.then(
+      async () => {
+        if (stopped) return;
+        try {
+          const text = await this.client.get(channel);
+          if (text !== null && !heard && !stopped) each(decodeResultMeta(text));
+        } catch (err) {
+          if (!stopped) onError(err as Error);
+        }
+      },
+      (err: Error) => {
+        if (!stopped) onError(err);
+      },
+    );
+    return () => {
+      if (stopped) return;
+      stopped = true;
+      ch.listeners.delete(each);
+      this.dropIfUnused(channel, ch);
+    };
   }
 
   /**
@@ -373,12 +428,7 @@ export class RedisBackend implements ResultBackend {
   waitForReady(taskId: string, timeoutMs: number | null): Promise<ResultMeta> {
     const channel = this.taskKey(taskId);
     return waitOnce(timeoutMs, () => new ResultTimeoutError(taskId, timeoutMs ?? 0), (w) => this.removeWaiter(channel, w), (waiter) => {
-      let ch = this.channels.get(channel);
-      if (!ch) {
-        ch = { waiters: new Set(), subscribed: this.subscribeChannel(channel) };
-        this.channels.set(channel, ch);
-      }
-      if (ch.expiry) clearTimeout(ch.expiry);
+      const ch = this.openChannel(channel);
       ch.waiters.add(waiter);
       if (ch.ready) return waiter.resolve(ch.ready);
       ch.subscribed.then(

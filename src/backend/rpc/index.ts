@@ -162,6 +162,8 @@ export class RpcBackend implements ResultBackend {
   /** Latest state per task id, oldest first. */
   private readonly states = new Map<string, ResultMeta>();
   private readonly waiters = new Map<string, Set<Waiter>>();
+  /** Followers (`follow`) by task id: every reply received for it. */
+  private readonly followers = new Map<string, Set<(meta: ResultMeta) => void>>();
   private consuming: Promise<void> | null = null;
   private consumer: Consumer | null = null;
   private closed = false;
@@ -191,6 +193,7 @@ export class RpcBackend implements ResultBackend {
       for (const w of [...set]) w.reject(new Error("RpcBackend closed while waiting for a result"));
     }
     this.waiters.clear();
+    this.followers.clear();
     this.states.clear();
     const consuming = this.consuming;
     this.consuming = null;
@@ -257,13 +260,15 @@ export class RpcBackend implements ResultBackend {
     this.record(reply.taskId, reply.meta);
   }
 
-  /** Keep the latest state (never replacing a SUCCESS) and wake waiters on a ready state. */
+  /** Keep the latest state (never replacing a SUCCESS), tell followers, and wake waiters on a ready state. */
   private record(taskId: string, meta: ResultMeta): void {
     const prev = this.states.get(taskId);
     if (prev && prev.status === "SUCCESS" && meta.status !== "SUCCESS") return;
     this.states.delete(taskId);
     this.states.set(taskId, meta);
     if (this.states.size > this.maxBuffered) this.evict();
+    const followers = this.followers.get(taskId);
+    if (followers) for (const listener of [...followers]) listener(meta);
     if (!READY_STATES.has(meta.status)) return;
     const set = this.waiters.get(taskId);
     if (set) for (const w of [...set]) w.resolve(meta);
@@ -273,7 +278,7 @@ export class RpcBackend implements ResultBackend {
   private evict(): void {
     for (const id of this.states.keys()) {
       if (this.states.size <= this.maxBuffered) return;
-      if (!this.waiters.has(id)) this.states.delete(id);
+      if (!this.waiters.has(id) && !this.followers.has(id)) this.states.delete(id);
     }
   }
 
@@ -298,6 +303,38 @@ export class RpcBackend implements ResultBackend {
       set.add(waiter);
       this.ensureConsuming().catch((err: Error) => waiter.reject(err));
     });
+  }
+
+  /**
+   * Every reply received for the task from now on (see ResultBackend.follow), after the latest
+   * one received before, unless a newer one arrives first.
+   */
+  follow(taskId: string, listener: (meta: ResultMeta) => void, onError: (err: Error) => void): () => void {
+    let heard = false;
+    let stopped = false;
+    const each = (meta: ResultMeta): void => {
+      heard = true;
+      listener(meta);
+    };
+    let set = this.followers.get(taskId);
+    if (!set) this.followers.set(taskId, (set = new Set()));
+    set.add(each);
+    this.ensureConsuming().then(
+      () => {
+        const known = this.states.get(taskId);
+        if (known && !heard && !stopped) each(known);
+      },
+      (err: Error) => {
+        if (!stopped) onError(err);
+      },
+    );
+    return () => {
+      if (stopped) return;
+      stopped = true;
+      const current = this.followers.get(taskId);
+      current?.delete(each);
+      if (current?.size === 0) this.followers.delete(taskId);
+    };
   }
 
   /** Celery's rpc backend cannot delete a sent result; this drops the state kept by this client. */

@@ -6,6 +6,7 @@
 import { cpus, hostname as osHostname, release as osRelease, arch as osArch } from "node:os";
 import type { AppContext } from "../../app-context";
 import { DEFAULTS } from "../../config";
+import { celerySettingName } from "../../settings-names";
 import type { LamportClock } from "../../events/clock";
 import { isoformatUtc } from "../../protocol/isotime";
 import type { WireValue } from "../../protocol/message";
@@ -79,12 +80,6 @@ function allRequests(worker: ControlledWorker): Array<[Request, "active" | "rese
   ];
 }
 
-function snake(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
-const CONF_NAMES: Record<string, string> = { broker: "broker_url", backend: "result_backend" };
-
 function jsonish(v: unknown): boolean {
   if (v === null || ["string", "number", "boolean"].includes(typeof v)) return true;
   if (Array.isArray(v)) return v.every(jsonish);
@@ -98,7 +93,7 @@ function confDict(app: AppContext, withDefaults: boolean): Record<string, unknow
   for (const [key, value] of Object.entries({ ...app.conf })) {
     if (value === undefined || !jsonish(value)) continue;
     if (!withDefaults && JSON.stringify(defaults[key]) === JSON.stringify(value)) continue;
-    out[CONF_NAMES[key] ?? snake(key)] = value;
+    out[celerySettingName(key)] = value;
   }
   return filterHiddenSettings(out);
 }

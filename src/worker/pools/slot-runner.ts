@@ -94,9 +94,12 @@ function serializeError(err) {
   const classes = classesOf(err);
   const ctor = classes[0] || "Error";
   const out = { name: err.name && err.name !== "Error" ? err.name : ctor, message: String(err.message), stack: typeof err.stack === "string" ? err.stack : null, classes };
-  if (typeof err.excType === "string") out.excType = err.excType;
-  if (Array.isArray(err.excMessage)) out.excMessage = safe(err.excMessage);
+  // A class registered with app.registerError: stored under its Python name (error-classes.ts).
+  const python = err.constructor && err.constructor[Symbol.for("celeriac.pythonException")];
   if (typeof err.excModule === "string") out.excModule = err.excModule;
+  if (typeof err.excType === "string") out.excType = err.excType;
+  else if (python) { out.excType = python.excType; out.excModule = python.excModule; }
+  if (Array.isArray(err.excMessage)) out.excMessage = safe(err.excMessage);
   if (Array.isArray(err.args)) out.args = safe(err.args);
   return out;
 }
