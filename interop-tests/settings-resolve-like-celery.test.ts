@@ -19,6 +19,7 @@ const CELERIAC_ONLY = new Set([
   "worker_max_message_size",
   "worker_max_nesting_depth",
   "task_protocol_extras",
+  "security_layout",
   "beat_scheduler_redis_url",
   "beat_scheduler_key_prefix",
   "beat_scheduler_lease_timeout",
