@@ -29,5 +29,6 @@ export type { WorkerEventMap, WorkerEventName, WorkerEventListener } from "./sig
 export { Logger } from "./logging";
 export type { LogLevel } from "./logging";
 export { CeleryError } from "./protocol/exceptions";
+export { MissingOptionalPackageError } from "./protocol/optional-package";
 export type { WireValue, WireObject, SignatureDict } from "./protocol/message";
 export type { ResultMeta, TaskState, ExceptionInfo } from "./protocol/result-meta";
