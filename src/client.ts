@@ -46,5 +46,6 @@ export {
   Retry,
 } from "./protocol/error-classes";
 export type { ErrorClass, StoredErrorFields } from "./protocol/error-classes";
+export { MissingOptionalPackageError } from "./protocol/optional-package";
 export type { WireValue, WireObject, SignatureDict } from "./protocol/message";
 export type { ResultMeta, TaskState, ExceptionInfo } from "./protocol/result-meta";

@@ -13,6 +13,7 @@ import {
   type WallTime,
 } from "./tz";
 import { pyStrRepr } from "../protocol/repr";
+import { requireOptional } from "../protocol/optional-package";
 
 /** What a schedule needs from the app: the zone crontabs are read in, and optional settings. */
 export interface ScheduleContext {
@@ -497,10 +498,8 @@ const MAX_SEARCH_DAYS = 366;
 type Astronomy = typeof import("astronomy-engine");
 let astronomy: Astronomy | null = null;
 function astro(): Astronomy {
-  // Loaded on first use so that apps without solar schedules never load it.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a synchronous lazy load, which `import` cannot express
-  if (!astronomy) astronomy = require("astronomy-engine") as Astronomy;
-  return astronomy;
+  // An optional package, loaded by the first solar schedule: apps without one never load it.
+  return (astronomy ??= requireOptional<Astronomy>("astronomy-engine", "solar schedules"));
 }
 
 /**
@@ -510,6 +509,7 @@ function astro(): Astronomy {
  */
 export class Solar implements Schedule {
   constructor(readonly event: SolarEvent, readonly lat: number, readonly lon: number) {
+    astro(); // as Celery's solar() imports ephem: without astronomy-engine, a solar schedule fails where it is made
     if (!(event in SOLAR)) {
       throw new Error(`Argument event "${event}" is invalid, must be one of ${Object.keys(SOLAR).sort().join(", ")}.`);
     }

@@ -5,12 +5,15 @@
  * Libraries: zlib/gzip and brotli use node:zlib; bzip2 uses `compressjs` (pure JS, encode and
  * decode); xz uses `@napi-rs/lzma` (.xz container; prebuilt binary shipped inside the npm
  * package, wasm fallback); zstd uses node:zlib when the running Node has it (≥ 22.15 / 23.8),
- * else throws `CompressionError`.
+ * else sending throws `CompressionError` and reading uses `fzstd`. compressjs, @napi-rs/lzma and
+ * fzstd are optional packages (optional-package.ts): required on first use, and when one is not
+ * installed the error says to install it.
  */
 import * as zlib from "zlib";
 import { kMaxLength } from "buffer";
 import { ContainerError, xzUncompressedSize, zstdSizes } from "./compressed-size";
 import { MessageLimitError, tooLarge } from "./limits";
+import { requireOptional } from "./optional-package";
 
 export class CompressionError extends Error {
   constructor(message: string) {
@@ -39,14 +42,11 @@ interface XzLib {
 
 let bzipLib: BzipLib | null = null;
 function bzip(): BzipLib {
-  // Loaded lazily: compressjs is sizeable and rarely needed.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use only (an optional codec)
-  return (bzipLib ??= require("compressjs") as BzipLib);
+  return (bzipLib ??= requireOptional<BzipLib>("compressjs", "bzip2 compression"));
 }
 let xzLib: XzLib | null = null;
 function xz(): XzLib {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use only (an optional codec)
-  return (xzLib ??= require("@napi-rs/lzma") as XzLib);
+  return (xzLib ??= requireOptional<XzLib>("@napi-rs/lzma", "lzma (xz) compression"));
 }
 
 type ZstdDecompress = (b: Buffer, options?: { maxOutputLength?: number }) => Buffer;
@@ -146,8 +146,7 @@ const zstdMissing = `sending zstd-compressed messages needs Node >= 22.15 (zlib.
 type Fzstd = { Decompress: new (ondata: (chunk: Uint8Array, final: boolean) => void) => { push(d: Uint8Array, final?: boolean): void } };
 let fzstdLib: Fzstd | undefined;
 function fzstd(): Fzstd {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use only (an optional codec)
-  return (fzstdLib ??= require("fzstd") as Fzstd);
+  return (fzstdLib ??= requireOptional<Fzstd>("fzstd", `zstd compression on Node ${process.versions.node} (Node >= 22.15 reads it without fzstd)`));
 }
 
 const CODECS: { readonly [aliasOrMime: string]: Codec } = {
