@@ -23,9 +23,14 @@ import { GroupResult, Signature } from "./client/canvas";
 import { Task } from "./client/task";
 import type { BoundTaskContext, TaskOptions } from "./task-types";
 import { WorkerSignals } from "./signals";
+import type { ExternalLogger } from "./logging";
 
-/** Settings given to `new Celery(main, settings)`. */
-export type CelerySettings = Partial<CeleryConfig>;
+/**
+ * Settings given to `new Celery(main, settings)`, and `logger`: the user's logger (pino,
+ * winston, or any object with their level methods) that the app's workers hand every log line
+ * to instead of writing Celery's lines to stderr.
+ */
+export type CelerySettings = Partial<CeleryConfig> & { logger?: ExternalLogger };
 
 /**
  * A Celery app for programs that send tasks and read results, compatible with Python Celery apps
@@ -36,6 +41,8 @@ export class CeleryClient implements AppContext {
   readonly main: string;
   /** Resolved settings. */
   readonly conf: CeleryConfig;
+  /** The user's logger given as the `logger` setting, or null (log lines go to stderr). */
+  readonly logger: ExternalLogger | null;
   /** Registered tasks by name. */
   readonly tasks = new Map<string, Task>();
   /** This client's id: the `reply_to` of every message it sends. */
@@ -58,7 +65,9 @@ export class CeleryClient implements AppContext {
   /** An app named `main` (Celery's `main`) with `settings` over the defaults and the environment. */
   constructor(main: string, settings: CelerySettings = {}) {
     this.main = main;
-    this.conf = resolveConfig(settings);
+    const { logger, ...config } = settings;
+    this.logger = logger ?? null;
+    this.conf = resolveConfig(config);
   }
 
   /** Register a bound task: the handler gets a TaskContext first. */

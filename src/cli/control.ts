@@ -110,7 +110,7 @@ class UsageError extends Error {}
  * prints Celery's error, sets exit status 69 (EX_UNAVAILABLE) and returns null.
  */
 async function gather(argv: Omit<RemoteArgv, "method" | "args">, method: string, args: Record<string, unknown>): Promise<Array<Record<string, unknown>> | null> {
-  const app: CeleryClient = clientApp(argv.app);
+  const app: CeleryClient = await clientApp(argv.app);
   const destination = argv.destination ? argv.destination.split(",").map((s) => s.trim()) : null;
   let replies: Array<Record<string, unknown>>;
   try {
@@ -150,7 +150,7 @@ async function status(argv: Omit<RemoteArgv, "method" | "args">): Promise<void> 
 
 /** `celeriac events`: JSON lines, or with --dump the lines of `celery events --dump`. */
 async function events(argv: { app?: string; dump?: boolean }): Promise<void> {
-  const app = clientApp(argv.app);
+  const app = await clientApp(argv.app);
   const dumper = argv.dump ? new EventDumper(new LamportClock()) : null;
   if (dumper) process.stdout.write("-> evdump: starting capture...\n");
   const receiver = new EventReceiver(await app.connection(), (e) => process.stdout.write((dumper ? dumper.format(e) : JSON.stringify(e)) + "\n"));
