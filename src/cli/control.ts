@@ -25,7 +25,7 @@ export interface WorkerControlArgv {
 /** Add -E and friends to the worker command. */
 export function workerControlOptions<T>(y: Argv<T>): Argv<T & WorkerControlArgv> {
   return y
-    .option("events", { alias: "E", type: "boolean", describe: "send task events (task-received, task-succeeded, ...)" })
+    .option("events", { alias: ["E", "task-events"], type: "boolean", describe: "send task events (task-received, task-succeeded, ...)" })
     .option("without-heartbeat", { type: "boolean", describe: "do not send worker-heartbeat/online/offline events" })
     .option("heartbeat-interval", { type: "number", describe: "seconds between worker-heartbeat events (default 2)" })
     .option("without-remote-control", { type: "boolean", describe: "do not answer inspect/control commands" });
