@@ -44,28 +44,21 @@ const importModule = new Function("specifier", "return import(specifier)") as (s
 let tsxRegistered = false;
 
 /**
- * Register tsx's CommonJS and ESM loaders (this process, and pool children through
- * NODE_OPTIONS), resolving tsx from the working directory, then from celeriac's own place.
- * Throws a one-line hint when tsx is not installed.
+ * Load tsx's loader (what `node --import tsx` runs: TypeScript for `require` and `import()`) in
+ * this process, and in pool children through NODE_OPTIONS, resolving tsx from the working
+ * directory, then from celeriac's own place. Throws a one-line hint when tsx is not installed.
  */
-function registerTsx(path: string): void {
+async function registerTsx(path: string): Promise<void> {
   if (tsxRegistered) return;
-  let cjsApi: string;
-  let esmApi: string;
+  let loader: string;
   try {
-    const paths = [process.cwd(), __dirname];
-    cjsApi = require.resolve("tsx/cjs/api", { paths });
-    esmApi = require.resolve("tsx/esm/api", { paths });
+    loader = pathToFileURL(require.resolve("tsx", { paths: [process.cwd(), __dirname] })).href;
   } catch {
     throw new Error(`${path} is TypeScript: install tsx to load it with -A (npm install --save-dev tsx), or compile it to JavaScript and pass the .js file`);
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- tsx, found at run time
-  (require(cjsApi) as { register: () => void }).register();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- tsx, found at run time
-  (require(esmApi) as { register: () => void }).register();
-  // Prefork children and pool threads load the app module too.
-  const tsxLoader = pathToFileURL(require.resolve("tsx", { paths: [process.cwd(), __dirname] })).href;
-  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --import ${tsxLoader}`.trim();
+  await importModule(loader);
+  // Prefork children load the app module too (the threads pool does not read NODE_OPTIONS).
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --import ${loader}`.trim();
   tsxRegistered = true;
 }
 
@@ -92,7 +85,7 @@ function isApp(value: unknown): value is CeleryClient {
 /** Load the module at `path` (relative to the working directory) and return its app. */
 export async function loadApp(path: string): Promise<CeleryClient> {
   const full = resolve(process.cwd(), path);
-  if (TYPESCRIPT.has(extname(full))) registerTsx(path);
+  if (TYPESCRIPT.has(extname(full))) await registerTsx(path);
   const mod = (await loadModule(full)) as { app?: unknown; default?: unknown } | null;
   const candidates = [mod?.app, mod?.default, (mod?.default as { app?: unknown } | undefined)?.app, mod];
   const app = candidates.find(isApp);

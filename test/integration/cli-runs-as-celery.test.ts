@@ -64,7 +64,7 @@ test("the worker prints Celery's banner, keeps a pidfile, logs JSON lines to -f,
     expect(out).toContain(".> task events: OFF (enable -E to monitor tasks in this worker)");
     expect(out).toContain(`.> ${queue.padEnd(16)} exchange=${queue}(direct) key=${queue}`);
     expect(out).not.toContain(".> other");
-    expect(out).toMatch(/\[tasks\]\n(  \. .*\n)*  \. ts\.add\n/);
+    expect(out).toMatch(/\[tasks\]\n( {2}\. .*\n)* {2}\. ts\.add\n/);
     expect(readFileSync(join(TMP, "bannered.pid"), "utf8")).toBe(`${worker.pid}\n`);
 
     const r = await run(["call", "ts.log", "--args", '["hello from the task"]', "--queue", queue], env(queue));
