@@ -8,6 +8,7 @@ import type { AsyncResult } from "./client/async-result";
 import type { ApplyOptions, TaskMessage } from "./client/options";
 import type { CeleryConfig } from "./config";
 import type { LamportClock } from "./events/clock";
+import type { ExternalLogger } from "./logging";
 import type { ResultBackend } from "./backend/types";
 import type { WireValue } from "./protocol/message";
 import type { AuthCodec } from "./protocol/serializers";
@@ -21,6 +22,8 @@ export interface AppContext {
   readonly main: string;
   /** Resolved settings. */
   readonly conf: CeleryConfig;
+  /** The user's logger (the `logger` setting), or null: workers write Celery's lines to stderr. */
+  readonly logger: ExternalLogger | null;
   /** Registered tasks by name (register with `task`). */
   readonly tasks: ReadonlyMap<string, RegisteredTask>;
   /** This client's id: the `reply_to` of every message it sends, and the rpc:// reply queue. */

@@ -6,7 +6,7 @@
 import { randomUUID as uuid4 } from "node:crypto";
 import type { AppContext } from "./app-context";
 import { Settings } from "./settings";
-import type { CelerySettings, ConfigFromObjectOptions } from "./settings";
+import type { ConfigFromObjectOptions } from "./settings";
 import type { CeleryConfig } from "./config";
 import { annotatedOptions } from "./task-annotations";
 import { registerErrorClass } from "./protocol/error-classes";
@@ -33,8 +33,15 @@ import { WorkerSignals } from "./signals";
 import { authSerializerFrom } from "./security";
 import type { SecuritySetup } from "./security";
 import type { AuthSerializer } from "./protocol/security";
+import type { ExternalLogger } from "./logging";
+import type { CelerySettings as SettingsGiven } from "./settings";
 
-export type { CelerySettings } from "./settings";
+/**
+ * Settings given to `new Celery(main, settings)` (celeriac's or Celery's names), and `logger`: the
+ * user's logger (pino, winston, or any object with their level methods) that the app's workers
+ * hand every log line to instead of writing Celery's lines to stderr.
+ */
+export type CelerySettings = SettingsGiven & { logger?: ExternalLogger };
 
 /**
  * A Celery app for programs that send tasks and read results, compatible with Python Celery apps
@@ -50,6 +57,8 @@ export class CeleryClient implements AppContext {
    */
   readonly conf: CeleryConfig;
   private readonly settings: Settings;
+  /** The user's logger given as the `logger` setting, or null (log lines go to stderr). */
+  readonly logger: ExternalLogger | null;
   /** Registered tasks by name. */
   readonly tasks = new Map<string, Task>();
   /** This client's id: the `reply_to` of every message it sends. */
@@ -78,7 +87,9 @@ export class CeleryClient implements AppContext {
    */
   constructor(main: string, settings: CelerySettings = {}) {
     this.main = main;
-    this.settings = new Settings(settings);
+    const { logger, ...given } = settings;
+    this.logger = logger ?? null;
+    this.settings = new Settings(given);
     this.conf = this.settings.conf;
   }
 

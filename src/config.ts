@@ -190,6 +190,12 @@ export interface CeleryConfig {
   taskDefaultQueueType: "classic" | "quorum";
   /** result_backend_transport_options (Celery 5.3+: globalKeyprefix for result keys) */
   resultBackendTransportOptions: { globalKeyprefix?: string };
+  /**
+   * task_protocol: 2 (default) or 1, the legacy message (everything in the body, no task
+   * headers), for workers that read only v1. v1 carries no root_id, parent_id, argsrepr or
+   * origin; celeriac's and Celery's workers read both.
+   */
+  taskProtocol: 1 | 2;
   /** Emit Celery 5.3+ headers (stamps, stamped_headers, replaced_task_nesting). */
   taskProtocolExtras: "5.2" | "5.3";
   /** beat_schedule: periodic task entries (see src/beat). */
@@ -270,6 +276,7 @@ export const DEFAULTS: CeleryConfig = {
   taskQueueMaxPriority: null,
   taskDefaultQueueType: "classic",
   resultBackendTransportOptions: {},
+  taskProtocol: 2,
   taskProtocolExtras: "5.2",
   beatSchedule: {},
   timezone: null,

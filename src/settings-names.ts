@@ -68,6 +68,7 @@ const OLD_NAMES: Partial<Record<SettingKey, string>> = {
   taskEagerPropagates: "CELERY_EAGER_PROPAGATES_EXCEPTIONS",
   taskIgnoreResult: "CELERY_IGNORE_RESULT",
   taskInheritParentPriority: "CELERY_INHERIT_PARENT_PRIORITY",
+  taskProtocol: "CELERY_TASK_PROTOCOL",
   taskQueueMaxPriority: "CELERY_QUEUE_MAX_PRIORITY",
   taskRejectOnWorkerLost: "CELERY_REJECT_ON_WORKER_LOST",
   taskRoutes: "CELERY_ROUTES",

@@ -58,6 +58,22 @@ export interface TaskContext {
   updateState(state: TaskState, meta?: WireValue): Promise<void>;
   /** Aborted when the soft time limit passes or the task is terminated. */
   readonly signal: AbortSignal;
+  /**
+   * Celery's task logger (`get_task_logger`): lines in the worker's log with Celery's task format,
+   * `[...: WARNING/ForkPoolWorker-1] tasks.add[<id>]: message`, at the worker's level; JSON lines
+   * carry task_id and task_name.
+   */
+  readonly logger: TaskLogger;
+}
+
+/** The level methods of `ctx.logger` (Python logging's names, and `warn` as pino's and winston's). */
+export interface TaskLogger {
+  debug(message: string): void;
+  info(message: string): void;
+  warning(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+  critical(message: string): void;
 }
 
 /** The context of a bound handler on the event-loop pool: TaskContext plus `replace`. */

@@ -22,6 +22,8 @@ const app = new Celery("tsapp", {
 
 app.task("ts.add", (/** @type {number} */ x, /** @type {number} */ y) => x + y);
 app.task("ts.echo", (...args) => args);
+// Celery's task logger: ctx.logger lines in the worker's log.
+app.task("ts.log", (ctx, text) => (ctx.logger.warning(text), text), { bind: true });
 // ctx.replace (Celery self.replace): ts.add(x, 100) runs under this task's id, also in the threads pool.
 app.task("ts.replace_add", (ctx, x) => ctx.replace(app.signature("ts.add", [x, 100])), { bind: true });
 app.task("ts.sleep", async (seconds, tag) => {

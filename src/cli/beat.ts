@@ -56,7 +56,7 @@ function withRedisUrl(app: CeleryClient, url: string | undefined): CeleryClient 
 /** `celeriac beat`: run until SIGTERM/SIGINT. */
 async function runBeat(argv: RunArgv): Promise<void> {
   if (!argv.app) throw new Error("celeriac beat needs -A <module exporting the Celery app>");
-  const app = withRedisUrl(loadApp(argv.app), argv["redis-url"]);
+  const app = withRedisUrl(await loadApp(argv.app), argv["redis-url"]);
   const beat = new Beat(app, {
     scheduleFilename: argv.schedule,
     maxInterval: argv["max-interval"],
@@ -85,7 +85,7 @@ function scheduleFromArgs(argv: AddArgv): number | ScheduleJSON {
 }
 
 async function addEntry(argv: AddArgv): Promise<void> {
-  const app = clientApp(argv.app);
+  const app = await clientApp(argv.app);
   const args = json(argv.args, "args") ?? [];
   const kwargs = json(argv.kwargs, "kwargs") ?? {};
   const options = (json(argv.options, "options") ?? {}) as { [k: string]: unknown };
@@ -109,7 +109,7 @@ async function addEntry(argv: AddArgv): Promise<void> {
 }
 
 async function removeEntry(argv: AdminArgv & { name: string }): Promise<void> {
-  const entries = beatEntries(clientApp(argv.app), argv["redis-url"]);
+  const entries = beatEntries(await clientApp(argv.app), argv["redis-url"]);
   try {
     const removed = await entries.remove(argv.name);
     if (!removed) throw new Error(`no run-time entry named ${argv.name}`);
@@ -120,7 +120,7 @@ async function removeEntry(argv: AdminArgv & { name: string }): Promise<void> {
 }
 
 async function listEntries(argv: AdminArgv & { json?: boolean }): Promise<void> {
-  const entries = beatEntries(clientApp(argv.app), argv["redis-url"]);
+  const entries = beatEntries(await clientApp(argv.app), argv["redis-url"]);
   try {
     const list = await entries.list();
     if (argv.json) {

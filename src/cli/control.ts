@@ -25,7 +25,7 @@ export interface WorkerControlArgv {
 /** Add -E and friends to the worker command. */
 export function workerControlOptions<T>(y: Argv<T>): Argv<T & WorkerControlArgv> {
   return y
-    .option("events", { alias: "E", type: "boolean", describe: "send task events (task-received, task-succeeded, ...)" })
+    .option("events", { alias: ["E", "task-events"], type: "boolean", describe: "send task events (task-received, task-succeeded, ...)" })
     .option("without-heartbeat", { type: "boolean", describe: "do not send worker-heartbeat/online/offline events" })
     .option("heartbeat-interval", { type: "number", describe: "seconds between worker-heartbeat events (default 2)" })
     .option("without-remote-control", { type: "boolean", describe: "do not answer inspect/control commands" });
@@ -110,7 +110,7 @@ class UsageError extends Error {}
  * prints Celery's error, sets exit status 69 (EX_UNAVAILABLE) and returns null.
  */
 async function gather(argv: Omit<RemoteArgv, "method" | "args">, method: string, args: Record<string, unknown>): Promise<Array<Record<string, unknown>> | null> {
-  const app: CeleryClient = clientApp(argv.app);
+  const app: CeleryClient = await clientApp(argv.app);
   const destination = argv.destination ? argv.destination.split(",").map((s) => s.trim()) : null;
   let replies: Array<Record<string, unknown>>;
   try {
@@ -150,7 +150,7 @@ async function status(argv: Omit<RemoteArgv, "method" | "args">): Promise<void> 
 
 /** `celeriac events`: JSON lines, or with --dump the lines of `celery events --dump`. */
 async function events(argv: { app?: string; dump?: boolean }): Promise<void> {
-  const app = clientApp(argv.app);
+  const app = await clientApp(argv.app);
   const dumper = argv.dump ? new EventDumper(new LamportClock()) : null;
   if (dumper) process.stdout.write("-> evdump: starting capture...\n");
   const receiver = new EventReceiver(await app.connection(), (e) => process.stdout.write((dumper ? dumper.format(e) : JSON.stringify(e)) + "\n"));

@@ -2,92 +2,45 @@
 /** `celeriac worker|call|result|purge`, mirroring the `celery` command. */
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { parseLogLevel } from "../logging";
 import { redactText } from "../redact";
-import { loadWorkerApp, clientApp } from "./load-app";
-import { expandNodeName } from "./hostname";
-import { embedBeat, registerBeatCommands } from "./beat";
-import { registerControlCommands, workerControlOptions, workerControlSettings } from "./control";
-import { parseAutoscale } from "../worker/autoscaler";
-import type { WorkerControlArgv } from "./control";
+import { clientApp, setCliUrls } from "./load-app";
+import { registerBeatCommands } from "./beat";
+import { registerControlCommands } from "./control";
+import { runWorker, workerOptions } from "./worker-command";
+import { confirm } from "./confirm";
+import { isoTime, parseJson, secondsOrIsoTime, splitList } from "./lists";
 import { isWireObject } from "../protocol/message";
-import type { WireValue } from "../protocol/message";
+import type { SerializerName } from "../protocol/serializers";
 
-function parseJson(text: string | undefined, what: string, fallback: WireValue): WireValue {
-  if (text === undefined) return fallback;
-  try {
-    return JSON.parse(text) as WireValue;
-  } catch (err) {
-    throw new Error(`--${what} is not valid JSON: ${(err as Error).message}`);
-  }
+interface CallArgv {
+  app?: string;
+  task: string;
+  args?: string;
+  kwargs?: string;
+  eta?: string;
+  countdown?: number;
+  expires?: number | string;
+  serializer?: string;
+  queue?: string;
+  exchange?: string;
+  "routing-key"?: string;
+  priority?: number;
 }
 
-function splitList(value: string | undefined): string[] | undefined {
-  return value ? value.split(",").map((s) => s.trim()).filter(Boolean) : undefined;
-}
-
-interface WorkerArgv extends WorkerControlArgv {
-  app: string;
-  queues?: string;
-  concurrency?: number;
-  hostname?: string;
-  loglevel: string;
-  "prefetch-multiplier"?: number;
-  pool?: string;
-  statedb?: string;
-  "max-tasks-per-child"?: number;
-  "max-memory-per-child"?: number;
-  autoscale?: { max: number; min: number };
-  beat?: boolean;
-  schedule?: string;
-}
-
-async function worker(argv: WorkerArgv): Promise<void> {
-  const app = loadWorkerApp(argv.app);
-  // Celery's default pool: prefork, -c defaulting to the CPU count (worker.ts), so hard time limits stop CPU-bound code.
-  const pool = (argv.pool ?? "prefork") as "eventloop" | "threads" | "prefork";
-  const w = app.worker({
-    queues: splitList(argv.queues),
-    concurrency: argv.concurrency,
-    hostname: expandNodeName(argv.hostname),
-    prefetchMultiplier: argv["prefetch-multiplier"],
-    logLevel: parseLogLevel(argv.loglevel),
-    pool,
-    appModule: argv.app,
-    statedb: argv.statedb,
-    maxTasksPerChild: argv["max-tasks-per-child"],
-    maxMemoryPerChild: argv["max-memory-per-child"],
-    autoscale: argv.autoscale,
-    ...workerControlSettings(argv, () => shutdown("SIGTERM")),
-  });
-  let signals = 0;
-  const shutdown = (sig: string) => {
-    signals++;
-    if (signals > 1 || sig === "SIGQUIT") {
-      // Cold: stop at once; held and acksLate messages go back to their queue first.
-      w.logger.warn("Cold shutdown (MainProcess)");
-      const exit = () => process.exit(1);
-      setTimeout(exit, 5000).unref();
-      void w.stop({ cold: true }).then(() => app.close()).then(exit, exit);
-      return;
-    }
-    w.logger.warn("Warm shutdown (MainProcess)");
-    void w.stop().then(() => app.close()).then(() => process.exit(0));
-  };
-  for (const sig of ["SIGTERM", "SIGINT", "SIGQUIT"] as const) process.on(sig, () => shutdown(sig));
-  await w.start();
-  if (argv.beat) await embedBeat(app, w, argv);
-}
-
-async function call(argv: { app?: string; task: string; args?: string; kwargs?: string; queue?: string; countdown?: number; priority?: number }): Promise<void> {
-  const app = clientApp(argv.app);
+async function call(argv: CallArgv): Promise<void> {
+  const app = await clientApp(argv.app);
   const args = parseJson(argv.args, "args", []);
   const kwargs = parseJson(argv.kwargs, "kwargs", {});
   if (!Array.isArray(args)) throw new Error("--args must be a JSON array");
   if (!isWireObject(kwargs)) throw new Error("--kwargs must be a JSON object");
   const r = await app.sendTask(argv.task, args, kwargs, {
-    queue: argv.queue,
+    eta: argv.eta,
     countdown: argv.countdown,
+    expires: argv.expires,
+    serializer: argv.serializer as SerializerName | undefined,
+    queue: argv.queue,
+    exchange: argv.exchange,
+    routingKey: argv["routing-key"],
     priority: argv.priority,
   });
   process.stdout.write(r.id + "\n");
@@ -95,7 +48,7 @@ async function call(argv: { app?: string; task: string; args?: string; kwargs?: 
 }
 
 async function result(argv: { app?: string; id: string; wait?: number }): Promise<void> {
-  const app = clientApp(argv.app);
+  const app = await clientApp(argv.app);
   const r = app.AsyncResult(argv.id);
   if (argv.wait !== undefined) await r.get({ timeout: argv.wait * 1000, propagate: false });
   const meta = await r.meta();
@@ -103,38 +56,39 @@ async function result(argv: { app?: string; id: string; wait?: number }): Promis
   await app.close();
 }
 
-async function purge(argv: { app?: string; queues?: string }): Promise<void> {
-  const app = clientApp(argv.app);
+/** `celery purge`: asks first unless -f, then says how many messages it removed. */
+async function purge(argv: { app?: string; queues?: string; "exclude-queues"?: string; force?: boolean }): Promise<void> {
+  const app = await clientApp(argv.app);
+  const excluded = new Set(splitList(argv["exclude-queues"]) ?? []);
+  const queues = [...new Set(splitList(argv.queues) ?? [app.conf.taskDefaultQueue])].filter((q) => !excluded.has(q)).sort();
+  if (!queues.length) return;
+  const queuesHeadline = queues.length === 1 ? "queue" : "queues";
+  if (!argv.force) {
+    const question =
+      `WARNING:This will remove all tasks from ${queuesHeadline}: ${queues.join(", ")}.\n` +
+      "         There is no undo for this operation!\n\n(to skip this prompt use the -f option)\nAre you sure you want to delete all tasks?";
+    if (!(await confirm(question))) {
+      process.exitCode = 1;
+      return;
+    }
+  }
   const transport = await app.connection();
-  const queues = splitList(argv.queues) ?? [app.conf.taskDefaultQueue];
   const n = await transport.purge(queues);
-  process.stdout.write(`Purged ${n} message${n === 1 ? "" : "s"} from ${queues.length} known task queue${queues.length === 1 ? "" : "s"}.\n`);
+  process.stdout.write(
+    n ? `Purged ${n} message${n === 1 ? "" : "s"} from ${queues.length} known task ${queuesHeadline}.\n` : `No messages purged from ${queues.length} ${queuesHeadline}.\n`,
+  );
   await app.close();
 }
 
-void registerControlCommands(registerBeatCommands(yargs(hideBin(process.argv)).scriptName("celeriac")))
-  .command(
-    "worker",
-    "Start a worker",
-    (y) =>
-      workerControlOptions(
-        y
-          .option("app", { alias: "A", type: "string", demandOption: true, describe: "module exporting the Celery app" })
-          .option("queues", { alias: "Q", type: "string", describe: "comma-separated queues" })
-          .option("concurrency", { alias: "c", type: "number", describe: "tasks at once (prefork: child processes; default the number of CPUs)" })
-          .option("hostname", { alias: "n", type: "string", describe: "node name, e.g. worker1@%h" })
-          .option("loglevel", { alias: "l", type: "string", default: "info" })
-          .option("prefetch-multiplier", { type: "number" })
-          .option("pool", { alias: "P", type: "string", choices: ["prefork", "eventloop", "threads"], default: "prefork", describe: "where tasks run: prefork (child processes, hard limits stop CPU-bound code), eventloop (this process, for I/O-bound tasks), threads" })
-          .option("statedb", { type: "string", describe: "JSON file keeping revoked ids across restarts" })
-          .option("max-tasks-per-child", { type: "number", describe: "threads/prefork pool: replace a thread or child after N tasks" })
-          .option("max-memory-per-child", { type: "number", describe: "threads/prefork pool: replace a thread (heap) or child (resident memory) past N KiB" })
-          .option("autoscale", { type: "string", coerce: parseAutoscale, describe: "MAX,MIN (or MAX, min 0): start MIN pool processes, grow up to MAX under load, shrink back after AUTOSCALE_KEEPALIVE seconds (30)" })
-          .option("beat", { alias: "B", type: "boolean", describe: "also run the beat scheduler in this process" })
-          .option("schedule", { alias: "s", type: "string", describe: "beat state file (with -B)" }),
-      ),
-    (argv) => worker(argv),
-  )
+const cli = yargs(hideBin(process.argv))
+  .scriptName("celeriac")
+  // celery's global options: they set CELERY_BROKER_URL / CELERY_RESULT_BACKEND, which beat the app's own.
+  .option("broker", { alias: "b", type: "string", describe: "broker URL (sets CELERY_BROKER_URL)" })
+  .option("result-backend", { type: "string", describe: "result backend URL (sets CELERY_RESULT_BACKEND)" })
+  .middleware((argv) => setCliUrls({ broker: argv.broker, resultBackend: argv["result-backend"] }));
+
+void registerControlCommands(registerBeatCommands(cli))
+  .command("worker", "Start a worker", (y) => workerOptions(y), (argv) => runWorker(argv))
   .command(
     "call <task>",
     "Send a task and print its id",
@@ -144,8 +98,13 @@ void registerControlCommands(registerBeatCommands(yargs(hideBin(process.argv)).s
         .option("app", { alias: "A", type: "string" })
         .option("args", { alias: "a", type: "string", describe: "JSON array" })
         .option("kwargs", { alias: "k", type: "string", describe: "JSON object" })
-        .option("queue", { alias: "Q", type: "string" })
-        .option("countdown", { type: "number" })
+        .option("eta", { type: "string", coerce: isoTime, describe: "scheduled time (ISO 8601)" })
+        .option("countdown", { type: "number", describe: "eta in seconds from now" })
+        .option("expires", { type: "string", coerce: secondsOrIsoTime, describe: "expiry time: seconds from now or ISO 8601" })
+        .option("serializer", { type: "string", describe: "task serializer" })
+        .option("queue", { alias: "Q", type: "string", describe: "custom queue name" })
+        .option("exchange", { type: "string", describe: "custom exchange name" })
+        .option("routing-key", { type: "string", describe: "custom routing key" })
         .option("priority", { type: "number" }),
     (argv) => call(argv as typeof argv & { task: string }),
   )
@@ -162,7 +121,12 @@ void registerControlCommands(registerBeatCommands(yargs(hideBin(process.argv)).s
   .command(
     "purge",
     "Remove all messages from task queues",
-    (y) => y.option("app", { alias: "A", type: "string" }).option("queues", { alias: "Q", type: "string" }),
+    (y) =>
+      y
+        .option("app", { alias: "A", type: "string" })
+        .option("force", { alias: "f", type: "boolean", describe: "don't prompt for verification" })
+        .option("queues", { alias: "Q", type: "string", describe: "comma-separated queues to purge" })
+        .option("exclude-queues", { alias: "X", type: "string", describe: "comma-separated queues not to purge" }),
     (argv) => purge(argv),
   )
   .demandCommand(1)

@@ -19,6 +19,7 @@ import { normalizeSignature, toSignatureDict } from "../protocol/signature";
 import type { SignatureInput } from "../protocol/signature";
 import { autoretryOptions, maxRetriesOf, RetryRequest } from "../retry-policy";
 import type { BoundTaskContext, RegisteredTask, RequestInfo, RetryOptions } from "../task-types";
+import { taskLineWriter } from "../logging";
 import { applySignature, chunksGroup, GroupResult, wireToApplyOptions } from "./canvas";
 import type { CanvasApp, CanvasResult, EagerCanvas } from "./canvas";
 import { EagerResult } from "./eager-result";
@@ -198,6 +199,7 @@ export class EagerRunner implements EagerCanvas {
       // Celery's update_state stores whatever the run: a no-op without a result backend.
       updateState: (state: TaskState, meta: WireValue = null) => this.store(request.id, state, meta),
       signal: new AbortController().signal,
+      logger: taskLineWriter(request.name, request.id),
       replace: (sig: SignatureInput): never => {
         throw new ReplaceRequest(sig);
       },

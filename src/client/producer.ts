@@ -9,6 +9,8 @@ import type { TaskSpec } from "../protocol/encode";
 import type { RawMessage, SignatureDict, WireObject, WireValue } from "../protocol/message";
 import type { AuthCodec } from "../protocol/serializers";
 import { toSignatureDict } from "../protocol/signature";
+import { argsRepr, kwargsRepr } from "../protocol/repr";
+import { decodeMessageBody } from "../protocol/decode";
 import type { SignatureInput } from "../protocol/signature";
 import type { Transport, QueueDeclaration } from "../transport/types";
 import type { ApplyOptions } from "./options";
@@ -96,9 +98,14 @@ export interface PublishedTo {
  * The fields of Celery's `task-sent` event (`amqp.as_task_v2` + `send_task_message`), taken from
  * the encoded message's headers: uuid, root_id, parent_id, name, args and kwargs (the reprs),
  * retries, eta, expires (ISO strings or null), then queue, exchange, routing_key as published.
+ * A protocol v1 message has no task headers: its fields are read from `spec` (Celery's v1
+ * sent_event has no root_id or parent_id).
  */
-export function taskSentFields(message: RawMessage, to: PublishedTo): WireObject {
-  const h = message.headers;
+export function taskSentFields(message: RawMessage, to: PublishedTo, spec?: TaskSpec): WireObject {
+  const h: RawMessage["headers"] =
+    message.headers.task === undefined && spec
+      ? { id: spec.id, task: spec.task, argsrepr: argsRepr(spec.args), kwargsrepr: kwargsRepr(spec.kwargs), retries: spec.retries ?? 0, eta: v1Body(message).eta, expires: v1Body(message).expires }
+      : message.headers;
   return {
     uuid: h.id ?? null,
     root_id: h.root_id ?? null,
@@ -115,6 +122,12 @@ export function taskSentFields(message: RawMessage, to: PublishedTo): WireObject
   };
 }
 
+/** The eta and expires of a v1 body this producer encoded. */
+function v1Body(message: RawMessage): { eta: WireValue; expires: WireValue } {
+  const body = decodeMessageBody(message, [message.contentType]) as { eta?: WireValue; expires?: WireValue } | null;
+  return { eta: body?.eta ?? null, expires: body?.expires ?? null };
+}
+
 /** One task message to send: what `Producer.send` takes. */
 export interface ProducerCall {
   name: string;
@@ -127,6 +140,7 @@ export interface ProducerCall {
 interface Outgoing {
   id: string;
   raw: RawMessage;
+  spec: TaskSpec;
   to: PublishedTo;
   priority: number | undefined;
   declaration: QueueDeclaration;
@@ -188,7 +202,7 @@ export class Producer {
     else if (this.transport.publishMany) await this.transport.publishMany(items);
     else await Promise.all(items.map((i) => this.transport.publish(i.message, i.target)));
     // task_send_sent_event: as Celery, the event follows the publish (best effort: never fails the send).
-    if (this.config.taskSendSentEvent) await Promise.all(out.map((o) => this.dispatcher().send("task-sent", taskSentFields(o.raw, o.to))));
+    if (this.config.taskSendSentEvent) await Promise.all(out.map((o) => this.dispatcher().send("task-sent", taskSentFields(o.raw, o.to, o.spec))));
     return out.map((o) => o.id);
   }
 
@@ -202,12 +216,13 @@ export class Producer {
       compression: options.compression ?? this.config.taskCompression,
       protocolExtras: this.config.taskProtocolExtras,
       auth: this.auth,
+      protocol: this.config.taskProtocol,
     });
     const exchange = route.exchange ?? route.queue;
     const routingKey = route.routingKey ?? route.queue;
     // Celery publishes direct routes through the anonymous exchange with routing key = queue.
     const direct = exchange === route.queue;
     const to: PublishedTo = { queue: route.queue, exchange: direct ? "" : exchange, routingKey: direct ? route.queue : routingKey };
-    return { id: spec.id, raw, to, priority: spec.priority ?? undefined, declaration: { name: route.queue, exchange, routingKey } };
+    return { id: spec.id, raw, spec, to, priority: spec.priority ?? undefined, declaration: { name: route.queue, exchange, routingKey } };
   }
 }

@@ -10,6 +10,7 @@ import { RemoteTask } from "./remote-task";
 import type { Jsonified } from "./jsonified";
 import type { SignatureInput } from "../protocol/signature";
 import { RetryRequest } from "../retry-policy";
+import { taskLineWriter } from "../logging";
 import type { AnyHandler, BoundTaskContext, RegisteredTask, TaskOptions } from "../task-types";
 
 export type { AnyHandler, BoundTaskContext, ErrorMatcher, RegisteredTask, RequestInfo, RetryOptions, TaskContext, TaskOptions } from "../task-types";
@@ -37,6 +38,7 @@ function directContext(name: string, args: WireValue[]): BoundTaskContext {
     },
     updateState: () => Promise.resolve(),
     signal: new AbortController().signal,
+    logger: taskLineWriter(name, ""),
     replace(): never {
       throw new Error(`${name} was called directly: replace() needs a worker or an eager run`);
     },

@@ -1,6 +1,8 @@
 /**
  * Encoding task messages, protocol v2, exactly as Celery 5.2's `as_task_v2` + kombu publish lay
- * them out (docs/protocol.md §2.1–2.3); `protocolExtras: "5.3"` adds the 5.3+ headers.
+ * them out (docs/protocol.md §2.1–2.3); `protocolExtras: "5.3"` adds the 5.3+ headers. With
+ * `protocol: 1` (Celery's task_protocol = 1), the legacy message of `as_task_v1`: everything in
+ * the body dict, no task headers, for workers that read only v1.
  */
 import type { Embed, RawMessage, SignatureDict, TaskHeaders, TaskProperties, WireObject, WireValue } from "./message";
 import { compress } from "./compression";
@@ -50,6 +52,8 @@ export interface EncodeOptions {
   compression?: string | null;
   /** "5.2" (default): the 16 headers of Celery 5.2. "5.3": plus replaced_task_nesting, stamped_headers, stamps. */
   protocolExtras?: "5.2" | "5.3";
+  /** Celery's task_protocol: 2 (default) or 1, the legacy message (`as_task_v1`). */
+  protocol?: 1 | 2;
   /** Clock for countdown / relative expires / expiration (tests). */
   now?: Date;
   /** What signs the body when `serializer` is `auth` (the app's `setupSecurity()`). */
@@ -78,21 +82,64 @@ function embedBody(embed: Partial<Embed> | undefined): { [k: string]: SignatureD
   };
 }
 
-/** Builds the v2 task message for a transport to publish. */
-export function encodeTask(spec: TaskSpec, options: EncodeOptions): RawMessage {
-  const now = options.now ?? new Date();
+/** The absolute eta and expiry of a spec, and the AMQP `expiration` (seconds) an expiry gives. */
+function timesOf(spec: TaskSpec, now: Date): { eta: Date | null; expires: Date | null; expirationSeconds: number | null } {
   let eta = spec.eta ?? null;
   if (!eta && spec.countdown) eta = new Date(now.getTime() + spec.countdown * 1000);
+  if (typeof spec.expires === "number") return { eta, expires: new Date(now.getTime() + spec.expires * 1000), expirationSeconds: spec.expires };
+  if (spec.expires instanceof Date) return { eta, expires: spec.expires, expirationSeconds: (spec.expires.getTime() - now.getTime()) / 1000 };
+  return { eta, expires: null, expirationSeconds: null };
+}
 
-  let expires: Date | null = null;
-  let expirationSeconds: number | null = null;
-  if (typeof spec.expires === "number") {
-    expires = new Date(now.getTime() + spec.expires * 1000);
-    expirationSeconds = spec.expires;
-  } else if (spec.expires instanceof Date) {
-    expires = spec.expires;
-    expirationSeconds = (expires.getTime() - now.getTime()) / 1000;
+/** The message properties both protocols have, after the protocol's own (correlation_id, reply_to). */
+function publishProperties(properties: TaskProperties, spec: TaskSpec, expirationSeconds: number | null): TaskProperties {
+  properties.delivery_mode = 2;
+  if (expirationSeconds !== null) {
+    properties.expiration = String(Math.trunc(Math.max(0, expirationSeconds) * 1000));
   }
+  if (spec.priority !== null) properties.priority = spec.priority ?? 0;
+  if (spec.properties) Object.assign(properties, spec.properties);
+  return properties;
+}
+
+/**
+ * Celery's `as_task_v1`: the body is one dict (task, id, args, kwargs, group, group_index,
+ * retries, eta, expires, utc, callbacks, errbacks, timelimit, taskset, chord), the headers hold
+ * only custom headers (and `compression`). Protocol v1 has no root_id, parent_id, shadow,
+ * argsrepr, kwargsrepr, origin or ignore_result.
+ */
+function encodeTaskV1(spec: TaskSpec, options: EncodeOptions): RawMessage {
+  const { eta, expires, expirationSeconds } = timesOf(spec, options.now ?? new Date());
+  const embed = embedBody(spec.embed);
+  const [hard, soft] = spec.timelimit ?? [null, null];
+  const body: WireObject = {
+    task: spec.task,
+    id: spec.id,
+    args: spec.args,
+    kwargs: spec.kwargs,
+    group: spec.group ?? null,
+    group_index: spec.groupIndex ?? null,
+    retries: spec.retries ?? 0,
+    eta: eta ? isoformatUtc(eta, true) : null,
+    expires: expires ? isoformatUtc(expires, true) : null,
+    utc: true,
+    callbacks: embed.callbacks,
+    errbacks: embed.errbacks,
+    timelimit: [hard, soft],
+    taskset: spec.group ?? null,
+    chord: embed.chord,
+  };
+  const encoded = encodeBody(body, options.serializer, options.compression);
+  const headers: RawMessage["headers"] = { ...(spec.headers ?? {}) };
+  if (encoded.compression) headers.compression = encoded.compression;
+  const properties = publishProperties({ correlation_id: spec.id, reply_to: spec.replyTo || "" }, spec, expirationSeconds);
+  return { body: encoded.body, contentType: encoded.contentType, contentEncoding: encoded.contentEncoding, headers, properties };
+}
+
+/** Builds the task message for a transport to publish: protocol v2, or v1 with `protocol: 1`. */
+export function encodeTask(spec: TaskSpec, options: EncodeOptions): RawMessage {
+  if (options.protocol === 1) return encodeTaskV1(spec, options);
+  const { eta, expires, expirationSeconds } = timesOf(spec, options.now ?? new Date());
 
   const headers: TaskHeaders = {
     lang: "py",
@@ -122,13 +169,7 @@ export function encodeTask(spec: TaskSpec, options: EncodeOptions): RawMessage {
     properties.replaced_task_nesting = spec.replacedTaskNesting;
   }
   if (spec.headers) Object.assign(headers, spec.headers);
-
-  properties.delivery_mode = 2;
-  if (expirationSeconds !== null) {
-    properties.expiration = String(Math.trunc(Math.max(0, expirationSeconds) * 1000));
-  }
-  if (spec.priority !== null) properties.priority = spec.priority ?? 0;
-  if (spec.properties) Object.assign(properties, spec.properties);
+  publishProperties(properties, spec, expirationSeconds);
 
   const body = encodeBody([spec.args, spec.kwargs, embedBody(spec.embed)], options.serializer, options.compression, options.auth);
   if (body.compression) headers.compression = body.compression;

@@ -31,11 +31,14 @@ export async function connectWorker(app: AppContext, logger: Logger, stopped: ()
   try {
     const onBrokerRetry = (step: RetryStep): void =>
       logger.error(`consumer: Cannot connect to ${step.failure.url}: ${step.failure.reason}.\n${step.text}`);
+    logger.debug(`consumer: Connecting to broker ${maskUrl(app.conf.broker)}`);
     const transport = await ensureConnected(app.conf.broker, () => app.connection({ retry: false }), policy, onBrokerRetry, stopped);
     logger.info(`Connected to ${maskUrl(app.conf.broker)}`);
+    if (app.conf.backend) logger.debug(`result backend: Connecting to ${maskUrl(app.conf.backend)}`);
     const onBackendRetry = (step: RetryStep): void =>
       logger.error(`result backend: Cannot connect to ${step.failure.url}: ${step.failure.reason}.\n${step.text}`);
     const backend = await ensureConnected(app.conf.backend ?? "", () => app.backend(), policy, onBackendRetry, stopped);
+    if (app.conf.backend) logger.debug(`result backend: Connected to ${maskUrl(app.conf.backend)}`);
     return { transport, backend };
   } catch (err) {
     logger.log("CRITICAL", `Unrecoverable error: ${(err as Error).message}`);

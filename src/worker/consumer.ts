@@ -365,7 +365,8 @@ export class Consumer {
       void request.settle("release");
       return;
     }
-    if (this.logger.enabled("INFO")) this.logger.info(`Task ${taskLabel(request.task)} received`);
+    if (this.logger.enabled("DEBUG")) this.logger.debug(`Received message of task ${taskLabel(request.task)}: ${receivedProperties(delivery)}`);
+    if (this.logger.enabled("INFO")) this.logger.info(`Task ${taskLabel(request.task)} received`, { taskId: request.task.id, taskName: request.task.task });
     this.options.onReceived(request);
     if (this.isRevoked(request)) {
       void this.discardRevoked(request);
@@ -477,4 +478,21 @@ export class Consumer {
 function replyRoute(delivery: Delivery, id: string): ResultRoute {
   const props = delivery.message.properties;
   return { replyTo: typeof props.reply_to === "string" ? props.reply_to : "", correlationId: typeof props.correlation_id === "string" ? props.correlation_id : id };
+}
+
+/** The `-l debug` view of a received message: where it came from and its properties (Python's repr). */
+function receivedProperties(delivery: Delivery): string {
+  const { message } = delivery;
+  const props: { [k: string]: WireValue } = {};
+  for (const [k, v] of Object.entries(message.properties)) if (v !== undefined && k !== "body_encoding") props[k] = v;
+  const fields: { [k: string]: WireValue } = {
+    queue: delivery.queue,
+    exchange: delivery.exchange,
+    routing_key: delivery.routingKey,
+    redelivered: delivery.redelivered,
+    content_type: message.contentType,
+    content_encoding: message.contentEncoding,
+    properties: props,
+  };
+  return pyRepr(fields);
 }

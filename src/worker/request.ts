@@ -89,6 +89,9 @@ export interface RequestHooks {
 
 const SETTLED: Promise<void> = Promise.resolve();
 
+/** The DEBUG line of each settlement (`-l debug`). */
+const SETTLED_WORDS: Record<Settlement, string> = { ack: "Acked", requeue: "Requeued (rejected)", drop: "Rejected (dropped)", release: "Released" };
+
 const NO_HOOKS: RequestHooks = { leaving: () => undefined, settled: () => undefined, taskEvent: () => undefined, logger: null };
 
 /** A task request held by the worker. */
@@ -159,7 +162,10 @@ export class Request {
       told = Promise.reject(err);
     }
     return told.then(
-      () => this.hooks.settled(),
+      () => {
+        if (this.hooks.logger?.enabled("DEBUG")) this.hooks.logger.debug(`${SETTLED_WORDS[how]} message of task ${taskLabel(this.task)}`);
+        this.hooks.settled();
+      },
       (err: unknown) => {
         this.hooks.logger?.error(`Could not ${how} message of task ${taskLabel(this.task)}: ${(err as Error).message}`);
         this.hooks.settled();

@@ -13,7 +13,8 @@ import type { LongTimer } from "./long-timer";
 import type { CurrentTask, StrayOrigin } from "../current-task";
 import type { RegisteredTask, TaskContext } from "../task-types";
 import type { SignatureInput } from "../protocol/signature";
-import type { Logger } from "../logging";
+import { taskLogLine } from "../logging";
+import type { Logger, LogLevel } from "../logging";
 import type { WireValue } from "../protocol/message";
 import type { TaskState, ResultTuple } from "../protocol/result-meta";
 import { buildResultMeta } from "../protocol/result-meta";
@@ -218,7 +219,7 @@ export class Tracer {
       if (isChordPart(t)) await this.canvas.chordPartReturn(request, "SUCCESS", result);
       // Celery's T: measured after the result is stored; logged and sent in task-succeeded alike.
       const runtime = (performance.now() - started) / 1000;
-      if (this.logger.enabled("INFO")) this.logger.info(`Task ${taskLabel(t)} succeeded in ${runtime}s: ${safeRepr(result, task.options.resultReprMaxsize ?? CELERY_RESULTREPR_MAXSIZE)}`);
+      if (this.logger.enabled("INFO")) this.logger.info(`Task ${taskLabel(t)} succeeded in ${runtime}s: ${safeRepr(result, task.options.resultReprMaxsize ?? CELERY_RESULTREPR_MAXSIZE)}`, { taskId: t.id, taskName: t.task });
       if (this.heard("taskSuccess")) this.emit("taskSuccess", { taskId: t.id, task: t.task, request: request.info, result, runtime });
       return this.finish(task, request, "SUCCESS", result);
     }
@@ -322,7 +323,7 @@ export class Tracer {
     const info = errorToExceptionInfo(err);
     if (this.storesErrors(task, request)) await this.store(request, "FAILURE", info, traceback);
     await this.canvas.afterFailure(request, info, traceback);
-    this.logger.error(`Task ${taskLabel(t)} raised unexpected: ${excRepr(info)}${traceback ? "\n" + traceback.replace(/\n$/, "") : ""}`);
+    this.logger.error(`Task ${taskLabel(t)} raised unexpected: ${excRepr(info)}${traceback ? "\n" + traceback.replace(/\n$/, "") : ""}`, { taskId: t.id, taskName: t.task });
     this.emit("taskFailure", { taskId: t.id, task: t.task, request: request.info, exception: err, excInfo: info, traceback });
     return "FAILURE";
   }
@@ -372,7 +373,7 @@ export class Tracer {
       const result = hasExc ? errorToExceptionInfo(exc) : null;
       await this.store(request, "RETRY", result, retryTraceback(retry, text), [[[t.id, null], null]]);
     }
-    this.logger.info(`Task ${taskLabel(t)} retry: ${text}`);
+    this.logger.info(`Task ${taskLabel(t)} retry: ${text}`, { taskId: t.id, taskName: t.task });
     this.emit("taskRetry", { taskId: t.id, task: t.task, request: request.info, reason: text, exception: exc });
     return "RETRY";
   }
@@ -404,6 +405,12 @@ class RunningTask implements CurrentTask, JobHooks {
 
   onStrayError(error: unknown, origin: StrayOrigin): void {
     this.logger.error(`Task ${taskLabel(this.request.task)} left an error unhandled (${origin}); the worker carries on:\n${strayErrorText(error)}`);
+  }
+
+  /** A `ctx.logger` line: Celery's task format, `%(task_name)s[%(task_id)s]: %(message)s`. */
+  log(level: LogLevel, message: string, process?: string): void {
+    const t = this.request.task;
+    this.logger.log(level, taskLogLine(t.task, t.id, message), process, { taskId: t.id, taskName: t.task });
   }
 
   /** Celery's update_state: stores whatever ignore_result says. */

@@ -78,7 +78,7 @@ export class Worker implements ControlledWorker {
     const autoscale = options.autoscale ? autoscaleRange(options.autoscale, options.pool) : null;
     // Celery starts the pool with min processes whatever -c says.
     if (autoscale) this.concurrency = Math.max(1, autoscale.min);
-    this.logger = options.logger ?? new Logger(options.logLevel ?? "INFO");
+    this.logger = options.logger ?? new Logger(options.logLevel ?? "INFO", undefined, { sink: app.logger });
     this.signals.logger = this.logger;
     this.statedb = options.statedb ?? null;
     this.containStrayErrors = options.containStrayErrors ?? true;
@@ -229,12 +229,8 @@ export class Worker implements ControlledWorker {
     await this.consumer.start({ transport, backend, tracer });
     // Not when stop() came while connecting: the pool is closing.
     if (!this.stopping) this.autoscaler?.start();
-    // Celery's banner shows an autoscaled pool's range as {min=.., max=..}.
-    const range = this.autoscaler?.info();
-    const concurrency = range ? `{min=${range.min}, max=${range.max}}` : String(this.concurrency);
-    this.logger.info(
-      `${this.hostname} ready. Queues: ${this.queues.join(", ")}; concurrency ${concurrency} (${this.executor.kind}); tasks: ${[...this.app.tasks.keys()].join(", ")}`,
-    );
+    // Celery's line after its banner (the CLI prints the banner: cli/banner.ts).
+    this.logger.info(`${this.hostname} ready.`);
     this.control = await startWorkerControl(this.app, this, transport, this.logger, this.options);
     this.emit("workerReady", { hostname: this.hostname });
   }

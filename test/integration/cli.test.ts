@@ -33,10 +33,10 @@ test("call prints an id, the worker runs it with Celery-style logs, result print
   expect(log).toContain("Warm shutdown");
 });
 
-test("purge removes waiting messages and says how many", async () => {
+test("purge -f removes waiting messages without asking and says how many", async () => {
   const queue = unique("purge");
   for (let i = 0; i < 3; i++) await run(process.execPath, [CLI, "call", "ts.add", "--args", "[1, 1]", "--queue", queue], { cwd: ROOT, env: env(queue) });
-  const { stdout } = await run(process.execPath, [CLI, "purge", "-Q", queue], { cwd: ROOT, env: env(queue) });
+  const { stdout } = await run(process.execPath, [CLI, "purge", "-f", "-Q", queue], { cwd: ROOT, env: env(queue) });
   expect(stdout.trim()).toBe("Purged 3 messages from 1 known task queue.");
 });
 

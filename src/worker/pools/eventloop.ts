@@ -14,6 +14,14 @@ export function taskContext(request: Request, signal: AbortSignal, hooks: JobHoo
       throw new RetryRequest(options);
     },
     updateState: (state, meta = null) => hooks.updateState(state, meta),
+    logger: {
+      debug: (m) => hooks.log("DEBUG", m),
+      info: (m) => hooks.log("INFO", m),
+      warning: (m) => hooks.log("WARNING", m),
+      warn: (m) => hooks.log("WARNING", m),
+      error: (m) => hooks.log("ERROR", m),
+      critical: (m) => hooks.log("CRITICAL", m),
+    },
   };
 }
 

@@ -168,7 +168,8 @@ export abstract class SlotPool implements ExecutionPool {
 
   private onMessage(slot: Slot, m: SlotMessage): void {
     if (m.type === "log") {
-      this.options.logger.log(m.level ?? this.options.redirectStdoutsLevel ?? "WARNING", m.text, this.processName(slot));
+      const fields = m.task ? { taskId: m.task.id, taskName: m.task.name } : undefined;
+      this.options.logger.log(m.level ?? this.options.redirectStdoutsLevel ?? "WARNING", m.text, this.processName(slot), fields);
       return;
     }
     if (m.type === "online") {

@@ -15,7 +15,8 @@ import type { SerializedError } from "../errors";
 export type SlotMessage =
   | { type: "online"; job?: undefined }
   | { type: "loadError"; job?: undefined; error: SerializedError }
-  | { type: "log"; job?: undefined; level: LogLevel | null; text: string }
+  /** `task`: a `ctx.logger` line of this task (JSON lines carry its id and name). */
+  | { type: "log"; job?: undefined; level: LogLevel | null; text: string; task?: { id: string; name: string } }
   /** `unencodable`: the value could not be sent (a symbol, nesting too deep): why, and value is null. */
   | { type: "return"; job: number; memory: number; value: unknown; children?: ResultTuple[]; unencodable?: string }
   | { type: "stray"; job?: undefined; origin: "unhandled promise rejection" | "uncaught exception"; task: { name: string; id: string } | null; error: SerializedError }

@@ -103,6 +103,10 @@ function serializeError(err) {
   if (Array.isArray(err.args)) out.args = safe(err.args);
   return out;
 }
+function taskLogger(name, id) {
+  const line = (level) => (message) => channel.send({ type: "log", level, text: name + "[" + id + "]: " + String(message), task: { id, name } });
+  return { debug: line("DEBUG"), info: line("INFO"), warning: line("WARNING"), warn: line("WARNING"), error: line("ERROR"), critical: line("CRITICAL") };
+}
 function softLimitError() {
   const e = new Error("SoftTimeLimitExceeded()");
   e.name = "SoftTimeLimitExceeded";
@@ -179,6 +183,8 @@ channel.onMessage(async (msg) => {
           e.signature = sig && typeof sig.toDict === "function" ? sig.toDict() : sig;
           throw e;
         },
+        // Celery's task logger: "%(task_name)s[%(task_id)s]: %(message)s", logged by the pool under this child's name.
+        logger: taskLogger(info.name || msg.name, info.id),
         updateState(state, meta) {
           const s = ++seq;
           return new Promise((resolve, reject) => {

@@ -1,4 +1,5 @@
 /** Execution pools: where handlers run (the event loop, worker threads or child processes that can be killed). */
+import type { LogLevel } from "../../logging";
 import type { RegisteredTask } from "../../task-types";
 import type { WireValue } from "../../protocol/message";
 import type { ResultTuple } from "../../protocol/result-meta";
@@ -15,6 +16,8 @@ export type HandlerOutcome =
 /** What a running handler may ask of the worker. */
 export interface JobHooks {
   updateState(state: string, meta: WireValue): Promise<void>;
+  /** A line of the task's logger (`ctx.logger`), in Celery's task format. */
+  log(level: LogLevel, message: string): void;
 }
 
 /** One handler run. */
