@@ -78,6 +78,7 @@ describe.each(BROKERS)("on $name", (broker) => {
         app.task("ts.add", (x: number, y: number) => x + y);
         app.task("ts.mul", (x: number, y: number) => x * y, { params: ["x", "y"] });
         app.task("ts.echo", (...args: unknown[]) => args);
+        app.task("ts.resize", (path: string, width: number, height = 480) => [path, width, height]);
         app.task("ts.fail", (m: string) => {
           throw new RangeError(m);
         });
@@ -90,6 +91,10 @@ describe.each(BROKERS)("on $name", (broker) => {
 
       test("kwargs map onto params", async () => {
         expect((await call("ts.mul", [], { x: 6, y: 7 })).result).toBe(42);
+      });
+
+      test("kwargs-only calls reach a plain handler by its declared parameter names", async () => {
+        expect(await call("ts.resize", [], { width: 640, path: "/a.png" })).toMatchObject({ state: "SUCCESS", result: ["/a.png", 640, 480] });
       });
 
       test("date_done is read by Python as an aware UTC datetime (subtracting it from an aware now works)", async () => {
