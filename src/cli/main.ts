@@ -49,7 +49,8 @@ async function worker(argv: WorkerArgv): Promise<void> {
   const w = app.worker({
     queues: splitList(argv.queues),
     concurrency: argv.concurrency,
-    hostname: expandNodeName(argv.hostname),
+    // without -n: the worker's default, celeriac@<host> (Celery's celery@<host> is the Python worker's)
+    hostname: argv.hostname === undefined ? undefined : expandNodeName(argv.hostname),
     prefetchMultiplier: argv["prefetch-multiplier"],
     logLevel: parseLogLevel(argv.loglevel),
     pool,
@@ -122,7 +123,7 @@ void registerControlCommands(registerBeatCommands(yargs(hideBin(process.argv)).s
           .option("app", { alias: "A", type: "string", demandOption: true, describe: "module exporting the Celery app" })
           .option("queues", { alias: "Q", type: "string", describe: "comma-separated queues" })
           .option("concurrency", { alias: "c", type: "number", describe: "tasks at once (prefork: child processes; default the number of CPUs)" })
-          .option("hostname", { alias: "n", type: "string", describe: "node name, e.g. worker1@%h" })
+          .option("hostname", { alias: "n", type: "string", describe: "node name, e.g. node@%h (default celeriac@%h)" })
           .option("loglevel", { alias: "l", type: "string", default: "info" })
           .option("prefetch-multiplier", { type: "number" })
           .option("pool", { alias: "P", type: "string", choices: ["prefork", "eventloop", "threads"], default: "prefork", describe: "where tasks run: prefork (child processes, hard limits stop CPU-bound code), eventloop (this process, for I/O-bound tasks), threads" })
