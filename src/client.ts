@@ -8,6 +8,7 @@ export type { CelerySettings } from "./app";
 export type { AppContext } from "./app-context";
 export { DEFAULTS, resolveConfig } from "./config";
 export type { CeleryConfig, Route, TaskRoutes, BrokerTransportOptions } from "./config";
+export type { DjangoDatabaseSettings } from "./backend/django-db/settings";
 export { AsyncResult, ResultTimeoutError } from "./client/async-result";
 export type { GetOptions } from "./client/async-result";
 export { Task, ReplaceRequest } from "./client/task";

@@ -7,6 +7,7 @@ import type { ResultMeta, GroupMeta } from "./protocol/result-meta";
 import type * as RedisTransportModule from "./transport/redis";
 import type * as AmqpTransportModule from "./transport/amqp";
 import type * as RedisBackendModule from "./backend/redis";
+import type * as DjangoDbBackendModule from "./backend/django-db";
 import { isAmqpUrl } from "./transport/amqp/url";
 import { installTableDecoder } from "./transport/amqp/table-decoder";
 import { RpcBackend, isRpcBackendUrl } from "./backend/rpc";
@@ -18,6 +19,7 @@ import { sanitizeUrl, URL_MASK } from "./redact";
 const redisTransport = (): typeof RedisTransportModule => require("./transport/redis") as typeof RedisTransportModule;
 const amqpTransport = (): typeof AmqpTransportModule => require("./transport/amqp") as typeof AmqpTransportModule;
 const redisBackend = (): typeof RedisBackendModule => require("./backend/redis") as typeof RedisBackendModule;
+const djangoDbBackend = (): typeof DjangoDbBackendModule => require("./backend/django-db") as typeof DjangoDbBackendModule;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 // amqplib reads py-amqp's `L` header tag only with our decoder, installed before anything loads
@@ -82,7 +84,12 @@ export function createBackend(config: CeleryConfig, context?: Pick<AppContext, "
       keyPrefix: config.resultBackendTransportOptions.globalKeyprefix,
     });
   }
-  throw new Error(`unsupported result backend URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, rpc://)`);
+  if (url === "django-db") {
+    // django-celery-results' tables, on the database of `djangoDatabase` (Django's DATABASES)
+    const { DjangoDbBackend } = djangoDbBackend();
+    return new DjangoDbBackend(config.djangoDatabase, { serializer: config.resultSerializer, accept: [...new Set([...config.acceptContent, config.resultSerializer])] });
+  }
+  throw new Error(`unsupported result backend URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, rpc://, django-db)`);
 }
 
 /** Used when no result backend is configured: storing is a no-op, reading is an error. */
