@@ -9,6 +9,7 @@ import { expandNodeName } from "./hostname";
 import { embedBeat, registerBeatCommands } from "./beat";
 import { registerControlCommands, workerControlOptions, workerControlSettings } from "./control";
 import { parseAutoscale } from "../worker/autoscaler";
+import { applyCeleryConfig, readCeleryConfigFile, type AppliedCeleryConfig, type CelerySettingsObject } from "../config-file";
 import type { WorkerControlArgv } from "./control";
 import { isWireObject } from "../protocol/message";
 import type { WireValue } from "../protocol/message";
@@ -19,6 +20,15 @@ function parseJson(text: string | undefined, what: string, fallback: WireValue):
     return JSON.parse(text) as WireValue;
   } catch (err) {
     throw new Error(`--${what} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** `applyCeleryConfig` with the file named in its errors. */
+function applyConfigFile(app: Parameters<typeof applyCeleryConfig>[0], path: string, settings: CelerySettingsObject): AppliedCeleryConfig {
+  try {
+    return applyCeleryConfig(app, settings);
+  } catch (err) {
+    throw new Error(`${path}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -40,14 +50,17 @@ interface WorkerArgv extends WorkerControlArgv {
   autoscale?: { max: number; min: number };
   beat?: boolean;
   schedule?: string;
+  config?: string;
 }
 
 async function worker(argv: WorkerArgv): Promise<void> {
   const app = loadWorkerApp(argv.app);
+  // --config: settings with Celery's names (e.g. written by examples/django's management command)
+  const fromFile = argv.config ? applyConfigFile(app, argv.config, await readCeleryConfigFile(argv.config)) : {};
   // Celery's default pool: prefork, -c defaulting to the CPU count (worker.ts), so hard time limits stop CPU-bound code.
   const pool = (argv.pool ?? "prefork") as "eventloop" | "threads" | "prefork";
   const w = app.worker({
-    queues: splitList(argv.queues),
+    queues: splitList(argv.queues) ?? fromFile.queues,
     concurrency: argv.concurrency,
     // without -n: the worker's default, celeriac@<host> (Celery's celery@<host> is the Python worker's)
     hostname: argv.hostname === undefined ? undefined : expandNodeName(argv.hostname),
@@ -132,7 +145,8 @@ void registerControlCommands(registerBeatCommands(yargs(hideBin(process.argv)).s
           .option("max-memory-per-child", { type: "number", describe: "threads/prefork pool: replace a thread (heap) or child (resident memory) past N KiB" })
           .option("autoscale", { type: "string", coerce: parseAutoscale, describe: "MAX,MIN (or MAX, min 0): start MIN pool processes, grow up to MAX under load, shrink back after AUTOSCALE_KEEPALIVE seconds (30)" })
           .option("beat", { alias: "B", type: "boolean", describe: "also run the beat scheduler in this process" })
-          .option("schedule", { alias: "s", type: "string", describe: "beat state file (with -B)" }),
+          .option("schedule", { alias: "s", type: "string", describe: "beat state file (with -B)" })
+          .option("config", { type: "string", describe: "settings file with Celery's names (.json, .yaml, .cjs, .mjs); its task_queues are consumed without -Q" }),
       ),
     (argv) => worker(argv),
   )

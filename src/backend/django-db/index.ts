@@ -11,7 +11,7 @@ import type * as Pg from "pg";
 import type { ResultBackend } from "../types";
 import { waitOnce } from "../waiter";
 import { connectionFailure } from "../../connectivity/errors";
-import { READY_STATES, type GroupMeta, type ResultMeta } from "../../protocol/result-meta";
+import { isResultTupleList, READY_STATES, type GroupMeta, type ResultMeta } from "../../protocol/result-meta";
 import type { WireValue } from "../../protocol/message";
 import type { SerializerName } from "../../protocol/serializers";
 import { pyJsonDumps, pyJsonLoads } from "../../protocol/serializers/json";
@@ -51,12 +51,12 @@ function loadPg(): typeof Pg {
 const STORE_SQL = `
 INSERT INTO ${TASKS} AS t (task_id, status, content_type, content_encoding, result, traceback, meta,
   periodic_task_name, task_name, task_args, task_kwargs, worker, date_created, date_done, date_started)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now(), now(), CASE WHEN $2 = 'STARTED' THEN now() END)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now(), now(), CASE WHEN $13 THEN now() END)
 ON CONFLICT (task_id) DO UPDATE SET status = EXCLUDED.status, content_type = EXCLUDED.content_type,
   content_encoding = EXCLUDED.content_encoding, result = EXCLUDED.result, traceback = EXCLUDED.traceback,
   meta = EXCLUDED.meta, periodic_task_name = EXCLUDED.periodic_task_name, task_name = EXCLUDED.task_name,
   task_args = EXCLUDED.task_args, task_kwargs = EXCLUDED.task_kwargs, worker = EXCLUDED.worker, date_done = now(),
-  date_started = CASE WHEN EXCLUDED.status = 'STARTED' THEN now() ELSE t.date_started END
+  date_started = CASE WHEN $13 THEN now() ELSE t.date_started END
 WHERE t.status <> 'SUCCESS'`;
 
 const GET_SQL = `SELECT status, content_type, content_encoding, result, traceback, meta, date_done, task_name, worker FROM ${TASKS} WHERE task_id = $1`;
@@ -124,7 +124,7 @@ export class DjangoDbBackend implements ResultBackend {
     const row = taskResultRow({ ...meta, task_id: taskId }, this.options.serializer);
     await this.query(STORE_SQL, [
       row.task_id, row.status, row.content_type, row.content_encoding, row.result, row.traceback, row.meta,
-      row.periodic_task_name, row.task_name, row.task_args, row.task_kwargs, row.worker,
+      row.periodic_task_name, row.task_name, row.task_args, row.task_kwargs, row.worker, row.status === "STARTED",
     ]);
   }
 
@@ -206,7 +206,9 @@ export class DjangoDbBackend implements ResultBackend {
       client.release();
     }
     const self = pyJsonLoads(member) as WireValue[];
-    const ids = (pyJsonLoads(subTasks) as WireValue[]).map((tuple) => String(((tuple as WireValue[])[0] as WireValue[])[0]));
+    const tuples = pyJsonLoads(subTasks);
+    if (!isResultTupleList(tuples)) throw new Error(`ChordCounter of group ${groupId}: sub_tasks is not a list of result tuples`);
+    const ids = tuples.map((tuple) => tuple[0][0]);
     const members: string[] = [];
     for (const id of ids) {
       if (id === self[1]) {
