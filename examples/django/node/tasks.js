@@ -8,7 +8,7 @@ const app = new Celery("proj");
 
 // Plain handlers: Django's keyword calls (resize.delay(path=..., width=...)) land on their parameters.
 app.task("node.resize", (path, width, height = 480) => ({ path, width, height }));
-app.task("node.tag", (value, tag = "node") => `${tag}:${value}`);
+app.task("node.tag", (value, tag = "node") => `${String(tag)}:${JSON.stringify(value)}`);
 app.task("node.double", (x) => x * 2);
 app.task("node.fail", (message) => {
   throw new RangeError(message);

@@ -1,7 +1,8 @@
 """Settings of the example project: Celery's "First steps with Django" with a Node worker.
 
 The environment chooses the services (the interop test sets them): DATABASE_URL
-(postgres://user:password@host:port/name), CELERY_BROKER_URL.
+(postgres://user:password@host:port/name), CELERY_BROKER_URL, and the queues: NODE_QUEUE (the
+Node worker's, default "node") and DJANGO_QUEUE (the Django worker's, default "celery").
 """
 import os
 from urllib.parse import unquote, urlsplit
@@ -42,9 +43,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("DJANGO_QUEUE", "celery")
 # The Node worker consumes the queue "node"; every node.* task goes there.
-CELERY_TASK_ROUTES = {"node.*": {"queue": "node"}}
+NODE_QUEUE = os.environ.get("NODE_QUEUE", "node")
+CELERY_TASK_ROUTES = {"node.*": {"queue": NODE_QUEUE}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # What `manage.py celeriac_config` writes for the Node worker: the queues it consumes.
-CELERIAC_QUEUES = ["node"]
+CELERIAC_QUEUES = [NODE_QUEUE]
