@@ -144,7 +144,11 @@ export async function readCeleryConfigFile(path: string): Promise<CelerySettings
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- yaml is loaded for YAML files only
     const yaml = require("yaml") as { parse(text: string): unknown };
     value = yaml.parse(readFileSync(full, "utf8"));
-  } else if (ext === ".cjs" || ext === ".mjs" || ext === ".js") {
+  } else if (ext === ".cjs" || ext === ".js") {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the user's settings module, named at run time
+    const mod = require(full) as { default?: unknown };
+    value = mod.default !== undefined ? mod.default : mod;
+  } else if (ext === ".mjs") {
     const mod = (await importModule(pathToFileURL(full).href)) as { default?: unknown };
     value = mod.default !== undefined ? mod.default : mod;
   } else {
