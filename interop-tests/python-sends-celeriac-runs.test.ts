@@ -9,7 +9,7 @@ import { Celery as CeleryApp } from "../src";
 import { parseDateDone } from "../src/protocol/result-meta";
 import { captureLogger, storedMeta, unique } from "../test/support/app";
 import { BROKERS, type BrokerLease } from "../test/support/brokers";
-import { pyClient, type PyOutcome, PYTHONS } from "../test/support/python";
+import { pyClient, pyInline, type PyOutcome, PYTHONS } from "../test/support/python";
 import { testRedisUrl } from "../test/support/redis";
 import { waitFor } from "../test/support/wait";
 
@@ -78,6 +78,7 @@ describe.each(BROKERS)("on $name", (broker) => {
         app.task("ts.add", (x: number, y: number) => x + y);
         app.task("ts.mul", (x: number, y: number) => x * y, { params: ["x", "y"] });
         app.task("ts.echo", (...args: unknown[]) => args);
+        app.task("ts.resize", (path: string, width: number, height = 480) => [path, width, height]);
         app.task("ts.fail", (m: string) => {
           throw new RangeError(m);
         });
@@ -90,6 +91,26 @@ describe.each(BROKERS)("on $name", (broker) => {
 
       test("kwargs map onto params", async () => {
         expect((await call("ts.mul", [], { x: 6, y: 7 })).result).toBe(42);
+      });
+
+      test("kwargs-only calls reach a plain handler by its declared parameter names", async () => {
+        expect(await call("ts.resize", [], { width: 640, path: "/a.png" })).toMatchObject({ state: "SUCCESS", result: ["/a.png", 640, 480] });
+      });
+
+      test("date_done is read by Python as an aware UTC datetime (subtracting it from an aware now works)", async () => {
+        const id = (await call("ts.add", [1, 1])).id;
+        const code = `
+import datetime, json, sys
+from pyapp import app
+r = app.AsyncResult(json.load(sys.stdin))
+d = r.date_done
+age = (datetime.datetime.now(datetime.timezone.utc) - d).total_seconds()
+print(json.dumps({"offset": d.utcoffset().total_seconds(), "age": age}))
+`;
+        const out = (await pyInline(py, code, id, envFor(app))) as { offset: number; age: number };
+        expect(out.offset).toBe(0);
+        expect(out.age).toBeGreaterThanOrEqual(0);
+        expect(out.age).toBeLessThan(120);
       });
 
       test("unicode and nested data survive the round trip exactly", async () => {

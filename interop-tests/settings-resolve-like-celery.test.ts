@@ -20,6 +20,7 @@ const CELERIAC_ONLY = new Set([
   "worker_max_nesting_depth",
   "task_protocol_extras",
   "security_layout",
+  "django_database",
   "beat_scheduler_redis_url",
   "beat_scheduler_key_prefix",
   "beat_scheduler_lease_timeout",

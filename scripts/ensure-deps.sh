@@ -32,6 +32,8 @@ APT_PACKAGES=(
   python3-cryptography
   # RabbitMQ: started privately by scripts/private-rabbitmq.sh (test/services/global-setup.js)
   rabbitmq-server
+  # PostgreSQL: the django-db result backend's tests start a private server (test/services/postgres.js)
+  postgresql
 )
 
 missing=()

@@ -13,6 +13,7 @@ export type { AppContext } from "./app-context";
 export { DEFAULTS } from "./config";
 export type { CeleryConfig, Route, TaskRoutes, BrokerTransportOptions } from "./config";
 export type { BrokerUseSsl, RedisSslSettings, AmqpSslSettings, CertReqs } from "./connectivity/tls-settings";
+export type { DjangoDatabaseSettings } from "./backend/django-db/settings";
 export { AsyncResult, ResultTimeoutError } from "./client/async-result";
 export type { GetOptions } from "./client/async-result";
 export { EagerResult } from "./client/eager-result";

@@ -10,6 +10,7 @@ import type { BeatSchedule } from "./beat/entry";
 import type { AmqpTransportOptions } from "./transport/amqp/options";
 import type { BrokerUseSsl, RedisSslSettings } from "./connectivity/tls-settings";
 import type { TaskAnnotations } from "./task-annotations";
+import type { DjangoDatabaseSettings } from "./backend/django-db/settings";
 
 /** A route: where a task's messages go. */
 export interface Route {
@@ -200,6 +201,12 @@ export interface CeleryConfig {
   taskProtocolExtras: "5.2" | "5.3";
   /** beat_schedule: periodic task entries (see src/beat). */
   beatSchedule: BeatSchedule;
+  /**
+   * celeriac: the database of the `django-db` result backend (django-celery-results' tables), as
+   * Django's settings give it: a URL (`{ url: "postgres://user:pw@host:5432/db" }`) or the fields of
+   * `DATABASES["default"]` (`ENGINE`, `NAME`, `USER`, `PASSWORD`, `HOST`, `PORT`). PostgreSQL.
+   */
+  djangoDatabase: DjangoDatabaseSettings | null;
   /** timezone: IANA zone crontabs are read in (null: UTC when enableUtc, else the system zone). */
   timezone: string | null;
   /** enable_utc */
@@ -279,6 +286,7 @@ export const DEFAULTS: CeleryConfig = {
   taskProtocol: 2,
   taskProtocolExtras: "5.2",
   beatSchedule: {},
+  djangoDatabase: null,
   timezone: null,
   enableUtc: true,
   beatMaxLoopInterval: null,

@@ -9,6 +9,7 @@ import type * as RedisTransportModule from "./transport/redis";
 import type * as AmqpTransportModule from "./transport/amqp";
 import type * as RedisBackendModule from "./backend/redis";
 import type * as RpcBackendModule from "./backend/rpc";
+import type * as DjangoDbBackendModule from "./backend/django-db";
 import { isAmqpUrl } from "./transport/amqp/url";
 import { isRpcBackendUrl } from "./backend/rpc/url";
 import { isMemoryUrl, MemoryTransport } from "./transport/memory";
@@ -26,6 +27,7 @@ const redisTransport = (): typeof RedisTransportModule => require("./transport/r
 const amqpTransport = (): typeof AmqpTransportModule => require("./transport/amqp") as typeof AmqpTransportModule;
 const redisBackend = (): typeof RedisBackendModule => require("./backend/redis") as typeof RedisBackendModule;
 const rpcBackend = (): typeof RpcBackendModule => require("./backend/rpc") as typeof RpcBackendModule;
+const djangoDbBackend = (): typeof DjangoDbBackendModule => require("./backend/django-db") as typeof DjangoDbBackendModule;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
@@ -107,7 +109,12 @@ export function createBackend(config: CeleryConfig, context?: Pick<AppContext, "
       auth,
     });
   }
-  throw new Error(`unsupported result backend URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, rpc://, cache+memory://)`);
+  if (url === "django-db") {
+    // django-celery-results' tables, on the database of `djangoDatabase` (Django's DATABASES)
+    const { DjangoDbBackend } = djangoDbBackend();
+    return new DjangoDbBackend(config.djangoDatabase, { serializer: config.resultSerializer, accept: [...new Set([...config.acceptContent, config.resultSerializer])] });
+  }
+  throw new Error(`unsupported result backend URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, rpc://, cache+memory://, django-db)`);
 }
 
 /** Used when no result backend is configured: storing is a no-op, reading is an error. */

@@ -20,6 +20,8 @@ import { expandNodeName, nodeFormat } from "./hostname";
 import { loadWorkerApp } from "./load-app";
 import { createPidlock } from "./pidfile";
 import { splitList } from "./lists";
+import { applyCeleryConfig, readCeleryConfigFile, type AppliedCeleryConfig, type CelerySettingsObject } from "../config-file";
+import { DEFAULT_NODE_NAME } from "../worker/worker-types";
 
 /** The options of `celeriac worker`. */
 export interface WorkerArgv extends WorkerControlArgv {
@@ -45,6 +47,7 @@ export interface WorkerArgv extends WorkerControlArgv {
   "without-mingle"?: boolean;
   beat?: boolean;
   schedule?: string;
+  config?: string;
 }
 
 type PoolKind = "eventloop" | "threads" | "prefork";
@@ -65,7 +68,8 @@ export function workerOptions<T>(y: Argv<T>) {
   return workerControlOptions(
     y
       .option("app", { alias: "A", type: "string", demandOption: true, describe: "module exporting the Celery app" })
-      .option("hostname", { alias: "n", type: "string", describe: "node name, e.g. worker1@%h" })
+      .option("hostname", { alias: "n", type: "string", describe: "node name, e.g. node@%h (default celeriac@%h)" })
+      .option("config", { type: "string", describe: "settings file with Celery's names (.json, .yaml, .cjs, .mjs); its task_queues are consumed without -Q" })
       .option("statedb", { alias: "S", type: "string", describe: "JSON file keeping revoked ids across restarts" })
       .option("loglevel", { alias: "l", type: "string", default: "info", describe: "DEBUG, INFO, WARNING, ERROR, CRITICAL or FATAL" })
       .option("log-format", { type: "string", choices: ["celery", "json"], default: "celery", describe: "celery: Celery's lines; json: one JSON object per line" })
@@ -101,10 +105,10 @@ function fileWriter(path: string): (line: string) => void {
   return (line) => writeSync(fd, line + "\n");
 }
 
-/** The queues the worker consumes: -Q (or the default queue) without -X. */
-function workerQueues(app: Celery, argv: WorkerArgv): string[] {
+/** The queues the worker consumes: -Q (or the --config file's task_queues, or the default queue) without -X. */
+function workerQueues(app: Celery, argv: WorkerArgv, fromFile: string[] | undefined): string[] {
   const excluded = new Set(splitList(argv["exclude-queues"]) ?? []);
-  const queues = (splitList(argv.queues) ?? [app.conf.taskDefaultQueue]).filter((q) => !excluded.has(q));
+  const queues = (splitList(argv.queues) ?? fromFile ?? [app.conf.taskDefaultQueue]).filter((q) => !excluded.has(q));
   if (!queues.length) throw new Error("no queue left to consume (-Q/-X exclude them all)");
   return queues;
 }
@@ -135,10 +139,22 @@ function printBanner(app: Celery, w: Worker, events: boolean, logLevel: LogLevel
   process.stdout.write(text + "\n");
 }
 
+/** `applyCeleryConfig` with the file named in its errors. */
+function applyConfigFile(app: Parameters<typeof applyCeleryConfig>[0], path: string, settings: CelerySettingsObject): AppliedCeleryConfig {
+  try {
+    return applyCeleryConfig(app, settings);
+  } catch (err) {
+    throw new Error(`${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 /** Run `celeriac worker` until a signal stops it. */
 export async function runWorker(argv: WorkerArgv): Promise<void> {
   const app = await loadWorkerApp(argv.app);
-  const hostname = expandNodeName(argv.hostname);
+  // --config: settings with Celery's names (e.g. written by examples/django's management command)
+  const fromFile = argv.config ? applyConfigFile(app, argv.config, await readCeleryConfigFile(argv.config)) : {};
+  // without -n: celeriac@<host> (Celery's celery@<host> is the Python worker's)
+  const hostname = expandNodeName(argv.hostname ?? `${DEFAULT_NODE_NAME}@%h`);
   const logLevel = parseLogLevel(argv.loglevel);
   const logger = new Logger(logLevel, argv.logfile ? fileWriter(nodeFormat(argv.logfile, hostname)) : undefined, {
     format: parseLogFormat(argv["log-format"]),
@@ -152,7 +168,7 @@ export async function runWorker(argv: WorkerArgv): Promise<void> {
   if (argv["time-limit"] !== undefined) app.conf.taskTimeLimit = argv["time-limit"];
   if (argv["soft-time-limit"] !== undefined) app.conf.taskSoftTimeLimit = argv["soft-time-limit"];
   const w = app.worker({
-    queues: workerQueues(app, argv),
+    queues: workerQueues(app, argv, fromFile.queues),
     concurrency: concurrency ?? argv.concurrency,
     hostname,
     prefetchMultiplier: argv["prefetch-multiplier"],

@@ -168,7 +168,7 @@ export class EagerRunner implements EagerCanvas {
   /** The handler run once, as the current task (tasks it sends or applies get it as parent). */
   private async run(task: RegisteredTask, request: RequestInfo, current: CurrentTask): Promise<Outcome> {
     try {
-      const args = handlerArguments(request.args, request.kwargs, task.options.params);
+      const args = handlerArguments(request.args, request.kwargs, task);
       const handler = task.handler as (...a: unknown[]) => unknown;
       const value = await runAsTask(current, () => (task.options.bind ? handler(this.context(request), ...args) : handler(...args)));
       return { ok: true, value: value === undefined ? null : value };

@@ -8,7 +8,7 @@ import { pyJsonDumps, pyJsonLoads } from "./serializers/json";
 import { encodingWith } from "./serializers";
 import type { AuthCodec } from "./serializers";
 import { NO_LIMITS } from "./limits";
-import { isoformatNaiveUtc, parseIsoDatetime } from "./isotime";
+import { isoformatUtc, parseIsoDatetime } from "./isotime";
 
 /** Task states Celery stores or reports. Custom states (e.g. PROGRESS) are plain strings. */
 export type TaskState =
@@ -75,13 +75,15 @@ export const PROPAGATE_STATES: ReadonlySet<string> = new Set(["FAILURE", "REVOKE
 let lastDateDone = { ms: NaN, text: "" };
 
 /**
- * `date_done` as Celery 5.2 writes it: naive UTC isoformat, e.g. `2026-11-22T01:41:12.089000`
- * (always 6 fractional digits; JS clocks give milliseconds, so the last 3 are 0).
+ * `date_done` as Celery 5.7 writes it with timezone UTC: aware isoformat,
+ * e.g. `2026-11-22T01:41:12.089000+00:00` (vector `backend-redis-date-done-celery57-utc`; always 6
+ * fractional digits, JS clocks give milliseconds, so the last 3 are 0). Celery 5.2 wrote naive UTC
+ * and parses this form too; Django can subtract it from `timezone.now()`.
  */
 export function dateDone(now?: Date): string {
   const ms = now ? now.getTime() : Date.now();
   // Tasks that end in the same millisecond share the text (a worker ends several per ms).
-  if (ms !== lastDateDone.ms) lastDateDone = { ms, text: isoformatNaiveUtc(now ?? new Date(ms), true) };
+  if (ms !== lastDateDone.ms) lastDateDone = { ms, text: isoformatUtc(now ?? new Date(ms), true) };
   return lastDateDone.text;
 }
 

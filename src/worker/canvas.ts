@@ -82,7 +82,8 @@ export function registerCanvasBuiltins(app: AppContext): void {
   );
   app.task(
     "celery.accumulate",
-    (ctx: BoundTaskContext) => {
+    // Celery's accumulate(self, *args, **kwargs): the rest parameter takes the keywords (index)
+    (ctx: BoundTaskContext, ..._args: WireValue[]) => {
       const args = ctx.request.args;
       const index = ctx.request.kwargs.index;
       if (typeof index !== "number") return args;

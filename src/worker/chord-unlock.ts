@@ -56,7 +56,9 @@ async function join(backend: ResultBackend, deps: Dep[]): Promise<Joined> {
 export function registerChordUnlock(app: AppContext): void {
   app.task(
     "celery.chord_unlock",
-    async (ctx: BoundTaskContext) => {
+    // unlock_chord(group_id, callback, ..., **kwargs): read from ctx.request; the rest parameter
+    // takes every keyword (Celery 5.5+ sends more than the named ones)
+    async (ctx: BoundTaskContext, ..._args: WireValue[]) => {
       const { args, kwargs, id, rootId } = ctx.request;
       // unlock_chord(group_id, callback, interval=None, max_retries=None, result=None), by position or keyword
       const param = (i: number, name: string): WireValue | undefined => (i < args.length ? args[i] : kwargs[name]);

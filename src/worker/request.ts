@@ -231,3 +231,4 @@ export function createRequest(task: DecodedTask, delivery: Delivery, hostname: s
 }
 
 export { handlerArguments } from "../handler-arguments";
+export type { ArgumentsTarget } from "../handler-arguments";

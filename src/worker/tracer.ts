@@ -171,7 +171,7 @@ export class Tracer {
     const started = performance.now();
     let args: unknown[];
     try {
-      args = handlerArguments(t.args, t.kwargs, task.options.params);
+      args = handlerArguments(t.args, t.kwargs, task);
     } catch (err) {
       if (tracksStarted) await this.storeStarted(request, process.pid);
       return this.finish(task, request, await this.fail(task, request, err), null);

@@ -12,6 +12,12 @@ import type { Request } from "./request";
 import type { RevokedStamps } from "./revoked-stamps";
 import type { LimitedSet } from "./state";
 
+/**
+ * The name part of a worker's default node name (`celeriac@<host>`). Celery's default, `celery`, is
+ * the Python worker's: a Node worker beside it on the same host must not answer under its name.
+ */
+export const DEFAULT_NODE_NAME = "celeriac";
+
 /** The worker options remote control and events read (part of `WorkerOptions`). */
 export interface WorkerControlOptions {
   /** Listen on the pidbox and answer inspect/control commands (default: the app's workerEnableRemoteControl, true; the CLI's --without-remote-control). */
@@ -35,7 +41,10 @@ export interface WorkerOptions extends WorkerControlOptions {
   queues?: string[];
   /** Handlers running at once (default: workerConcurrency; prefork: the number of CPUs unless workerConcurrency was set). */
   concurrency?: number;
-  /** Node name `name@host` (default `celery@<hostname>`). */
+  /**
+   * Node name `name@host` (default `celeriac@<hostname>`: not Celery's `celery@<hostname>`, which a
+   * Python worker on the same host has, so the two never share a name).
+   */
   hostname?: string;
   /** Unacked messages held = prefetchMultiplier × concurrency (default: workerPrefetchMultiplier). */
   prefetchMultiplier?: number;

@@ -27,6 +27,7 @@ import { guardProcess } from "./crash-guard";
 import { Tracer } from "./tracer";
 import { startWorkerControl } from "./control";
 import type { ControlledWorker, RevokeOptions, StopOptions, WorkerOptions } from "./worker-types";
+import { DEFAULT_NODE_NAME } from "./worker-types";
 import type { WorkerControlHandle } from "./control";
 import { connectWorker, logConnectionStates } from "./broker-connection";
 import { signalName } from "./signal-name";
@@ -71,7 +72,7 @@ export class Worker implements ControlledWorker {
   private unwatchConnections: (() => void) | null = null;
 
   constructor(private readonly app: AppContext, private readonly options: WorkerOptions = {}) {
-    this.hostname = options.hostname ?? `celery@${osHostname()}`;
+    this.hostname = options.hostname ?? `${DEFAULT_NODE_NAME}@${osHostname()}`;
     // prefork: one child per CPU unless worker_concurrency was set (Celery's default is the CPU count).
     const preforkDefault = options.pool === "prefork" && app.conf.workerConcurrency === DEFAULTS.workerConcurrency;
     this.concurrency = options.concurrency ?? (preforkDefault ? availableParallelism() : app.conf.workerConcurrency);

@@ -23,7 +23,8 @@ function rawTask(task: string, id: string, args: unknown[] = [], extra: { expire
 async function startWorker(settings: Parameters<typeof testApp>[0] = {}) {
   const app = (t.app = testApp(settings));
   app.task("t.add", (x: number, y: number) => x + y);
-  app.task("t.kwargs", (kwargs: Record<string, unknown>) => ({
+  // a rest parameter: the keywords arrive as one trailing object
+  app.task("t.kwargs", (...[kwargs]: Record<string, unknown>[]) => ({
     prototypeIsObject: Object.getPrototypeOf(kwargs) === Object.prototype,
     ownProto: Object.prototype.hasOwnProperty.call(kwargs, "__proto__"),
     proto: (Object.getOwnPropertyDescriptor(kwargs, "__proto__")?.value as unknown) ?? null,

@@ -199,7 +199,7 @@ describe.each(BROKERS)("worker on $name", (broker) => {
   test("add_consumer / cancel_consumer", async () => {
     const extra = `extra-${randomUUID().slice(0, 8)}`;
     expect(await client.control.addConsumer(extra, { reply: true, ...to() })).toEqual([{ [node]: { ok: `add consumer ${extra}` } }]);
-    const r = await client.sendTask("c.add", [1, 1], { queue: extra });
+    const r = await client.sendTask("c.add", [1, 1], {}, { queue: extra });
     expect(await r.get({ timeout: 10000 })).toBe(2);
     expect(await client.control.cancelConsumer(extra, { reply: true, ...to() })).toEqual([{ [node]: { ok: `no longer consuming from ${extra}` } }]);
     expect(worker.queues).not.toContain(extra);

@@ -39,7 +39,7 @@ test("result_extended adds name/args/kwargs/worker/retries/queue in Celery's key
   expect(keyOrder(text)).toEqual(keyOrder(loadVector("backend-redis-result-extended").raw as string));
   expect(keyOrder(text)).toEqual(["status", "result", "traceback", "children", "date_done", "name", "args", "kwargs", "worker", "retries", "queue", "task_id"]);
   expect(JSON.parse(text)).toMatchObject({ name: "tasks.echo", args: [1, "a"], kwargs: { k: "v" }, worker: "vec1@vectorhost", retries: 0, queue: app.conf.taskDefaultQueue });
-  expect((JSON.parse(text) as { date_done: string }).date_done).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
+  expect((JSON.parse(text) as { date_done: string }).date_done).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$/);
 });
 
 test("task_track_started stores STARTED {pid, hostname} while the task runs", async () => {

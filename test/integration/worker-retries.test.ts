@@ -87,7 +87,8 @@ test("past max_retries: FAILURE with the original exc, or MaxRetriesExceededErro
     runs++;
     return ctx.retry({ exc: valueError("no more"), countdown: 0 });
   }, { bind: true, maxRetries: 2 });
-  const noExc = app.task("tasks.exhaust_bare", (ctx, _x: number, _kw: { k: number }) => ctx.retry({ countdown: 0, maxRetries: 0 }), { bind: true });
+  // Python's def exhaust_bare(self, *args, **kwargs): the rest parameter takes (7,) and k=1
+  const noExc = app.task("tasks.exhaust_bare", (ctx, ..._args: unknown[]) => ctx.retry({ countdown: 0, maxRetries: 0 }), { bind: true });
   await startWorker();
   const a = await withExc.delay();
   const b = await noExc.applyAsync([7], { k: 1 });

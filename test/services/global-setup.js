@@ -83,10 +83,38 @@ function startRabbitmq() {
   process.env.CELERIAC_TEST_AMQP_URL = `amqp://guest:guest@127.0.0.1:${port}`;
 }
 
+/**
+ * PostgreSQL (the django-db result backend): a PRIVATE server on 127.0.0.1:15432
+ * (CELERIAC_TEST_PG_PORT overrides), data under <repo>/.tmp/postgres-<port>
+ * (scripts/private-postgres.sh; as root it runs as the postgres user). Reused and left running when
+ * already up. Tests see CELERIAC_TEST_PG_URL (superuser celeriac, database postgres; test files
+ * create their own databases).
+ */
+const PRIVATE_POSTGRES = path.join(ROOT, "scripts", "private-postgres.sh");
+
+function postgresPort() {
+  return Number(process.env.CELERIAC_TEST_PG_PORT || 15432);
+}
+
+function startPostgres() {
+  const port = postgresPort();
+  const dir = path.join(ROOT, ".tmp", `postgres-${port}`);
+  let out;
+  try {
+    out = execFileSync("bash", [PRIVATE_POSTGRES, "start", String(port), dir], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+  } catch (err) {
+    throw new Error(`could not start the test PostgreSQL on 127.0.0.1:${port}: ${err.stderr || err.message}`);
+  }
+  if (out === "started") started().postgres = { port, dir };
+  process.env.CELERIAC_TEST_PG_URL = `postgres://celeriac:celeriac-test@127.0.0.1:${port}/postgres`;
+}
+
 module.exports = async function globalSetup() {
   startRedis();
   startRabbitmq();
+  startPostgres();
 };
 module.exports.PRIVATE_REDIS = PRIVATE_REDIS;
 module.exports.PRIVATE_RABBITMQ = PRIVATE_RABBITMQ;
+module.exports.PRIVATE_POSTGRES = PRIVATE_POSTGRES;
 module.exports.started = started;

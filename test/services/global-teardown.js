@@ -1,6 +1,6 @@
 /** Jest globalTeardown: stops only the services that global-setup.js started in this process. */
 const { execFileSync } = require("child_process");
-const { PRIVATE_REDIS, PRIVATE_RABBITMQ, started } = require("./global-setup");
+const { PRIVATE_REDIS, PRIVATE_RABBITMQ, PRIVATE_POSTGRES, started } = require("./global-setup");
 
 function stopRedis() {
   const redis = started().redis;
@@ -16,7 +16,15 @@ function stopRabbitmq() {
   delete started().rabbitmq;
 }
 
+function stopPostgres() {
+  const pg = started().postgres;
+  if (!pg) return;
+  execFileSync("bash", [PRIVATE_POSTGRES, "stop", String(pg.port), pg.dir], { stdio: "inherit" });
+  delete started().postgres;
+}
+
 module.exports = async function globalTeardown() {
   stopRedis();
   stopRabbitmq();
+  stopPostgres();
 };

@@ -47,10 +47,23 @@ describe("result meta", () => {
     expect(encodeResultMeta(built)).toBe(dropIntegralFloatZero(loadVector(name).raw as string));
   });
 
-  test("date_done is set only for ready states", () => {
+  test("date_done is aware UTC, in the form Celery 5.7 stores with timezone UTC", () => {
     const at = new Date(Date.UTC(2026, 10, 22, 1, 41, 12, 89));
-    expect(dateDone(at)).toBe("2026-11-22T01:41:12.089000");
-    expect(buildResultMeta({ taskId: "t", status: "SUCCESS", result: 1 }).date_done).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
+    expect(dateDone(at)).toBe("2026-11-22T01:41:12.089000+00:00");
+    // the captured form: the same digits, with microseconds, and the +00:00 offset
+    const captured = (loadVector("backend-redis-date-done-celery57-utc").decoded as ResultMeta).date_done as string;
+    const shape = (s: string): string => s.replace(/\d/g, "9");
+    expect(shape(dateDone(at))).toBe(shape(captured));
+    // Celery 5.2 wrote it naive (UTC); the newest writes it in the app's timezone: read as that instant
+    const naive = (loadVector("backend-redis-date-done-celery52-utc").decoded as ResultMeta).date_done as string;
+    expect(naive).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
+    const berlin = (loadVector("backend-redis-date-done-celery57-europe-berlin").decoded as ResultMeta).date_done as string;
+    expect(berlin.endsWith("+01:00")).toBe(true);
+    expect(parseDateDone(berlin)?.getTime()).toBe((parseDateDone(berlin.slice(0, -6)) as Date).getTime() - 3_600_000);
+  });
+
+  test("date_done is set only for ready states", () => {
+    expect(buildResultMeta({ taskId: "t", status: "SUCCESS", result: 1 }).date_done).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$/);
     expect(buildResultMeta({ taskId: "t", status: "STARTED", result: null }).date_done).toBeNull();
     expect(buildResultMeta({ taskId: "t", status: "RETRY", result: null }).date_done).toBeNull();
     expect((loadVector("backend-redis-started").decoded as ResultMeta).date_done).toBeNull();

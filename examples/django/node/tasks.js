@@ -1,0 +1,17 @@
+// The Node side of the Django example: `celeriac worker -A node/tasks.js --config celeriac.json -n node@%h`
+// (celeriac.json written by `python manage.py celeriac_config celeriac.json`; its task_queues: node).
+// In your own project: `const { Celery } = require("celeriac");`
+const { Celery } = require("../../..");
+
+// Every setting comes from --config (broker, result backend, routes, serializers, timezone, ...).
+const app = new Celery("proj");
+
+// Plain handlers: Django's keyword calls (resize.delay(path=..., width=...)) land on their parameters.
+app.task("node.resize", (path, width, height = 480) => ({ path, width, height }));
+app.task("node.tag", (value, tag = "node") => `${String(tag)}:${JSON.stringify(value)}`);
+app.task("node.double", (x) => x * 2);
+app.task("node.fail", (message) => {
+  throw new RangeError(message);
+});
+
+module.exports = { app };
