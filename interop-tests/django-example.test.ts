@@ -69,7 +69,7 @@ beforeAll(async () => {
   await manage(["celeriac_config", configFile]);
   // The example's worker command, but without -n: the default name must not clash with Django's.
   nodeWorker = startChild(process.execPath, [join(ROOT, "dist/cli/main.js"), "worker", "-A", "node/tasks.js", "--config", configFile, "-c", "2"], EXAMPLE);
-  await waitFor(() => /ready\. Queues:/.test(logs.get(nodeWorker) ?? ""), 30_000, "the celeriac worker ready");
+  await waitFor(() => /@\S+ ready\./.test(logs.get(nodeWorker) ?? ""), 30_000, "the celeriac worker ready");
   // Started second, so that its mingle (hello) reaches the Node worker, which answers it.
   djangoWorker = startChild(PY, ["-m", "celery", "-A", "proj", "worker", "-Q", env.DJANGO_QUEUE, "-P", "solo", "-l", "info"], EXAMPLE);
   await waitFor(() => /celery@\S+ ready\./.test(logs.get(djangoWorker) ?? ""), 60_000, "the Django worker ready");
@@ -94,7 +94,7 @@ test("the settings file carries Django's CELERY_* settings and the Node worker c
     task_routes: { "node.*": { queue: env.NODE_QUEUE } },
     task_queues: [env.NODE_QUEUE],
   });
-  expect(logs.get(nodeWorker)).toContain(`Queues: ${env.NODE_QUEUE}`);
+  expect(logs.get(nodeWorker)).toContain(`.> ${env.NODE_QUEUE} `); // the banner's [queues]
 });
 
 test("a kwargs-only call reaches a plain handler; Django reads the result, the TaskResult row and an aware date_done", async () => {
