@@ -7,6 +7,7 @@ import type { RedisTransportOptions } from "./transport/redis/options";
 import type { BeatSchedule } from "./beat/entry";
 import type { AmqpTransportOptions } from "./transport/amqp/options";
 import type { BrokerUseSsl, RedisSslSettings } from "./connectivity/tls-settings";
+import type { SentinelTransportOptions } from "./connectivity/sentinel";
 
 /** A route: where a task's messages go. */
 export interface Route {
@@ -178,8 +179,11 @@ export interface CeleryConfig {
   taskQueueMaxPriority: number | null;
   /** task_default_queue_type (Celery 5.5+, AMQP): "quorum" adds x-queue-type=quorum */
   taskDefaultQueueType: "classic" | "quorum";
-  /** result_backend_transport_options (Celery 5.3+: globalKeyprefix for result keys) */
-  resultBackendTransportOptions: { globalKeyprefix?: string };
+  /**
+   * result_backend_transport_options: globalKeyprefix for result keys (Celery 5.3+); for a
+   * sentinel:// backend masterName, sentinelKwargs (connectivity/sentinel.ts).
+   */
+  resultBackendTransportOptions: { globalKeyprefix?: string } & SentinelTransportOptions;
   /** Emit Celery 5.3+ headers (stamps, stamped_headers, replaced_task_nesting). */
   taskProtocolExtras: "5.2" | "5.3";
   /** beat_schedule: periodic task entries (see src/beat). */

@@ -16,6 +16,10 @@ import { isMemoryBackendUrl, MemoryBackend } from "./backend/memory";
 import { sanitizeUrl, URL_MASK } from "./redact";
 import { amqpTlsPlan, redisTlsPlan } from "./connectivity/tls-settings";
 import { lazyTlsOptions } from "./connectivity/tls-options";
+import { isSentinelUrl } from "./connectivity/sentinel";
+
+/** redis://, rediss://, or a sentinel:// list (kombu's Sentinel transport, Celery's SentinelBackend). */
+const isRedisUrl = (url: string): boolean => /^rediss?:\/\//.test(url) || isSentinelUrl(url);
 
 // The Redis and AMQP modules are loaded for the URLs in use only: each pulls in its client library
 // (ioredis, amqplib), which an app on the other broker never needs (require caches them); rpc://
@@ -29,13 +33,13 @@ const rpcBackend = (): typeof RpcBackendModule => require("./backend/rpc") as ty
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
- * The transport for the broker URL (redis://, rediss://, amqp://, amqps://, pyamqp://, memory://), with TLS
+ * The transport for the broker URL (redis://, rediss://, sentinel://, amqp://, amqps://, pyamqp://, memory://), with TLS
  * from broker_use_ssl and the URL's ssl_* parameters (connectivity/tls-settings.ts).
  */
 export function createTransport(config: CeleryConfig): Transport {
   const url = config.broker;
   if (isMemoryUrl(url)) return new MemoryTransport();
-  if (/^rediss?:\/\//.test(url)) {
+  if (isRedisUrl(url)) {
     const { RedisTransport } = redisTransport();
     const tls = redisTlsPlan(url, "broker_use_ssl", config.brokerUseSsl);
     return new RedisTransport(url, config.brokerTransportOptions, tls ? lazyTlsOptions(tls, url) : undefined);
@@ -63,7 +67,7 @@ export function createTransport(config: CeleryConfig): Transport {
       onWarning: bto.onWarning,
     });
   }
-  throw new Error(`unsupported broker URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, amqp://, amqps://, pyamqp://, memory://)`);
+  throw new Error(`unsupported broker URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, sentinel://, amqp://, amqps://, pyamqp://, memory://)`);
 }
 
 /** What signs and verifies results: the app's `auth` serializer when result_serializer is "auth" (throws without one). */
@@ -97,17 +101,18 @@ export function createBackend(config: CeleryConfig, context?: Pick<AppContext, "
     });
   }
   if (isMemoryBackendUrl(url)) return new MemoryBackend();
-  if (/^rediss?:\/\//.test(url)) {
+  if (isRedisUrl(url)) {
     const { RedisBackend } = redisBackend();
     const tls = redisTlsPlan(url, "redis_backend_use_ssl", config.redisBackendUseSsl);
     return new RedisBackend(url, {
       resultExpires: config.resultExpires,
       keyPrefix: config.resultBackendTransportOptions.globalKeyprefix,
+      sentinel: config.resultBackendTransportOptions,
       ...(tls ? { tls: lazyTlsOptions(tls, url) } : {}),
       auth,
     });
   }
-  throw new Error(`unsupported result backend URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, rpc://, cache+memory://)`);
+  throw new Error(`unsupported result backend URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, sentinel://, rpc://, cache+memory://)`);
 }
 
 /** Used when no result backend is configured: storing is a no-op, reading is an error. */

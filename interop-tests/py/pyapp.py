@@ -15,6 +15,9 @@ Worker: ``python -m celery -A pyapp worker`` (cwd interop-tests/py); client: ``c
   PYAPP_RESULT_EXTENDED     "1"/"true" -> result_extended
   PYAPP_TRACK_STARTED       "1"/"true" -> task_track_started
   PYAPP_VISIBILITY_TIMEOUT  seconds -> broker_transport_options.visibility_timeout
+  PYAPP_BROKER_TRANSPORT_OPTIONS, PYAPP_RESULT_BACKEND_TRANSPORT_OPTIONS
+                            JSON mappings merged into broker_transport_options /
+                            result_backend_transport_options (master_name, sentinel_kwargs, ...)
   PYAPP_QUEUE_MAX_PRIORITY  int -> task_queue_max_priority (AMQP x-max-priority of the queues)
   PYAPP_BROKER_USE_SSL      JSON mapping -> broker_use_ssl (a cert_reqs / ssl_cert_reqs string
                             such as "required" becomes Python's ssl.CERT_* constant)
@@ -95,6 +98,12 @@ if _env('PYAPP_REDIS_BACKEND_USE_SSL'):
 if _env('PYAPP_VISIBILITY_TIMEOUT'):
     app.conf.broker_transport_options = {
         'visibility_timeout': int(os.environ['PYAPP_VISIBILITY_TIMEOUT'])}
+
+if _env('PYAPP_BROKER_TRANSPORT_OPTIONS'):
+    app.conf.broker_transport_options = dict(
+        app.conf.broker_transport_options or {}, **json.loads(os.environ['PYAPP_BROKER_TRANSPORT_OPTIONS']))
+if _env('PYAPP_RESULT_BACKEND_TRANSPORT_OPTIONS'):
+    app.conf.result_backend_transport_options = json.loads(os.environ['PYAPP_RESULT_BACKEND_TRANSPORT_OPTIONS'])
 
 if _env('PYAPP_SECURITY_KEY'):
     app.conf.update(
