@@ -8,6 +8,7 @@ import type { BeatSchedule } from "./beat/entry";
 import type { AmqpTransportOptions } from "./transport/amqp/options";
 import type { BrokerUseSsl, RedisSslSettings } from "./connectivity/tls-settings";
 import type { SentinelTransportOptions } from "./connectivity/sentinel";
+import type { FailoverStrategy } from "./connectivity/failover";
 
 /** A route: where a task's messages go. */
 export interface Route {
@@ -162,6 +163,11 @@ export interface CeleryConfig {
   brokerUseSsl: BrokerUseSsl;
   /** redis_backend_use_ssl: TLS of the Redis result backend, redis-py's keys as brokerUseSsl's (null: from the URL alone). */
   redisBackendUseSsl: RedisSslSettings | null;
+  /**
+   * broker_failover_strategy: with a `;`-separated broker_url (`amqp://h1;amqp://h2`), which URL is
+   * tried after a failure: "round-robin" (default: the list in order) or "shuffle" (AMQP).
+   */
+  brokerFailoverStrategy: FailoverStrategy | null;
   /** broker_heartbeat (s, AMQP; 0 disables) */
   brokerHeartbeat: number;
   /**
@@ -255,6 +261,7 @@ export const DEFAULTS: CeleryConfig = {
   brokerTransportOptions: {},
   brokerUseSsl: false,
   redisBackendUseSsl: null,
+  brokerFailoverStrategy: null,
   brokerHeartbeat: 120,
   brokerConnectionRetryOnStartup: true,
   brokerConnectionRetry: true,

@@ -40,6 +40,7 @@ export function createTransport(config: CeleryConfig): Transport {
   const url = config.broker;
   if (isMemoryUrl(url)) return new MemoryTransport();
   if (isRedisUrl(url)) {
+    if (/;\s*rediss?:\/\//i.test(url)) throw new Error(`a list of redis:// broker URLs is not supported (use sentinel:// URLs for a Redis failover): ${sanitizeUrl(url, URL_MASK)}`);
     const { RedisTransport } = redisTransport();
     const tls = redisTlsPlan(url, "broker_use_ssl", config.brokerUseSsl);
     return new RedisTransport(url, config.brokerTransportOptions, tls ? lazyTlsOptions(tls, url) : undefined);
@@ -64,6 +65,7 @@ export function createTransport(config: CeleryConfig): Transport {
       globalQos: bto.globalQos,
       tls: bto.tls,
       ...(tls ? { ssl: lazyTlsOptions(tls, url) } : {}),
+      failoverStrategy: config.brokerFailoverStrategy,
       onWarning: bto.onWarning,
     });
   }

@@ -32,7 +32,7 @@ export async function connectWorker(app: AppContext, logger: Logger, stopped: ()
     const onBrokerRetry = (step: RetryStep): void =>
       logger.error(`consumer: Cannot connect to ${step.failure.url}: ${step.failure.reason}.\n${step.text}`);
     const transport = await ensureConnected(app.conf.broker, () => app.connection({ retry: false }), policy, onBrokerRetry, stopped);
-    logger.info(`Connected to ${maskUrl(app.conf.broker)}`);
+    logger.info(`Connected to ${maskUrl(transport.currentUrl ?? app.conf.broker)}`);
     const onBackendRetry = (step: RetryStep): void =>
       logger.error(`result backend: Cannot connect to ${step.failure.url}: ${step.failure.reason}.\n${step.text}`);
     const backend = await ensureConnected(app.conf.backend ?? "", () => app.backend(), policy, onBackendRetry, stopped);

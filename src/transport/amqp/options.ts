@@ -6,6 +6,7 @@
  */
 import type { ConnectionOptions as TlsOptions } from "node:tls";
 import { redactText } from "../../redact";
+import type { FailoverStrategy } from "../../connectivity/failover";
 
 export interface AmqpTransportOptions {
   /** Heartbeat in seconds (broker_heartbeat; Celery: 120). 0 disables. URL `?heartbeat=` wins. */
@@ -51,6 +52,8 @@ export interface AmqpTransportOptions {
    * attempt. Given, the link is TLS even for amqp:// (port 5671 unless the URL has one), as kombu.
    */
   ssl?: () => TlsOptions;
+  /** Which URL of a `;`-separated list comes next after a failure (broker_failover_strategy; "round-robin"). */
+  failoverStrategy?: FailoverStrategy | null;
   /** Warnings (passive declare fallback, reconnects). Default: console.warn. */
   onWarning?: (message: string) => void;
 }
@@ -71,6 +74,7 @@ export interface ResolvedAmqpTransportOptions {
   globalQos: boolean | null;
   tls: TlsOptions;
   ssl: (() => TlsOptions) | null;
+  failoverStrategy: FailoverStrategy;
   onWarning: (message: string) => void;
 }
 
@@ -92,6 +96,7 @@ export function resolveAmqpOptions(options: AmqpTransportOptions = {}): Resolved
     globalQos: o.globalQos ?? null,
     tls: o.tls ?? {},
     ssl: o.ssl ?? null,
+    failoverStrategy: o.failoverStrategy ?? "round-robin",
     // eslint-disable-next-line no-console -- the documented default when the caller gives no onWarning
     onWarning: o.onWarning ?? ((m) => console.warn(`celeriac amqp: ${redactText(m)}`)),
   };
