@@ -183,8 +183,13 @@ export interface CeleryConfig {
   brokerConnectionTimeout: number;
   /** task_queue_max_priority: x-max-priority of declared queues (AMQP) */
   taskQueueMaxPriority: number | null;
-  /** task_default_queue_type (Celery 5.5+, AMQP): "quorum" adds x-queue-type=quorum */
+  /**
+   * task_default_queue_type (Celery 5.5+, AMQP): "quorum" declares task queues with
+   * x-queue-type=quorum, as Celery (priorities refused: quorum queues have none)
+   */
   taskDefaultQueueType: "classic" | "quorum";
+  /** worker_detect_quorum_queues (Celery 5.5+): global QoS off when a consumed queue is a quorum queue (default true) */
+  workerDetectQuorumQueues: boolean;
   /**
    * result_backend_transport_options: globalKeyprefix for result keys (Celery 5.3+); for a
    * sentinel:// backend masterName, sentinelKwargs (connectivity/sentinel.ts).
@@ -269,6 +274,7 @@ export const DEFAULTS: CeleryConfig = {
   brokerConnectionTimeout: 4,
   taskQueueMaxPriority: null,
   taskDefaultQueueType: "classic",
+  workerDetectQuorumQueues: true,
   resultBackendTransportOptions: {},
   taskProtocolExtras: "5.2",
   beatSchedule: {},

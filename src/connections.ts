@@ -63,6 +63,7 @@ export function createTransport(config: CeleryConfig): Transport {
       retryIntervalMax: bto.retryIntervalMax,
       prefetchCount: bto.prefetchCount,
       globalQos: bto.globalQos,
+      detectQuorumQueues: config.workerDetectQuorumQueues,
       tls: bto.tls,
       ...(tls ? { ssl: lazyTlsOptions(tls, url) } : {}),
       failoverStrategy: config.brokerFailoverStrategy,

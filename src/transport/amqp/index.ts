@@ -127,7 +127,12 @@ export class AmqpTransport implements Transport, ConnectionListener {
     if (this.closed) throw new Error("AmqpTransport is closed");
     const prefetch = options.prefetch ?? (options.capacity ? options.capacity() : this.options.prefetchCount);
     const queues = options.queues;
-    const globalQos = (): boolean => this.options.globalQos ?? !queues.some((q) => this.isQuorum(q));
+    const quorum = (): string | undefined => queues.find((q) => this.isQuorum(q));
+    if (this.options.globalQos === true && quorum()) {
+      throw new Error(`global QoS is not supported by quorum queues (queue '${quorum()}'): unset broker_transport_options globalQos`);
+    }
+    // Celery's worker_detect_quorum_queues: a consumed quorum queue turns global QoS off
+    const globalQos = (): boolean => this.options.globalQos ?? !(this.options.detectQuorumQueues && quorum() !== undefined);
     const consumer = new AmqpConsumer(this.conn, options, prefetch, globalQos, this.warn, (c) => this.consumers.delete(c));
     this.consumers.add(consumer);
     await consumer.start();

@@ -42,9 +42,15 @@ export interface AmqpTransportOptions {
   prefetchCount?: number;
   /**
    * basic.qos global flag (Celery: true on RabbitMQ, i.e. one window shared by the channel's
-   * consumers). Default: true, false when a consumed queue is a quorum queue (not supported).
+   * consumers). Default: true, false when a consumed queue is a quorum queue (not supported;
+   * detectQuorumQueues). true with a quorum queue is refused.
    */
   globalQos?: boolean;
+  /**
+   * worker_detect_quorum_queues (Celery 5.5+; default true): global QoS is off when a consumed
+   * queue is a quorum queue. false keeps it on, and RabbitMQ refuses the consumer.
+   */
+  detectQuorumQueues?: boolean;
   /** Extra TLS options for amqps:// (ca, cert, key, rejectUnauthorized, servername, ...); they win over `ssl`'s. */
   tls?: TlsOptions;
   /**
@@ -72,6 +78,7 @@ export interface ResolvedAmqpTransportOptions {
   defaultQueueType: "classic" | "quorum";
   prefetchCount: number;
   globalQos: boolean | null;
+  detectQuorumQueues: boolean;
   tls: TlsOptions;
   ssl: (() => TlsOptions) | null;
   failoverStrategy: FailoverStrategy;
@@ -94,6 +101,7 @@ export function resolveAmqpOptions(options: AmqpTransportOptions = {}): Resolved
     defaultQueueType: o.defaultQueueType ?? "classic",
     prefetchCount: o.prefetchCount ?? 4,
     globalQos: o.globalQos ?? null,
+    detectQuorumQueues: o.detectQuorumQueues ?? true,
     tls: o.tls ?? {},
     ssl: o.ssl ?? null,
     failoverStrategy: o.failoverStrategy ?? "round-robin",
