@@ -20,6 +20,10 @@
 # rabbitmq-env.conf / enabled_plugins live under DIR; /etc/rabbitmq and /var/lib/rabbitmq are not
 # used. Runs as the calling user through /usr/lib/rabbitmq/bin (the /usr/sbin wrappers would
 # su to the rabbitmq user). guest/guest works because clients connect over loopback.
+#
+# Cluster members (scripts/private-rabbitmq-cluster.sh) share one epmd and one Erlang cookie:
+# PRIVATE_RABBITMQ_EPMD_PORT replaces the node's own epmd port (`stop` then leaves that epmd
+# running), PRIVATE_RABBITMQ_COOKIE is written as the node's cookie.
 set -euo pipefail
 
 usage="usage: private-rabbitmq.sh start|stop|reset|ctl|node PORT DIR [ARGS...]"
@@ -40,7 +44,7 @@ export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
 export RABBITMQ_NODE_PORT="$port"
 export RABBITMQ_DIST_PORT=$((port + 20000))
 export ERL_EPMD_ADDRESS=127.0.0.1
-export ERL_EPMD_PORT=$((port + 10000))
+export ERL_EPMD_PORT=${PRIVATE_RABBITMQ_EPMD_PORT:-$((port + 10000))}
 export RABBITMQ_MNESIA_BASE="$dir/mnesia"
 export RABBITMQ_LOG_BASE="$dir/log"
 export ERL_CRASH_DUMP="$dir/erl_crash.dump"                # never in the working directory
@@ -79,7 +83,10 @@ start() {
       "ssl_options.fail_if_no_peer_cert = true" >>"$dir/rabbitmq.conf"
   fi
   [ -f "$dir/enabled_plugins" ] || echo '[].' >"$dir/enabled_plugins"
-  if [ ! -f "$dir/.erlang.cookie" ]; then
+  if [ -n "${PRIVATE_RABBITMQ_COOKIE:-}" ]; then
+    rm -f "$dir/.erlang.cookie"
+    (umask 077 && printf '%s' "$PRIVATE_RABBITMQ_COOKIE" >"$dir/.erlang.cookie")
+  elif [ ! -f "$dir/.erlang.cookie" ]; then
     (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/.erlang.cookie")
   fi
   chmod 400 "$dir/.erlang.cookie"
@@ -109,8 +116,8 @@ stop() {
   done
   if kill -0 "$pid" 2>/dev/null; then kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; fi
   rm -f "$dir/server.pid"
-  # the epmd on our private port (no other node uses it)
-  epmd -kill >/dev/null 2>&1 || true
+  # the epmd on our private port (no other node uses it), unless a cluster shares it
+  [ -n "${PRIVATE_RABBITMQ_EPMD_PORT:-}" ] || epmd -kill >/dev/null 2>&1 || true
 }
 
 case "$cmd" in

@@ -11,6 +11,8 @@ import type { AmqpTransportOptions } from "./transport/amqp/options";
 import type { BrokerUseSsl, RedisSslSettings } from "./connectivity/tls-settings";
 import type { TaskAnnotations } from "./task-annotations";
 import type { DjangoDatabaseSettings } from "./backend/django-db/settings";
+import type { SentinelTransportOptions } from "./connectivity/sentinel";
+import type { FailoverStrategy } from "./connectivity/failover";
 
 /** A route: where a task's messages go. */
 export interface Route {
@@ -172,6 +174,11 @@ export interface CeleryConfig {
   brokerUseSsl: BrokerUseSsl;
   /** redis_backend_use_ssl: TLS of the Redis result backend, redis-py's keys as brokerUseSsl's (null: from the URL alone). */
   redisBackendUseSsl: RedisSslSettings | null;
+  /**
+   * broker_failover_strategy: with a `;`-separated broker_url (`amqp://h1;amqp://h2`), which URL is
+   * tried after a failure: "round-robin" (default: the list in order) or "shuffle" (AMQP).
+   */
+  brokerFailoverStrategy: FailoverStrategy | null;
   /** broker_heartbeat (s, AMQP; 0 disables) */
   brokerHeartbeat: number;
   /**
@@ -187,10 +194,18 @@ export interface CeleryConfig {
   brokerConnectionTimeout: number;
   /** task_queue_max_priority: x-max-priority of declared queues (AMQP) */
   taskQueueMaxPriority: number | null;
-  /** task_default_queue_type (Celery 5.5+, AMQP): "quorum" adds x-queue-type=quorum */
+  /**
+   * task_default_queue_type (Celery 5.5+, AMQP): "quorum" declares task queues with
+   * x-queue-type=quorum, as Celery (priorities refused: quorum queues have none)
+   */
   taskDefaultQueueType: "classic" | "quorum";
-  /** result_backend_transport_options (Celery 5.3+: globalKeyprefix for result keys) */
-  resultBackendTransportOptions: { globalKeyprefix?: string };
+  /** worker_detect_quorum_queues (Celery 5.5+): global QoS off when a consumed queue is a quorum queue (default true) */
+  workerDetectQuorumQueues: boolean;
+  /**
+   * result_backend_transport_options: globalKeyprefix for result keys (Celery 5.3+); for a
+   * sentinel:// backend masterName, sentinelKwargs (connectivity/sentinel.ts).
+   */
+  resultBackendTransportOptions: { globalKeyprefix?: string } & SentinelTransportOptions;
   /**
    * task_protocol: 2 (default) or 1, the legacy message (everything in the body, no task
    * headers), for workers that read only v1. v1 carries no root_id, parent_id, argsrepr or
@@ -275,6 +290,7 @@ export const DEFAULTS: CeleryConfig = {
   brokerTransportOptions: {},
   brokerUseSsl: false,
   redisBackendUseSsl: null,
+  brokerFailoverStrategy: null,
   brokerHeartbeat: 120,
   brokerConnectionRetryOnStartup: true,
   brokerConnectionRetry: true,
@@ -282,6 +298,7 @@ export const DEFAULTS: CeleryConfig = {
   brokerConnectionTimeout: 4,
   taskQueueMaxPriority: null,
   taskDefaultQueueType: "classic",
+  workerDetectQuorumQueues: true,
   resultBackendTransportOptions: {},
   taskProtocol: 2,
   taskProtocolExtras: "5.2",

@@ -17,6 +17,10 @@ import { isMemoryBackendUrl, MemoryBackend } from "./backend/memory";
 import { sanitizeUrl, URL_MASK } from "./redact";
 import { amqpTlsPlan, redisTlsPlan } from "./connectivity/tls-settings";
 import { lazyTlsOptions } from "./connectivity/tls-options";
+import { isSentinelUrl } from "./connectivity/sentinel";
+
+/** redis://, rediss://, or a sentinel:// list (kombu's Sentinel transport, Celery's SentinelBackend). */
+const isRedisUrl = (url: string): boolean => /^rediss?:\/\//.test(url) || isSentinelUrl(url);
 
 // The Redis and AMQP modules are loaded for the URLs in use only: each pulls in its client library
 // (ioredis, amqplib), which an app on the other broker never needs (require caches them); rpc://
@@ -31,13 +35,14 @@ const djangoDbBackend = (): typeof DjangoDbBackendModule => require("./backend/d
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
- * The transport for the broker URL (redis://, rediss://, amqp://, amqps://, pyamqp://, memory://), with TLS
+ * The transport for the broker URL (redis://, rediss://, sentinel://, amqp://, amqps://, pyamqp://, memory://), with TLS
  * from broker_use_ssl and the URL's ssl_* parameters (connectivity/tls-settings.ts).
  */
 export function createTransport(config: CeleryConfig): Transport {
   const url = config.broker;
   if (isMemoryUrl(url)) return new MemoryTransport();
-  if (/^rediss?:\/\//.test(url)) {
+  if (isRedisUrl(url)) {
+    if (/;\s*rediss?:\/\//i.test(url)) throw new Error(`a list of redis:// broker URLs is not supported (use sentinel:// URLs for a Redis failover): ${sanitizeUrl(url, URL_MASK)}`);
     const { RedisTransport } = redisTransport();
     const tls = redisTlsPlan(url, "broker_use_ssl", config.brokerUseSsl);
     return new RedisTransport(url, config.brokerTransportOptions, tls ? lazyTlsOptions(tls, url) : undefined);
@@ -60,12 +65,14 @@ export function createTransport(config: CeleryConfig): Transport {
       retryIntervalMax: bto.retryIntervalMax,
       prefetchCount: bto.prefetchCount,
       globalQos: bto.globalQos,
+      detectQuorumQueues: config.workerDetectQuorumQueues,
       tls: bto.tls,
       ...(tls ? { ssl: lazyTlsOptions(tls, url) } : {}),
+      failoverStrategy: config.brokerFailoverStrategy,
       onWarning: bto.onWarning,
     });
   }
-  throw new Error(`unsupported broker URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, amqp://, amqps://, pyamqp://, memory://)`);
+  throw new Error(`unsupported broker URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, sentinel://, amqp://, amqps://, pyamqp://, memory://)`);
 }
 
 /** What signs and verifies results: the app's `auth` serializer when result_serializer is "auth" (throws without one). */
@@ -99,12 +106,13 @@ export function createBackend(config: CeleryConfig, context?: Pick<AppContext, "
     });
   }
   if (isMemoryBackendUrl(url)) return new MemoryBackend();
-  if (/^rediss?:\/\//.test(url)) {
+  if (isRedisUrl(url)) {
     const { RedisBackend } = redisBackend();
     const tls = redisTlsPlan(url, "redis_backend_use_ssl", config.redisBackendUseSsl);
     return new RedisBackend(url, {
       resultExpires: config.resultExpires,
       keyPrefix: config.resultBackendTransportOptions.globalKeyprefix,
+      sentinel: config.resultBackendTransportOptions,
       ...(tls ? { tls: lazyTlsOptions(tls, url) } : {}),
       auth,
     });
@@ -114,7 +122,7 @@ export function createBackend(config: CeleryConfig, context?: Pick<AppContext, "
     const { DjangoDbBackend } = djangoDbBackend();
     return new DjangoDbBackend(config.djangoDatabase, { serializer: config.resultSerializer, accept: [...new Set([...config.acceptContent, config.resultSerializer])] });
   }
-  throw new Error(`unsupported result backend URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, rpc://, cache+memory://, django-db)`);
+  throw new Error(`unsupported result backend URL: ${sanitizeUrl(url, URL_MASK)} (supported: redis://, rediss://, sentinel://, rpc://, cache+memory://, django-db)`);
 }
 
 /** Used when no result backend is configured: storing is a no-op, reading is an error. */

@@ -15,7 +15,12 @@ Worker: ``python -m celery -A pyapp worker`` (cwd interop-tests/py); client: ``c
   PYAPP_RESULT_EXTENDED     "1"/"true" -> result_extended
   PYAPP_TRACK_STARTED       "1"/"true" -> task_track_started
   PYAPP_VISIBILITY_TIMEOUT  seconds -> broker_transport_options.visibility_timeout
+  PYAPP_BROKER_TRANSPORT_OPTIONS, PYAPP_RESULT_BACKEND_TRANSPORT_OPTIONS
+                            JSON mappings merged into broker_transport_options /
+                            result_backend_transport_options (master_name, sentinel_kwargs, ...)
   PYAPP_QUEUE_MAX_PRIORITY  int -> task_queue_max_priority (AMQP x-max-priority of the queues)
+  PYAPP_QUEUE_TYPE          task_default_queue_type (Celery 5.5+: "quorum"); the first of
+                            PYAPP_QUEUES is then the default queue Celery itself declares
   PYAPP_BROKER_USE_SSL      JSON mapping -> broker_use_ssl (a cert_reqs / ssl_cert_reqs string
                             such as "required" becomes Python's ssl.CERT_* constant)
   PYAPP_REDIS_BACKEND_USE_SSL  JSON mapping -> redis_backend_use_ssl (likewise)
@@ -73,6 +78,11 @@ if _env('PYAPP_QUEUE_MAX_PRIORITY'):
     app.conf.task_queue_max_priority = int(os.environ['PYAPP_QUEUE_MAX_PRIORITY'])
 
 QUEUES = _list(_env('PYAPP_QUEUES', ''))
+if _env('PYAPP_QUEUE_TYPE'):
+    app.conf.task_default_queue_type = os.environ['PYAPP_QUEUE_TYPE']
+    if QUEUES:
+        app.conf.task_default_queue = QUEUES[0]
+        QUEUES = []  # Celery builds the default queue (its arguments) itself
 if QUEUES:
     app.conf.task_default_queue = QUEUES[0]
     # the exchange/routing key Celery itself gives an automatically created queue
@@ -95,6 +105,12 @@ if _env('PYAPP_REDIS_BACKEND_USE_SSL'):
 if _env('PYAPP_VISIBILITY_TIMEOUT'):
     app.conf.broker_transport_options = {
         'visibility_timeout': int(os.environ['PYAPP_VISIBILITY_TIMEOUT'])}
+
+if _env('PYAPP_BROKER_TRANSPORT_OPTIONS'):
+    app.conf.broker_transport_options = dict(
+        app.conf.broker_transport_options or {}, **json.loads(os.environ['PYAPP_BROKER_TRANSPORT_OPTIONS']))
+if _env('PYAPP_RESULT_BACKEND_TRANSPORT_OPTIONS'):
+    app.conf.result_backend_transport_options = json.loads(os.environ['PYAPP_RESULT_BACKEND_TRANSPORT_OPTIONS'])
 
 if _env('PYAPP_SECURITY_KEY'):
     app.conf.update(

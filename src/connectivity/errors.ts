@@ -94,7 +94,7 @@ export function connectionFailure(url: string, error: unknown): ConnectionFailur
   if (error instanceof ConnectionFailure) return error;
   const err: NodeError = isErrorLike(error) ? error : new Error(String(error));
   const message = err.message.replace(/\s+$/, "");
-  const amqp = !/^rediss?:/i.test(url);
+  const amqp = !/^(rediss?|sentinel):/i.test(url);
   const errno = err.code ? ERRNO[err.code] : undefined;
   if (errno) {
     const { host, port } = urlEndpoint(url);

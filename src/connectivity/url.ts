@@ -14,6 +14,6 @@ export function urlEndpoint(url: string): { host: string; port: number } {
   const m = /^([a-z][a-z0-9+.-]*):\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)(?::(\d+))?/i.exec(url);
   const scheme = (m?.[1] ?? "").toLowerCase();
   const host = (m?.[2] ?? "").replace(/^\[|\]$/g, "") || "localhost";
-  const defaults: Record<string, number> = { redis: 6379, rediss: 6379, amqp: 5672, pyamqp: 5672, amqps: 5671, pyamqps: 5671 };
+  const defaults: Record<string, number> = { redis: 6379, rediss: 6379, sentinel: 26379, amqp: 5672, pyamqp: 5672, amqps: 5671, pyamqps: 5671 };
   return { host, port: m?.[3] ? Number(m[3]) : (defaults[scheme] ?? 0) };
 }

@@ -129,6 +129,8 @@ export interface Transport {
    * its password masked and the reason (refused, unknown host, wrong password, TLS).
    */
   connect(options?: ConnectOptions): Promise<void>;
+  /** The URL of the broker in use, when a list of them was given (`amqp://h1;amqp://h2`); not masked. */
+  readonly currentUrl?: string;
   /**
    * Follow the connection of a running transport: lost, failed reconnect attempts (when their
    * reason changes) and connected again. Returns the removal of the listener.

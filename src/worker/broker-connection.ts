@@ -33,7 +33,7 @@ export async function connectWorker(app: AppContext, logger: Logger, stopped: ()
       logger.error(`consumer: Cannot connect to ${step.failure.url}: ${step.failure.reason}.\n${step.text}`);
     logger.debug(`consumer: Connecting to broker ${maskUrl(app.conf.broker)}`);
     const transport = await ensureConnected(app.conf.broker, () => app.connection({ retry: false }), policy, onBrokerRetry, stopped);
-    logger.info(`Connected to ${maskUrl(app.conf.broker)}`);
+    logger.info(`Connected to ${maskUrl(transport.currentUrl ?? app.conf.broker)}`);
     if (app.conf.backend) logger.debug(`result backend: Connecting to ${maskUrl(app.conf.backend)}`);
     const onBackendRetry = (step: RetryStep): void =>
       logger.error(`result backend: Cannot connect to ${step.failure.url}: ${step.failure.reason}.\n${step.text}`);

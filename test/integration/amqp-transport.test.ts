@@ -133,6 +133,16 @@ describe("topology (docs/protocol.md §6.1)", () => {
     await r.settle(r.deliveries[0]);
   });
 
+  test("quorum queues refuse what RabbitMQ's quorum queues lack, by name: priorities (x-max-priority) and global QoS", async () => {
+    const t = transport({ defaultQueueType: "quorum", queueMaxPriority: 10 });
+    const q = unique("quorum-prio");
+    await expect(t.declareQueue({ name: q })).rejects.toThrow(`quorum queues do not support priorities: queue '${q}' has x-max-priority 10`);
+    const g = transport({ defaultQueueType: "quorum", globalQos: true });
+    const q2 = unique("quorum-global");
+    await g.declareQueue({ name: q2 });
+    await expect(record(g, [q2])).rejects.toThrow(`global QoS is not supported by quorum queues (queue '${q2}')`);
+  });
+
   test("a queue that exists with other arguments is used as it is (passive declare) with a warning", async () => {
     const q = unique("passive");
     const conn = await amqplib.connect(amqpUrl(vhost));

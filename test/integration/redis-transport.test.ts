@@ -530,6 +530,25 @@ describe("reject, release and restore (R9, R10)", () => {
     await r2.consumer.cancel();
   });
 
+  test("what a fetch cut by a lost connection recorded but never delivered is put back at once (restoreFetched)", async () => {
+    const t = transport();
+    const q = unique();
+    await t.declareQueue({ name: q });
+    // what a FETCH whose answer was lost leaves behind: entries under its score, one of them delivered by its resend
+    const score = (Date.now() / 1000).toFixed(7);
+    const envs = ["lost-a", "lost-b", "held"].map((id) => encodeEnvelope(rawMessage(`${id}-${q}`), q, q));
+    for (const e of envs) {
+      await raw.zadd("unacked_index", score, e.deliveryTag);
+      await raw.hset("unacked", e.deliveryTag, unackedValue(e.text, q, q));
+    }
+    const held = envs[2].deliveryTag;
+    expect(await t.restoreFetched(score, new Set([held]), (err) => { throw err; })).toBe(2);
+    const back = (await raw.lrange(q, 0, -1)).map((text) => (JSON.parse(text) as { properties: { delivery_tag: string } }).properties.delivery_tag);
+    expect(back.sort()).toEqual([envs[0].deliveryTag, envs[1].deliveryTag].sort());
+    expect(await raw.hexists("unacked", held)).toBe(1);
+    await t.ack(held);
+  });
+
   test("restored messages keep their priority bucket", async () => {
     const t = transport({ visibilityTimeout: 1 });
     const q = unique();

@@ -138,7 +138,10 @@ describe("properties and topology", () => {
       queue: { name: "celery", durable: true, exclusive: false, autoDelete: false, arguments: {} },
       binding: { queue: "celery", exchange: "celery", routingKey: "celery" },
     });
-    expect(taskQueueTopology({ name: "q" }, { queueMaxPriority: 10, defaultQueueType: "quorum" }).queue.arguments).toEqual({ "x-max-priority": 10, "x-queue-type": "quorum" });
+    expect(taskQueueTopology({ name: "q" }, { queueMaxPriority: null, defaultQueueType: "quorum" }).queue.arguments).toEqual({ "x-queue-type": "quorum" });
+    // Celery computes { x-max-priority, x-queue-type: quorum } here, which RabbitMQ refuses (406
+    // "invalid arg 'x-max-priority' ... of queue type rabbit_quorum_queue"): refused first, by name
+    expect(() => taskQueueTopology({ name: "q" }, { queueMaxPriority: 10, defaultQueueType: "quorum" })).toThrow("quorum queues do not support priorities");
     expect(taskQueueTopology({ name: "q", exchange: "" }, { queueMaxPriority: null, defaultQueueType: "classic" }).binding).toBeNull();
     // an rpc reply queue (kombu.Queue options): no task-queue priority/quorum arguments
     expect(taskQueueTopology({ name: "oid", exchange: "", durable: false, autoDelete: true, expires: 86400000 }, { queueMaxPriority: 10, defaultQueueType: "quorum" })).toEqual({

@@ -5,7 +5,8 @@
  *   chord join `celery-taskset-meta-<gid>.s/.j/.t`
  * Waiting uses SUBSCRIBE on the key name over one shared subscriber connection (no polling).
  */
-import Redis, { type RedisOptions } from "ioredis";
+import type Redis from "ioredis";
+import type { RedisOptions } from "ioredis";
 import type { ConnectionOptions } from "node:tls";
 import type { ResultBackend } from "../types";
 import type { GroupMeta, ResultMeta } from "../../protocol/result-meta";
@@ -17,7 +18,8 @@ import type { WireValue } from "../../protocol/message";
 import { pyJsonDumps } from "../../protocol/serializers/json";
 import { defineBackendScripts, STORE_BATCH, type ScriptedBackendRedis } from "./scripts";
 import { TickBatch } from "../../transport/tick-batch";
-import { connectRedisClient, followRedisClient } from "../../connectivity/redis";
+import { connectRedisClient, followRedisClient, newRedisClient } from "../../connectivity/redis";
+import { isSentinelUrl, sentinelRedisOptions, type SentinelTransportOptions } from "../../connectivity/sentinel";
 import { ConnectionStateEmitter, type ConnectionStateListener } from "../../connectivity/state";
 
 export interface RedisBackendOptions {
@@ -37,6 +39,8 @@ export interface RedisBackendOptions {
   tls?: () => ConnectionOptions;
   /** result_serializer "auth": every stored value is signed with it, and verified when read (the app's `setupSecurity()`). */
   auth?: AuthCodec | null;
+  /** A sentinel:// URL's options (result_backend_transport_options: masterName, sentinelKwargs). */
+  sentinel?: SentinelTransportOptions;
 }
 
 /** Rejection of waitForReady when the timeout passes. */
@@ -94,6 +98,8 @@ export class RedisBackend implements ResultBackend {
   private readonly url: string;
   /** ioredis options of every connection: TLS, then the caller's redisOptions. */
   private readonly clientOptions: () => RedisOptions;
+  /** ioredis options reaching the master through the sentinels (sentinel:// URL), else null. */
+  private readonly sentinel: RedisOptions | null;
   private _client: ScriptedBackendRedis | null = null;
   private sub: Redis | null = null;
   /** SUBSCRIBEs waiting for the end of the tick, with their callers (see subscribeChannel). */
@@ -114,6 +120,7 @@ export class RedisBackend implements ResultBackend {
     this.expires = e === null ? 0 : Math.max(0, Math.trunc(e));
     const tls = options.tls;
     this.clientOptions = () => ({ ...(tls ? { tls: tls() } : {}), ...options.redisOptions });
+    this.sentinel = isSentinelUrl(url) ? sentinelRedisOptions(url, options.sentinel ?? {}, "result_backend_transport_options") : null;
     this.auth = options.auth ?? null;
   }
 
@@ -130,7 +137,7 @@ export class RedisBackend implements ResultBackend {
   private get client(): ScriptedBackendRedis {
     if (!this._client) {
       if (this.closed) throw new Error("RedisBackend is closed");
-      this._client = defineBackendScripts(new Redis(this.url, { lazyConnect: true, enableAutoPipelining: true, ...this.clientOptions() }));
+      this._client = defineBackendScripts(newRedisClient(this.url, this.sentinel, { lazyConnect: true, enableAutoPipelining: true, ...this.clientOptions() }));
       this._client.on("error", () => {
         /* reconnects by itself; command errors reach their callers */
       });
@@ -224,7 +231,7 @@ export class RedisBackend implements ResultBackend {
   private subscriber(): Redis {
     if (!this.sub) {
       if (this.closed) throw new Error("RedisBackend is closed");
-      const sub = new Redis(this.url, { ...this.clientOptions(), enableAutoPipelining: false });
+      const sub = newRedisClient(this.url, this.sentinel, { ...this.clientOptions(), enableAutoPipelining: false });
       sub.on("error", () => {
         /* reconnects and re-subscribes by itself */
       });

@@ -15,6 +15,10 @@
  *   seconds, then fails with PublishTimeoutError; a publish whose connection died before the
  *   confirm is sent again on the next connection (at-least-once: a duplicate is possible, a loss
  *   is not). A nack or a channel error (e.g. 404 unknown exchange) fails the publish at once.
+ * * With a URL list (`amqp://h1;amqp://h2`, connectivity/failover.ts) each failed attempt moves to
+ *   the next URL of broker_failover_strategy, and the retry interval is waited after a round over
+ *   all of them (kombu); `get(false)` is one round. A lost connection is tried again on its URL
+ *   first, as kombu does, then on the others.
  */
 import { installTableDecoder } from "./table-decoder";
 installTableDecoder(); // before amqplib loads its protocol definitions (reads py-amqp's `L` tag)
@@ -25,6 +29,13 @@ import type { ResolvedAmqpTransportOptions } from "./options";
 import { redactAmqpUrl, type AmqpUrl } from "./url";
 import { ConnectionFailure, connectionFailure } from "../../connectivity/errors";
 import { ConnectionStateEmitter } from "../../connectivity/state";
+import type { FailoverCycle } from "../../connectivity/failover";
+
+/** One broker of a failover list: the URL as read, and as written (for logs, masked there). */
+export interface AmqpTarget {
+  url: AmqpUrl;
+  raw: string;
+}
 
 /** Told about connection changes (consumers, subscriptions, the topology registry). */
 export interface ConnectionListener {
@@ -69,10 +80,19 @@ export class AmqpConnection {
   readonly state = new ConnectionStateEmitter();
 
   constructor(
-    private readonly url: AmqpUrl,
-    private readonly rawUrl: string,
+    private readonly targets: FailoverCycle<AmqpTarget>,
     private readonly options: ResolvedAmqpTransportOptions,
   ) {}
+
+  /** The broker URL in use (or tried next). */
+  private get url(): AmqpUrl {
+    return this.targets.current.url;
+  }
+
+  /** The broker URL in use, as written (mask it before showing it). */
+  get rawUrl(): string {
+    return this.targets.current.raw;
+  }
 
   /** The live connection, if any (no connect attempt). */
   get current(): ChannelModel | null {
@@ -163,8 +183,14 @@ export class AmqpConnection {
         failures++;
         if (err instanceof ConnectionFailure) throw err; // unreadable certificate files: retrying cannot help
         const failure = connectionFailure(this.rawUrl, err);
+        const roundDone = this.targets.completesCycle(failures);
+        this.targets.next();
         // Refused credentials are not retried on a first connect (as Celery/kombu).
-        if (!retry || (failure.fatal && !this.everConnected)) throw failure;
+        if (failure.fatal && !this.everConnected) throw failure;
+        if (!retry) {
+          if (roundDone) throw failure; // one attempt = one round over the URL list
+          continue;
+        }
         if (this.everConnected && this.state.observed) this.state.failed(this.rawUrl, err);
         const max = o.connectionMaxRetries;
         if (!o.connectionRetry || (max !== null && failures > max)) {
@@ -173,9 +199,11 @@ export class AmqpConnection {
             err,
           );
         }
-        const wait = Math.min(o.retryIntervalStart + (failures - 1) * o.retryIntervalStep, o.retryIntervalMax);
-        if ((failures === 1 || failures % 10 === 0) && !(this.everConnected && this.state.observed)) {
-          o.onWarning(`cannot connect to ${redactAmqpUrl(this.rawUrl)}: ${(err as Error).message}; trying again in ${wait}s (attempt ${failures})`);
+        if (!roundDone) continue; // the next URL of the list at once
+        const rounds = failures / this.targets.items.length;
+        const wait = Math.min(o.retryIntervalStart + (rounds - 1) * o.retryIntervalStep, o.retryIntervalMax);
+        if ((rounds === 1 || rounds % 10 === 0) && !(this.everConnected && this.state.observed)) {
+          o.onWarning(`cannot connect to ${redactAmqpUrl(failure.url)}: ${(err as Error).message}; trying again in ${wait}s (attempt ${failures})`);
         }
         await sleep(wait * 1000);
         continue;

@@ -14,6 +14,7 @@ import { resolveAmqpOptions, type AmqpTransportOptions, type ResolvedAmqpTranspo
 import { AmqpSubscription } from "./subscription";
 import { broadcastExchangeSpec, declareExchange, declareTopology, replyCode, taskQueueTopology, withChannel, type QueueTopology } from "./topology";
 import { parseAmqpUrl, type AmqpUrl } from "./url";
+import { FailoverCycle, splitBrokerUrls } from "../../connectivity/failover";
 
 export type { AmqpTransportOptions, ResolvedAmqpTransportOptions } from "./options";
 export { AmqpConsumer, AmqpDelivery, StaleDeliveryError } from "./consumer";
@@ -38,8 +39,9 @@ export class AmqpTransport implements Transport, ConnectionListener {
 
   constructor(url: string, options?: AmqpTransportOptions) {
     this.options = resolveAmqpOptions(options);
-    this.url = parseAmqpUrl(url, this.options.ssl !== null);
-    this.conn = new AmqpConnection(this.url, url, this.options);
+    const targets = splitBrokerUrls(url).map((raw) => ({ url: parseAmqpUrl(raw, this.options.ssl !== null), raw }));
+    this.url = targets[0].url;
+    this.conn = new AmqpConnection(new FailoverCycle(targets, this.options.failoverStrategy), this.options);
     this.conn.addListener(this); // first listener: topology before consumers
   }
 
@@ -50,6 +52,11 @@ export class AmqpTransport implements Transport, ConnectionListener {
   private readonly opener = (): ReturnType<AmqpConnection["openChannel"]> => this.conn.openChannel();
 
   // ---------------------------------------------------------------- connection
+
+  /** The URL of the broker in use (or tried next) of a failover list; not masked. */
+  get currentUrl(): string {
+    return this.conn.rawUrl;
+  }
 
   /** Connect (see ConnectOptions: `retry: false` makes one attempt). */
   async connect(options: ConnectOptions = {}): Promise<void> {
@@ -120,7 +127,12 @@ export class AmqpTransport implements Transport, ConnectionListener {
     if (this.closed) throw new Error("AmqpTransport is closed");
     const prefetch = options.prefetch ?? (options.capacity ? options.capacity() : this.options.prefetchCount);
     const queues = options.queues;
-    const globalQos = (): boolean => this.options.globalQos ?? !queues.some((q) => this.isQuorum(q));
+    const quorum = (): string | undefined => queues.find((q) => this.isQuorum(q));
+    if (this.options.globalQos === true && quorum()) {
+      throw new Error(`global QoS is not supported by quorum queues (queue '${quorum()}'): unset broker_transport_options globalQos`);
+    }
+    // Celery's worker_detect_quorum_queues: a consumed quorum queue turns global QoS off
+    const globalQos = (): boolean => this.options.globalQos ?? !(this.options.detectQuorumQueues && quorum() !== undefined);
     const consumer = new AmqpConsumer(this.conn, options, prefetch, globalQos, this.warn, (c) => this.consumers.delete(c));
     this.consumers.add(consumer);
     await consumer.start();

@@ -6,6 +6,7 @@
  */
 import type { ConnectionOptions as TlsOptions } from "node:tls";
 import { redactText } from "../../redact";
+import type { FailoverStrategy } from "../../connectivity/failover";
 
 export interface AmqpTransportOptions {
   /** Heartbeat in seconds (broker_heartbeat; Celery: 120). 0 disables. URL `?heartbeat=` wins. */
@@ -41,9 +42,15 @@ export interface AmqpTransportOptions {
   prefetchCount?: number;
   /**
    * basic.qos global flag (Celery: true on RabbitMQ, i.e. one window shared by the channel's
-   * consumers). Default: true, false when a consumed queue is a quorum queue (not supported).
+   * consumers). Default: true, false when a consumed queue is a quorum queue (not supported;
+   * detectQuorumQueues). true with a quorum queue is refused.
    */
   globalQos?: boolean;
+  /**
+   * worker_detect_quorum_queues (Celery 5.5+; default true): global QoS is off when a consumed
+   * queue is a quorum queue. false keeps it on, and RabbitMQ refuses the consumer.
+   */
+  detectQuorumQueues?: boolean;
   /** Extra TLS options for amqps:// (ca, cert, key, rejectUnauthorized, servername, ...); they win over `ssl`'s. */
   tls?: TlsOptions;
   /**
@@ -51,6 +58,8 @@ export interface AmqpTransportOptions {
    * attempt. Given, the link is TLS even for amqp:// (port 5671 unless the URL has one), as kombu.
    */
   ssl?: () => TlsOptions;
+  /** Which URL of a `;`-separated list comes next after a failure (broker_failover_strategy; "round-robin"). */
+  failoverStrategy?: FailoverStrategy | null;
   /** Warnings (passive declare fallback, reconnects). Default: console.warn. */
   onWarning?: (message: string) => void;
 }
@@ -69,8 +78,10 @@ export interface ResolvedAmqpTransportOptions {
   defaultQueueType: "classic" | "quorum";
   prefetchCount: number;
   globalQos: boolean | null;
+  detectQuorumQueues: boolean;
   tls: TlsOptions;
   ssl: (() => TlsOptions) | null;
+  failoverStrategy: FailoverStrategy;
   onWarning: (message: string) => void;
 }
 
@@ -90,8 +101,10 @@ export function resolveAmqpOptions(options: AmqpTransportOptions = {}): Resolved
     defaultQueueType: o.defaultQueueType ?? "classic",
     prefetchCount: o.prefetchCount ?? 4,
     globalQos: o.globalQos ?? null,
+    detectQuorumQueues: o.detectQuorumQueues ?? true,
     tls: o.tls ?? {},
     ssl: o.ssl ?? null,
+    failoverStrategy: o.failoverStrategy ?? "round-robin",
     // eslint-disable-next-line no-console -- the documented default when the caller gives no onWarning
     onWarning: o.onWarning ?? ((m) => console.warn(`celeriac amqp: ${redactText(m)}`)),
   };

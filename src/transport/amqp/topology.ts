@@ -58,7 +58,13 @@ export function taskQueueTopology(decl: QueueDeclaration, options: Pick<Resolved
   if (maxPriority !== null && maxPriority !== undefined) args["x-max-priority"] = maxPriority;
   if (decl.messageTtl !== undefined) args["x-message-ttl"] = decl.messageTtl;
   if (decl.expires !== undefined) args["x-expires"] = decl.expires;
-  if (taskQueue && options.defaultQueueType === "quorum") args["x-queue-type"] = "quorum";
+  if (taskQueue && options.defaultQueueType === "quorum") {
+    // RabbitMQ refuses x-max-priority on a quorum queue (a channel error mid-declare): say why first
+    if (args["x-max-priority"] !== undefined) {
+      throw new Error(`quorum queues do not support priorities: queue '${decl.name}' has x-max-priority ${args["x-max-priority"]} (task_queue_max_priority) and task_default_queue_type "quorum"`);
+    }
+    args["x-queue-type"] = "quorum";
+  }
   const queue: QueueSpec = { name: decl.name, durable, exclusive, autoDelete, arguments: args };
   if (exchangeName === "") return { exchange: null, queue, binding: null };
   return {

@@ -48,6 +48,10 @@ export interface ConsumerHost {
   newBlockingConnection(): Redis;
   /** Restore expired unacked messages now (restore_visible). */
   restoreVisible(onError?: (err: Error, raw: string | null) => void): Promise<number>;
+  /** Counts the closes of the command connection: a call that spans one may have been run twice, or run unanswered. */
+  readonly connectionEpoch: number;
+  /** Restore the unacked entries a fetch recorded under `score` that the consumer does not hold (`held`). */
+  restoreFetched(score: string, held: ReadonlySet<string>, onError: (err: Error, raw: string | null) => void): Promise<number>;
   /** Queues a stored exchange/routing key resolves to (kombu `_lookup`). */
   lookup(exchange: string, routingKey: string): Promise<string[]>;
   consumerClosed(consumer: RedisConsumer): void;
@@ -139,6 +143,8 @@ export class RedisConsumer implements Consumer {
   private useBrpop = false;
   /** Keys of the fetch call, rebuilt when queues change. */
   private keyCache: { keys: string[]; byKey: Map<string, string> } | null = null;
+  /** Fetches whose connection closed under them (see fetch), with the tags they delivered. */
+  private orphanedFetches: Array<{ score: string; held: Set<string> }> = [];
 
   constructor(
     private readonly host: ConsumerHost,
@@ -284,6 +290,7 @@ export class RedisConsumer implements Consumer {
         continue;
       }
       try {
+        if (this.orphanedFetches.length > 0) await this.restoreOrphans();
         const got = await this.fetch(room);
         if (got === 0 && !this.cancelled) await (this.useBrpop ? this.blockingPop() : this.waitForMessages());
         failures = 0;
@@ -297,6 +304,21 @@ export class RedisConsumer implements Consumer {
     }
   }
 
+  /**
+   * Put back what fetches cut by a lost connection took and never delivered. Such a FETCH may have
+   * run on the server whose answer was lost (a master killed, and its replica promoted with the
+   * entries), and ioredis resends it after the reconnect: its entries carry the fetch's own score,
+   * so those the consumer did not get are found by that score and restored at once, not after the
+   * visibility timeout.
+   */
+  private async restoreOrphans(): Promise<void> {
+    while (this.orphanedFetches.length > 0) {
+      const { score, held } = this.orphanedFetches[0];
+      await this.host.restoreFetched(score, held, (err, raw) => this.report(err, raw));
+      this.orphanedFetches.shift();
+    }
+  }
+
   /** One FETCH script call; returns how many messages it popped. */
   private async fetch(max: number): Promise<number> {
     const o = this.host.options;
@@ -305,17 +327,10 @@ export class RedisConsumer implements Consumer {
     // Redis runs the acks first: each ZADD of the fetch scans the unacked index (a listpack up
     // to 128 entries, whose scores it parses on every insertion), so it should hold no acked tag.
     this.host.flushAcks();
-    const res = await this.host.cmd.celeriacFetch(
-      3 + keys.length,
-      this.host.key(o.unackedKey),
-      this.host.key(o.unackedIndexKey),
-      this.host.key(o.badEnvelopeKey),
-      ...keys,
-      max,
-      nowSeconds(),
-      queues.length,
-      ...queues,
-    );
+    const score = nowSeconds();
+    const epoch = this.host.connectionEpoch;
+    const res = await this.fetchCall(keys, max, score, queues, epoch);
+    const held = new Set<string>();
     for (let i = 0; i + 2 < res.length; i += 3) {
       const queue = queues[Number(res[i]) - 1];
       const raw = String(res[i + 1]);
@@ -324,19 +339,42 @@ export class RedisConsumer implements Consumer {
         continue;
       }
       this.rotate(queue);
-      this.handOver(raw, queue);
+      const tag = this.handOver(raw, queue);
+      if (tag !== null) held.add(tag);
     }
+    if (this.host.connectionEpoch !== epoch) this.orphanedFetches.push({ score, held });
     return res.length / 3;
   }
 
-  /** Decode a tracked message and give it to onDelivery (or park it in the bad list). */
-  private handOver(raw: string, queue: string): void {
+  /** The FETCH call itself; an orphaned fetch is remembered when the connection closed meanwhile. */
+  private async fetchCall(keys: string[], max: number, score: string, queues: string[], epoch: number): Promise<(string | number)[]> {
+    const o = this.host.options;
+    try {
+      return await this.host.cmd.celeriacFetch(
+        3 + keys.length,
+        this.host.key(o.unackedKey),
+        this.host.key(o.unackedIndexKey),
+        this.host.key(o.badEnvelopeKey),
+        ...keys,
+        max,
+        score,
+        queues.length,
+        ...queues,
+      );
+    } catch (err) {
+      if (this.host.connectionEpoch !== epoch) this.orphanedFetches.push({ score, held: new Set() });
+      throw err;
+    }
+  }
+
+  /** Decode a tracked message and give it to onDelivery (or park it in the bad list); returns its tag when delivered. */
+  private handOver(raw: string, queue: string): string | null {
     let decoded;
     try {
       decoded = decodeEnvelope(raw, queue);
     } catch (err) {
       void this.parkBad(raw, queue, err as Error);
-      return;
+      return null;
     }
     const d = new RedisDelivery(this.host, decoded.message, queue, decoded.exchange, decoded.routingKey, decoded.redelivered, decoded.deliveryTag, raw);
     try {
@@ -344,6 +382,7 @@ export class RedisConsumer implements Consumer {
     } catch (err) {
       this.report(new Error(`onDelivery threw for message ${d.deliveryTag} from queue ${queue}: ${(err as Error).message}`), null);
     }
+    return d.deliveryTag;
   }
 
   /** Move a tracked message the decoder refused from `unacked` to the bad-envelope list, and report it. */

@@ -4,7 +4,8 @@
  * PUB/SUB. See README-style notes in the file headers of envelope.ts, scripts.ts, consumer.ts.
  */
 import { randomUUID } from "node:crypto";
-import Redis, { type RedisOptions } from "ioredis";
+import type Redis from "ioredis";
+import type { RedisOptions } from "ioredis";
 import type { ConnectionOptions } from "node:tls";
 import type { RawMessage } from "../../protocol/message";
 import type { ConsumeOptions, Consumer, PublishItem, PublishTarget, QueueDeclaration, Transport } from "../types";
@@ -24,7 +25,8 @@ import {
   type Binding,
 } from "./keys";
 import { resolveOptions, type RedisTransportOptions, type ResolvedRedisTransportOptions } from "./options";
-import { connectRedisClient, followRedisClient } from "../../connectivity/redis";
+import { connectRedisClient, followRedisClient, newRedisClient } from "../../connectivity/redis";
+import { isSentinelUrl, sentinelRedisOptions } from "../../connectivity/sentinel";
 import { ConnectionStateEmitter, type ConnectionStateListener } from "../../connectivity/state";
 import { ACK_BATCH, defineTransportScripts, type ScriptedRedis } from "./scripts";
 import { TickBatch } from "../tick-batch";
@@ -50,6 +52,8 @@ export class RedisTransport implements Transport, ConsumerHost {
   readonly options: ResolvedRedisTransportOptions;
   private readonly url: string;
   private readonly tls: (() => ConnectionOptions) | null;
+  /** ioredis options reaching the master through the sentinels (sentinel:// URL), else null. */
+  private readonly sentinel: RedisOptions | null;
   private _cmd: ScriptedRedis | null = null;
   private sub: Redis | null = null;
   private subReady: Promise<void> | null = null;
@@ -58,6 +62,7 @@ export class RedisTransport implements Transport, ConsumerHost {
   private readonly consumers = new Set<RedisConsumer>();
   private readonly blockingConnections = new Set<Redis>();
   private closed = false;
+  private epoch = 0;
   private readonly connectionState = new ConnectionStateEmitter();
   /** Acks of one turn of the event loop: one script call (ZREM + HDEL of every tag). */
   private readonly acks = new TickBatch<string>(async (tags) => {
@@ -72,11 +77,12 @@ export class RedisTransport implements Transport, ConsumerHost {
     this.url = url;
     this.options = resolveOptions(url, options);
     this.tls = tls ?? null;
+    this.sentinel = isSentinelUrl(url) ? sentinelRedisOptions(url, options ?? {}, "broker_transport_options") : null;
   }
 
-  /** ioredis options of every connection: TLS, then the caller's redisOptions. */
-  private clientOptions(): RedisOptions {
-    return { ...(this.tls ? { tls: this.tls() } : {}), ...this.options.redisOptions };
+  /** A new connection to the broker (its master, through the sentinels, for sentinel://): TLS, then `options`, then the caller's redisOptions. */
+  private newClient(options: RedisOptions, last: RedisOptions = {}): Redis {
+    return newRedisClient(this.url, this.sentinel, { ...(this.tls ? { tls: this.tls() } : {}), ...options, ...this.options.redisOptions, ...last });
   }
 
   // ------------------------------------------------------------------ connections
@@ -86,15 +92,21 @@ export class RedisTransport implements Transport, ConsumerHost {
     if (!this._cmd) {
       if (this.closed) throw new Error("RedisTransport is closed");
       this._cmd = defineTransportScripts(
-        new Redis(this.url, { lazyConnect: true, enableAutoPipelining: true, ...this.clientOptions() }),
+        this.newClient({ lazyConnect: true, enableAutoPipelining: true }),
       );
       this._cmd.on("error", () => {
         /* reconnects by itself; command errors reach their callers */
       });
+      this._cmd.on("close", () => this.epoch++);
       // The command connection stands for the transport's: lost/reconnected are told from it.
       followRedisClient(this._cmd, this.url, this.connectionState, () => this.closed);
     }
     return this._cmd;
+  }
+
+  /** How many times the command connection closed (ConsumerHost: a fetch that spans a close may have been cut). */
+  get connectionEpoch(): number {
+    return this.epoch;
   }
 
   /** True while the command connection is up. */
@@ -108,7 +120,7 @@ export class RedisTransport implements Transport, ConsumerHost {
   }
 
   newBlockingConnection(): Redis {
-    const conn = new Redis(this.url, { maxRetriesPerRequest: null, ...this.clientOptions(), enableAutoPipelining: false });
+    const conn = this.newClient({ maxRetriesPerRequest: null }, { enableAutoPipelining: false });
     conn.on("error", () => {
       /* the consume loop reports failed commands */
     });
@@ -318,6 +330,19 @@ export class RedisTransport implements Transport, ConsumerHost {
     return restored;
   }
 
+  /**
+   * Restore the unacked entries recorded under exactly `score` (one fetch's) but for the `held`
+   * tags: what a fetch whose answer was lost with its connection took (ConsumerHost).
+   */
+  async restoreFetched(score: string, held: ReadonlySet<string>, onError: (err: Error, raw: string | null) => void): Promise<number> {
+    const tags = await this.cmd.zrangebyscore(this.key(this.options.unackedIndexKey), score, score);
+    let restored = 0;
+    for (const tag of tags) {
+      if (!held.has(tag) && (await this.restoreTag(tag, score, onError)) === 1) restored++;
+    }
+    return restored;
+  }
+
   /** 1 restored, 0 gone, -1 skipped (changed meanwhile). */
   private async restoreTag(tag: string, ceil: string, report: (err: Error, raw: string | null) => void): Promise<number> {
     const o = this.options;
@@ -362,7 +387,7 @@ export class RedisTransport implements Transport, ConsumerHost {
   private subscriber(): Promise<Redis> {
     if (!this.sub) {
       if (this.closed) return Promise.reject(new Error("RedisTransport is closed"));
-      const sub = new Redis(this.url, { lazyConnect: true, ...this.clientOptions(), enableAutoPipelining: false });
+      const sub = this.newClient({ lazyConnect: true }, { enableAutoPipelining: false });
       sub.on("error", () => {
         /* reconnects and re-subscribes by itself */
       });

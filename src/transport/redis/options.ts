@@ -4,8 +4,10 @@
  */
 import type { RedisOptions } from "ioredis";
 import { redactText } from "../../redact";
+import type { SentinelTransportOptions } from "../../connectivity/sentinel";
 
-export interface RedisTransportOptions {
+/** kombu's transport options of `redis://` and `sentinel://` (masterName, sentinelKwargs: connectivity/sentinel.ts). */
+export interface RedisTransportOptions extends SentinelTransportOptions {
   /** Seconds a delivered message may stay unacked before it is restored (kombu: 3600). */
   visibilityTimeout?: number;
   /** Prepended (raw) to every key, binding set and pub/sub channel (kombu 5.2+; default ""). */
@@ -74,10 +76,10 @@ export const DEFAULT_PRIORITY_STEPS: readonly number[] = [0, 3, 6, 9];
 export const DEFAULT_SEP = "\x06\x16";
 export const DEFAULT_BAD_ENVELOPE_KEY = "celeriac.bad-envelopes";
 
-/** The database number of a redis URL (`redis://host:port/3` → 3; `?db=3` also read). */
+/** The database number of a redis URL (`redis://host:port/3` → 3; `?db=3` also read; the first of a sentinel:// list). */
 export function dbFromUrl(url: string): number {
   try {
-    const u = new URL(url);
+    const u = new URL(url.split(";")[0].trim());
     const q = u.searchParams.get("db");
     if (q !== null && /^\d+$/.test(q)) return Number(q);
     const m = /^\/(\d+)/.exec(u.pathname);
