@@ -31,3 +31,6 @@ export type { LogLevel } from "./logging";
 export { CeleryError } from "./protocol/exceptions";
 export type { WireValue, WireObject, SignatureDict } from "./protocol/message";
 export type { ResultMeta, TaskState, ExceptionInfo } from "./protocol/result-meta";
+export { taskLogFields } from "./telemetry/log-fields";
+export type { TaskLogFields } from "./telemetry/log-fields";
+export type { OutgoingTask, TaskBody } from "./protocol/encode";

@@ -15,6 +15,8 @@ export type HandlerOutcome =
 /** What a running handler may ask of the worker. */
 export interface JobHooks {
   updateState(state: string, meta: WireValue): Promise<void>;
+  /** The run span's context as message headers (telemetry/spans.ts), when tracing: a child continues it. */
+  readonly traceHeaders?: Record<string, string>;
 }
 
 /** One handler run. */
