@@ -38,6 +38,8 @@ interface WorkerArgv extends WorkerControlArgv {
   "max-tasks-per-child"?: number;
   "max-memory-per-child"?: number;
   autoscale?: { max: number; min: number };
+  "metrics-port"?: number;
+  "health-max-blocked"?: number;
   beat?: boolean;
   schedule?: string;
 }
@@ -58,6 +60,8 @@ async function worker(argv: WorkerArgv): Promise<void> {
     maxTasksPerChild: argv["max-tasks-per-child"],
     maxMemoryPerChild: argv["max-memory-per-child"],
     autoscale: argv.autoscale,
+    metricsPort: argv["metrics-port"],
+    healthMaxBlockedSeconds: argv["health-max-blocked"],
     ...workerControlSettings(argv, () => shutdown("SIGTERM")),
   });
   let signals = 0;
@@ -130,6 +134,8 @@ void registerControlCommands(registerBeatCommands(yargs(hideBin(process.argv)).s
           .option("max-tasks-per-child", { type: "number", describe: "threads/prefork pool: replace a thread or child after N tasks" })
           .option("max-memory-per-child", { type: "number", describe: "threads/prefork pool: replace a thread (heap) or child (resident memory) past N KiB" })
           .option("autoscale", { type: "string", coerce: parseAutoscale, describe: "MAX,MIN (or MAX, min 0): start MIN pool processes, grow up to MAX under load, shrink back after AUTOSCALE_KEEPALIVE seconds (30)" })
+          .option("metrics-port", { type: "number", describe: "serve /metrics (Prometheus, celery-exporter's names; needs prom-client), /healthz and /readyz on this port" })
+          .option("health-max-blocked", { type: "number", describe: "with --metrics-port: /healthz answers 503 once the event loop has been blocked this many seconds (default 10)" })
           .option("beat", { alias: "B", type: "boolean", describe: "also run the beat scheduler in this process" })
           .option("schedule", { alias: "s", type: "string", describe: "beat state file (with -B)" }),
       ),
