@@ -2,13 +2,14 @@
 // async-hooks context manager, the W3C propagator, a tracer provider), loaded by the CLI worker's
 // main process and by each prefork child alike: every finished span is appended to TRACED_SPANS as
 // a JSON line with the pid that made it. TRACED_BROKER, TRACED_BACKEND, TRACED_QUEUE configure it.
-// traced.hop sends traced.leaf from its handler (in a prefork child: the child continues the trace).
+// traced.hop sends traced.leaf from its handler (in a prefork child: the child continues the trace);
+// traced.leaf returns the log fields of its run.
 const fs = require("node:fs");
 const { context, propagation, trace, SpanKind } = require("@opentelemetry/api");
 const { AsyncLocalStorageContextManager } = require("@opentelemetry/context-async-hooks");
 const { W3CTraceContextPropagator } = require("@opentelemetry/core");
 const { BasicTracerProvider, SimpleSpanProcessor } = require("@opentelemetry/sdk-trace-base");
-const { Celery } = require("../../dist");
+const { Celery, taskLogFields } = require("../../dist");
 
 const file = process.env.TRACED_SPANS;
 const toFile = {
@@ -28,5 +29,6 @@ trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new Sim
 
 const app = new Celery("traced", { broker: process.env.TRACED_BROKER, backend: process.env.TRACED_BACKEND, taskDefaultQueue: process.env.TRACED_QUEUE });
 app.task("traced.hop", async (x) => (await app.sendTask("traced.leaf", [x])).id);
-app.task("traced.leaf", (x) => x);
+// What a JSON log line written by the handler would carry (taskLogFields).
+app.task("traced.leaf", (x) => ({ x, fields: taskLogFields() }));
 module.exports = { app };

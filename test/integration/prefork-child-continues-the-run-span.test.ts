@@ -4,6 +4,7 @@
  * in the child is the run span's child, and the task it sent runs in the same trace. The worker's
  * app module (interop-tests/apps/traced-app.js) registers the SDK in the main process and in each
  * child, writing spans to a file; this process's SDK (test/support/otel.ts) holds the first publish.
+ * A handler's `taskLogFields()` (what JSON log lines carry) names its task and its run span.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,7 +43,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
-test("producer → run (main process) → publish (child) → run: one trace, each span the child of the one before", async () => {
+test("producer → run (main process) → publish (child) → run: one trace, each span the child of the one before; the leaf's log fields name it", async () => {
   const r = await app.sendTask("traced.hop", [3]);
   const leafId = (await r.get({ timeout: 20_000 })) as string;
   await waitFor(() => spansInFile(file).some((s) => s.name === "run/traced.leaf"), 20_000, "run/traced.leaf");
@@ -56,6 +57,10 @@ test("producer → run (main process) → publish (child) → run: one trace, ea
   expect(publish.parent_span_id).toBe(run.span_id);
   expect(leaf.parent_span_id).toBe(publish.span_id);
   expect(leaf.attributes["messaging.message.id"]).toBe(leafId);
+  expect(await app.AsyncResult(leafId).get({ timeout: 20_000 })).toEqual({
+    x: 3,
+    fields: { task_id: leafId, task_name: "traced.leaf", trace_id: produced.trace_id, span_id: leaf.span_id },
+  });
   // The run span is the main process's, the publish the child's.
   expect(run.pid).toBe(worker.child.pid);
   expect(publish.pid).not.toBe(worker.child.pid);

@@ -26,6 +26,20 @@ async function probe(port: number, what: "healthz" | "readyz"): Promise<{ status
   return { status: res.status, text: await res.text() };
 }
 
+/** Probe until it answers `status`; resolves with that answer. */
+async function until(what: "healthz" | "readyz", status: number, ms: number): Promise<{ status: number; text: string }> {
+  let last: { status: number; text: string } | null = null;
+  await waitFor(
+    async () => {
+      last = await probe(port, what);
+      return last.status === status;
+    },
+    ms,
+    `/${what} to say ${status}`,
+  );
+  return last!;
+}
+
 let worker: CliWorker | null = null;
 let app: Celery | null = null;
 let port = 0;
@@ -47,17 +61,8 @@ afterAll(async () => {
 test("/healthz: 200, then 503 while a task blocks the event loop for 4 s, then 200 again", async () => {
   expect(await probe(port, "healthz")).toEqual({ status: 200, text: "ok\n" });
   const r = await app!.sendTask("ts.spin", [4]);
-  let blocked: { status: number; text: string } | null = null;
-  await waitFor(
-    async () => {
-      const p = await probe(port, "healthz");
-      if (p.status === 503) blocked = p;
-      return blocked !== null;
-    },
-    10_000,
-    "/healthz to say 503",
-  );
-  expect(blocked!.text).toMatch(/^unhealthy: the event loop has been blocked for \d+\.\d s\n$/);
+  const blocked = await until("healthz", 503, 10_000);
+  expect(blocked.text).toMatch(/^unhealthy: the event loop has been blocked for \d+\.\d s\n$/);
   expect(await r.get({ timeout: 20_000 })).toBe(4);
   expect(await probe(port, "healthz")).toEqual({ status: 200, text: "ok\n" });
 }, 60_000);
@@ -65,20 +70,11 @@ test("/healthz: 200, then 503 while a task blocks the event loop for 4 s, then 2
 test("/readyz: 200 while consuming, 503 naming the broker once it is gone, 200 once it is back and the worker consumes again", async () => {
   expect(await probe(port, "readyz")).toEqual({ status: 200, text: "ready\n" });
   await privateRedis("stop");
-  let down: { status: number; text: string } | null = null;
-  await waitFor(
-    async () => {
-      const p = await probe(port, "readyz");
-      if (p.status === 503) down = p;
-      return down !== null;
-    },
-    20_000,
-    "/readyz to say 503",
-  );
-  expect(down!.text).toContain(`not ready: broker connection lost (redis://127.0.0.1:${REDIS_PORT}/0`);
+  const down = await until("readyz", 503, 20_000);
+  expect(down.text).toContain(`not ready: broker connection lost (redis://127.0.0.1:${REDIS_PORT}/0`);
   // Liveness is not readiness: the worker's event loop is fine.
   expect((await probe(port, "healthz")).status).toBe(200);
   await privateRedis("start");
-  await waitFor(async () => (await probe(port, "readyz")).status === 200, 30_000, "/readyz to say 200 again");
+  await until("readyz", 200, 30_000);
   expect(await (await app!.sendTask("ts.add", [2, 3])).get({ timeout: 20_000 })).toBe(5);
 }, 90_000);
