@@ -230,7 +230,7 @@ export class CeleryClient implements AppContext {
    */
   async sendTasks<R = unknown>(tasks: readonly TaskMessage[]): Promise<AsyncResult<R>[]> {
     const transport = await this.connection();
-    this.producer ??= new Producer(transport, this.conf, this.oid, this.clock, this.security);
+    this.producer ??= new Producer(transport, this.conf, this.oid, this.clock, this.security, this.signals);
     // Celery's send_task inside a running task: it becomes the parent (and the child one of its children).
     const parent = currentTask();
     const calls = tasks.map(({ name, args = [], kwargs = {}, options = {} }) => {

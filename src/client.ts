@@ -50,3 +50,6 @@ export type { ErrorClass, StoredErrorFields } from "./protocol/error-classes";
 export { MissingOptionalPackageError } from "./protocol/optional-package";
 export type { WireValue, WireObject, SignatureDict } from "./protocol/message";
 export type { ResultMeta, TaskState, ExceptionInfo } from "./protocol/result-meta";
+export { taskLogFields } from "./telemetry/log-fields";
+export type { TaskLogFields } from "./telemetry/log-fields";
+export type { OutgoingTask, TaskBody } from "./protocol/encode";

@@ -11,6 +11,8 @@ import type { ResultTuple } from "./protocol/result-meta";
 /** The running task, as the sending side needs it. */
 export interface CurrentTask {
   readonly id: string;
+  /** Its task name (absent where the sender does not know it). */
+  readonly name?: string;
   readonly rootId: string;
   readonly priority: number | null;
   /** Results of tasks sent while it ran (Celery `request.children`). */
@@ -22,6 +24,11 @@ export interface CurrentTask {
    * callback) to the worker running it; see crash-guard.ts.
    */
   readonly onStrayError?: (error: unknown, origin: StrayOrigin) => void;
+  /**
+   * The OpenTelemetry context of its `run/<task>` span (telemetry/spans.ts), when tracing: the
+   * parent of what it publishes even where no OpenTelemetry context manager carries it.
+   */
+  traceContext?: object;
 }
 
 /** How an error escaped: `process`'s 'unhandledRejection' or 'uncaughtException'. */

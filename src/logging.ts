@@ -4,6 +4,7 @@
  * winston, or anything with their level methods).
  */
 import { redactText } from "./redact";
+import { taskLogFields } from "./telemetry/log-fields";
 
 /** Log levels, Celery's names. */
 export type LogLevel = "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL";
@@ -89,8 +90,16 @@ export class Logger {
     const now = new Date();
     if (this.format === "json") {
       const record: Record<string, string> = { time: now.toISOString(), level, process, message };
-      if (fields.taskId !== undefined) record.task_id = fields.taskId;
-      if (fields.taskName !== undefined) record.task_name = fields.taskName;
+      // the task running here (and its trace, when tracing) unless the line names its task itself
+      const here = taskLogFields();
+      const taskId = fields.taskId ?? here.task_id;
+      const taskName = fields.taskName ?? here.task_name;
+      if (taskId !== undefined) record.task_id = taskId;
+      if (taskName !== undefined) record.task_name = taskName;
+      if (here.trace_id !== undefined && (fields.taskId === undefined || fields.taskId === here.task_id)) {
+        record.trace_id = here.trace_id;
+        record.span_id = here.span_id ?? "";
+      }
       this.write(redactText(JSON.stringify(record)));
       return;
     }

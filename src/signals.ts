@@ -1,7 +1,7 @@
 /**
- * Celery's signals as typed events: `taskReceived`, `taskPrerun`, `taskPostrun`, `taskSuccess`,
- * `taskFailure`, `taskRetry`, `taskRevoked`, `workerReady`, `workerShutdown`,
- * `workerProcessInit`, `workerProcessShutdown`. Listeners run synchronously in registration order
+ * Celery's signals as typed events: `beforeTaskPublish`, `afterTaskPublish`, `taskReceived`,
+ * `taskPrerun`, `taskPostrun`, `taskSuccess`, `taskFailure`, `taskRetry`, `taskRevoked`,
+ * `workerReady`, `workerShutdown`, `workerProcessInit`, `workerProcessShutdown`. Listeners run synchronously in registration order
  * (as Celery's `Signal.send`); an error thrown by a listener, or a rejected promise it returns, is
  * logged and never reaches the worker.
  *
@@ -15,16 +15,31 @@
  * retired, the worker stopping or gone), not when it is killed. A promise an init listener returns
  * is not awaited (tasks may start before it settles); the child waits for those of shutdown
  * listeners before it exits (at most 5 s, then it is killed). The event loop and threads pools run
- * in the main process and fire neither (as Celery's threads and gevent pools).
+ * in the main process and fire neither (as Celery's threads and gevent pools). The publish signals
+ * fire in the process that sends the task, on the app that sends it (`app.signals`), whether a
+ * worker runs there or not: a prefork child sending from a handler fires them on its app.
  */
 import type { RequestInfo } from "./task-types";
 import type { Logger } from "./logging";
 import { writeStderrLine } from "./logging";
 import type { ExceptionInfo } from "./protocol/result-meta";
+import type { TaskBody } from "./protocol/encode";
+import type { TaskHeaders, TaskProperties } from "./protocol/message";
 import { redactText } from "./redact";
 
 /** Payloads, by event name (Celery signal `task_prerun` → `taskPrerun`, ...). */
 export interface WorkerEventMap {
+  /**
+   * A task message is about to be published (Celery `before_task_publish`; `sender` is the task
+   * name). `headers`, `properties` and `body` (`[args, kwargs, embed]`, serialized after the
+   * listeners ran) may be changed in place: the message is sent as they leave them. `exchange`
+   * and `routingKey` are where it goes ("" and the queue name for a direct route, as Celery);
+   * `declare`: the queues declared for it. Listeners run synchronously before the publish; a
+   * promise they return is not awaited.
+   */
+  beforeTaskPublish: { sender: string; body: TaskBody; exchange: string; routingKey: string; headers: TaskHeaders; properties: TaskProperties; declare: Array<{ name: string; exchange?: string; routingKey?: string }> };
+  /** The broker accepted a task message (Celery `after_task_publish`; `sender` is the task name). */
+  afterTaskPublish: { sender: string; body: TaskBody; headers: TaskHeaders; exchange: string; routingKey: string };
   /** A task message was accepted by the worker, before any ETA wait (Celery `task_received`). */
   taskReceived: { taskId: string; task: string; request: RequestInfo };
   /** Before the handler runs (Celery `task_prerun`). */

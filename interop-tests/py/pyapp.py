@@ -28,6 +28,9 @@ Worker: ``python -m celery -A pyapp worker`` (cwd interop-tests/py); client: ``c
                             message signing: security_key, security_certificate,
                             security_cert_store; task and result serializer auth, accept only
                             auth, then app.setup_security()
+  PYAPP_OTEL_SPANS          a file: OpenTelemetry's Celery instrumentation on (newest Celery
+                            only), every span appended to it as a JSON line (otel_spans.py);
+                            run the worker with -P solo
 
 Task names are explicit (``py.*``) so messages do not depend on the module name.
 """
@@ -232,3 +235,24 @@ def beat_tick(self, *args, **kwargs):
         finally:
             client.close()
     return self.request.id
+
+
+# --- OpenTelemetry (newest Celery only): PYAPP_OTEL_SPANS=<file> instruments this app, spans go to
+# the file as JSON lines (otel_spans.py). Run the worker with -P solo (instrumented in this process).
+if _env('PYAPP_OTEL_SPANS'):
+    import otel_spans
+    otel_spans.install(os.environ['PYAPP_OTEL_SPANS'])
+
+
+@app.task(name='py.send_on', bind=True)
+def send_on(self, name, args, queue):
+    """Sends the task ``name`` (a celeriac one in the tracing test) from this task and returns its id."""
+    return app.send_task(name, args=args, queue=queue).id
+
+
+@app.task(name='otel.leaf')
+def otel_leaf(x):
+    """Runs on a celeriac worker in the tracing test; registered here only so that the Celery
+    instrumentation finds the task when py.send_on publishes it (it ends the publish span only for
+    a task it knows)."""
+    raise NotImplementedError('runs on celeriac')

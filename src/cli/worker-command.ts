@@ -42,6 +42,8 @@ export interface WorkerArgv extends WorkerControlArgv {
   "max-tasks-per-child"?: number;
   "max-memory-per-child"?: number;
   autoscale?: { max: number; min: number };
+  "metrics-port"?: number;
+  "health-max-blocked"?: number;
   purge?: boolean;
   "without-gossip"?: boolean;
   "without-mingle"?: boolean;
@@ -69,6 +71,8 @@ export function workerOptions<T>(y: Argv<T>) {
     y
       .option("app", { alias: "A", type: "string", demandOption: true, describe: "module exporting the Celery app" })
       .option("hostname", { alias: "n", type: "string", describe: "node name, e.g. node@%h (default celeriac@%h)" })
+      .option("metrics-port", { type: "number", describe: "serve /metrics (Prometheus, celery-exporter's names; needs prom-client), /healthz and /readyz on this port" })
+      .option("health-max-blocked", { type: "number", describe: "with --metrics-port: /healthz answers 503 once the event loop has been blocked this many seconds (default 10)" })
       .option("config", { type: "string", describe: "settings file with Celery's names (.json, .yaml, .cjs, .mjs); its task_queues are consumed without -Q" })
       .option("statedb", { alias: "S", type: "string", describe: "JSON file keeping revoked ids across restarts" })
       .option("loglevel", { alias: "l", type: "string", default: "info", describe: "DEBUG, INFO, WARNING, ERROR, CRITICAL or FATAL" })
@@ -179,6 +183,8 @@ export async function runWorker(argv: WorkerArgv): Promise<void> {
     maxTasksPerChild: argv["max-tasks-per-child"],
     maxMemoryPerChild: argv["max-memory-per-child"],
     autoscale: argv.autoscale,
+    metricsPort: argv["metrics-port"],
+    healthMaxBlockedSeconds: argv["health-max-blocked"],
     ...workerControlSettings(argv, () => shutdown("SIGTERM")),
   });
   let signals = 0;

@@ -5,7 +5,7 @@ import type { CeleryConfig, Route } from "../config";
 import type { LamportClock } from "../events/clock";
 import { EventDispatcher } from "../events/dispatcher";
 import { encodeTask } from "../protocol/encode";
-import type { TaskSpec } from "../protocol/encode";
+import type { OutgoingTask, TaskSpec } from "../protocol/encode";
 import type { RawMessage, SignatureDict, WireObject, WireValue } from "../protocol/message";
 import type { AuthCodec } from "../protocol/serializers";
 import { toSignatureDict } from "../protocol/signature";
@@ -13,6 +13,9 @@ import { argsRepr, kwargsRepr } from "../protocol/repr";
 import { decodeMessageBody } from "../protocol/decode";
 import type { SignatureInput } from "../protocol/signature";
 import type { Transport, QueueDeclaration } from "../transport/types";
+import type { WorkerSignals } from "../signals";
+import { startPublishSpan } from "../telemetry/spans";
+import type { PublishSpan } from "../telemetry/spans";
 import type { ApplyOptions } from "./options";
 import { resolveRoute } from "./routes";
 
@@ -144,6 +147,10 @@ interface Outgoing {
   to: PublishedTo;
   priority: number | undefined;
   declaration: QueueDeclaration;
+  /** Its headers and body as sent (for afterTaskPublish). */
+  sent: OutgoingTask | null;
+  /** Its `apply_async/<task>` span, when tracing (telemetry/spans.ts). */
+  span: PublishSpan | null;
 }
 
 /** Publishes task messages on one transport, declaring each queue once like Python's producer. */
@@ -161,6 +168,8 @@ export class Producer {
     private readonly clock?: LamportClock,
     /** Signs bodies when the task serializer is `auth` (the app's `setupSecurity()`). */
     private readonly auth: AuthCodec | null = null,
+    /** The app's signals: beforeTaskPublish / afterTaskPublish fire there. */
+    private readonly signals: WorkerSignals | null = null,
   ) {}
 
   /** Celery's default event dispatcher of `app.amqp`: node `gen<pid>@<host>`, the app's clock and event serializer. */
@@ -194,13 +203,30 @@ export class Producer {
    * broker accepted every message.
    */
   async sendMany(calls: readonly ProducerCall[]): Promise<string[]> {
-    const out = calls.map((c) => this.prepare(c));
+    const out: Outgoing[] = [];
+    try {
+      for (const c of calls) out.push(this.prepare(c));
+    } catch (err) {
+      for (const o of out) o.span?.end(err);
+      throw err;
+    }
     const declaring = out.filter((o) => !this.declaredDone.has(o.declaration.name)).map((o) => this.declare(o.declaration));
     if (declaring.length > 0) await Promise.all(declaring);
     const items = out.map((o) => ({ message: o.raw, target: { exchange: o.to.exchange, routingKey: o.to.routingKey, priority: o.priority } }));
-    if (items.length === 1) await this.transport.publish(items[0].message, items[0].target);
-    else if (this.transport.publishMany) await this.transport.publishMany(items);
-    else await Promise.all(items.map((i) => this.transport.publish(i.message, i.target)));
+    try {
+      if (items.length === 1) await this.transport.publish(items[0].message, items[0].target);
+      else if (this.transport.publishMany) await this.transport.publishMany(items);
+      else await Promise.all(items.map((i) => this.transport.publish(i.message, i.target)));
+    } catch (err) {
+      for (const o of out) o.span?.end(err);
+      throw err;
+    }
+    for (const o of out) o.span?.end();
+    if (this.signals && this.signals.listenerCount("afterTaskPublish") > 0) {
+      for (const o of out) {
+        if (o.sent) this.signals.emit("afterTaskPublish", { sender: o.sent.headers.task, body: o.sent.body, headers: o.sent.headers, exchange: o.to.exchange, routingKey: o.to.routingKey });
+      }
+    }
     // task_send_sent_event: as Celery, the event follows the publish (best effort: never fails the send).
     if (this.config.taskSendSentEvent) await Promise.all(out.map((o) => this.dispatcher().send("task-sent", taskSentFields(o.raw, o.to, o.spec))));
     return out.map((o) => o.id);
@@ -211,18 +237,33 @@ export class Producer {
     const { name, args, kwargs, options } = call;
     const route = routeFor(this.config, name, options);
     const spec = buildTaskSpec(this.config, this.replyTo, name, args, kwargs, options, route.priority);
-    const raw = encodeTask(spec, {
-      serializer: options.serializer ?? this.config.taskSerializer,
-      compression: options.compression ?? this.config.taskCompression,
-      protocolExtras: this.config.taskProtocolExtras,
-      auth: this.auth,
-      protocol: this.config.taskProtocol,
-    });
     const exchange = route.exchange ?? route.queue;
     const routingKey = route.routingKey ?? route.queue;
     // Celery publishes direct routes through the anonymous exchange with routing key = queue.
     const direct = exchange === route.queue;
     const to: PublishedTo = { queue: route.queue, exchange: direct ? "" : exchange, routingKey: direct ? route.queue : routingKey };
-    return { id: spec.id, raw, spec, to, priority: spec.priority ?? undefined, declaration: { name: route.queue, exchange, routingKey } };
+    const declaration: QueueDeclaration = { name: route.queue, exchange, routingKey };
+    const signals = this.signals && this.signals.listenerCount("beforeTaskPublish") > 0 ? this.signals : null;
+    const made: { sent: OutgoingTask | null; span: PublishSpan | null } = { sent: null, span: null };
+    let raw: RawMessage;
+    try {
+      raw = encodeTask(spec, {
+        serializer: options.serializer ?? this.config.taskSerializer,
+        compression: options.compression ?? this.config.taskCompression,
+        protocolExtras: this.config.taskProtocolExtras,
+        auth: this.auth,
+        protocol: this.config.taskProtocol,
+        beforeSerialize: (m) => {
+          // As Python's instrumentation (a before_task_publish receiver): the span's context goes into the headers.
+          made.span = startPublishSpan(m.headers, { id: spec.id, task: name, exchange: to.exchange, routingKey: to.routingKey });
+          made.sent = m;
+          signals?.emit("beforeTaskPublish", { sender: name, body: m.body, exchange: to.exchange, routingKey: to.routingKey, headers: m.headers, properties: m.properties, declare: [declaration] });
+        },
+      });
+    } catch (err) {
+      made.span?.end(err);
+      throw err;
+    }
+    return { id: spec.id, raw, spec, to, priority: spec.priority ?? undefined, declaration, sent: made.sent, span: made.span };
   }
 }

@@ -58,7 +58,22 @@ export interface EncodeOptions {
   now?: Date;
   /** What signs the body when `serializer` is `auth` (the app's `setupSecurity()`). */
   auth?: AuthCodec | null;
+  /**
+   * Called with the headers, properties and body ([args, kwargs, embed]) once they are laid out,
+   * before the body is serialized: what it changes is sent (Celery's before_task_publish).
+   */
+  beforeSerialize?: (message: OutgoingTask) => void;
 }
+
+/** A task message before its body is serialized. */
+export interface OutgoingTask {
+  headers: TaskHeaders;
+  properties: TaskProperties;
+  body: TaskBody;
+}
+
+/** A v2 task body: `[args, kwargs, embed]`. */
+export type TaskBody = [WireValue[], WireObject, { [k: string]: SignatureDict[] | SignatureDict | null }];
 
 /** Serializes (and optionally compresses) any body, e.g. events or pidbox messages; `auth` signs it when `serializer` is `auth`. */
 export function encodeBody(
@@ -171,7 +186,9 @@ export function encodeTask(spec: TaskSpec, options: EncodeOptions): RawMessage {
   if (spec.headers) Object.assign(headers, spec.headers);
   publishProperties(properties, spec, expirationSeconds);
 
-  const body = encodeBody([spec.args, spec.kwargs, embedBody(spec.embed)], options.serializer, options.compression, options.auth);
+  const tuple: TaskBody = [spec.args, spec.kwargs, embedBody(spec.embed)];
+  options.beforeSerialize?.({ headers, properties, body: tuple });
+  const body = encodeBody(tuple, options.serializer, options.compression, options.auth);
   if (body.compression) headers.compression = body.compression;
   return {
     body: body.body,

@@ -153,6 +153,8 @@ export interface Transport {
   subscribe(exchange: string, pattern: string, onMessage: (message: RawMessage, routingKey: string) => void): Promise<() => Promise<void>>;
   /** Remove every message from the queues; returns how many were removed. */
   purge(queues: string[]): Promise<number>;
+  /** Messages waiting in a queue (a worker's `celery_queue_length` metric); 0 for a queue that does not exist. */
+  queueLength?(queue: string): Promise<number>;
   /** Put back messages that were delivered but never settled (visibility timeout) – Redis only. */
   restoreUnacked?(): Promise<number>;
 }

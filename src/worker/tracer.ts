@@ -32,6 +32,8 @@ import type { Request, RunStop, TimeLimits, TraceOutcome } from "./request";
 import { autoretryFor, RetryRequest, retriesExhausted, retryApplyOptions, retryCountdown, retryText } from "./retry";
 import { taskLabel } from "./task-label";
 import { signalNumber, SOFT_LIMIT_SIGNAL } from "./signal-name";
+import { inSpanContext, startRunSpan } from "../telemetry/spans";
+import type { RunSpan } from "../telemetry/spans";
 
 export type { TraceOutcome };
 
@@ -50,6 +52,9 @@ export class Tracer {
     private readonly hostname: string,
     private readonly signals: WorkerSignals[] = [],
   ) {}
+
+  /** The `run/<task>` spans of the runs in progress, when tracing (telemetry/spans.ts). */
+  private readonly spans = new WeakMap<Request, RunSpan>();
 
   /** Callbacks, chain steps, chord joins and errbacks (docs/protocol.md §3.6). */
   private canvasRunner: WorkerCanvas | null = null;
@@ -167,6 +172,9 @@ export class Tracer {
   private async trace(task: RegisteredTask, request: Request, pool: ExecutionPool, limits: TimeLimits, handlerDone: () => void): Promise<TraceOutcome> {
     const t = request.task;
     const tracksStarted = this.storesResult(task, request) && (task.options.trackStarted ?? this.app.conf.taskTrackStarted);
+    // As Python's instrumentation, the span starts with task_prerun and ends with task_postrun.
+    const span = startRunSpan(request.info);
+    if (span) this.spans.set(request, span);
     if (this.heard("taskPrerun")) this.emit("taskPrerun", { taskId: t.id, task: t.task, request: request.info, args: t.args, kwargs: t.kwargs });
     const started = performance.now();
     let args: unknown[];
@@ -176,7 +184,7 @@ export class Tracer {
       if (tracksStarted) await this.storeStarted(request, process.pid);
       return this.finish(task, request, await this.fail(task, request, err), null);
     }
-    const current = new RunningTask(this, request, this.logger);
+    const current = new RunningTask(this, request, this.logger, span);
     // STARTED carries the pid of the process running the handler (Celery's: the pool child's), known
     // once the pool has given the job to one; states the handler sets are stored after it.
     let markStored = (): void => undefined;
@@ -184,7 +192,8 @@ export class Tracer {
     const handlerTask = pool.kind === "eventloop" && task.options.bind ? withReplace(task) : task;
     // Only a handler on the event loop runs here; a prefork child makes the job its own current
     // task. Never entering the context keeps async_hooks' promise hooks off in this process.
-    const execution = pool.kind === "eventloop" ? runAsTask(current, () => pool.start(handlerTask, request, args, current)) : pool.start(handlerTask, request, args, current);
+    const start = (): Execution => pool.start(handlerTask, request, args, current);
+    const execution = pool.kind === "eventloop" ? runAsTask(current, span ? () => inSpanContext(span.context, start) : start) : start();
     request.workerPid = execution.pid ?? process.pid;
     if (tracksStarted) {
       await this.storeStarted(request, request.workerPid);
@@ -206,7 +215,10 @@ export class Tracer {
       await this.terminated(task, request, signal, () => execution.kill(signal));
     }
     if (first.kind !== "throw") handlerDone();
-    if (first.kind === "abandon") return "ABANDONED";
+    if (first.kind === "abandon") {
+      this.endSpan(request, null);
+      return "ABANDONED";
+    }
     if (first.kind === "terminated") return this.finish(task, request, "REVOKED", null);
     if (first.kind === "hard") return this.finish(task, request, await this.timeLimit(task, request, first.seconds), null);
     if (first.kind === "lost") return this.finish(task, request, await this.lost(task, request, first.error), null);
@@ -312,10 +324,20 @@ export class Tracer {
   }
 
   private finish(task: RegisteredTask, request: Request, outcome: TraceOutcome, retval: unknown): TraceOutcome {
-    if (!this.heard("taskPostrun")) return outcome;
+    const span = this.spans.has(request);
+    if (!span && !this.heard("taskPostrun")) return outcome;
     const state = outcome === "TIMEOUT" || outcome === "LOST" ? "FAILURE" : outcome === "REQUEUE" ? "PENDING" : outcome;
     this.emit("taskPostrun", { taskId: request.task.id, task: request.task.task, request: request.info, retval, state });
+    this.endSpan(request, state);
     return outcome;
+  }
+
+  /** End the run's span (after the task_postrun listeners, as Python's receiver runs among them). */
+  private endSpan(request: Request, state: string | null): void {
+    const span = this.spans.get(request);
+    if (!span) return;
+    this.spans.delete(request);
+    span.end(state);
   }
 
   private async fail(task: RegisteredTask, request: Request, err: unknown, traceback: string | null = taskTraceback(err)): Promise<"FAILURE"> {
@@ -324,6 +346,7 @@ export class Tracer {
     if (this.storesErrors(task, request)) await this.store(request, "FAILURE", info, traceback);
     await this.canvas.afterFailure(request, info, traceback);
     this.logger.error(`Task ${taskLabel(t)} raised unexpected: ${excRepr(info)}${traceback ? "\n" + traceback.replace(/\n$/, "") : ""}`, { taskId: t.id, taskName: t.task });
+    this.spans.get(request)?.fail(err, info);
     this.emit("taskFailure", { taskId: t.id, task: t.task, request: request.info, exception: err, excInfo: info, traceback });
     return "FAILURE";
   }
@@ -335,6 +358,7 @@ export class Tracer {
     const info = timeLimitExceeded(seconds);
     if (this.storesErrors(task, request)) await this.storeException(request, "FAILURE", info);
     await this.canvas.afterFailure(request, info, null);
+    this.spans.get(request)?.fail(info, info);
     this.emit("taskFailure", { taskId: t.id, task: t.task, request: request.info, exception: info, excInfo: info, traceback: null });
     return "TIMEOUT";
   }
@@ -374,6 +398,7 @@ export class Tracer {
       await this.store(request, "RETRY", result, retryTraceback(retry, text), [[[t.id, null], null]]);
     }
     this.logger.info(`Task ${taskLabel(t)} retry: ${text}`, { taskId: t.id, taskName: t.task });
+    this.spans.get(request)?.retry(text);
     this.emit("taskRetry", { taskId: t.id, task: t.task, request: request.info, reason: text, exception: exc });
     return "RETRY";
   }
@@ -385,22 +410,32 @@ export class Tracer {
  */
 class RunningTask implements CurrentTask, JobHooks {
   readonly id: string;
+  readonly name: string;
   readonly rootId: string;
   readonly priority: number | null;
   readonly children: ResultTuple[] = [];
   done = false;
   /** Set while STARTED (track_started) is being stored: states the handler sets wait for it. */
   startedStored: Promise<void> | null = null;
+  readonly traceContext?: object;
 
   constructor(
     private readonly tracer: Tracer,
     private readonly request: Request,
     private readonly logger: Logger,
+    private readonly span: RunSpan | null,
   ) {
     const t = request.task;
     this.id = t.id;
+    this.name = t.task;
     this.rootId = t.rootId || t.id;
     this.priority = t.priority;
+    if (span) this.traceContext = span.context;
+  }
+
+  /** The run span's context as headers, for a prefork child (made when the pool asks). */
+  get traceHeaders(): Record<string, string> | undefined {
+    return this.span?.headers();
   }
 
   onStrayError(error: unknown, origin: StrayOrigin): void {

@@ -91,6 +91,16 @@ export interface WorkerOptions extends WorkerControlOptions {
   /** A JSON file keeping revoked ids across restarts (Celery `--statedb`): loaded at start, saved at stop. */
   statedb?: string;
   /**
+   * Serve `/metrics` (Prometheus, celery-exporter's names), `/healthz` and `/readyz` on this port
+   * (0: any free port, see `worker.metricsServer.port`); needs the optional peer dependency
+   * prom-client. Started with the worker, stopped after it (`celeriac worker --metrics-port`).
+   */
+  metricsPort?: number;
+  /** The address of the metrics port (default: every interface). */
+  metricsHost?: string;
+  /** `/healthz` answers 503 once the event loop has been blocked this many seconds (default 10). */
+  healthMaxBlockedSeconds?: number;
+  /**
    * Catch errors that escape tasks at process level (default true): a task's stray rejection or
    * throwing callback is logged against the task and the worker carries on; an uncaught
    * exception outside any task shuts the worker down warm and exits 1 (see crash-guard.ts).

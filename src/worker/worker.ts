@@ -31,6 +31,9 @@ import { DEFAULT_NODE_NAME } from "./worker-types";
 import type { WorkerControlHandle } from "./control";
 import { connectWorker, logConnectionStates } from "./broker-connection";
 import { signalName } from "./signal-name";
+import type { MetricsServer } from "./observability/server";
+import type { Transport } from "../transport/types";
+import type * as ObservabilityModule from "./observability/server";
 
 export type { WorkerStats };
 export type { WorkerOptions, WorkerControlOptions, RevokeOptions, StopOptions } from "./worker-types";
@@ -70,6 +73,10 @@ export class Worker implements ControlledWorker {
   private unguard: (() => void) | null = null;
   /** Stops logging the broker/backend connection state. */
   private unwatchConnections: (() => void) | null = null;
+  /** `/metrics`, `/healthz` and `/readyz`, with `metricsPort` (observability/server.ts). */
+  readonly metricsServer: MetricsServer | null = null;
+  private unfollowMetrics: (() => void) | null = null;
+  private transport: Transport | null = null;
 
   constructor(private readonly app: AppContext, private readonly options: WorkerOptions = {}) {
     this.hostname = options.hostname ?? `${DEFAULT_NODE_NAME}@${osHostname()}`;
@@ -105,13 +112,41 @@ export class Worker implements ControlledWorker {
           this.emit("taskReceived", { taskId: request.task.id, task: request.task.task, request: request.info });
         }
       },
-      taskEvent: (type, fields) => this.control?.taskEvent(type, fields),
+      taskEvent: (type, fields) => {
+        if (type === "task-rejected" && this.metricsServer) this.countRejected(fields.uuid);
+        this.control?.taskEvent(type, fields);
+      },
     });
+    if (options.metricsPort !== undefined) this.metricsServer = this.createMetricsServer(options);
     if (autoscale) {
       // Celery's prefetch window with autoscale: max × the multiplier.
       this.consumer.setPrefetch(autoscale.max * prefetchMultiplier);
       this.autoscaler = new Autoscaler(this.consumer, { ...autoscale, prefetchMultiplier, logger: this.logger });
     }
+  }
+
+  /** The metrics port's server, its metrics following this worker's signals (loaded only when asked for). */
+  private createMetricsServer(options: WorkerOptions): MetricsServer {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded for a metrics port only
+    const { MetricsServer: Server } = require("./observability/server") as typeof ObservabilityModule;
+    const server = new Server(
+      this.hostname,
+      {
+        active: () => this.consumer.active.length,
+        queues: () => this.consumer.queues,
+        queueLength: (q) => queueLength(this.transport, q),
+        up: () => this.transport !== null && !this.stopping,
+      },
+      { port: options.metricsPort ?? 0, host: options.metricsHost, maxBlockedSeconds: options.healthMaxBlockedSeconds },
+    );
+    this.unfollowMetrics = server.metrics.follow(this.signals, this.app.signals);
+    return server;
+  }
+
+  /** celery_task_rejected_total: the request is still running or reserved when it is rejected. */
+  private countRejected(id: unknown): void {
+    const r = [...this.consumer.active, ...this.consumer.reserved].find((x) => x.task.id === id);
+    if (r) this.metricsServer?.metrics.count("rejected", r.task.task, r.delivery.routingKey);
   }
 
   /** Queues consumed now (add_consumer / cancel_consumer change them through the consumer). */
@@ -210,6 +245,7 @@ export class Worker implements ControlledWorker {
     try {
       await this.startConsuming();
     } catch (err) {
+      await this.metricsServer?.stop();
       await this.executor.close();
       this.unguard?.();
       this.unguard = null;
@@ -222,10 +258,14 @@ export class Worker implements ControlledWorker {
       await loadStateDb(this.statedb, this.revoked);
       this.logger.info(`Loaded ${this.revoked.size} revoked ids from statedb ${this.statedb}`);
     }
+    await this.metricsServer?.start();
+    if (this.metricsServer) this.logger.info(`Serving /metrics, /healthz and /readyz on port ${this.metricsServer.port}`);
     // Celery's order: the pool starts before the consumer connects.
     await this.executor.open();
     const { transport, backend } = await connectWorker(this.app, this.logger, () => this.stopping !== null);
+    this.transport = transport;
     this.unwatchConnections = logConnectionStates(transport, backend, this.logger);
+    this.metricsServer?.watch(transport, backend);
     const tracer = new Tracer(this.app, backend, this.logger, this.hostname, [this.signals, this.app.signals]);
     await this.consumer.start({ transport, backend, tracer });
     // Not when stop() came while connecting: the pool is closing.
@@ -234,6 +274,7 @@ export class Worker implements ControlledWorker {
     this.logger.info(`${this.hostname} ready.`);
     this.control = await startWorkerControl(this.app, this, transport, this.logger, this.options);
     this.emit("workerReady", { hostname: this.hostname });
+    if (!this.stopping) this.metricsServer?.setConsuming(true);
   }
 
   /** The crash guard found the process unsafe: warm shutdown (what is held goes back), then exit 1. */
@@ -261,6 +302,7 @@ export class Worker implements ControlledWorker {
   }
 
   private async shutdown(): Promise<void> {
+    this.metricsServer?.setConsuming(false);
     this.autoscaler?.stop();
     this.unwatchConnections?.();
     await this.control?.stop().catch((err: Error) => this.logger.error(`Could not stop remote control: ${err.message}`));
@@ -274,9 +316,23 @@ export class Worker implements ControlledWorker {
       }
     }
     this.emit("workerShutdown", { hostname: this.hostname, cold: this.cold });
+    this.unfollowMetrics?.();
+    await this.metricsServer?.stop();
     this.unguard?.();
     this.unguard = null;
     this.logger.info(`${this.hostname} stopped.`);
+  }
+}
+
+/** Messages waiting in `queue` (null when unknown: not connected, a transport without queueLength, a broker that does not answer in 2 s). */
+async function queueLength(transport: Transport | null, queue: string): Promise<number | null> {
+  if (!transport?.queueLength) return null;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 2000)));
+  try {
+    return await Promise.race([transport.queueLength(queue).catch(() => null), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

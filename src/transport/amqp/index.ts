@@ -174,6 +174,16 @@ export class AmqpTransport implements Transport, ConnectionListener {
     };
   }
 
+  /** The message count of a passive queue.declare; a queue that does not exist counts 0. */
+  async queueLength(queue: string): Promise<number> {
+    try {
+      return await withChannel(this.opener, (ch) => ch.checkQueue(queue).then((ok) => ok.messageCount));
+    } catch (err) {
+      if (replyCode(err) === 404) return 0;
+      throw err;
+    }
+  }
+
   /** queue.purge per queue; a queue that does not exist counts 0. */
   async purge(queues: string[]): Promise<number> {
     let total = 0;

@@ -469,6 +469,11 @@ export class RedisTransport implements Transport, ConsumerHost {
     return total;
   }
 
+  /** Messages waiting in a queue (all priority buckets). */
+  queueLength(queue: string): Promise<number> {
+    return this.size(queue);
+  }
+
   /** Messages waiting in a queue (all buckets). */
   async size(queue: string): Promise<number> {
     const multi = this.cmd.multi();

@@ -10,6 +10,7 @@
  */
 import { runInThisContext } from "node:vm";
 import { runAsTask } from "../../current-task";
+import { inRemoteContext } from "../../telemetry/spans";
 import { SLOT_RUNNER } from "./slot-runner";
 import type { SlotChannel, SlotHandle } from "./slot-runner";
 import type { ParentMessage } from "./slot-protocol";
@@ -49,6 +50,7 @@ const slot = load(require)({
   redirect: settings.redirect ?? false,
   hostname: settings.hostname ?? "",
   runAsTask,
+  inTrace: inRemoteContext,
 });
 process.on("disconnect", () => slot.shutdown());
 process.on("message", (m: ParentMessage) => {

@@ -264,7 +264,7 @@ export abstract class SlotPool implements ExecutionPool {
     const slot = this.idleSlot();
     slot.busy = job;
     try {
-      slot.host.post({ type: "run", job: job.id, name: task.name, args, info: request.info });
+      slot.host.post({ type: "run", job: job.id, name: task.name, args, info: request.info, trace: hooks.traceHeaders });
     } catch (err) {
       slot.busy = null;
       finish({ kind: "throw", error: err });

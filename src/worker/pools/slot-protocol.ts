@@ -31,6 +31,7 @@ export type SlotMessage =
  */
 export type ParentMessage =
   | { type: "shutdown" }
-  | { type: "run"; job: number; name: string; args: unknown[]; info: RequestInfo }
+  /** `trace`: the run span's context as headers (telemetry/spans.ts), when tracing. */
+  | { type: "run"; job: number; name: string; args: unknown[]; info: RequestInfo; trace?: Record<string, string> }
   | { type: "soft"; job: number }
   | { type: "stateStored"; seq: number; error?: string };

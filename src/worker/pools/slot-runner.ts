@@ -22,6 +22,8 @@
  *   Errors of listeners go to the pool as `log` lines.
  * `runAsTask` (prefork: current-task.ts of the celeriac the child entry belongs to) makes the job
  * the app's current task, so tasks it sends get it as parent; they come back in `children`.
+ * `inTrace` (prefork, when the job carries `trace` headers) runs it in the OpenTelemetry context of
+ * its run span in the main process, so what it publishes continues the trace.
  */
 import type { CurrentTask } from "../../current-task";
 
@@ -166,8 +168,10 @@ channel.onMessage(async (msg) => {
   };
   current = { job, abort, bound: !!(task && task.options && task.options.bind), fail };
   const info = msg.info || {};
-  const asTask = { id: info.id, rootId: info.rootId || info.id, priority: info.deliveryInfo ? info.deliveryInfo.priority : null, children: [], done: false };
-  const run = (fn) => strayContext.run({ name: info.name || msg.name, id: info.id }, () => (channel.runAsTask ? channel.runAsTask(asTask, fn) : fn()));
+  const asTask = { id: info.id, name: info.task || msg.name, rootId: info.rootId || info.id, priority: info.deliveryInfo ? info.deliveryInfo.priority : null, children: [], done: false };
+  const asCurrent = (fn) => (channel.runAsTask ? channel.runAsTask(asTask, fn) : fn());
+  const traced = (fn) => (msg.trace && channel.inTrace ? channel.inTrace(msg.trace, asTask, () => asCurrent(fn)) : asCurrent(fn));
+  const run = (fn) => strayContext.run({ name: info.name || msg.name, id: info.id }, () => traced(fn));
   await run(async () => {
   try {
     if (!task) throw new Error("task " + msg.name + " is not registered in " + channel.appModule);
@@ -240,6 +244,8 @@ export interface SlotChannel {
   hostname?: string;
   /** Run `fn` with `task` as the app's current task (current-task.ts's runAsTask). */
   runAsTask?: <T>(task: CurrentTask, fn: () => T) => T;
+  /** Run `fn` in the trace context of the job's run span, also the task's `traceContext` (telemetry/spans.ts's inRemoteContext). */
+  inTrace?: <T>(headers: Record<string, string>, task: { traceContext?: object }, fn: () => T) => T;
 }
 
 /** What `runSlot` returns. */

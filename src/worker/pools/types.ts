@@ -18,6 +18,8 @@ export interface JobHooks {
   updateState(state: string, meta: WireValue): Promise<void>;
   /** A line of the task's logger (`ctx.logger`), in Celery's task format. */
   log(level: LogLevel, message: string): void;
+  /** The run span's context as message headers (telemetry/spans.ts), when tracing: a child continues it. */
+  readonly traceHeaders?: Record<string, string>;
 }
 
 /** One handler run. */
