@@ -6,6 +6,7 @@
 //   BENCH_REDIS_PORT / BENCH_AMQP_PORT   private brokers started (or reused) here (16391 / 5692)
 //   BENCH_IGNORE_RESULT=1                task_ignore_result (no result stored)
 //   NODE_ARGS="--trace-gc"               extra node flags for the worker
+//   BENCH_WORKER_ARGS="--prefetch-multiplier 8"   extra `celeriac worker` options
 //   BENCH_CELERIAC_DIST=<dir>/dist       the built celeriac to run (default: this checkout's)
 //   ALLOC=1                              also sample every allocation of the worker
 //                                        (alloc-sampling.js) and print bytes by area and site
@@ -118,7 +119,7 @@ async function main() {
   if (process.env.NODE_ARGS) nodeArgs.push(...process.env.NODE_ARGS.split(" ").filter(Boolean));
   const perfData = path.join(PROFILE_DIR, profName.replace(/\.cpuprofile$/, ".perf.data"));
   const cli = path.join(DIST, "cli/main.js");
-  const workerArgs = process.env.WORKER === "celery-node" ? [path.join(ROOT, "bench/celery-node-worker.js")] : [cli, "worker", "-A", "bench/tsapp.js", "-P", "eventloop", "-c", process.env.BENCH_CONCURRENCY || "16", "-l", "warning"];
+  const workerArgs = process.env.WORKER === "celery-node" ? [path.join(ROOT, "bench/celery-node-worker.js")] : [cli, "worker", "-A", "bench/tsapp.js", "-P", "eventloop", "-c", process.env.BENCH_CONCURRENCY || "16", "-l", "warning", ...(process.env.BENCH_WORKER_ARGS || "").split(" ").filter(Boolean)];
   const child = spawn(process.execPath, [...nodeArgs, ...workerArgs], { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d.toString()));

@@ -12,6 +12,7 @@ export class ConcurrencyGate<T> {
   private limit: number;
   private readonly waiting: T[] = [];
   private idleWaiters: Array<() => void> = [];
+  private draining = false;
 
   /**
    * `runner` runs one item (its rejection is ignored: the runner reports its own failures); it may
@@ -63,6 +64,18 @@ export class ConcurrencyGate<T> {
   }
 
   private drain(): void {
+    // A runner that releases its slot before it returns (synchronously) is inside this loop: the
+    // loop goes on with the freed slot instead of starting the next item within that runner's call.
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      this.startWaiting();
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private startWaiting(): void {
     while (this.running < this.limit && this.waiting.length) {
       const item = this.waiting.shift() as T;
       this.running++;

@@ -85,7 +85,7 @@ export class Consumer {
   private transportConsumer: TransportConsumer | null = null;
   /** The prefetch window: unacked messages held, ETA-held ones aside. */
   private window: number;
-  /** Delivered, not yet settled, not ETA-held: counted against the window. */
+  /** Counted against the window: delivered, not yet settled, not ETA-held; or settled early and its outcome still being stored (see execute). */
   private unsettled = 0;
   private closed = false;
   private cold = false;
@@ -438,14 +438,24 @@ export class Consumer {
   }
 
   /**
-   * Run a request the gate let through. On a pool with children (prefork, threads) its slot goes
-   * to the next request once the handler is done (`release`), before the outcome is stored, so a
-   * child gets its next job at once. On the event loop it holds the slot until it settles: a
-   * worker with -c 1 runs one task at a time, signals included (postrun before the next prerun),
-   * as a Celery pool process does.
+   * Run a request the gate let through. Its slot goes to the next request once the handler is
+   * done (`release`), before the outcome is stored and (acks_late) acked: a prefork or thread child
+   * gets its next job at once, and on the event loop the next handler runs while this outcome is
+   * on its way to the backend (held slots would bound the stores per backend round trip by -c).
+   * From then until it settles the request counts against the prefetch window again (an early ack
+   * took it out), so what the worker holds stays bounded by the window. The event loop with -c 1
+   * holds the slot until the request settles: one task at a time, signals included (postrun
+   * before the next prerun), as a Celery pool process does.
    */
   private async execute(request: Request, gateRelease: () => void): Promise<void> {
-    const release = this.options.executor.kind === "eventloop" ? () => undefined : gateRelease;
+    let outstanding = false;
+    const serial = this.options.executor.kind === "eventloop" && this.gate.size === 1;
+    const release = (): void => {
+      if (serial || outstanding) return;
+      outstanding = request.acknowledged;
+      if (outstanding) this.unsettled++;
+      gateRelease();
+    };
     const task = this.app.tasks.get(request.task.task) as RegisteredTask;
     const tracer = (this.connection as ConsumerConnection).tracer;
     if (this.cold) {
@@ -470,6 +480,7 @@ export class Consumer {
         stats.total[request.task.task] = (stats.total[request.task.task] ?? 0) + 1;
       }
       if (policy.acksLate) await request.finish(outcome, policy);
+      if (outstanding) this.unsettled--; // the gate pokes the transport once this settles
     }
   }
 }

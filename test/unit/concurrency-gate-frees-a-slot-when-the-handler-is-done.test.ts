@@ -62,3 +62,29 @@ test("an item that never releases holds its slot until it settles; a second rele
   expect(r.started).toEqual(["a", "b", "c", "d"]);
   expect(gate.active).toBe(2);
 });
+
+test("a runner that releases its slot before it returns: the next item starts after that runner returned, never inside it", async () => {
+  const events: string[] = [];
+  let depth = 0;
+  let deepest = 0;
+  let unblock: () => void = () => undefined;
+  const gate = new ConcurrencyGate<number>(1, (item, release) => {
+    if (item < 0) {
+      unblock = release; // holds the slot while the others queue up
+      return new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    deepest = Math.max(deepest, ++depth);
+    events.push(`start ${item}`);
+    release(); // a synchronous handler is done at once; its outcome is stored later
+    events.push(`released ${item}`);
+    depth--;
+    return Promise.resolve();
+  });
+  gate.submit(-1);
+  for (let i = 0; i < 10000; i++) gate.submit(i);
+  unblock();
+  await gate.onIdle();
+  expect(deepest).toBe(1);
+  expect(events.slice(0, 4)).toEqual(["start 0", "released 0", "start 1", "released 1"]);
+  expect(events).toHaveLength(20000);
+});
