@@ -90,7 +90,7 @@ describe.each(BROKERS)("on $name", (broker) => {
         nothing: [{ ok: "autoscale now max=5 min=2" }],
         last: { autoscaler: { max: 5, min: 2, current: 2, qty: 0 }, "max-concurrency": 1, processes: 2, prefetch_count: 20 },
       });
-      expect(ts.output()).toContain("concurrency {min=1, max=3} (prefork)");
+      expect(ts.output()).toContain("concurrency: {min=1, max=3} (prefork)"); // Celery's banner
     });
 
     test("celery control autoscale 5 1 and celeriac control autoscale 5 1 print the same for both workers", async () => {
