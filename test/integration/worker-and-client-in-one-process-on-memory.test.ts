@@ -2,28 +2,23 @@
  * `memory://` and `cache+memory://`: a worker and a client in one process with nothing else
  * running (no Redis, no RabbitMQ): tasks, results, retries, ETA, canvas, remote control and events.
  */
-import type { BoundTaskContext, CeleryEvent, Worker } from "../../src";
+import type { BoundTaskContext, CeleryEvent } from "../../src";
 import { Celery, EventReceiver, chain, chord, group } from "../../src";
-import { captureLogger, unique } from "../support/app";
+import { captureLogger, perTestApp, unique } from "../support/app";
 import { waitFor } from "../support/wait";
 
-let app: Celery;
-let worker: Worker | null = null;
+const current = perTestApp();
 const logger = captureLogger();
+afterEach(() => {
+  logger.lines.length = 0;
+});
 
 function memoryApp(): Celery {
   return new Celery("mem", { broker: "memory://", backend: "cache+memory://", taskDefaultQueue: unique("mem") });
 }
 
-afterEach(async () => {
-  await worker?.stop();
-  worker = null;
-  await app?.close();
-  logger.lines.length = 0;
-});
-
 async function setup() {
-  app = memoryApp();
+  const app = (current.app = memoryApp());
   const add = app.task("tasks.add", (x: number, y: number) => x + y);
   const tsum = app.task("tasks.tsum", (xs: number[]) => xs.reduce((a, b) => a + b, 0));
   let runs = 0;
@@ -39,9 +34,9 @@ async function setup() {
   const fail = app.task("tasks.fail", () => {
     throw new RangeError("no");
   });
-  worker = app.worker({ concurrency: 4, logger, hostname: `${unique("w")}@memory` });
+  const worker = (current.worker = app.worker({ concurrency: 4, logger, hostname: `${unique("w")}@memory` }));
   await worker.start();
-  return { add, tsum, flaky, fail };
+  return { app, worker, add, tsum, flaky, fail };
 }
 
 test("a task sent to memory:// runs on the worker; its result is read from cache+memory://", async () => {
@@ -79,9 +74,9 @@ test("chain, group and chord run on the worker (chords joined by the memory back
 });
 
 test("remote control and events reach the worker in the same process", async () => {
-  await setup();
+  const { app, worker } = await setup();
   const replies = await app.control.ping({ timeout: 1 });
-  expect(replies).toEqual([{ [worker!.hostname]: { ok: "pong" } }]);
+  expect(replies).toEqual([{ [worker.hostname]: { ok: "pong" } }]);
   const events: CeleryEvent[] = [];
   const receiver = new EventReceiver(await app.connection(), (e: CeleryEvent) => void events.push(e));
   await receiver.start();
@@ -96,7 +91,7 @@ test("remote control and events reach the worker in the same process", async () 
 });
 
 test("two apps of one process share the broker and the results (kombu's global state)", async () => {
-  const { add } = await setup();
+  const { app, add } = await setup();
   const client = new Celery("other", { broker: "memory://", backend: "cache+memory://", taskDefaultQueue: app.conf.taskDefaultQueue });
   try {
     const r = await client.sendTask("tasks.add", [20, 22]);
