@@ -32,11 +32,6 @@ export function isoformatUtc(d: Date, alwaysFraction = false): string {
   return `${naiveParts(d)}${fraction(d, alwaysFraction)}+00:00`;
 }
 
-/** Python `datetime.utcnow().isoformat()` (naive UTC): `2026-11-22T01:41:12.089000`. */
-export function isoformatNaiveUtc(d: Date, alwaysFraction = false): string {
-  return `${naiveParts(d)}${fraction(d, alwaysFraction)}`;
-}
-
 /** kombu 5.2 JSON encoding of an aware UTC datetime: isoformat with `+00:00` replaced by `Z`. */
 export function kombu52DatetimeString(d: Date): string {
   return `${naiveParts(d)}${fraction(d, false)}Z`;
