@@ -58,8 +58,8 @@ export function buildTaskSpec(
   const id = options.taskId ?? uuid4();
   const now = Date.now();
   const eta = options.eta !== undefined ? toDate(options.eta) : options.countdown !== undefined ? new Date(now + options.countdown * 1000) : null;
-  const expires =
-    options.expires === undefined ? null : typeof options.expires === "number" ? new Date(now + options.expires * 1000) : toDate(options.expires);
+  // Seconds stay seconds so the AMQP `expiration` is exactly them, as in Celery's send_task.
+  const expires = options.expires === undefined ? null : typeof options.expires === "number" ? options.expires : toDate(options.expires);
   return {
     id,
     task: taskName,

@@ -385,17 +385,20 @@ export class Tracer {
       return this.fail(task, request, new MaxRetriesExceededError(`Can't retry ${t.task}[${t.id}] args:${sigArgs} kwargs:${sigKwargs}`));
     }
     const options = retryApplyOptions(request, retry.options, task.options);
+    // Python's str(Retry): "Retry in <countdown>s: <repr(exc)>" or "Retry at <eta>".
+    const text = retryText(exc, retry.options.eta ?? retryCountdown(retry.options, task.options) ?? null);
+    // RETRY is stored before the retry is published (Celery publishes first): the retried run may
+    // start on another slot or worker at once and must never have its outcome overwritten by RETRY.
+    // A publish that fails then stores FAILURE over it.
+    if (this.storesErrors(task, request)) {
+      const result = hasExc ? errorToExceptionInfo(exc) : null;
+      await this.store(request, "RETRY", result, retryTraceback(retry, text), [[[t.id, null], null]]);
+    }
     try {
       await this.app.sendTask(t.task, retry.options.args ?? t.args, retry.options.kwargs ?? t.kwargs, options);
     } catch (err) {
       this.logger.error(`Task ${taskLabel(t)} could not be retried: ${(err as Error).message}`);
       return this.fail(task, request, err);
-    }
-    // Python's str(Retry): "Retry in <countdown>s: <repr(exc)>" or "Retry at <eta>".
-    const text = retryText(exc, retry.options.eta ?? retryCountdown(retry.options, task.options) ?? null);
-    if (this.storesErrors(task, request)) {
-      const result = hasExc ? errorToExceptionInfo(exc) : null;
-      await this.store(request, "RETRY", result, retryTraceback(retry, text), [[[t.id, null], null]]);
     }
     this.logger.info(`Task ${taskLabel(t)} retry: ${text}`, { taskId: t.id, taskName: t.task });
     this.spans.get(request)?.retry(text);
