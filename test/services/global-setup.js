@@ -8,16 +8,17 @@
  * jest forks afterwards).
  *
  * Jest runs this once per distinct globalSetup path, not once per project; it is idempotent anyway.
+ *
+ * Redis and RabbitMQ are started once per SLOT, one slot per jest worker (slots.js): slot 1 on the
+ * ports above, slot N on them + (N - 1) * 100; test/services/slot-env.js points each worker at its
+ * own. All servers start at the same time.
  */
-const { execFileSync } = require("child_process");
+const { execFile, execFileSync } = require("child_process");
 const path = require("path");
+const { basePorts, slotPorts } = require("./slots");
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const PRIVATE_REDIS = path.join(ROOT, "scripts", "private-redis.sh");
-
-function redisPort() {
-  return Number(process.env.CELERIAC_TEST_REDIS_PORT || 16379);
-}
 
 function redisDir(port) {
   return path.join(ROOT, ".tmp", `redis-${port}`);
@@ -25,23 +26,22 @@ function redisDir(port) {
 
 /** What this process started, for global-teardown.js (same process, separate module). */
 function started() {
-  globalThis.__CELERIAC_SERVICES_STARTED__ ??= {};
+  globalThis.__CELERIAC_SERVICES_STARTED__ ??= { redis: [], rabbitmq: [] };
   return globalThis.__CELERIAC_SERVICES_STARTED__;
 }
 
-function startRedis() {
-  const port = redisPort();
-  let out;
-  try {
-    out = execFileSync("bash", [PRIVATE_REDIS, "start", String(port), redisDir(port)], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-    }).trim();
-  } catch (err) {
-    throw new Error(`could not start the test redis-server on 127.0.0.1:${port}: ${err.stderr || err.message}`);
-  }
-  if (out === "started") started().redis = { port, dir: redisDir(port) };
-  process.env.CELERIAC_TEST_REDIS_URL = `redis://127.0.0.1:${port}`;
+/** Runs a private-*.sh script; resolves its trimmed stdout, rejects with `what` and its stderr. */
+function runScript(script, args, env, what) {
+  return new Promise((resolve, reject) =>
+    execFile("bash", [script, ...args], { encoding: "utf8", env: { ...process.env, ...env } }, (err, out, errOut) =>
+      err ? reject(new Error(`could not start ${what}: ${errOut || err.message}`)) : resolve(out.trim()),
+    ),
+  );
+}
+
+async function startRedis(port) {
+  const out = await runScript(PRIVATE_REDIS, ["start", String(port), redisDir(port)], {}, `the test redis-server on 127.0.0.1:${port}`);
+  if (out === "started") started().redis.push({ port, dir: redisDir(port) });
 }
 
 /**
@@ -55,32 +55,14 @@ function startRedis() {
  */
 const PRIVATE_RABBITMQ = path.join(ROOT, "scripts", "private-rabbitmq.sh");
 
-function amqpPort() {
-  return Number(process.env.CELERIAC_TEST_AMQP_PORT || 5682);
-}
-
 function rabbitDir(port) {
   return path.join(ROOT, ".tmp", `rabbitmq-${port}`);
 }
 
-function startRabbitmq() {
-  const port = amqpPort();
-  const tlsPort = Number(process.env.CELERIAC_TEST_AMQP_TLS_PORT || port + 50);
-  let out;
-  try {
-    out = execFileSync("bash", [PRIVATE_RABBITMQ, "start", String(port), rabbitDir(port)], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, PRIVATE_RABBITMQ_TLS_PORT: String(tlsPort) },
-    }).trim();
-  } catch (err) {
-    throw new Error(`could not start the test RabbitMQ on 127.0.0.1:${port}: ${err.stderr || err.message}`);
-  }
-  if (out === "started") started().rabbitmq = { port, dir: rabbitDir(port) };
-  process.env.CELERIAC_TEST_AMQP_PORT = String(port);
-  process.env.CELERIAC_TEST_AMQP_DIR = rabbitDir(port);
-  process.env.CELERIAC_TEST_AMQP_TLS_PORT = String(tlsPort);
-  process.env.CELERIAC_TEST_AMQP_URL = `amqp://guest:guest@127.0.0.1:${port}`;
+async function startRabbitmq(port, tlsPort) {
+  const what = `the test RabbitMQ on 127.0.0.1:${port}`;
+  const out = await runScript(PRIVATE_RABBITMQ, ["start", String(port), rabbitDir(port)], { PRIVATE_RABBITMQ_TLS_PORT: String(tlsPort) }, what);
+  if (out === "started") started().rabbitmq.push({ port, dir: rabbitDir(port) });
 }
 
 /**
@@ -109,9 +91,17 @@ function startPostgres() {
   process.env.CELERIAC_TEST_PG_URL = `postgres://celeriac:celeriac-test@127.0.0.1:${port}/postgres`;
 }
 
-module.exports = async function globalSetup() {
-  startRedis();
-  startRabbitmq();
+/** Slots to start: jest's worker count, 1 when it runs in band. */
+function slotCount(globalConfig) {
+  if (!globalConfig || globalConfig.runInBand) return 1;
+  return Math.max(1, Number(globalConfig.maxWorkers) || 1);
+}
+
+module.exports = async function globalSetup(globalConfig) {
+  const base = basePorts();
+  process.env.CELERIAC_TEST_BASE_PORTS = JSON.stringify(base);
+  const slots = Array.from({ length: slotCount(globalConfig) }, (_, i) => slotPorts(base, i + 1));
+  await Promise.all(slots.flatMap((p) => [startRedis(p.redis), startRabbitmq(p.amqp, p.amqpTls)]));
   startPostgres();
 };
 module.exports.PRIVATE_REDIS = PRIVATE_REDIS;

@@ -2,18 +2,11 @@
 const { execFileSync } = require("child_process");
 const { PRIVATE_REDIS, PRIVATE_RABBITMQ, PRIVATE_POSTGRES, started } = require("./global-setup");
 
-function stopRedis() {
-  const redis = started().redis;
-  if (!redis) return;
-  execFileSync("bash", [PRIVATE_REDIS, "stop", String(redis.port), redis.dir], { stdio: "inherit" });
-  delete started().redis;
-}
-
-function stopRabbitmq() {
-  const rabbit = started().rabbitmq;
-  if (!rabbit) return;
-  execFileSync("bash", [PRIVATE_RABBITMQ, "stop", String(rabbit.port), rabbit.dir], { stdio: "inherit" });
-  delete started().rabbitmq;
+function stopAll(script, servers) {
+  while (servers.length > 0) {
+    const { port, dir } = servers.pop();
+    execFileSync("bash", [script, "stop", String(port), dir], { stdio: "inherit" });
+  }
 }
 
 function stopPostgres() {
@@ -24,7 +17,7 @@ function stopPostgres() {
 }
 
 module.exports = async function globalTeardown() {
-  stopRedis();
-  stopRabbitmq();
+  stopAll(PRIVATE_REDIS, started().redis);
+  stopAll(PRIVATE_RABBITMQ, started().rabbitmq);
   stopPostgres();
 };
