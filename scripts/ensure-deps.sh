@@ -34,6 +34,8 @@ APT_PACKAGES=(
   rabbitmq-server
   # PostgreSQL: the django-db result backend's tests start a private server (test/services/postgres.js)
   postgresql
+  # MariaDB: the django-db result backend on MySQL/MariaDB (a private server started by its tests)
+  mariadb-server
 )
 
 missing=()
