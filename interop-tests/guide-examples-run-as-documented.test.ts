@@ -12,12 +12,13 @@ import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { asDocumented, documentedCommands, fencedBlocks, runDocumented, startDocumented, type Background } from "../test/support/documented-commands";
 import { PYTHONS } from "../test/support/python";
-import { rawRedis, testRedisUrl } from "../test/support/redis";
+import { testRedisUrl } from "../test/support/redis";
 
 jest.setTimeout(300_000);
 
 const ROOT = resolve(__dirname, "..");
 const VENV_BIN = resolve(PYTHONS.find((p) => p.label === "celery-latest")!.exe, "..");
+// The pages' own queue names (celery, python, node): a database no other file uses.
 const REDIS_DB = 14;
 
 const guide = (name: string): string => readFileSync(join(ROOT, "docs", "guides", `${name}.md`), "utf8");
@@ -61,10 +62,7 @@ describe.each([
   const env = { ...process.env, PATH: `${VENV_BIN}:${process.env.PATH ?? ""}`, CELERY_BROKER_URL: url, CELERY_RESULT_BACKEND: url, PYTHONDONTWRITEBYTECODE: "1" };
   const workers: Background[] = [];
 
-  beforeAll(async () => {
-    const redis = rawRedis(REDIS_DB);
-    await redis.flushdb();
-    redis.disconnect();
+  beforeAll(() => {
     rmSync(join(cwd, "dist"), { recursive: true, force: true }); // `npx tsc` of the page writes it again
   });
   afterAll(async () => {
