@@ -10,6 +10,7 @@ export default tseslint.config(
   {
     ignores: [
       "dist/",
+      "examples/*/dist/", // what an example's own `npx tsc` writes
       "node_modules/",
       ".tmp/",
       "coverage/",

@@ -141,6 +141,26 @@ print(json.dumps({"exc": exc, "status": row.status, "traceback": bool(row.traceb
   expect(out).toEqual({ exc: ["RangeError", "too far"], status: "FAILURE", traceback: true });
 });
 
+test("an ETA and a countdown sent from Django (CELERY_TIMEZONE Europe/Berlin) hold the task on the Node worker until then", async () => {
+  const out = await djangoShell(`
+import json
+from datetime import timedelta
+from django.utils import timezone
+from proj.celery import app
+sent = timezone.now()
+by_eta = app.send_task("node.double", [4], eta=sent + timedelta(seconds=3))
+by_countdown = app.send_task("node.double", [5], countdown=2)
+values = [by_eta.get(timeout=30), by_countdown.get(timeout=30)]
+waited = [(r.date_done - sent).total_seconds() for r in (by_eta, by_countdown)]
+print(json.dumps({"values": values, "waited": waited}))
+`);
+  expect(out.values).toEqual([8, 10]);
+  const [byEta, byCountdown] = out.waited as number[];
+  expect(byEta).toBeGreaterThanOrEqual(2.9);
+  expect(byEta).toBeLessThan(30);
+  expect(byCountdown).toBeGreaterThanOrEqual(1.9);
+});
+
 test("a chord of Node parts completes through ChordCounter into a Django task", async () => {
   const out = await djangoShell(`
 import json

@@ -1,7 +1,7 @@
 // The Node side of the Django example: `celeriac worker -A node/tasks.js --config celeriac.json -n node@%h`
 // (celeriac.json written by `python manage.py celeriac_config celeriac.json`; its task_queues: node).
-// In your own project: `const { Celery } = require("celeriac");`
-const { Celery } = require("../../..");
+// Inside the celeriac repository, "celeriac" is the repository itself (its package.json's exports; build it first).
+const { Celery } = require("celeriac");
 
 // Every setting comes from --config (broker, result backend, routes, serializers, timezone, ...).
 const app = new Celery("proj");
