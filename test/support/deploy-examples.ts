@@ -45,9 +45,15 @@ export interface K8sContainer {
   envFrom?: { secretRef?: { name: string } }[];
 }
 
+/** What the test reads of the Kubernetes Deployment. */
+export interface K8sDeployment {
+  kind: string;
+  spec: { template: { spec: { terminationGracePeriodSeconds: number; containers: K8sContainer[] } } };
+}
+
 /** The Kubernetes Deployment of k8s-worker.yaml. */
-export function k8sDeployment(): { kind: string; spec: { template: { spec: { terminationGracePeriodSeconds: number; containers: K8sContainer[] } } } } {
-  return parse(readFileSync(resolve(DEPLOY_DIR, "k8s-worker.yaml"), "utf8"));
+export function k8sDeployment(): K8sDeployment {
+  return parse(readFileSync(resolve(DEPLOY_DIR, "k8s-worker.yaml"), "utf8")) as K8sDeployment;
 }
 
 /** Every option (`-c`, `--time-limit`, ...) that `celeriac worker --help` of dist/ lists. */
