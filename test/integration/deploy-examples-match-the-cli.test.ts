@@ -1,12 +1,13 @@
 /**
  * examples/deploy/ (the systemd unit, the Dockerfile, the Kubernetes manifest) stays true of the
  * built CLI: every option they pass exists in `celeriac worker --help`, the probes and ports are
- * the `--metrics-port`, the stop timeouts outlast the task time limit, and the manifest's command
+ * the `--metrics-port`, the options the guides name exist too, the stop timeouts outlast the task time limit, and the manifest's command
  * line, run as the kubelet would run it (URLs from the environment), serves /readyz and /healthz
  * and finishes a running task on SIGTERM before it exits 0. Build first: npm run build.
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Celery } from "../../src";
 import { TSAPP } from "../support/app";
@@ -36,6 +37,14 @@ test.each([
   const unknown = optionsOf(args).filter((o) => !help.has(o));
   expect(unknown).toEqual([]);
   expect(optionsOf(args).length).toBeGreaterThan(3);
+});
+
+test.each(["deployment", "troubleshooting", "migrating-from-celery-node"])("every worker option %s.md names in a code span is in the --help", (page) => {
+  const text = readFileSync(resolve(ROOT, `docs/guides/${page}.md`), "utf8");
+  // Code spans that start with an option (`-c 4`, `--time-limit 300`, `-Q celery,emails` / ...).
+  const named = [...text.matchAll(/`(-{1,2}[a-zA-Z][\w-]*)[^`]*`/g)].map((m) => m[1]);
+  expect(named.filter((o) => !help.has(o))).toEqual([]);
+  if (page === "deployment") expect(named.length).toBeGreaterThan(10);
 });
 
 test("the systemd unit stops the worker warm and waits longer than its time limit", () => {
