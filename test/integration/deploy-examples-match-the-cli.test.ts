@@ -70,6 +70,8 @@ test("the Dockerfile runs the CLI as PID 1 (exec form), as a non-root user, expo
   expect(docker.text).toMatch(/^USER node$/m);
   expect(docker.text).toMatch(/^STOPSIGNAL SIGTERM$/m);
   expect(docker.entrypoint).toEqual(["node_modules/.bin/celeriac"]);
+  // COPY . . after npm ci: the host's node_modules must stay out of the build context.
+  expect(readFileSync(resolve(ROOT, "examples/deploy/.dockerignore"), "utf8")).toMatch(/^node_modules$/m);
   expect(docker.text).toMatch(new RegExp(`^EXPOSE ${valueOf(docker.cmd, "--metrics-port")}$`, "m"));
 });
 
