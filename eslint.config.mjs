@@ -12,6 +12,7 @@ export default tseslint.config(
       "dist/",
       "node_modules/",
       ".tmp/",
+      "docs/site/",
       "coverage/",
       "interop-tests/.venv/",
       "**/__pycache__/",
