@@ -133,7 +133,9 @@ function configurationPage() {
     const only = names.CELERIAC_ONLY.has(key);
     const differ = CELERY_DEFAULTS_DIFFER[key];
     const def = code(JSON.stringify(DEFAULTS[key])) + (differ ? ` (Celery: ${code(differ.celery)}, ${differ.means})` : "");
-    rows.push([code(key), only ? `none (celeriac only; read as ${code(celery)} too)` : code(celery), names.oldSettingName(key) ? code(names.oldSettingName(key)) : "", def, side, meaningOf(comments[key], celery)]);
+    const old = names.oldSettingName(key);
+    const named = only ? `${code(key)}<br>celeriac only (also read as ${code(celery)})` : `${code(key)}<br>${code(celery)}${old ? `<br>old: ${code(old)}` : ""}`;
+    rows.push({ section: sectionOf(key), cells: [named, def, side, meaningOf(comments[key], celery)] });
   }
   const missing = Object.keys(READ_BY).filter((k) => !(k in DEFAULTS));
   if (missing.length) throw new Error(`scripts/docs-reference/configuration.js: READ_BY names settings that do not exist: ${missing.join(", ")}`);
@@ -149,7 +151,7 @@ The environment's \`CELERY_BROKER_URL\` and \`CELERY_RESULT_BACKEND\` win over e
 in Celery (\`-b\` and \`--result-backend\` of the [CLI](./cli.md) set them). The API reference of
 these settings is {@link CeleryConfig}.
 
-"Read by" says which code reads a setting: the **worker**; a **client** (any code that sends tasks
+Each setting is listed with celeriac's key, then Celery's name and Celery's old name. "Read by" says which code reads a setting: the **worker**; a **client** (any code that sends tasks
 or reads results: a Node service, a task's handler sending subtasks, beat's sends, eager runs);
 **beat**; **links** (the broker connections of every app, worker, client and beat alike); or
 **nothing** (accepted so that Celery's config files load, not read). Python Celery reads the
@@ -157,8 +159,27 @@ settings it has the same way, so a config shared by both languages means the sam
 Defaults are Celery's except where the Default column says otherwise.
 
 ` +
-    table(["Setting", "Celery's name", "Celery's old name", "Default", "Read by", "Meaning"], rows)
+    SECTIONS.filter(([title]) => rows.some((r) => r.section === title))
+      .map(([title]) => `\n## ${title}\n\n` + table(["Setting<br>Celery's name", "Default", "Read by", "Meaning"], rows.filter((r) => r.section === title).map((r) => r.cells)))
+      .join("")
   );
+}
+
+/** The page's sections, in order, and the keys each takes (by the start of the key). */
+const SECTIONS = [
+  ["Broker", /^broker/],
+  ["Tasks", /^task/],
+  ["Results", /^(backend|result|redisBackend|djangoDatabase)/],
+  ["Serializers and signing", /^(acceptContent|eventSerializer|security)/],
+  ["Worker", /^worker/],
+  ["Beat and time zones", /^(beat|timezone|enableUtc)/],
+];
+
+/** The section of a setting. */
+function sectionOf(key) {
+  const found = SECTIONS.find(([, match]) => match.test(key));
+  if (!found) throw new Error(`scripts/docs-reference/configuration.js: no section takes ${key}`);
+  return found[0];
 }
 
 module.exports = { configurationPage, READ_BY };

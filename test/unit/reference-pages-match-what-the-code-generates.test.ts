@@ -21,8 +21,8 @@ test("the configuration page lists every setting once, with its Celery name", ()
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { DEFAULTS } = require("../../src/config") as typeof import("../../src/config");
   const text = pages.find((p) => p.file.endsWith("configuration.md"))!.text;
-  for (const key of Object.keys(DEFAULTS)) expect(text.split("\n").filter((l) => l.startsWith(`| \`${key}\` |`))).toHaveLength(1);
-  expect(text).toContain("| `workerConcurrency` | `worker_concurrency` | `CELERYD_CONCURRENCY` |");
+  for (const key of Object.keys(DEFAULTS)) expect(text.split("\n").filter((l) => l.startsWith(`| \`${key}\`<br>`))).toHaveLength(1);
+  expect(text).toContain("| `workerConcurrency`<br>`worker_concurrency`<br>old: `CELERYD_CONCURRENCY` |");
 });
 
 test("the CLI page has a section for every command the CLI lists", () => {
