@@ -83,9 +83,11 @@ function cliPage() {
     `
 \`celeriac\` (\`npx celeriac\`, the package's bin) mirrors the \`celery\` command: the same command
 names, and Celery's option names where celeriac has the option, so scripts written for \`celery\`
-carry over. It differs where this page says so: \`-A/--app\` is an option of each command (and
-names a module exporting the app: a \`.js\`, \`.cjs\`, \`.mjs\` or \`.ts\` file, or a package), not of
-\`celeriac\` itself. The settings an option stands for are in the [configuration reference](./configuration.md).
+carry over. It differs where this page says so, and in \`-A/--app\`: it names a file, by its path
+from the working directory (\`.js\`, \`.cjs\`, \`.mjs\`, or \`.ts\` when \`tsx\` is installed), that
+exports the app as \`app\` or as its default export, where Celery takes a Python module name. As in
+Celery, it may come before the command (\`celeriac -A tasks.js worker\`). The settings an option
+stands for are in the [configuration reference](./configuration.md).
 
 \`\`\`sh
 ${top.usage}
