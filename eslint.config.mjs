@@ -13,6 +13,7 @@ export default tseslint.config(
       "examples/*/dist/", // what an example's own `npx tsc` writes
       "node_modules/",
       ".tmp/",
+      "docs/site/",
       "coverage/",
       "interop-tests/.venv/",
       "**/__pycache__/",

@@ -34,14 +34,14 @@ import { authSerializerFrom } from "./security";
 import type { SecuritySetup } from "./security";
 import type { AuthSerializer } from "./protocol/security";
 import type { ExternalLogger } from "./logging";
-import type { CelerySettings as SettingsGiven } from "./settings";
+import type { NamedSettings } from "./settings";
 
 /**
  * Settings given to `new Celery(main, settings)` (celeriac's or Celery's names), and `logger`: the
  * user's logger (pino, winston, or any object with their level methods) that the app's workers
  * hand every log line to instead of writing Celery's lines to stderr.
  */
-export type CelerySettings = SettingsGiven & { logger?: ExternalLogger };
+export type CelerySettings = NamedSettings & { logger?: ExternalLogger };
 
 /**
  * A Celery app for programs that send tasks and read results, compatible with Python Celery apps

@@ -4,14 +4,26 @@
  * full entry (`celeriac`, src/index.ts) re-exports all of it with `Celery` that has `worker()`.
  */
 export { CeleryClient, CeleryClient as Celery } from "./app";
-export type { CelerySettings, ConfigFromObjectOptions } from "./settings";
+export type { CelerySettings } from "./app";
+export type { NamedSettings, ConfigFromObjectOptions } from "./settings";
 export { envSettings, normalizeSettings, resolveConfig } from "./settings";
 export { celerySettingName, settingKeyOf } from "./settings-names";
-export type { CelerySnakeSettings, CelerySettingName } from "./settings-names";
+export type { CelerySnakeSettings, CelerySettingName, SettingKey } from "./settings-names";
 export type { TaskAnnotations, TaskAnnotation, TaskAnnotator, TaskAnnotationAttributes } from "./task-annotations";
 export type { AppContext } from "./app-context";
 export { DEFAULTS } from "./config";
-export type { CeleryConfig, Route, TaskRoutes, BrokerTransportOptions } from "./config";
+export type { CeleryConfig, Route, TaskRoutes, BrokerTransportOptions, AmqpBrokerTransportOptions } from "./config";
+export type { RedisTransportOptions } from "./transport/redis/options";
+export type { AmqpTransportOptions } from "./transport/amqp/options";
+export type { SentinelTransportOptions, SentinelKwargs } from "./connectivity/sentinel";
+export type { ConnectionStateListener, ConnectionStateEvent } from "./connectivity/state";
+export type { FailoverStrategy } from "./connectivity/failover";
+export type { Transport, ConnectOptions, QueueDeclaration, Delivery, ConsumeOptions, PublishTarget, PublishItem, Consumer as TransportConsumer } from "./transport/types";
+export type { ResultBackend, ResultRoute } from "./backend/types";
+export type { SecuritySetup } from "./security";
+export type { AuthSerializer, SignatureLayout, InnerSerializer } from "./protocol/security/auth-serializer";
+export type { SerializerName, AuthCodec, SerializedBody } from "./protocol/serializers";
+export type { DecodeLimits } from "./protocol/limits";
 export type { BrokerUseSsl, RedisSslSettings, AmqpSslSettings, CertReqs } from "./connectivity/tls-settings";
 export type { DjangoDatabaseSettings } from "./backend/django-db/settings";
 export { AsyncResult, ResultTimeoutError } from "./client/async-result";
@@ -23,8 +35,10 @@ export { RemoteTask } from "./client/remote-task";
 export type { RemoteTaskOptions } from "./client/remote-task";
 export type { ApplyArgs, NoKwargs, PartialArgs, RemainingArgs, SignatureKwargs } from "./client/call-args";
 export type { Jsonified } from "./client/jsonified";
-export type { BoundTaskContext, TaskContext, TaskOptions, RequestInfo, RetryOptions, ErrorMatcher, RegisteredTask } from "./task-types";
+export type { BoundTaskContext, TaskContext, TaskOptions, RequestInfo, RetryOptions, ErrorMatcher, RegisteredTask, AnyHandler, TaskLogger } from "./task-types";
 export type { ApplyOptions, EagerApplyOptions, TaskMessage } from "./client/options";
+export type { CanvasApp, EagerCanvas } from "./client/canvas";
+export type { EagerRunner } from "./client/eager";
 export { Signature, Group, Chain, Chord, GroupResult, XMap, Chunks, chain, group, chord } from "./client/canvas";
 export type { AnySignature, ArgsOf, CanvasResult, ChainOf, GroupResultsOf, HandleOf, ResultOf, SignatureApplyArgs } from "./client/canvas";
 export { Control, Inspect } from "./client/control";
@@ -32,7 +46,7 @@ export type { BroadcastOptions, Replies } from "./client/control";
 export { WorkerSignals } from "./signals";
 export type { WorkerEventMap, WorkerEventName, WorkerEventListener } from "./signals";
 export { Logger } from "./logging";
-export type { LogLevel } from "./logging";
+export type { LogLevel, LogFields, LogFormat, LoggerOptions, ExternalLogger } from "./logging";
 export { CeleryError } from "./protocol/exceptions";
 export {
   RemoteError,
@@ -48,8 +62,9 @@ export {
 } from "./protocol/error-classes";
 export type { ErrorClass, StoredErrorFields } from "./protocol/error-classes";
 export { MissingOptionalPackageError } from "./protocol/optional-package";
-export type { WireValue, WireObject, SignatureDict } from "./protocol/message";
-export type { ResultMeta, TaskState, ExceptionInfo } from "./protocol/result-meta";
+export type { WireValue, WireObject, SignatureDict, RawMessage, TaskHeaders, TaskProperties, DecodedTask, Embed } from "./protocol/message";
+export type { SignatureInput, SignatureLike } from "./protocol/signature";
+export type { ResultMeta, TaskState, ExceptionInfo, ResultTuple, GroupMeta } from "./protocol/result-meta";
 export { taskLogFields } from "./telemetry/log-fields";
 export type { TaskLogFields } from "./telemetry/log-fields";
 export type { OutgoingTask, TaskBody } from "./protocol/encode";

@@ -42,15 +42,15 @@ export type BrokerTransportOptions = RedisTransportOptions & AmqpBrokerTransport
 
 /** Every setting celeriac understands. Celery's name is in each comment. */
 export interface CeleryConfig {
-  /** broker_url (env CELERY_BROKER_URL). */
+  /** broker_url: the broker's URL (redis://, rediss://, sentinel://, amqp://, amqps://, memory://); `CELERY_BROKER_URL` in the environment wins. */
   broker: string;
-  /** result_backend (env CELERY_RESULT_BACKEND); null disables results. */
+  /** result_backend: the result backend's URL (redis://, rpc://, django-db, cache+memory://; null: no results); `CELERY_RESULT_BACKEND` in the environment wins. */
   backend: string | null;
-  /** task_serializer */
+  /** task_serializer: the serializer of task messages sent: "json" (default), "msgpack", "yaml", or "auth" (signed; `app.setupSecurity()`). Pickle is refused. */
   taskSerializer: SerializerName;
-  /** result_serializer */
+  /** result_serializer: the serializer results are stored with (default "json"; "auth" signs them). */
   resultSerializer: SerializerName;
-  /** accept_content: names or MIME types. */
+  /** accept_content: the serializers a worker accepts task messages in, by name or MIME type (default ["json"]). */
   acceptContent: string[];
   /** security_key: path of the PEM private key that signs (`auth` serializer; `app.setupSecurity()`). */
   securityKey: string | null;
@@ -67,33 +67,33 @@ export interface CeleryConfig {
    * or "5.2" (Celery 5.2 and older, which cannot read the other). Both are always read.
    */
   securityLayout: "5.2" | "5.3";
-  /** task_compression */
+  /** task_compression: compress task bodies ("zlib" or "gzip", "bzip2", "lzma", "brotli", "zstd"; null: none). */
   taskCompression: string | null;
-  /** task_default_queue */
+  /** task_default_queue: the queue tasks go to without a route, and the one a worker consumes without `-Q` (default "celery"). */
   taskDefaultQueue: string;
-  /** task_default_exchange (defaults to the queue name) */
+  /** task_default_exchange: accepted for Celery's config files and not read: a route without an exchange publishes to the queue's name, as Celery's default does. */
   taskDefaultExchange: string | null;
-  /** task_default_routing_key (defaults to the queue name) */
+  /** task_default_routing_key: accepted for Celery's config files and not read: a route without a routing key uses the queue's name, as Celery's default does. */
   taskDefaultRoutingKey: string | null;
-  /** task_default_priority */
+  /** task_default_priority: the priority of tasks sent without one (null: none). */
   taskDefaultPriority: number | null;
-  /** task_routes */
+  /** task_routes: which queue (exchange, routing key, priority) each task goes to, by name, glob or router function. */
   taskRoutes: TaskRoutes;
-  /** result_expires in seconds (null: never) */
+  /** result_expires: seconds stored results are kept (Redis backend key expiry, rpc:// reply queue expiry; default one day; null: never). */
   resultExpires: number | null;
-  /** result_extended */
+  /** result_extended: stored results also carry the task's name, args, kwargs, worker, retries and queue. */
   resultExtended: boolean;
   /** task_inherit_parent_priority: a task sent from a running task gets its priority (unless given). */
   taskInheritParentPriority: boolean;
   /** result_chord_retry_interval: seconds between `celery.chord_unlock` polls (default 1). */
   resultChordRetryInterval: number;
-  /** task_track_started */
+  /** task_track_started: the worker stores STARTED when a task begins. */
   taskTrackStarted: boolean;
-  /** task_acks_late */
+  /** task_acks_late: ack a task message after the task ran instead of before (a crash redelivers it). */
   taskAcksLate: boolean;
-  /** task_ignore_result */
+  /** task_ignore_result: do not store task results (a task's `ignoreResult` option wins). */
   taskIgnoreResult: boolean;
-  /** task_store_errors_even_if_ignored */
+  /** task_store_errors_even_if_ignored: store failures of tasks whose results are ignored. */
   taskStoreErrorsEvenIfIgnored: boolean;
   /**
    * task_always_eager: `delay`/`applyAsync` and canvas `applyAsync` run the task in this process
@@ -118,21 +118,21 @@ export interface CeleryConfig {
   taskAnnotations: TaskAnnotations | null;
   /** task_default_rate_limit: "10/s", "100/m", "1000/h" or tasks per second (null: none). */
   taskDefaultRateLimit: string | number | null;
-  /** worker_send_task_events (-E): the worker sends task-* events. */
+  /** worker_send_task_events: the worker sends task-* events (`-E`). */
   workerSendTaskEvents: boolean;
   /** worker_enable_remote_control: the worker answers pidbox (inspect/control) commands. */
   workerEnableRemoteControl: boolean;
   /** task_send_sent_event: the client sends task-sent events. */
   taskSendSentEvent: boolean;
-  /** event_serializer */
+  /** event_serializer: the serializer of task and worker events (default "json"). */
   eventSerializer: SerializerName;
-  /** task_time_limit (s) */
+  /** task_time_limit: seconds before a running task is stopped (TimeLimitExceeded; null: none). */
   taskTimeLimit: number | null;
-  /** task_soft_time_limit (s) */
+  /** task_soft_time_limit: seconds before a running task gets SoftTimeLimitExceeded (null: none). */
   taskSoftTimeLimit: number | null;
-  /** worker_prefetch_multiplier */
+  /** worker_prefetch_multiplier: messages reserved per concurrency slot (the prefetch window is concurrency × this; default 4). */
   workerPrefetchMultiplier: number;
-  /** worker_concurrency */
+  /** worker_concurrency: tasks run at once (default 16; the prefork pool starts one child per CPU unless this is set). */
   workerConcurrency: number;
   /**
    * worker_pool_restarts: the pool_restart control command replaces the pool's children, which
@@ -151,8 +151,8 @@ export interface CeleryConfig {
   /** worker_redirect_stdouts_level: the level of those lines, a level name in any case ("DEBUG" to "CRITICAL"; default "WARNING"). */
   workerRedirectStdoutsLevel: string;
   /**
-   * celeriac-only (Celery has no such limit): the largest task message body a worker accepts, in
-   * bytes, both as received and after decompression (inflating stops there). Default 16 MiB,
+   * celeriac-only: the largest task message body a worker accepts, in
+   * bytes, both as received and after decompression (inflating stops there; Celery has no such limit). Default 16 MiB,
    * RabbitMQ 4's default max_message_size. A message over it is rejected, not requeued, and
    * FAILURE (celery.exceptions.InvalidTaskError) is stored for its id. null: no limit.
    */
@@ -163,7 +163,7 @@ export interface CeleryConfig {
    * Rejected like an oversized message. null: no limit.
    */
   workerMaxNestingDepth: number | null;
-  /** broker_transport_options */
+  /** broker_transport_options: options of the Redis or AMQP transport (kombu's names in camelCase). */
   brokerTransportOptions: BrokerTransportOptions;
   /**
    * broker_use_ssl: TLS of the broker link (remote control, events and rpc:// results ride it).
@@ -179,30 +179,30 @@ export interface CeleryConfig {
    * tried after a failure: "round-robin" (default: the list in order) or "shuffle" (AMQP).
    */
   brokerFailoverStrategy: FailoverStrategy | null;
-  /** broker_heartbeat (s, AMQP; 0 disables) */
+  /** broker_heartbeat: AMQP heartbeat in seconds (default 120; 0 disables). */
   brokerHeartbeat: number;
   /**
    * broker_connection_retry_on_startup: the worker retries its first broker connection (default
    * true); null: broker_connection_retry decides, as Celery.
    */
   brokerConnectionRetryOnStartup: boolean | null;
-  /** broker_connection_retry: reconnect after a lost connection (and retry connecting, AMQP clients); default true */
+  /** broker_connection_retry: reconnect after a lost connection (and retry connecting, AMQP clients; default true). */
   brokerConnectionRetry: boolean;
-  /** broker_connection_max_retries: retries before giving up (default 100; null: forever) */
+  /** broker_connection_max_retries: retries before giving up (default 100; null: forever). */
   brokerConnectionMaxRetries: number | null;
-  /** broker_connection_timeout (s) */
+  /** broker_connection_timeout: seconds an AMQP connection attempt (TCP, TLS, handshake) may take (default 4). */
   brokerConnectionTimeout: number;
-  /** task_queue_max_priority: x-max-priority of declared queues (AMQP) */
+  /** task_queue_max_priority: the `x-max-priority` of declared queues (AMQP; null: none). */
   taskQueueMaxPriority: number | null;
   /**
-   * task_default_queue_type (Celery 5.5+, AMQP): "quorum" declares task queues with
-   * x-queue-type=quorum, as Celery (priorities refused: quorum queues have none)
+   * task_default_queue_type (Celery 5.5+): "quorum" declares task queues with
+   * x-queue-type=quorum on AMQP, as Celery (priorities refused: quorum queues have none).
    */
   taskDefaultQueueType: "classic" | "quorum";
-  /** worker_detect_quorum_queues (Celery 5.5+): global QoS off when a consumed queue is a quorum queue (default true) */
+  /** worker_detect_quorum_queues (Celery 5.5+): global QoS off when a consumed queue is a quorum queue (default true). */
   workerDetectQuorumQueues: boolean;
   /**
-   * result_backend_transport_options: globalKeyprefix for result keys (Celery 5.3+); for a
+   * result_backend_transport_options: `globalKeyprefix` for result keys (Celery 5.3+); for a
    * sentinel:// backend masterName, sentinelKwargs (connectivity/sentinel.ts).
    */
   resultBackendTransportOptions: { globalKeyprefix?: string } & SentinelTransportOptions;
@@ -212,31 +212,31 @@ export interface CeleryConfig {
    * origin; celeriac's and Celery's workers read both.
    */
   taskProtocol: 1 | 2;
-  /** Emit Celery 5.3+ headers (stamps, stamped_headers, replaced_task_nesting). */
+  /** celeriac-only: "5.3" sends Celery 5.3+ headers (stamps, stamped_headers, replaced_task_nesting); "5.2" (default) leaves them out. */
   taskProtocolExtras: "5.2" | "5.3";
-  /** beat_schedule: periodic task entries (see src/beat). */
+  /** beat_schedule: the periodic task entries, by name (task, schedule, args, kwargs, options). */
   beatSchedule: BeatSchedule;
   /**
-   * celeriac: the database of the `django-db` result backend (django-celery-results' tables), as
+   * celeriac-only: the database of the `django-db` result backend (django-celery-results' tables), as
    * Django's settings give it: a URL (`{ url: "postgres://user:pw@host:5432/db" }`) or the fields of
    * `DATABASES["default"]` (`ENGINE`, `NAME`, `USER`, `PASSWORD`, `HOST`, `PORT`). PostgreSQL.
    */
   djangoDatabase: DjangoDatabaseSettings | null;
   /** timezone: IANA zone crontabs are read in (null: UTC when enableUtc, else the system zone). */
   timezone: string | null;
-  /** enable_utc */
+  /** enable_utc: without `timezone`, crontabs are read in UTC (default true) rather than the system's zone. */
   enableUtc: boolean;
-  /** beat_max_loop_interval (s); null: 300, or 5 with the Redis scheduler store. */
+  /** beat_max_loop_interval: the longest beat sleeps between checks, in seconds (null: 300, or 5 with the Redis scheduler store). */
   beatMaxLoopInterval: number | null;
   /** beat_schedule_filename: beat's local state file (JSON; Celery's is a shelve file). */
   beatScheduleFilename: string;
-  /** beat_cron_starting_deadline (s): missed crontab runs older than this are not caught up. */
+  /** beat_cron_starting_deadline: seconds after which a missed crontab run is not caught up (null: no deadline). */
   beatCronStartingDeadline: number | null;
-  /** celeriac: keep beat state and run-time entries in Redis (several beats, one leader). */
+  /** celeriac-only: the Redis URL where beat keeps its state and run-time entries (several beats, one leader; null: a local file). */
   beatSchedulerRedisUrl: string | null;
-  /** celeriac: key prefix of the Redis beat store. */
+  /** celeriac-only: the key prefix of the Redis beat store. */
   beatSchedulerKeyPrefix: string;
-  /** celeriac: leader lease of the Redis beat store (s). */
+  /** celeriac-only: the leader lease of the Redis beat store, in seconds. */
   beatSchedulerLeaseTimeout: number;
 }
 

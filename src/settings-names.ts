@@ -91,6 +91,26 @@ const OLD_NAMES: Partial<Record<SettingKey, string>> = {
   workerSendTaskEvents: "CELERY_SEND_EVENTS",
 };
 
+/**
+ * The settings Celery does not have (celeriac's own): their snake_case names are accepted as any
+ * other's, and Celery ignores them (a shared config file may carry them).
+ */
+export const CELERIAC_ONLY: ReadonlySet<SettingKey> = new Set<SettingKey>([
+  "securityLayout",
+  "workerMaxMessageSize",
+  "workerMaxNestingDepth",
+  "taskProtocolExtras",
+  "djangoDatabase",
+  "beatSchedulerRedisUrl",
+  "beatSchedulerKeyPrefix",
+  "beatSchedulerLeaseTimeout",
+]);
+
+/** Celery's name before 4.0 of a setting (`workerConcurrency` → `CELERYD_CONCURRENCY`), or undefined. */
+export function oldSettingName(key: SettingKey): string | undefined {
+  return OLD_NAMES[key];
+}
+
 /** `fooBarBaz` → `foo_bar_baz`. */
 function snakeCase(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

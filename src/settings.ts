@@ -21,7 +21,7 @@ import type { CelerySnakeSettings, NameKind, SettingKey } from "./settings-names
 import { warnUnknownName } from "./nearest-name";
 
 /** Settings under celeriac's names or Celery's (`new Celery(main, settings)`, `app.conf` updates). */
-export type CelerySettings = Partial<CeleryConfig> & CelerySnakeSettings & { brokerUrl?: string; resultBackend?: string | null };
+export type NamedSettings = Partial<CeleryConfig> & CelerySnakeSettings & { brokerUrl?: string; resultBackend?: string | null };
 
 /** Options of `configFromObject`. */
 export interface ConfigFromObjectOptions {
@@ -91,7 +91,7 @@ export function normalizeSettings(given: object, options: ConfigFromObjectOption
  * environment's broker and backend over those (see the top of this file). Returns a `conf`
  * object as the app's: Celery's names read and write their setting (`conf.broker_url`).
  */
-export function resolveConfig(given: CelerySettings = {}, env: NodeJS.ProcessEnv = process.env): CeleryConfig {
+export function resolveConfig(given: NamedSettings = {}, env: NodeJS.ProcessEnv = process.env): CeleryConfig {
   return new Settings(given, env).conf;
 }
 
@@ -108,7 +108,7 @@ export class Settings {
   /** Keys the current config object set. */
   private fromObject = new Set<SettingKey>();
 
-  constructor(given: CelerySettings, env: NodeJS.ProcessEnv = process.env) {
+  constructor(given: NamedSettings, env: NodeJS.ProcessEnv = process.env) {
     const values = { ...DEFAULTS };
     const record = values as unknown as Record<string, unknown>;
     for (const [key, value] of Object.entries(normalizeSettings(given))) {

@@ -154,15 +154,15 @@ export function registerBeatCommands<T>(y: Argv<T>): Argv<T> {
           "Add or replace a run-time schedule entry (kept in Redis)",
           (a) =>
             adminOptions(a)
-              .positional("name", { type: "string", demandOption: true })
+              .positional("name", { type: "string", demandOption: true, describe: "the entry's name" })
               .option("task", { alias: "t", type: "string", demandOption: true, describe: "task name" })
               .option("every", { type: "number", describe: "interval in seconds" })
               .option("cron", { type: "string", describe: 'crontab "minute hour day_of_month month_of_year day_of_week"' })
               .option("solar", { type: "string", describe: "solar event: <event>:<lat>:<lon>" })
               .option("args", { alias: "a", type: "string", describe: "JSON array" })
               .option("kwargs", { alias: "k", type: "string", describe: "JSON object" })
-              .option("queue", { alias: "Q", type: "string" })
-              .option("priority", { type: "number" })
+              .option("queue", { alias: "Q", type: "string", describe: "queue the task is sent to" })
+              .option("priority", { type: "number", describe: "message priority" })
               .option("expires", { type: "number", describe: "seconds after sending" })
               .option("options", { type: "string", describe: "JSON object of apply options" }),
           (argv) => addEntry(argv),
@@ -170,7 +170,7 @@ export function registerBeatCommands<T>(y: Argv<T>): Argv<T> {
         .command(
           "remove <name>",
           "Remove a run-time schedule entry",
-          (a) => adminOptions(a).positional("name", { type: "string", demandOption: true }),
+          (a) => adminOptions(a).positional("name", { type: "string", demandOption: true, describe: "the entry's name" }),
           (argv) => removeEntry(argv),
         )
         .command(
@@ -182,7 +182,7 @@ export function registerBeatCommands<T>(y: Argv<T>): Argv<T> {
         .option("app", { alias: "A", type: "string", describe: "module exporting the Celery app" })
         .option("redis-url", { type: "string", describe: "Redis beat store: state, run-time entries, leader lease (default: beatSchedulerRedisUrl)" })
         .option("schedule", { alias: "s", type: "string", global: false, describe: "state file (default: beatScheduleFilename)" })
-        .option("loglevel", { alias: "l", type: "string", global: false, default: "info" })
+        .option("loglevel", { alias: "l", type: "string", global: false, default: "info", describe: "DEBUG, INFO, WARNING, ERROR, CRITICAL or FATAL" })
         .option("max-interval", { type: "number", global: false, describe: "longest sleep between checks, seconds" }),
     (argv) => runBeat(argv),
   );

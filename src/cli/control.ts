@@ -173,9 +173,9 @@ async function usage(run: Promise<void>): Promise<void> {
 
 function remoteOptions<T>(y: Argv<T>) {
   return y
-    .positional("method", { type: "string", demandOption: true })
-    .positional("args", { type: "string", array: true })
-    .option("app", { alias: "A", type: "string" })
+    .positional("method", { type: "string", demandOption: true, describe: "the command, as Celery names it (ping, stats, revoke, ...)" })
+    .positional("args", { type: "string", array: true, describe: "the command's arguments, as `celery` takes them" })
+    .option("app", { alias: "A", type: "string", describe: "module exporting the Celery app (default: an app on -b or CELERY_BROKER_URL)" })
     .option("destination", { alias: "d", type: "string", describe: "comma-separated node names" })
     .option("timeout", { alias: "t", type: "number", describe: "seconds to wait for replies (default 1)" })
     .option("json", { alias: "j", type: "boolean", describe: "print the replies as one JSON object" });
@@ -204,7 +204,7 @@ export function registerControlCommands<T>(y: Argv<T>): Argv<T> {
       "Show the workers that are online (ping)",
       (c) =>
         c
-          .option("app", { alias: "A", type: "string" })
+          .option("app", { alias: "A", type: "string", describe: "module exporting the Celery app (default: an app on -b or CELERY_BROKER_URL)" })
           .option("destination", { alias: "d", type: "string", describe: "comma-separated node names" })
           .option("timeout", { alias: "t", type: "number", describe: "seconds to wait for replies (default 1)" })
           .option("json", { alias: "j", type: "boolean", describe: "print the replies as one JSON object" }),
@@ -213,7 +213,7 @@ export function registerControlCommands<T>(y: Argv<T>): Argv<T> {
     .command(
       "events",
       "Print every event: a JSON line each, or with --dump as `celery events --dump`",
-      (c) => c.option("app", { alias: "A", type: "string" }).option("dump", { type: "boolean", default: false, describe: "Celery's event dump format" }),
+      (c) => c.option("app", { alias: "A", type: "string", describe: "module exporting the Celery app (default: an app on -b or CELERY_BROKER_URL)" }).option("dump", { type: "boolean", default: false, describe: "Celery's event dump format" }),
       (argv) => events(argv),
     );
 }

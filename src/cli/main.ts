@@ -94,8 +94,8 @@ void registerControlCommands(registerBeatCommands(cli))
     "Send a task and print its id",
     (y) =>
       y
-        .positional("task", { type: "string", demandOption: true })
-        .option("app", { alias: "A", type: "string" })
+        .positional("task", { type: "string", demandOption: true, describe: "the task's name" })
+        .option("app", { alias: "A", type: "string", describe: "module exporting the Celery app (default: an app on -b or CELERY_BROKER_URL)" })
         .option("args", { alias: "a", type: "string", describe: "JSON array" })
         .option("kwargs", { alias: "k", type: "string", describe: "JSON object" })
         .option("eta", { type: "string", coerce: isoTime, describe: "scheduled time (ISO 8601)" })
@@ -105,7 +105,7 @@ void registerControlCommands(registerBeatCommands(cli))
         .option("queue", { alias: "Q", type: "string", describe: "custom queue name" })
         .option("exchange", { type: "string", describe: "custom exchange name" })
         .option("routing-key", { type: "string", describe: "custom routing key" })
-        .option("priority", { type: "number" }),
+        .option("priority", { type: "number", describe: "message priority" }),
     (argv) => call(argv as typeof argv & { task: string }),
   )
   .command(
@@ -113,8 +113,8 @@ void registerControlCommands(registerBeatCommands(cli))
     "Print a task's state and result as JSON",
     (y) =>
       y
-        .positional("id", { type: "string", demandOption: true })
-        .option("app", { alias: "A", type: "string" })
+        .positional("id", { type: "string", demandOption: true, describe: "the task's id" })
+        .option("app", { alias: "A", type: "string", describe: "module exporting the Celery app (default: an app on -b or CELERY_BROKER_URL)" })
         .option("wait", { type: "number", describe: "seconds to wait for a ready state" }),
     (argv) => result(argv as typeof argv & { id: string }),
   )
@@ -123,7 +123,7 @@ void registerControlCommands(registerBeatCommands(cli))
     "Remove all messages from task queues",
     (y) =>
       y
-        .option("app", { alias: "A", type: "string" })
+        .option("app", { alias: "A", type: "string", describe: "module exporting the Celery app (default: an app on -b or CELERY_BROKER_URL)" })
         .option("force", { alias: "f", type: "boolean", describe: "don't prompt for verification" })
         .option("queues", { alias: "Q", type: "string", describe: "comma-separated queues to purge" })
         .option("exclude-queues", { alias: "X", type: "string", describe: "comma-separated queues not to purge" }),

@@ -77,7 +77,7 @@ export function workerOptions<T>(y: Argv<T>) {
       .option("statedb", { alias: "S", type: "string", describe: "JSON file keeping revoked ids across restarts" })
       .option("loglevel", { alias: "l", type: "string", default: "info", describe: "DEBUG, INFO, WARNING, ERROR, CRITICAL or FATAL" })
       .option("log-format", { type: "string", choices: ["celery", "json"], default: "celery", describe: "celery: Celery's lines; json: one JSON object per line" })
-      .option("prefetch-multiplier", { type: "number" })
+      .option("prefetch-multiplier", { type: "number", describe: "messages reserved per concurrency slot (default workerPrefetchMultiplier, 4)" })
       .option("concurrency", { alias: "c", type: "number", describe: "tasks at once (prefork: child processes; default the number of CPUs)" })
       .option("pool", {
         alias: "P",

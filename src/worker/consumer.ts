@@ -235,7 +235,7 @@ export class Consumer {
 
   // ---- lifecycle
 
-  /** Declare the queues and start consuming on `connection`. */
+  /** Declare the queues and start consuming on `connection` (the worker's start). @internal */
   async start(connection: ConsumerConnection): Promise<void> {
     this.connection = connection;
     const { transport } = connection;

@@ -194,7 +194,7 @@ export class Request {
     if (rejects) this.hooks.taskEvent("task-rejected", { uuid: this.task.id, requeue: how === "requeue" });
   }
 
-  /** Celery `Request.revoked()`: an expired id joins the revoked set; true when the id or a stamp is revoked. */
+  /** Celery `Request.revoked()`: an expired id joins the revoked set; true when the id or a stamp is revoked (the consumer's check). @internal */
   isRevoked(revoked: LimitedSet, stamps: RevokedStamps): boolean {
     if (isExpired(this.task)) revoked.add(this.task.id);
     return revoked.has(this.task.id) || stamps.match(this.task) !== null;

@@ -135,15 +135,15 @@ export interface ControlledWorker {
   readonly hostname: string;
   /** Tasks run to completion. */
   readonly stats: WorkerStats;
-  /** Ids revoked on this worker. */
+  /** Ids revoked on this worker. @internal */
   readonly revoked: LimitedSet;
-  /** Stamp values revoked on this worker. */
+  /** Stamp values revoked on this worker. @internal */
   readonly revokedStamps: RevokedStamps;
   /** This worker's signals. */
   readonly signals: WorkerSignals;
   /** The flow of messages, with the public API the control commands change it through. */
   readonly consumer: Consumer;
-  /** Where handlers run. */
+  /** Where handlers run. @internal */
   readonly executor: ExecutionPool;
   /** Handlers running at once as configured; with autoscale, the pool's size at start (Celery's pool `limit`). */
   readonly concurrency: number;

@@ -53,11 +53,11 @@ export class Worker implements ControlledWorker {
   readonly logger: Logger;
   /** Tasks run to completion, kept by the consumer. */
   readonly stats: WorkerStats = { total: {}, processed: 0 };
-  /** Where handlers run. */
+  /** Where handlers run. @internal */
   readonly executor: ExecutionPool;
-  /** Ids revoked on this worker (Celery's LimitedSet: 50 000 ids, 3 h). */
+  /** Ids revoked on this worker (Celery's LimitedSet: 50 000 ids, 3 h). @internal */
   readonly revoked = new LimitedSet();
-  /** Stamp values revoked on this worker (Celery's `revoked_stamps`). */
+  /** Stamp values revoked on this worker (Celery's `revoked_stamps`). @internal */
   readonly revokedStamps = new RevokedStamps();
   /** This worker's signals; the app's `signals` get the same events. */
   readonly signals = new WorkerSignals();
@@ -73,7 +73,7 @@ export class Worker implements ControlledWorker {
   private unguard: (() => void) | null = null;
   /** Stops logging the broker/backend connection state. */
   private unwatchConnections: (() => void) | null = null;
-  /** `/metrics`, `/healthz` and `/readyz`, with `metricsPort` (observability/server.ts). */
+  /** `/metrics`, `/healthz` and `/readyz`, with `metricsPort` (observability/server.ts). @internal */
   readonly metricsServer: MetricsServer | null = null;
   private unfollowMetrics: (() => void) | null = null;
   private transport: Transport | null = null;
