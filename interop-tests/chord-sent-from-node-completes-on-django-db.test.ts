@@ -7,7 +7,7 @@
  * client takes its settings from the same file as the Node worker (`manage.py celeriac_config`).
  * Build first.
  */
-import { Celery, chord, type AsyncResult } from "../src";
+import { Celery, chain, chord, type AsyncResult } from "../src";
 import { applyCeleryConfig, readCeleryConfigFile } from "../src/config-file";
 import { unique } from "../test/support/app";
 import { startDjangoExample, type DjangoExample } from "../test/support/django-example";
@@ -85,4 +85,23 @@ test("header on both workers: the callback on either worker gets the results in 
   expect(await summed.get({ timeout: 60_000 })).toBe(55);
   expect(await counters(headerOf(tagged).id)).toBe(0);
   expect(await counters(headerOf(summed).id)).toBe(0);
+});
+
+test("a failing header member fails the callback with Celery's ChordError, whichever worker joins", async () => {
+  const header = [app.signature("node.fail", ["too far"]), app.signature("demo.tasks.add", [1, 1])];
+  const r = await chord(header, app.signature("demo.tasks.tsum")).applyAsync();
+  // django-celery-results' trigger_callback says repr(exc); celeriac's join, as Redis's, "Dependency <id> raised repr(exc)".
+  await expect(r.get({ timeout: 60_000 })).rejects.toMatchObject({ name: "ChordError", message: expect.stringContaining("RangeError('too far')") as string });
+  expect(await counters(headerOf(r).id)).toBe(0);
+});
+
+test("a header member that is not a task signature is refused before anything is recorded or sent", async () => {
+  const header = [app.signature("node.double", [1]), chain(app.signature("node.double", [2]), app.signature("node.double"))];
+  await expect(chord(header, app.signature("demo.tasks.tsum")).applyAsync()).rejects.toThrow("a chord on the django-db backend takes task signatures as header members (not a chain)");
+  const out = await example.djangoShell(`
+import json
+from django_celery_results.models import ChordCounter
+print(json.dumps({"n": ChordCounter.objects.count()}))
+`);
+  expect(out.n).toBe(0);
 });
