@@ -5,83 +5,27 @@
  * are read through `django-db` by Django (AsyncResult, the TaskResult rows, ChordCounter) and by
  * Node. A Django worker runs beside it with Celery's default node name. Build first.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { Celery } from "../src";
-import { unique } from "../test/support/app";
-import { createTestDatabase } from "../test/support/postgres";
+import { EXAMPLE, startDjangoExample, type DjangoExample } from "../test/support/django-example";
 import { PYTHONS } from "../test/support/python";
-import { testRedisUrl } from "../test/support/redis";
-import { waitFor } from "../test/support/wait";
 
-const ROOT = resolve(__dirname, "..");
-const EXAMPLE = join(ROOT, "examples", "django");
 const PY = PYTHONS.find((p) => p.label === "celery-latest")!.exe;
 
+let example: DjangoExample;
 let env: Record<string, string>;
 let configFile: string;
 let databaseUrl: string;
-const children: ChildProcess[] = [];
-const logs = new Map<ChildProcess, string>();
-
-/** `python manage.py <args>` in the example; resolves with stdout. */
-function manage(args: string[], timeoutMs = 120_000): Promise<string> {
-  return new Promise((resolveOut, reject) => {
-    execFile(PY, ["manage.py", ...args], { cwd: EXAMPLE, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`manage.py ${args[0]} failed: ${err.message}\n${stdout}\n${stderr}`));
-      else resolveOut(stdout);
-    });
-  });
-}
-
-/** Runs `code` in `manage.py shell` and returns the JSON of its last line. */
-async function djangoShell(code: string): Promise<Record<string, unknown>> {
-  const out = await manage(["shell", "-c", code]);
-  return JSON.parse(out.trim().split("\n").pop() ?? "null") as Record<string, unknown>;
-}
-
-function startChild(cmd: string, args: string[], cwd: string): ChildProcess {
-  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  logs.set(child, "");
-  const add = (d: Buffer): void => void logs.set(child, (logs.get(child) ?? "") + d.toString());
-  child.stdout?.on("data", add);
-  child.stderr?.on("data", add);
-  children.push(child);
-  return child;
-}
-
-let nodeWorker: ChildProcess;
-let djangoWorker: ChildProcess;
+let djangoShell: DjangoExample["djangoShell"];
 
 beforeAll(async () => {
-  const db = unique("django").replace(/[^a-z0-9]/gi, "_").toLowerCase();
-  databaseUrl = await createTestDatabase(db);
-  env = {
-    DATABASE_URL: databaseUrl,
-    CELERY_BROKER_URL: testRedisUrl(12),
-    NODE_QUEUE: unique("node"),
-    DJANGO_QUEUE: unique("django"),
-  };
-  await manage(["migrate", "--noinput", "-v", "0"]);
-  configFile = join(mkdtempSync(join(tmpdir(), "celeriac-django-")), "celeriac.json");
-  await manage(["celeriac_config", configFile]);
-  // The example's worker command, but without -n: the default name must not clash with Django's.
-  nodeWorker = startChild(process.execPath, [join(ROOT, "dist/cli/main.js"), "worker", "-A", "node/tasks.js", "--config", configFile, "-c", "2"], EXAMPLE);
-  await waitFor(() => /@\S+ ready\./.test(logs.get(nodeWorker) ?? ""), 30_000, "the celeriac worker ready");
-  // Started second, so that its mingle (hello) reaches the Node worker, which answers it.
-  djangoWorker = startChild(PY, ["-m", "celery", "-A", "proj", "worker", "-Q", env.DJANGO_QUEUE, "-P", "solo", "-l", "info"], EXAMPLE);
-  await waitFor(() => /celery@\S+ ready\./.test(logs.get(djangoWorker) ?? ""), 60_000, "the Django worker ready");
+  example = await startDjangoExample("django", 12);
+  ({ env, configFile, databaseUrl, djangoShell } = example);
 }, 240_000);
 
 afterAll(async () => {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-    }
-  }
+  await example?.stop();
 });
 
 test("the settings file carries Django's CELERY_* settings and the Node worker consumes its queue", () => {
@@ -94,7 +38,7 @@ test("the settings file carries Django's CELERY_* settings and the Node worker c
     task_routes: { "node.*": { queue: env.NODE_QUEUE } },
     task_queues: [env.NODE_QUEUE],
   });
-  expect(logs.get(nodeWorker)).toContain(`.> ${env.NODE_QUEUE} `); // the banner's [queues]
+  expect(example.output(example.nodeWorker)).toContain(`.> ${env.NODE_QUEUE} `); // the banner's [queues]
 });
 
 test("a kwargs-only call reaches a plain handler; Django reads the result, the TaskResult row and an aware date_done", async () => {

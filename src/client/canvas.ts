@@ -60,6 +60,20 @@ export function isChordBackend(b: ResultBackend): b is ChordBackend {
   return typeof (b as Partial<ChordBackend>).setChordSize === "function";
 }
 
+/**
+ * Backends that record a chord before its header is sent (Celery's `apply_chord`), as
+ * django-celery-results' DatabaseBackend creates its `ChordCounter`: the header members complete
+ * the chord through that record, whichever worker (Python or celeriac) runs them.
+ */
+export interface ChordRecordBackend extends ResultBackend {
+  /** Celery `apply_chord`: the group id and the header members' result tuples, in order (their count is the chord size). */
+  applyChord(groupId: string, header: ResultTuple[]): Promise<void>;
+}
+
+function isChordRecordBackend(b: ResultBackend): b is ChordRecordBackend {
+  return typeof (b as Partial<ChordRecordBackend>).applyChord === "function";
+}
+
 // ------------------------------------------------------------------ options wire <-> camelCase
 
 /** Signature option keys (Celery, snake_case) and their ApplyOptions names. */
@@ -693,8 +707,9 @@ export async function applyChain(
 }
 
 /**
- * Native chord on the Redis backend: header members share a fresh group id, carry
- * group_index and embed.chord = body (with its task id); `.s` is written before the last member.
+ * A chord: header members share a fresh group id, carry group_index and embed.chord = body (with
+ * its task id). On Redis (native join) `.s` is written before the last member; on a backend that
+ * records chords (django-db's ChordCounter) the record is made before any member is sent.
  */
 export async function applyChord(
   app: CanvasApp,
@@ -738,9 +753,21 @@ export async function applyChord(
   }
   const backend = await app.backend();
   backend.ensureChordsAllowed?.();
-  if (!isChordBackend(backend)) throw new Error(`chords need a backend with a native chord join (Redis); ${backend.name} has none`);
-  // As Celery: the size is written before the last member is sent (the others go out before it).
   const optionsOf = (i: number): ApplyOptions => ({ ...shared, groupId: gid, groupIndex: i, chord: body });
+  if (isChordRecordBackend(backend)) {
+    // As Celery's chord.run: the header's ids are frozen and the chord recorded before any member is sent.
+    const frozen = members.map((m) => freezeStep(app, m));
+    const header = frozen.map((m): ResultTuple => {
+      const id = m.subtask_type ? null : frozenId(m);
+      if (!id) throw new Error(`a chord on the ${backend.name} backend takes task signatures as header members (not a ${String(m.subtask_type)})`);
+      return [[id, null], null];
+    });
+    await backend.applyChord(gid, header);
+    const results = (await applyMembers(app, frozen, partial, optionsOf, kwargs)) as AsyncResult<unknown>[];
+    return withParent(new AsyncResult<unknown>(bodyId, backendRef), new GroupResult(gid, results, backendRef));
+  }
+  if (!isChordBackend(backend)) throw new Error(`chords need a backend with a chord join (Redis, django-db); ${backend.name} has none`);
+  // As Celery: the size is written before the last member is sent (the others go out before it).
   const last = members.length - 1;
   const results = (await applyMembers(app, members.slice(0, last), partial, optionsOf, kwargs)) as AsyncResult<unknown>[];
   await backend.setChordSize(gid, members.length);

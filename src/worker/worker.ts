@@ -21,6 +21,7 @@ import type * as ThreadsModule from "./pools/threads";
 import type * as PreforkModule from "./pools/prefork";
 import type { ExecutionPool } from "./pools/types";
 import type { SlotPoolOptions } from "./pools/slot-pool";
+import { childConf } from "./pools/child-conf";
 import type { Request } from "./request";
 import { LimitedSet, loadStateDb, saveStateDb } from "./state";
 import { guardProcess } from "./crash-guard";
@@ -94,6 +95,8 @@ export class Worker implements ControlledWorker {
       hostname: this.hostname,
       redirectStdouts: app.conf.workerRedirectStdouts,
       redirectStdoutsLevel: parseLogLevel(app.conf.workerRedirectStdoutsLevel),
+      // Children load the app module again: they get this process's resolved settings (--config, ...) as they start.
+      conf: () => childConf(app.conf),
     });
     const prefetchMultiplier = options.prefetchMultiplier ?? app.conf.workerPrefetchMultiplier;
     this.consumer = new Consumer(app, {
@@ -349,7 +352,7 @@ function createExecutor(
   options: WorkerOptions,
   size: number,
   logger: Logger,
-  children: Pick<SlotPoolOptions, "hostname" | "redirectStdouts" | "redirectStdoutsLevel">,
+  children: Pick<SlotPoolOptions, "hostname" | "redirectStdouts" | "redirectStdoutsLevel" | "conf">,
 ): ExecutionPool {
   const pool = options.pool ?? "eventloop";
   if (pool === "eventloop") return new EventLoopPool();

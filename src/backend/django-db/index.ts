@@ -3,7 +3,8 @@
  * (PostgreSQL, through the optional `pg` package, loaded when this backend is first used). It
  * writes and reads the rows django-celery-results' DatabaseBackend does (rows.ts), so Django's
  * `AsyncResult`, the admin and `TaskResult.objects` see Node results; a chord header member joins
- * the chord through django-celery-results' `ChordCounter`, as a Python worker's does.
+ * the chord through django-celery-results' `ChordCounter`, as a Python worker's does, and a chord
+ * sent from Node creates that `ChordCounter` first, as a Python client's does.
  *
  * The tables are Django's: `python manage.py migrate django_celery_results` creates them.
  */
@@ -11,7 +12,7 @@ import type * as Pg from "pg";
 import type { ResultBackend } from "../types";
 import { waitOnce } from "../waiter";
 import { connectionFailure } from "../../connectivity/errors";
-import { isResultTupleList, READY_STATES, type GroupMeta, type ResultMeta } from "../../protocol/result-meta";
+import { isResultTupleList, READY_STATES, type GroupMeta, type ResultMeta, type ResultTuple } from "../../protocol/result-meta";
 import type { WireValue } from "../../protocol/message";
 import type { SerializerName } from "../../protocol/serializers";
 import { pyJsonDumps, pyJsonLoads } from "../../protocol/serializers/json";
@@ -173,6 +174,16 @@ export class DjangoDbBackend implements ResultBackend {
 
   async deleteGroup(groupId: string): Promise<void> {
     await this.query(`DELETE FROM ${GROUPS} WHERE group_id = $1`, [groupId]);
+  }
+
+  /**
+   * A chord sent from here (django-celery-results' apply_chord): its ChordCounter row, made before
+   * the header is sent: the group id, the members' result tuples as `json.dumps` writes them, and
+   * the count of members left. Header members then join through it (onChordPartReturn here, or a
+   * Python worker's on_chord_part_return).
+   */
+  async applyChord(groupId: string, header: ResultTuple[]): Promise<void> {
+    await this.query(`INSERT INTO ${CHORDS} (group_id, sub_tasks, count) VALUES ($1, $2, $3)`, [groupId, pyJsonDumps(header), header.length]);
   }
 
   /**

@@ -147,6 +147,8 @@ export class PreforkPool extends SlotPool {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       execArgv: process.execArgv.filter((a) => !a.startsWith("--inspect")),
     });
+    // The child waits for its settings before it loads the app (never in argv, which `ps` shows: they may hold secrets).
+    child.send({ type: "conf", conf: this.options.conf?.() ?? {} } satisfies ParentMessage, () => undefined);
     // Children never keep the worker's process alive; they exit when it is gone (prefork-child.ts).
     child.unref();
     child.channel?.unref();

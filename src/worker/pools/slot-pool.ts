@@ -13,7 +13,7 @@ import { strayErrorText } from "../crash-guard";
 import { taskLabel } from "../task-label";
 import { RetryRequest } from "../retry";
 import type { Request } from "../request";
-import type { ParentMessage, SlotMessage } from "./slot-protocol";
+import type { ChildConf, ParentMessage, SlotMessage } from "./slot-protocol";
 import type { Execution, ExecutionPool, HandlerOutcome, JobHooks, PoolInfo } from "./types";
 
 /** Options of a slot pool. */
@@ -34,6 +34,8 @@ export interface SlotPoolOptions {
   redirectStdouts?: boolean;
   /** worker_redirect_stdouts_level: the level of those lines (default WARNING). */
   redirectStdoutsLevel?: LogLevel;
+  /** The settings each child sets on its app once loaded, read as it starts (child-conf.ts). */
+  conf?: () => ChildConf;
 }
 
 /** One started child as the pool drives it. */

@@ -6,6 +6,12 @@ import type { LogLevel } from "../../logging";
 import type { SerializedError } from "../errors";
 
 /**
+ * The settings the main process resolved (its `app.conf`, under celeriac's names: the app module's
+ * own, then `--config`, `--time-limit`, ...), as a child is given them to set on its app.
+ */
+export type ChildConf = { [settingKey: string]: unknown };
+
+/**
  * What a child sends: ready, a job's outcome (with its memory in bytes after the job, and the
  * tasks it sent), an updateState call, an error that escaped a task (`stray`: `task` is the task
  * whose async context raised it, null outside any task), the error that kept it from loading the
@@ -26,10 +32,12 @@ export type SlotMessage =
   | { type: "updateState"; job: number; seq: number; state: string; meta: WireValue };
 
 /**
- * What the pool sends a child: run a job, its soft limit passed, an updateState call was stored,
- * exit cleanly (prefork: after workerProcessShutdown).
+ * What the pool sends a child: the main process's settings (prefork: the first message, before
+ * the child loads the app), run a job, its soft limit passed, an updateState call was stored, exit
+ * cleanly (prefork: after workerProcessShutdown).
  */
 export type ParentMessage =
+  | { type: "conf"; conf: ChildConf }
   | { type: "shutdown" }
   /** `trace`: the run span's context as headers (telemetry/spans.ts), when tracing. */
   | { type: "run"; job: number; name: string; args: unknown[]; info: RequestInfo; trace?: Record<string, string> }

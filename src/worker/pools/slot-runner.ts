@@ -15,7 +15,8 @@
  *   each job runs in an async context of its own, and a stray rejection or uncaught exception in
  *   it is sent to the pool (`stray`, logged against the task) while the child carries on; an
  *   uncaught exception outside any task is sent, then the child exits 1;
- * - the app module is loaded; if that throws, the error goes to the pool (`loadError`) and the
+ * - the app module is loaded and `conf` (the main process's resolved settings) set on its app's
+ *   `conf`; if that throws, the error goes to the pool (`loadError`) and the
  *   child exits 1 (the pool logs it and starts another child later);
  * - with `hostname` (prefork) the app's `workerProcessInit` listeners run, and `shutdown()` runs
  *   its `workerProcessShutdown` listeners, waits for their promises (5 s at most), and exits 0.
@@ -26,6 +27,7 @@
  * its run span in the main process, so what it publishes continues the trace.
  */
 import type { CurrentTask } from "../../current-task";
+import type { ChildConf } from "./slot-protocol";
 
 export const SLOT_RUNNER = String.raw`
 function runSlot(channel) {
@@ -52,6 +54,8 @@ try {
   const mod = require(channel.appModule);
   app = [mod && mod.app, mod && mod.default, mod && mod.default && mod.default.app, mod].find((c) => c && c.tasks instanceof Map);
   if (!app) throw new Error(channel.appModule + " does not export a Celery app (export it as app or default)");
+  // The main process's resolved settings (its --config file, ...), before anything uses them.
+  if (channel.conf && app.conf) Object.assign(app.conf, channel.conf);
 } catch (err) {
   // Reported to the pool, which logs it (masked) and starts another child later; this one exits.
   channel.send({ type: "loadError", error: serializeError(err) }, () => process.exit(1));
@@ -230,6 +234,8 @@ return {
 export interface SlotChannel {
   /** Absolute path of the module exporting the app. */
   appModule: string;
+  /** The main process's resolved settings, set on the loaded app's `conf` (slot-protocol.ts ChildConf). */
+  conf?: ChildConf;
   /** Send a message to the pool; `then` runs once it is sent. */
   send(message: unknown, then?: () => void): void;
   /** Listen to the pool's messages. */

@@ -32,6 +32,7 @@ const v8 = require("node:v8");
 ${SLOT_RUNNER}
 runSlot({
   appModule: workerData.appModule,
+  conf: workerData.conf,
   // postMessage queues the message at once: a process.exit in "then" does not lose it.
   send: (m, then) => {
     parentPort.postMessage(m);
@@ -64,7 +65,12 @@ export class ThreadPool extends SlotPool {
   }
 
   protected launch(id: number, events: SlotEvents): SlotHost {
-    const workerData = { appModule: this.appModule, redirect: this.options.redirectStdouts ?? false, measureHeap: Boolean(this.options.maxMemoryPerChild) };
+    const workerData = {
+      appModule: this.appModule,
+      conf: this.options.conf?.(),
+      redirect: this.options.redirectStdouts ?? false,
+      measureHeap: Boolean(this.options.maxMemoryPerChild),
+    };
     const thread = new Thread(THREAD_MAIN, { eval: true, workerData });
     this.threads.set(id, thread);
     let stopping = false;
