@@ -1,7 +1,7 @@
 /**
  * examples/django, as Celery's "First steps with Django" guide runs it, beside a celeriac worker:
  * Django (newest Celery, django-celery-results on each database Django's django-db runs on:
- * PostgreSQL, SQLite) sends to the Node worker,
+ * PostgreSQL, SQLite, MariaDB) sends to the Node worker,
  * whose settings come from `manage.py celeriac_config` through `celeriac worker --config`; results
  * are read through `django-db` by Django (AsyncResult, the TaskResult rows, ChordCounter) and by
  * Node. A Django worker runs beside it with Celery's default node name. Build first.

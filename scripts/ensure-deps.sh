@@ -34,6 +34,8 @@ APT_PACKAGES=(
   rabbitmq-server
   # PostgreSQL: the django-db result backend's tests start a private server (test/services/postgres.js)
   postgresql
+  # MariaDB: the django-db backend on MySQL/MariaDB, a private server (scripts/private-mariadb.sh)
+  mariadb-server
 )
 
 missing=()

@@ -219,8 +219,9 @@ export interface CeleryConfig {
   /**
    * celeriac: the database of the `django-db` result backend (django-celery-results' tables), as
    * Django's settings give it: a URL (`{ url: "postgres://user:pw@host:5432/db" }`,
-   * `sqlite:////path/db.sqlite3`) or the fields of `DATABASES["default"]` (`ENGINE`, `NAME`,
-   * `USER`, `PASSWORD`, `HOST`, `PORT`, `OPTIONS.timeout`). PostgreSQL or SQLite.
+   * `mysql://user:pw@host:3306/db`, `sqlite:////path/db.sqlite3`) or the fields of
+   * `DATABASES["default"]` (`ENGINE`, `NAME`, `USER`, `PASSWORD`, `HOST`, `PORT`,
+   * `OPTIONS.timeout`). PostgreSQL, MySQL/MariaDB or SQLite.
    */
   djangoDatabase: DjangoDatabaseSettings | null;
   /** timezone: IANA zone crontabs are read in (null: UTC when enableUtc, else the system zone). */

@@ -1,5 +1,6 @@
 /**
- * The databases Django's django-db result backend runs on, for `describe.each(DJANGO_DATABASES)`:
+ * The databases Django's django-db result backend runs on, for `describe.each(DJANGO_DATABASES)`
+ * (PostgreSQL, SQLite, MySQL/MariaDB, the test servers of test/services/global-setup.js):
  * each makes an empty database of a test's own and gives its URL, as the example's settings.py
  * reads DATABASE_URL. `manage` and `djangoShell` run examples/django (newest Celery and Django,
  * interop-tests/.venv) on such a database.
@@ -8,6 +9,7 @@ import { execFile } from "node:child_process";
 import { closeSync, mkdtempSync, openSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { createTestMysqlDatabase } from "./mysql";
 import { createTestDatabase } from "./postgres";
 import { PYTHONS } from "./python";
 
@@ -29,6 +31,7 @@ function createSqliteDatabase(tag: string): Promise<string> {
 export const DJANGO_DATABASES: DjangoDatabase[] = [
   { name: "postgresql", create: createTestDatabase },
   { name: "sqlite", create: createSqliteDatabase },
+  { name: "mysql", create: createTestMysqlDatabase },
 ];
 
 export const DJANGO_EXAMPLE = resolve(__dirname, "..", "..", "examples", "django");

@@ -17,6 +17,7 @@ import type { SerializerName } from "../../protocol/serializers";
 import { pyJsonDumps, pyJsonLoads } from "../../protocol/serializers/json";
 import { sanitizeUrl, URL_MASK } from "../../redact";
 import type { SqlDialect, SqlValue } from "./dialect";
+import { MysqlDialect } from "./mysql";
 import { PostgresDialect } from "./postgres";
 import { SqliteDialect } from "./sqlite";
 import { databaseTarget, type DatabaseTarget, type DjangoDatabaseSettings } from "./settings";
@@ -47,8 +48,7 @@ const GET_SQL = `SELECT status, content_type, content_encoding, result, tracebac
 /** The dialect of `target`'s database. */
 function dialectOf(target: DatabaseTarget): SqlDialect {
   if (target.kind === "sqlite") return new SqliteDialect(target);
-  if (target.kind === "postgresql") return new PostgresDialect(target);
-  throw new Error("the django-db result backend does not support MySQL/MariaDB yet");
+  return target.kind === "mysql" ? new MysqlDialect(target) : new PostgresDialect(target);
 }
 
 /** The django-db result backend. */

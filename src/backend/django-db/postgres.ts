@@ -3,7 +3,8 @@
  * pool of 4 connections; dates are `timestamp with time zone` (what Django creates with USE_TZ).
  */
 import type * as Pg from "pg";
-import { errorCode, onConflictUpsert, type SqlDialect, type SqlRunner, type SqlValue, type Upsert } from "./dialect";
+import { errorCode, onConflictUpsert, type SqlRunner, type SqlValue, type Upsert } from "./dialect";
+import { PooledDialect, type PoolDriver } from "./pooled";
 import type { ServerTarget } from "./settings";
 
 /** `pg`, required on first use: an optional peer dependency. */
@@ -36,49 +37,37 @@ function runner(on: Pick<Pg.Pool, "query"> | Pg.PoolClient): SqlRunner {
 }
 
 /** PostgreSQL, for the django-db backend. */
-export class PostgresDialect implements SqlDialect {
+export class PostgresDialect extends PooledDialect {
   readonly lockForUpdate = " FOR UPDATE";
-  private pool: Pg.Pool | null = null;
 
-  constructor(private readonly target: ServerTarget) {}
-
-  private db(): Pg.Pool {
-    if (!this.pool) {
-      const { Pool } = loadPg();
-      const t = this.target;
-      this.pool = new Pool({ host: t.host, port: t.port, user: t.user, password: t.password, database: t.database, max: 4 });
-      // An idle client's error (the server went away) is not the pool's crash: the next query reconnects.
-      this.pool.on("error", () => undefined);
-    }
-    return this.pool;
+  constructor(private readonly target: ServerTarget) {
+    super();
   }
 
-  run(sql: string, params: readonly SqlValue[]): Promise<void> {
-    return runner(this.db()).run(sql, params);
+  protected openPool(): PoolDriver {
+    const { Pool } = loadPg();
+    const t = this.target;
+    const pool = new Pool({ host: t.host, port: t.port, user: t.user, password: t.password, database: t.database, max: 4 });
+    // An idle client's error (the server went away) is not the pool's crash: the next query reconnects.
+    pool.on("error", () => undefined);
+    return {
+      runner: runner(pool),
+      connect: async () => {
+        const client = await pool.connect();
+        return {
+          runner: runner(client),
+          begin: () => client.query("BEGIN"),
+          commit: () => client.query("COMMIT"),
+          rollback: () => client.query("ROLLBACK"),
+          release: () => client.release(),
+        };
+      },
+      end: () => pool.end(),
+    };
   }
 
-  row<R extends object>(sql: string, params: readonly SqlValue[]): Promise<R | null> {
-    return runner(this.db()).row<R>(sql, params);
-  }
-
-  upsert(upsert: Upsert): Promise<void> {
-    const { sql, params } = onConflictUpsert(upsert);
-    return this.run(sql, params);
-  }
-
-  async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
-    const client = await this.db().connect();
-    try {
-      await client.query("BEGIN");
-      const out = await fn(runner(client));
-      await client.query("COMMIT");
-      return out;
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+  protected upsertStatement(upsert: Upsert): { sql: string; params: SqlValue[] } {
+    return onConflictUpsert(upsert);
   }
 
   dateOf(value: unknown): Date | null {
@@ -88,11 +77,5 @@ export class PostgresDialect implements SqlDialect {
 
   isMissingTable(err: unknown): boolean {
     return errorCode(err) === "42P01";
-  }
-
-  async close(): Promise<void> {
-    const pool = this.pool;
-    this.pool = null;
-    await pool?.end();
   }
 }
