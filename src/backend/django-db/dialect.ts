@@ -3,7 +3,7 @@
  * index.ts holds the backend's logic once: statements with `?` placeholders, a first row, the
  * upsert that never overwrites SUCCESS, a short transaction (the ChordCounter decrement), dates as
  * Django's backend for that database stores a DateTimeField (USE_TZ: UTC), "missing table"
- * detection, close. Pure: no I/O here.
+ * detection, close; and how a dialect loads its driver, an optional package. No I/O here.
  */
 
 /** A value bound to a `?` placeholder; a Date is stored as that database's Django backend stores it. */
@@ -66,4 +66,22 @@ export function onConflictUpsert(u: Upsert): { sql: string; params: SqlValue[] }
 export function errorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : undefined;
+}
+
+/** A database's driver package is not installed (not a connection failure: retrying cannot help). */
+export class MissingDriverError extends Error {
+  constructor(database: string, packageName: string, cause: unknown) {
+    super(`the django-db result backend on ${database} needs the ${packageName} package: npm install ${packageName}`, { cause });
+    this.name = "MissingDriverError";
+  }
+}
+
+/** Requires `entry` of `packageName`, the driver of `database` (an optional peer dependency), on first use. */
+export function loadDriver<T>(packageName: string, database: string, entry = packageName): T {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer dependency, loaded when django-db is used on this database
+    return require(entry) as T;
+  } catch (err) {
+    throw new MissingDriverError(database, packageName, err);
+  }
 }

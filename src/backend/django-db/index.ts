@@ -16,7 +16,7 @@ import type { WireValue } from "../../protocol/message";
 import type { SerializerName } from "../../protocol/serializers";
 import { pyJsonDumps, pyJsonLoads } from "../../protocol/serializers/json";
 import { sanitizeUrl, URL_MASK } from "../../redact";
-import type { SqlDialect, SqlValue } from "./dialect";
+import { MissingDriverError, type SqlDialect, type SqlValue } from "./dialect";
 import { MysqlDialect } from "./mysql";
 import { PostgresDialect } from "./postgres";
 import { SqliteDialect } from "./sqlite";
@@ -83,6 +83,7 @@ export class DjangoDbBackend implements ResultBackend {
     try {
       await this.dialect.row("SELECT 1 AS one", []);
     } catch (err) {
+      if (err instanceof MissingDriverError) throw err;
       throw connectionFailure(this.target.url, err);
     }
   }

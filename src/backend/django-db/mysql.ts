@@ -6,19 +6,9 @@
  * `ON DUPLICATE KEY UPDATE` with every column kept when the stored status is SUCCESS.
  */
 import type * as Mysql from "mysql2/promise";
-import { errorCode, type SqlRunner, type SqlValue, type Upsert } from "./dialect";
+import { errorCode, loadDriver, type SqlRunner, type SqlValue, type Upsert } from "./dialect";
 import { PooledDialect, type PoolDriver } from "./pooled";
 import type { ServerTarget } from "./settings";
-
-/** `mysql2`, required on first use: an optional peer dependency. */
-function loadMysql2(): typeof Mysql {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer dependency, loaded when django-db is used on MySQL/MariaDB
-    return require("mysql2/promise") as typeof Mysql;
-  } catch (err) {
-    throw new Error("the django-db result backend on MySQL/MariaDB needs the mysql2 package: npm install mysql2", { cause: err });
-  }
-}
 
 /**
  * `INSERT ... ON DUPLICATE KEY UPDATE`: assignments are made left to right and see the columns
@@ -58,7 +48,7 @@ export class MysqlDialect extends PooledDialect {
   }
 
   protected openPool(): PoolDriver {
-    const { createPool } = loadMysql2();
+    const { createPool } = loadDriver<typeof Mysql>("mysql2", "MySQL/MariaDB", "mysql2/promise");
     const t = this.target;
     const pool = createPool({ host: t.host, port: t.port, user: t.user, password: t.password, database: t.database, connectionLimit: 4, timezone: "Z", charset: "utf8mb4" });
     return {

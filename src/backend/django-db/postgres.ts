@@ -3,19 +3,9 @@
  * pool of 4 connections; dates are `timestamp with time zone` (what Django creates with USE_TZ).
  */
 import type * as Pg from "pg";
-import { errorCode, onConflictUpsert, type SqlRunner, type SqlValue, type Upsert } from "./dialect";
+import { errorCode, loadDriver, onConflictUpsert, type SqlRunner, type SqlValue, type Upsert } from "./dialect";
 import { PooledDialect, type PoolDriver } from "./pooled";
 import type { ServerTarget } from "./settings";
-
-/** `pg`, required on first use: an optional peer dependency. */
-function loadPg(): typeof Pg {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer dependency, loaded when django-db is used
-    return require("pg") as typeof Pg;
-  } catch (err) {
-    throw new Error("the django-db result backend on PostgreSQL needs the pg package: npm install pg", { cause: err });
-  }
-}
 
 /** `?` placeholders as PostgreSQL's `$1, $2, ...` (the backend's statements have no other `?`). */
 function numbered(sql: string): string {
@@ -45,7 +35,7 @@ export class PostgresDialect extends PooledDialect {
   }
 
   protected openPool(): PoolDriver {
-    const { Pool } = loadPg();
+    const { Pool } = loadDriver<typeof Pg>("pg", "PostgreSQL");
     const t = this.target;
     const pool = new Pool({ host: t.host, port: t.port, user: t.user, password: t.password, database: t.database, max: 4 });
     // An idle client's error (the server went away) is not the pool's crash: the next query reconnects.

@@ -16,18 +16,8 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
-import { errorCode, onConflictUpsert, type SqlDialect, type SqlRunner, type SqlValue, type Upsert } from "./dialect";
+import { errorCode, loadDriver, onConflictUpsert, type SqlDialect, type SqlRunner, type SqlValue, type Upsert } from "./dialect";
 import type { SqliteTarget } from "./settings";
-
-/** `better-sqlite3`, required on first use: an optional peer dependency. */
-function loadBetterSqlite3(): typeof BetterSqlite3 {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer dependency, loaded when django-db is used on SQLite
-    return require("better-sqlite3") as typeof BetterSqlite3;
-  } catch (err) {
-    throw new Error("the django-db result backend on SQLite needs the better-sqlite3 package: npm install better-sqlite3", { cause: err });
-  }
-}
 
 /** A date as Django's SQLite backend stores it with USE_TZ: naive UTC, Python's `str()` of it. */
 export function sqliteDatetime(date: Date): string {
@@ -69,7 +59,7 @@ export class SqliteDialect implements SqlDialect {
 
   private open(): BetterSqlite3.Database {
     if (!this.db) {
-      const Database = loadBetterSqlite3();
+      const Database = loadDriver<typeof BetterSqlite3>("better-sqlite3", "SQLite");
       const { path, busyTimeoutMs } = this.target;
       if (path !== ":memory:" && !existsSync(path)) {
         throw new Error(`the SQLite database ${path} does not exist (python manage.py migrate creates it and django-celery-results' tables)`);
