@@ -144,6 +144,21 @@ print(json.dumps({"n": ChordCounter.objects.filter(group_id=${JSON.stringify(gid
     expect(await backend().onChordPartReturn(unique("g"), 0, pyJsonDumps([1, ids[0], "SUCCESS", 0]))).toEqual({ complete: false, members: [] });
   });
 
+  // A server database only: SQLite has no server to reach.
+  const socket = database.socket;
+  if (socket) {
+    test("a HOST that is a path reaches the server through its unix socket, as Django's backends read it", async () => {
+      const u = new URL(url);
+      const fields = { ENGINE: socket.ENGINE, NAME: u.pathname.slice(1), USER: decodeURIComponent(u.username), PASSWORD: decodeURIComponent(u.password), HOST: socket.HOST(), PORT: u.port };
+      const b = new DjangoDbBackend(fields, { serializer: "json", accept: ["json"] });
+      open.push(b);
+      await b.connect();
+      const id = unique("t");
+      await b.store(id, meta(id, "SUCCESS", "through the socket"));
+      expect((await backend().get(id))?.result).toBe("through the socket");
+    });
+  }
+
   test("a database without django-celery-results' tables: the error names the migration", async () => {
     const empty = await database.create(tag());
     const b = new DjangoDbBackend({ url: empty }, { serializer: "json", accept: ["json"] });

@@ -70,7 +70,7 @@ async function startRabbitmq(port, tlsPort) {
  * (CELERIAC_TEST_PG_PORT overrides), data under <repo>/.tmp/postgres-<port>
  * (scripts/private-postgres.sh; as root it runs as the postgres user). Reused and left running when
  * already up. Tests see CELERIAC_TEST_PG_URL (superuser celeriac, database postgres; test files
- * create their own databases).
+ * create their own databases) and CELERIAC_TEST_PG_SOCKET_DIR (its unix socket's directory).
  */
 const PRIVATE_POSTGRES = path.join(ROOT, "scripts", "private-postgres.sh");
 
@@ -89,6 +89,7 @@ function startPostgres() {
   }
   if (out === "started") started().postgres = { port, dir };
   process.env.CELERIAC_TEST_PG_URL = `postgres://celeriac:celeriac-test@127.0.0.1:${port}/postgres`;
+  process.env.CELERIAC_TEST_PG_SOCKET_DIR = dir;
 }
 
 /**
@@ -97,7 +98,8 @@ function startPostgres() {
  * own range), data under <repo>/.tmp/mariadb-<port> (scripts/private-mariadb.sh; as root it runs
  * with --user=root). Shared by every slot, as PostgreSQL is (test files create their own
  * databases); started with the other servers, reused and left running when already up. Tests see
- * CELERIAC_TEST_MYSQL_URL (user celeriac with every privilege, no database).
+ * CELERIAC_TEST_MYSQL_URL (user celeriac with every privilege, no database) and
+ * CELERIAC_TEST_MYSQL_SOCKET (its unix socket).
  */
 const PRIVATE_MARIADB = path.join(ROOT, "scripts", "private-mariadb.sh");
 
@@ -107,6 +109,7 @@ async function startMariadb(base) {
   const out = await runScript(PRIVATE_MARIADB, ["start", String(port), dir], {}, `the test MariaDB on 127.0.0.1:${port}`);
   if (out === "started") started().mariadb = { port, dir };
   process.env.CELERIAC_TEST_MYSQL_URL = `mysql://celeriac:celeriac-test@127.0.0.1:${port}/`;
+  process.env.CELERIAC_TEST_MYSQL_SOCKET = path.join(dir, "mariadbd.sock");
 }
 
 /** Slots to start: jest's worker count, 1 when it runs in band. */

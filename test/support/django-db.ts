@@ -19,6 +19,15 @@ export interface DjangoDatabase {
   name: string;
   /** A new, empty database named after `tag` (letters, digits, _); resolves its URL. */
   create(tag: string): Promise<string>;
+  /** A server's Django ENGINE and the HOST that reaches it through its unix socket (a path). */
+  socket?: { ENGINE: string; HOST: () => string };
+}
+
+/** The value of an environment variable global-setup.js sets. */
+function fromSetup(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run through jest's integration or interop project (test/services/global-setup.js)`);
+  return value;
 }
 
 /** An empty SQLite file in a directory of its own (Django opens it; `manage.py migrate` fills it). */
@@ -29,9 +38,9 @@ function createSqliteDatabase(tag: string): Promise<string> {
 }
 
 export const DJANGO_DATABASES: DjangoDatabase[] = [
-  { name: "postgresql", create: createTestDatabase },
+  { name: "postgresql", create: createTestDatabase, socket: { ENGINE: "django.db.backends.postgresql", HOST: () => fromSetup("CELERIAC_TEST_PG_SOCKET_DIR") } },
   { name: "sqlite", create: createSqliteDatabase },
-  { name: "mysql", create: createTestMysqlDatabase },
+  { name: "mysql", create: createTestMysqlDatabase, socket: { ENGINE: "django.db.backends.mysql", HOST: () => fromSetup("CELERIAC_TEST_MYSQL_SOCKET") } },
 ];
 
 export const DJANGO_EXAMPLE = resolve(__dirname, "..", "..", "examples", "django");

@@ -50,7 +50,9 @@ export class MysqlDialect extends PooledDialect {
   protected openPool(): PoolDriver {
     const { createPool } = loadDriver<typeof Mysql>("mysql2", "MySQL/MariaDB", "mysql2/promise");
     const t = this.target;
-    const pool = createPool({ host: t.host, port: t.port, user: t.user, password: t.password, database: t.database, connectionLimit: 4, timezone: "Z", charset: "utf8mb4" });
+    // A HOST that is a path is the server's unix socket, as Django's MySQL backend reads it.
+    const where = t.host.startsWith("/") ? { socketPath: t.host } : { host: t.host, port: t.port };
+    const pool = createPool({ ...where, user: t.user, password: t.password, database: t.database, connectionLimit: 4, timezone: "Z", charset: "utf8mb4" });
     return {
       runner: runner(pool),
       connect: async () => {

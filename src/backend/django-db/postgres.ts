@@ -37,6 +37,7 @@ export class PostgresDialect extends PooledDialect {
   protected openPool(): PoolDriver {
     const { Pool } = loadDriver<typeof Pg>("pg", "PostgreSQL");
     const t = this.target;
+    // A HOST that is a path is the directory of the server's unix socket (libpq's, Django's reading).
     const pool = new Pool({ host: t.host, port: t.port, user: t.user, password: t.password, database: t.database, max: 4 });
     // An idle client's error (the server went away) is not the pool's crash: the next query reconnects.
     pool.on("error", () => undefined);
