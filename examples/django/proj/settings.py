@@ -29,7 +29,9 @@ def database(url):
     sqlite:////absolute/path."""
     u = urlsplit(url)
     if u.scheme == "sqlite":
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(u.path[1:]) or ":memory:"}
+        # Both workers and Django write the one file: wait up to 20 s for another's lock (the
+        # Node worker reads this timeout too, through manage.py celeriac_config).
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(u.path[1:]) or ":memory:", "OPTIONS": {"timeout": 20}}
     engine = {
         "postgres": "django.db.backends.postgresql",
         "postgresql": "django.db.backends.postgresql",
