@@ -40,7 +40,8 @@ export interface DjangoDbBackendOptions {
 }
 
 // The columns a store writes on a stored task (django-celery-results' get_or_create, then save:
-// date_done is auto_now, date_started is set by a STARTED state only).
+// date_done is auto_now, date_started is set by a STARTED state only). Dates are this process's
+// clock, as Django's auto_now takes the clock of the process that saves.
 const TASK_UPDATE = ["status", "content_type", "content_encoding", "result", "traceback", "meta", "periodic_task_name", "task_name", "task_args", "task_kwargs", "worker", "date_done", "date_started"];
 
 const GET_SQL = `SELECT status, content_type, content_encoding, result, traceback, meta, date_done, task_name, worker FROM ${TASKS} WHERE task_id = ?`;
@@ -100,7 +101,8 @@ export class DjangoDbBackend implements ResultBackend {
   }
 
   async get(taskId: string): Promise<ResultMeta | null> {
-    const row = await this.sql((db) => db.row<StoredTaskResult>(GET_SQL, [taskId]));
+    // date_done as the driver gives it (a Date, or SQLite's text), made a Date by the dialect
+    const row = await this.sql((db) => db.row<Omit<StoredTaskResult, "date_done"> & { date_done: unknown }>(GET_SQL, [taskId]));
     return row ? metaOfRow(taskId, { ...row, date_done: this.dialect.dateOf(row.date_done) }, this.options.accept) : null;
   }
 
