@@ -40,6 +40,15 @@ describe.each(DJANGO_DATABASES)("the Django example on $name", (database) => {
     return child;
   }
 
+  /** Waits for `pattern` in the child's output; a timeout shows the output's end (why it did not start). */
+  async function readyOrLog(child: ChildProcess, pattern: RegExp, ms: number, what: string): Promise<void> {
+    try {
+      await waitFor(() => pattern.test(logs.get(child) ?? ""), ms, what);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; its output:\n${(logs.get(child) ?? "").slice(-4000)}`);
+    }
+  }
+
   let nodeWorker: ChildProcess;
   let djangoWorker: ChildProcess;
 
@@ -57,10 +66,10 @@ describe.each(DJANGO_DATABASES)("the Django example on $name", (database) => {
     await manage(["celeriac_config", configFile]);
     // The example's worker command, but without -n: the default name must not clash with Django's.
     nodeWorker = startChild(process.execPath, [join(ROOT, "dist/cli/main.js"), "worker", "-A", "node/tasks.js", "--config", configFile, "-c", "2"], EXAMPLE);
-    await waitFor(() => /@\S+ ready\./.test(logs.get(nodeWorker) ?? ""), 30_000, "the celeriac worker ready");
+    await readyOrLog(nodeWorker, /@\S+ ready\./, 30_000, "the celeriac worker ready");
     // Started second, so that its mingle (hello) reaches the Node worker, which answers it.
     djangoWorker = startChild(PY, ["-m", "celery", "-A", "proj", "worker", "-Q", env.DJANGO_QUEUE, "-P", "solo", "-l", "info"], EXAMPLE);
-    await waitFor(() => /celery@\S+ ready\./.test(logs.get(djangoWorker) ?? ""), 60_000, "the Django worker ready");
+    await readyOrLog(djangoWorker, /celery@\S+ ready\./, 60_000, "the Django worker ready");
   }, 240_000);
 
   afterAll(async () => {
