@@ -29,9 +29,9 @@ pidfile="$dir/mariadbd.pid"
 user=()
 [ "$(id -u)" = 0 ] && user=(--user=root)
 
-ready() { mariadb-admin --no-defaults --protocol=tcp -h 127.0.0.1 -P "$port" -u celeriac -pceleriac-test ping >/dev/null 2>&1; }
-# answers at all (even with an access error): something listens on PORT
-listening() { mariadb-admin --no-defaults --protocol=tcp -h 127.0.0.1 -P "$port" --connect-timeout=2 ping 2>&1 | grep -qv "Can't connect"; }
+ready() { mariadb-admin --no-defaults --protocol=tcp -h 127.0.0.1 -P "$port" --connect-timeout=2 -u celeriac -pceleriac-test ping >/dev/null 2>&1; }
+# something accepts TCP connections on PORT
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 
 case "$cmd" in
   start)
