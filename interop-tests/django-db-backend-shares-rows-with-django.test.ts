@@ -6,7 +6,7 @@
  * overwritten; a chord counter Django's apply_chord made completes once under concurrent parts.
  * On SQLite: Django's locks are waited out (busy timeout) and the journal mode is the file's.
  */
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { DjangoDbBackend } from "../src/backend/django-db";
 import { buildResultMeta, type ResultMeta } from "../src/protocol/result-meta";
 import { pyJsonDumps } from "../src/protocol/serializers/json";
@@ -171,8 +171,9 @@ print(json.dumps({"n": ChordCounter.objects.filter(group_id=${JSON.stringify(gid
 describe("django-db on SQLite beside Django's connections to the file", () => {
   const sqlite = DJANGO_DATABASES.find((d) => d.name === "sqlite")!;
   const PY = PYTHONS.find((p) => p.label === "celery-latest")!;
-  // Holds the file's write lock (as a Django request in transaction.atomic does) for `hold` seconds
-  // once `marker` exists; prints the journal mode and when the lock was released.
+  // Holds the file's write lock (as a Django request in transaction.atomic does), `marker` made once
+  // it is taken, for `hold` seconds or until `release` exists; prints the journal mode and when
+  // the lock was released.
   const HOLD_LOCK = `
 import json, os, sqlite3, sys, time
 req = json.load(sys.stdin)
@@ -180,7 +181,9 @@ c = sqlite3.connect(req["path"], isolation_level=None)
 c.execute("BEGIN IMMEDIATE")
 c.execute("UPDATE django_celery_results_taskresult SET status = status")
 open(req["marker"], "w").close()
-time.sleep(req["hold"])
+deadline = time.time() + req["hold"]
+while time.time() < deadline and not (req.get("release") and os.path.exists(req["release"])):
+    time.sleep(0.01)
 c.execute("COMMIT")
 released = time.time()
 print(json.dumps({"released": released, "journal": c.execute("PRAGMA journal_mode").fetchone()[0]}))
@@ -213,10 +216,15 @@ print(json.dumps({"released": released, "journal": c.execute("PRAGMA journal_mod
     const b = new DjangoDbBackend({ ENGINE: "django.db.backends.sqlite3", NAME: path, OPTIONS: { timeout: 0.2 } }, { serializer: "json", accept: ["json"] });
     try {
       const marker = `${path}.${unique("lock")}`;
-      const holder = pyInline(PY, HOLD_LOCK, { path, marker, hold: 2 });
+      const release = `${marker}.release`;
+      // held until this test releases it (the Node thread is free here: the store gives up at 0.2 s)
+      const holder = pyInline(PY, HOLD_LOCK, { path, marker, release, hold: 60 });
       await waitFor(() => existsSync(marker), 30_000, "the lock taken");
       const id = unique("t");
+      const started = Date.now();
       await expect(b.store(id, meta(id, "SUCCESS", 7))).rejects.toThrow(/database is locked/);
+      expect(Date.now() - started).toBeLessThan(4000);
+      closeSync(openSync(release, "w"));
       await holder;
     } finally {
       await b.close();
