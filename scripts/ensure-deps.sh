@@ -34,7 +34,7 @@ APT_PACKAGES=(
   rabbitmq-server
   # PostgreSQL: the django-db result backend's tests start a private server (test/services/postgres.js)
   postgresql
-  # MariaDB: the django-db result backend on MySQL/MariaDB (a private server started by its tests)
+  # MariaDB: the django-db backend on MySQL/MariaDB, a private server (scripts/private-mariadb.sh)
   mariadb-server
 )
 

@@ -218,8 +218,10 @@ export interface CeleryConfig {
   beatSchedule: BeatSchedule;
   /**
    * celeriac-only: the database of the `django-db` result backend (django-celery-results' tables), as
-   * Django's settings give it: a URL (`{ url: "postgres://user:pw@host:5432/db" }`) or the fields of
-   * `DATABASES["default"]` (`ENGINE`, `NAME`, `USER`, `PASSWORD`, `HOST`, `PORT`). PostgreSQL.
+   * Django's settings give it: a URL (`{ url: "postgres://user:pw@host:5432/db" }`,
+   * `mysql://user:pw@host:3306/db`, `sqlite:////path/db.sqlite3`) or the fields of
+   * `DATABASES["default"]` (`ENGINE`, `NAME`, `USER`, `PASSWORD`, `HOST`, `PORT`,
+   * `OPTIONS.timeout`). PostgreSQL, MySQL/MariaDB or SQLite.
    */
   djangoDatabase: DjangoDatabaseSettings | null;
   /** timezone: IANA zone crontabs are read in (null: UTC when enableUtc, else the system zone). */

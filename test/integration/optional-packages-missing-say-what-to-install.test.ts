@@ -1,6 +1,7 @@
 /**
  * compressjs (bzip2), @napi-rs/lzma (lzma/xz), fzstd (reading zstd where Node's zlib has none) and
- * astronomy-engine (solar schedules) are optional peer dependencies, not installed with celeriac.
+ * astronomy-engine (solar schedules) are optional peer dependencies, not installed with celeriac,
+ * as are the django-db backend's database drivers (pg, better-sqlite3, mysql2).
  * Without one, using its feature fails with an error naming the package to install; everything
  * else works. Absence is simulated in a child `node` process on the built dist/: a require hook
  * resolves the hidden packages from an empty folder, so Node throws its own MODULE_NOT_FOUND.
@@ -22,8 +23,9 @@ const XZ = "/Td6WFoAAATm1rRGAgAhARYAAAB0L+WjAQAPW1syLCAyXSwge30sIHt9XQBQpyvG+Ki6
 const ZSTD = "KLUv/SAQgQAAW1syLCAyXSwge30sIHt9XQ==";
 
 /**
- * Runs each of `uses` (name → expression, with `celeriac` the full entry and `compression` its
- * codecs in scope) in one child where `hidden` packages (and zlib's zstd) are not installed.
+ * Runs each of `uses` (name → expression, awaited, with `celeriac` the full entry, `compression`
+ * its codecs and `djangoDb` the django-db backend in scope) in one child where `hidden` packages
+ * (and zlib's zstd) are not installed.
  * Gives each use's outcome: `ok: <value>` or `<error name>: <message>`.
  */
 async function outcomesWithout(hidden: string[], uses: Record<string, string>): Promise<Record<string, string>> {
@@ -41,15 +43,18 @@ delete zlib.zstdDecompressSync;
 delete zlib.zstdCompressSync;
 const celeriac = require(${JSON.stringify(DIST)});
 const compression = require(${JSON.stringify(resolve(DIST, "protocol/compression"))});
-const out = {};
-for (const [name, use] of Object.entries(${JSON.stringify(uses)})) {
-  try {
-    out[name] = "ok: " + String(eval(use));
-  } catch (err) {
-    out[name] = err.name + ": " + err.message;
+const djangoDb = require(${JSON.stringify(resolve(DIST, "backend/django-db"))});
+(async () => {
+  const out = {};
+  for (const [name, use] of Object.entries(${JSON.stringify(uses)})) {
+    try {
+      out[name] = "ok: " + String(await eval(use));
+    } catch (err) {
+      out[name] = err.name + ": " + err.message;
+    }
   }
-}
-process.stdout.write(JSON.stringify(out));`;
+  process.stdout.write(JSON.stringify(out));
+})();`;
   const { stdout } = await run(process.execPath, ["-e", script], { cwd: ROOT });
   return JSON.parse(stdout) as Record<string, string>;
 }
@@ -73,6 +78,20 @@ test("each optional package, missing, fails its feature with an error naming the
     zstdRead: `CompressionError: Cannot decompress application/zstd body: ${hint("fzstd", `zstd compression on Node ${process.versions.node} (Node >= 22.15 reads it without fzstd)`)}`,
     // as Celery's solar() without ephem: where the schedule is made
     solar: `MissingOptionalPackageError: ${hint("astronomy-engine", "solar schedules")}`,
+  });
+});
+
+test("each database driver of django-db, missing, fails connect with the package to install, not as a connection failure", async () => {
+  const backend = (database: string): string => `new djangoDb.DjangoDbBackend(${database}, { serializer: "json", accept: ["json"] }).connect()`;
+  const out = await outcomesWithout(["pg", "better-sqlite3", "mysql2/promise"], {
+    postgresql: backend(`{ url: "postgres://u:secret@127.0.0.1:1/db" }`),
+    sqlite: backend(`{ ENGINE: "django.db.backends.sqlite3", NAME: "/nowhere/db.sqlite3" }`),
+    mysql: backend(`{ url: "mysql://u:secret@127.0.0.1:1/db" }`),
+  });
+  expect(out).toEqual({
+    postgresql: "MissingDriverError: the django-db result backend on PostgreSQL needs the pg package: npm install pg",
+    sqlite: "MissingDriverError: the django-db result backend on SQLite needs the better-sqlite3 package: npm install better-sqlite3",
+    mysql: "MissingDriverError: the django-db result backend on MySQL/MariaDB needs the mysql2 package: npm install mysql2",
   });
 });
 

@@ -70,7 +70,7 @@ async function startRabbitmq(port, tlsPort) {
  * (CELERIAC_TEST_PG_PORT overrides), data under <repo>/.tmp/postgres-<port>
  * (scripts/private-postgres.sh; as root it runs as the postgres user). Reused and left running when
  * already up. Tests see CELERIAC_TEST_PG_URL (superuser celeriac, database postgres; test files
- * create their own databases).
+ * create their own databases) and CELERIAC_TEST_PG_SOCKET_DIR (its unix socket's directory).
  */
 const PRIVATE_POSTGRES = path.join(ROOT, "scripts", "private-postgres.sh");
 
@@ -89,6 +89,27 @@ function startPostgres() {
   }
   if (out === "started") started().postgres = { port, dir };
   process.env.CELERIAC_TEST_PG_URL = `postgres://celeriac:celeriac-test@127.0.0.1:${port}/postgres`;
+  process.env.CELERIAC_TEST_PG_SOCKET_DIR = dir;
+}
+
+/**
+ * MariaDB (the django-db result backend on MySQL/MariaDB): a PRIVATE server on 127.0.0.1, port
+ * CELERIAC_TEST_MYSQL_PORT (default: the base Redis port + 7, so that a run's ports stay in its
+ * own range), data under <repo>/.tmp/mariadb-<port> (scripts/private-mariadb.sh; as root it runs
+ * with --user=root). Shared by every slot, as PostgreSQL is (test files create their own
+ * databases); started with the other servers, reused and left running when already up. Tests see
+ * CELERIAC_TEST_MYSQL_URL (user celeriac with every privilege, no database) and
+ * CELERIAC_TEST_MYSQL_SOCKET (its unix socket).
+ */
+const PRIVATE_MARIADB = path.join(ROOT, "scripts", "private-mariadb.sh");
+
+async function startMariadb(base) {
+  const port = Number(process.env.CELERIAC_TEST_MYSQL_PORT || base.redis + 7);
+  const dir = path.join(ROOT, ".tmp", `mariadb-${port}`);
+  const out = await runScript(PRIVATE_MARIADB, ["start", String(port), dir], {}, `the test MariaDB on 127.0.0.1:${port}`);
+  if (out === "started") started().mariadb = { port, dir };
+  process.env.CELERIAC_TEST_MYSQL_URL = `mysql://celeriac:celeriac-test@127.0.0.1:${port}/`;
+  process.env.CELERIAC_TEST_MYSQL_SOCKET = path.join(dir, "mariadbd.sock");
 }
 
 /** Slots to start: jest's worker count, 1 when it runs in band. */
@@ -101,10 +122,11 @@ module.exports = async function globalSetup(globalConfig) {
   const base = basePorts();
   process.env.CELERIAC_TEST_BASE_PORTS = JSON.stringify(base);
   const slots = Array.from({ length: slotCount(globalConfig) }, (_, i) => slotPorts(base, i + 1));
-  await Promise.all(slots.flatMap((p) => [startRedis(p.redis), startRabbitmq(p.amqp, p.amqpTls)]));
+  await Promise.all([...slots.flatMap((p) => [startRedis(p.redis), startRabbitmq(p.amqp, p.amqpTls)]), startMariadb(base)]);
   startPostgres();
 };
 module.exports.PRIVATE_REDIS = PRIVATE_REDIS;
 module.exports.PRIVATE_RABBITMQ = PRIVATE_RABBITMQ;
 module.exports.PRIVATE_POSTGRES = PRIVATE_POSTGRES;
+module.exports.PRIVATE_MARIADB = PRIVATE_MARIADB;
 module.exports.started = started;

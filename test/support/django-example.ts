@@ -1,23 +1,23 @@
 /**
- * examples/django run as the interop tests need it: its own database on the test PostgreSQL
- * (migrated by `manage.py migrate`), Redis as broker, the Node worker's settings file written by
+ * examples/django run as the interop tests need it: its own database on one of the test servers
+ * (DJANGO_DATABASES; migrated by `manage.py migrate`), Redis as broker, the Node worker's settings file written by
  * `manage.py celeriac_config` and read by `celeriac worker --config`, a celeriac worker on the
  * Node queue and a Django (newest Celery) worker on the Django queue. Build first (the Node
  * worker is dist/cli/main.js).
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { unique } from "./app";
-import { createTestDatabase } from "./postgres";
+import { DJANGO_DATABASES, DJANGO_EXAMPLE, djangoShell as shellOn, manage as manageOn, type DjangoDatabase } from "./django-db";
 import { PYTHONS } from "./python";
 import { testRedisUrl } from "./redis";
 import { waitFor } from "./wait";
 
 const ROOT = resolve(__dirname, "../..");
 /** The example project's directory. */
-export const EXAMPLE = join(ROOT, "examples", "django");
+export const EXAMPLE = DJANGO_EXAMPLE;
 const PY = PYTHONS.find((p) => p.label === "celery-latest")!.exe;
 
 /** The running example: its environment, settings file, workers and Django commands. */
@@ -40,32 +40,24 @@ export interface DjangoExample {
 }
 
 /**
- * Starts the example on a new database (`prefix` names it) with the Redis db `redisDb` as broker:
+ * Starts the example on a new database of `database` (PostgreSQL unless given; `prefix` names it)
+ * with the Redis db `redisDb` as broker:
  * migrate, celeriac_config, then the Node worker, then the Django worker (second, so that its
  * mingle reaches the Node worker, which answers it). The Node worker runs without -n: its default
  * name must not clash with Django's.
  */
-export async function startDjangoExample(prefix: string, redisDb: number): Promise<DjangoExample> {
+export async function startDjangoExample(prefix: string, redisDb: number, database: DjangoDatabase = DJANGO_DATABASES[0]): Promise<DjangoExample> {
   const children: ChildProcess[] = [];
   const logs = new Map<ChildProcess, string>();
-  const databaseUrl = await createTestDatabase(unique(prefix).replace(/[^a-z0-9]/gi, "_").toLowerCase());
+  const databaseUrl = await database.create(unique(prefix).replace(/[^a-z0-9]/gi, "_").toLowerCase());
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
     CELERY_BROKER_URL: testRedisUrl(redisDb),
     NODE_QUEUE: unique("node"),
     DJANGO_QUEUE: unique("django"),
   };
-  const manage = (args: string[], timeoutMs = 120_000): Promise<string> =>
-    new Promise((resolveOut, reject) => {
-      execFile(PY, ["manage.py", ...args], { cwd: EXAMPLE, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-        if (err) reject(new Error(`manage.py ${args[0]} failed: ${err.message}\n${stdout}\n${stderr}`));
-        else resolveOut(stdout);
-      });
-    });
-  const djangoShell = async (code: string): Promise<Record<string, unknown>> => {
-    const out = await manage(["shell", "-c", code]);
-    return JSON.parse(out.trim().split("\n").pop() ?? "null") as Record<string, unknown>;
-  };
+  const manage = (args: string[], timeoutMs = 120_000): Promise<string> => manageOn(env, args, timeoutMs);
+  const djangoShell = (code: string): Promise<Record<string, unknown>> => shellOn(env, code);
   const startChild = (cmd: string, args: string[]): ChildProcess => {
     const child = spawn(cmd, args, { cwd: EXAMPLE, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     logs.set(child, "");
@@ -84,14 +76,22 @@ export async function startDjangoExample(prefix: string, redisDb: number): Promi
       }
     }
   };
+  /** Waits for `pattern` in the child's output; a timeout shows the output's end (why it did not start). */
+  const readyOrShow = async (child: ChildProcess, pattern: RegExp, ms: number, what: string): Promise<void> => {
+    try {
+      await waitFor(() => pattern.test(output(child)), ms, what);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; its output:\n${output(child).slice(-4000)}`);
+    }
+  };
   await manage(["migrate", "--noinput", "-v", "0"]);
   const configFile = join(mkdtempSync(join(tmpdir(), "celeriac-django-")), "celeriac.json");
   await manage(["celeriac_config", configFile]);
   const nodeWorker = startChild(process.execPath, [join(ROOT, "dist/cli/main.js"), "worker", "-A", "node/tasks.js", "--config", configFile, "-c", "2"]);
   try {
-    await waitFor(() => /@\S+ ready\./.test(output(nodeWorker)), 30_000, "the celeriac worker ready");
+    await readyOrShow(nodeWorker, /@\S+ ready\./, 30_000, "the celeriac worker ready");
     const djangoWorker = startChild(PY, ["-m", "celery", "-A", "proj", "worker", "-Q", env.DJANGO_QUEUE, "-P", "solo", "-l", "info"]);
-    await waitFor(() => /celery@\S+ ready\./.test(output(djangoWorker)), 60_000, "the Django worker ready");
+    await readyOrShow(djangoWorker, /celery@\S+ ready\./, 60_000, "the Django worker ready");
     return { env, configFile, databaseUrl, nodeWorker, djangoWorker, output, manage, djangoShell, stop };
   } catch (err) {
     await stop();

@@ -1,7 +1,8 @@
 """Settings of the example project: Celery's "First steps with Django" with a Node worker.
 
 The environment chooses the services (the interop test sets them): DATABASE_URL
-(postgres://user:password@host:port/name), CELERY_BROKER_URL, and the queues: NODE_QUEUE (the
+(postgres://user:password@host:port/name, sqlite:////absolute/path.sqlite3 or
+mysql://user:password@host:port/name), CELERY_BROKER_URL, and the queues: NODE_QUEUE (the
 Node worker's, default "node") and DJANGO_QUEUE (the Django worker's, default "celery").
 """
 import os
@@ -21,17 +22,38 @@ INSTALLED_APPS = [
     "demo",
 ]
 
-_db = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/proj"))
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": unquote(_db.path.lstrip("/")),
-        "USER": unquote(_db.username or ""),
-        "PASSWORD": unquote(_db.password or ""),
-        "HOST": _db.hostname or "",
-        "PORT": str(_db.port or ""),
+
+def database(url):
+    """DATABASES["default"] of a database URL, as dj-database-url reads it: postgres://,
+    mysql:// (MySQL/MariaDB, through PyMySQL here) or sqlite:///relative/path and
+    sqlite:////absolute/path."""
+    u = urlsplit(url)
+    if u.scheme == "sqlite":
+        # Both workers and Django write the one file: wait up to 20 s for another's lock (the
+        # Node worker reads this timeout too, through manage.py celeriac_config).
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(u.path[1:]) or ":memory:", "OPTIONS": {"timeout": 20}}
+    engine = {
+        "postgres": "django.db.backends.postgresql",
+        "postgresql": "django.db.backends.postgresql",
+        "mysql": "django.db.backends.mysql",
+    }[u.scheme]
+    if engine == "django.db.backends.mysql":
+        # PyMySQL as the MySQLdb (mysqlclient) module Django's MySQL backend imports.
+        import pymysql
+
+        pymysql.version_info = (2, 2, 1, "final", 0)
+        pymysql.install_as_MySQLdb()
+    return {
+        "ENGINE": engine,
+        "NAME": unquote(u.path.lstrip("/")),
+        "USER": unquote(u.username or ""),
+        "PASSWORD": unquote(u.password or ""),
+        "HOST": u.hostname or "",
+        "PORT": str(u.port or ""),
     }
-}
+
+
+DATABASES = {"default": database(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/proj"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Celery (namespace CELERY): what both workers share.

@@ -1,14 +1,14 @@
 /**
- * `django-db`: the result backend of django-celery-results, on the database Django uses
- * (PostgreSQL, through the optional `pg` package, loaded when this backend is first used). It
- * writes and reads the rows django-celery-results' DatabaseBackend does (rows.ts), so Django's
+ * `django-db`: the result backend of django-celery-results, on the database Django uses:
+ * PostgreSQL (`pg`), SQLite (`better-sqlite3`) or MySQL/MariaDB (`mysql2`), each an optional
+ * package loaded when this backend is first used (dialect.ts; postgres.ts, sqlite.ts, mysql.ts).
+ * It writes and reads the rows django-celery-results' DatabaseBackend does (rows.ts), so Django's
  * `AsyncResult`, the admin and `TaskResult.objects` see Node results; a chord header member joins
  * the chord through django-celery-results' `ChordCounter`, as a Python worker's does, and a chord
  * sent from Node creates that `ChordCounter` first, as a Python client's does.
  *
  * The tables are Django's: `python manage.py migrate django_celery_results` creates them.
  */
-import type * as Pg from "pg";
 import type { ResultBackend } from "../types";
 import { waitOnce } from "../waiter";
 import { connectionFailure } from "../../connectivity/errors";
@@ -17,6 +17,10 @@ import type { WireValue } from "../../protocol/message";
 import type { SerializerName } from "../../protocol/serializers";
 import { pyJsonDumps, pyJsonLoads } from "../../protocol/serializers/json";
 import { sanitizeUrl, URL_MASK } from "../../redact";
+import { MissingDriverError, type SqlDialect, type SqlValue } from "./dialect";
+import { MysqlDialect } from "./mysql";
+import { PostgresDialect } from "./postgres";
+import { SqliteDialect } from "./sqlite";
 import { databaseTarget, type DatabaseTarget, type DjangoDatabaseSettings } from "./settings";
 import { groupMetaOfRow, groupResultContent, metaOfRow, taskResultRow, type StoredTaskResult } from "./rows";
 
@@ -36,103 +40,71 @@ export interface DjangoDbBackendOptions {
   pollIntervalMs?: number;
 }
 
-/** `pg`, required on first use: an optional peer dependency. */
-function loadPg(): typeof Pg {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer dependency, loaded when django-db is used
-    return require("pg") as typeof Pg;
-  } catch (err) {
-    throw new Error("the django-db result backend on PostgreSQL needs the pg package: npm install pg", { cause: err });
-  }
+// The columns a store writes on a stored task (django-celery-results' get_or_create, then save:
+// date_done is auto_now, date_started is set by a STARTED state only). Dates are this process's
+// clock, as Django's auto_now takes the clock of the process that saves.
+const TASK_UPDATE = ["status", "content_type", "content_encoding", "result", "traceback", "meta", "periodic_task_name", "task_name", "task_args", "task_kwargs", "worker", "date_done", "date_started"];
+
+const GET_SQL = `SELECT status, content_type, content_encoding, result, traceback, meta, date_done, task_name, worker FROM ${TASKS} WHERE task_id = ?`;
+
+/** The dialect of `target`'s database. */
+function dialectOf(target: DatabaseTarget): SqlDialect {
+  if (target.kind === "sqlite") return new SqliteDialect(target);
+  return target.kind === "mysql" ? new MysqlDialect(target) : new PostgresDialect(target);
 }
 
-// The INSERT of a store, or, for a stored task, its UPDATE (django-celery-results' get_or_create,
-// then save: date_done is auto_now, date_started is set by a STARTED state only). A stored
-// SUCCESS is never overwritten (the ResultBackend contract).
-const STORE_SQL = `
-INSERT INTO ${TASKS} AS t (task_id, status, content_type, content_encoding, result, traceback, meta,
-  periodic_task_name, task_name, task_args, task_kwargs, worker, date_created, date_done, date_started)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now(), now(), CASE WHEN $13 THEN now() END)
-ON CONFLICT (task_id) DO UPDATE SET status = EXCLUDED.status, content_type = EXCLUDED.content_type,
-  content_encoding = EXCLUDED.content_encoding, result = EXCLUDED.result, traceback = EXCLUDED.traceback,
-  meta = EXCLUDED.meta, periodic_task_name = EXCLUDED.periodic_task_name, task_name = EXCLUDED.task_name,
-  task_args = EXCLUDED.task_args, task_kwargs = EXCLUDED.task_kwargs, worker = EXCLUDED.worker, date_done = now(),
-  date_started = CASE WHEN $13 THEN now() ELSE t.date_started END
-WHERE t.status <> 'SUCCESS'`;
-
-const GET_SQL = `SELECT status, content_type, content_encoding, result, traceback, meta, date_done, task_name, worker FROM ${TASKS} WHERE task_id = $1`;
-
-const SAVE_GROUP_SQL = `
-INSERT INTO ${GROUPS} (group_id, content_type, content_encoding, result, date_created, date_done)
-VALUES ($1, $2, $3, $4, now(), now())
-ON CONFLICT (group_id) DO UPDATE SET content_type = EXCLUDED.content_type,
-  content_encoding = EXCLUDED.content_encoding, result = EXCLUDED.result, date_done = now()`;
-
-/** A table is missing: Django's migrations have not run on this database. */
-function explain(err: unknown): unknown {
-  if ((err as { code?: string } | null)?.code === "42P01") {
-    return new Error(`${(err as Error).message}: the django-db result backend uses django-celery-results' tables (python manage.py migrate django_celery_results)`, { cause: err });
-  }
-  return err;
-}
-
-/** The django-db result backend on PostgreSQL. */
+/** The django-db result backend. */
 export class DjangoDbBackend implements ResultBackend {
   readonly name = "django-db";
   private readonly target: DatabaseTarget;
-  private pool: Pg.Pool | null = null;
+  private readonly dialect: SqlDialect;
   private readonly pollIntervalMs: number;
 
   constructor(database: DjangoDatabaseSettings | null, private readonly options: DjangoDbBackendOptions) {
     this.target = databaseTarget(database);
+    this.dialect = dialectOf(this.target);
     this.pollIntervalMs = options.pollIntervalMs ?? 200;
   }
 
-  private db(): Pg.Pool {
-    if (!this.pool) {
-      const { Pool } = loadPg();
-      const t = this.target;
-      this.pool = new Pool({ host: t.host, port: t.port, user: t.user, password: t.password, database: t.database, max: 4 });
-      // An idle client's error (the server went away) is not the pool's crash: the next query reconnects.
-      this.pool.on("error", () => undefined);
-    }
-    return this.pool;
+  /** A missing table is explained: Django's migrations have not run on this database. */
+  private explain(err: unknown): unknown {
+    if (!this.dialect.isMissingTable(err)) return err;
+    return new Error(`${(err as Error).message}: the django-db result backend uses django-celery-results' tables (python manage.py migrate django_celery_results)`, { cause: err });
   }
 
-  private async query<R extends Pg.QueryResultRow>(sql: string, values: unknown[]): Promise<Pg.QueryResult<R>> {
+  /** `fn` on the database, a missing table explained. */
+  private async sql<T>(fn: (db: SqlDialect) => Promise<T>): Promise<T> {
     try {
-      return await this.db().query<R>(sql, values);
+      return await fn(this.dialect);
     } catch (err) {
-      throw explain(err);
+      throw this.explain(err);
     }
   }
 
   async connect(): Promise<void> {
     try {
-      await this.db().query("SELECT 1");
+      await this.dialect.row("SELECT 1 AS one", []);
     } catch (err) {
+      if (err instanceof MissingDriverError) throw err;
       throw connectionFailure(this.target.url, err);
     }
   }
 
   async close(): Promise<void> {
-    const pool = this.pool;
-    this.pool = null;
-    await pool?.end();
+    await this.dialect.close();
   }
 
   async store(taskId: string, meta: ResultMeta): Promise<void> {
     const row = taskResultRow({ ...meta, task_id: taskId }, this.options.serializer);
-    await this.query(STORE_SQL, [
-      row.task_id, row.status, row.content_type, row.content_encoding, row.result, row.traceback, row.meta,
-      row.periodic_task_name, row.task_name, row.task_args, row.task_kwargs, row.worker, row.status === "STARTED",
-    ]);
+    const now = new Date();
+    const values: Record<string, SqlValue> = { ...row, date_created: now, date_done: now, date_started: row.status === "STARTED" ? now : null };
+    await this.sql((db) => db.upsert({ table: TASKS, key: "task_id", values, update: TASK_UPDATE, keepIfNull: ["date_started"], unlessSuccess: true }));
   }
 
   async get(taskId: string): Promise<ResultMeta | null> {
-    const res = await this.query<StoredTaskResult>(GET_SQL, [taskId]);
-    const row = res.rows[0];
-    return row ? metaOfRow(taskId, row, this.options.accept) : null;
+    // date_done as the driver gives it (a Date, or SQLite's text), made a Date by the dialect
+    const row = await this.sql((db) => db.row<Omit<StoredTaskResult, "date_done"> & { date_done: unknown }>(GET_SQL, [taskId]));
+    return row ? metaOfRow(taskId, { ...row, date_done: this.dialect.dateOf(row.date_done) }, this.options.accept) : null;
   }
 
   /** Reads the row every `pollIntervalMs` until the task is ready (a database has no subscription). */
@@ -155,25 +127,25 @@ export class DjangoDbBackend implements ResultBackend {
   }
 
   async forget(taskId: string): Promise<void> {
-    await this.query(`DELETE FROM ${TASKS} WHERE task_id = $1`, [taskId]);
+    await this.sql((db) => db.run(`DELETE FROM ${TASKS} WHERE task_id = ?`, [taskId]));
   }
 
   async saveGroup(groupId: string, meta: GroupMeta): Promise<void> {
     const content = groupResultContent(meta, this.options.serializer);
-    await this.query(SAVE_GROUP_SQL, [groupId, content.contentType, content.contentEncoding, content.text]);
+    const now = new Date();
+    const values = { group_id: groupId, content_type: content.contentType, content_encoding: content.contentEncoding, result: content.text, date_created: now, date_done: now };
+    await this.sql((db) => db.upsert({ table: GROUPS, key: "group_id", values, update: ["content_type", "content_encoding", "result", "date_done"] }));
   }
 
   async restoreGroup(groupId: string): Promise<GroupMeta | null> {
-    const res = await this.query<{ content_type: string; content_encoding: string; result: string | null }>(
-      `SELECT content_type, content_encoding, result FROM ${GROUPS} WHERE group_id = $1`,
-      [groupId],
+    const row = await this.sql((db) =>
+      db.row<{ content_type: string; content_encoding: string; result: string | null }>(`SELECT content_type, content_encoding, result FROM ${GROUPS} WHERE group_id = ?`, [groupId]),
     );
-    const row = res.rows[0];
     return row ? groupMetaOfRow(row.result, row.content_type, row.content_encoding, this.options.accept) : null;
   }
 
   async deleteGroup(groupId: string): Promise<void> {
-    await this.query(`DELETE FROM ${GROUPS} WHERE group_id = $1`, [groupId]);
+    await this.sql((db) => db.run(`DELETE FROM ${GROUPS} WHERE group_id = ?`, [groupId]));
   }
 
   /**
@@ -183,39 +155,28 @@ export class DjangoDbBackend implements ResultBackend {
    * Python worker's on_chord_part_return).
    */
   async applyChord(groupId: string, header: ResultTuple[]): Promise<void> {
-    await this.query(`INSERT INTO ${CHORDS} (group_id, sub_tasks, count) VALUES ($1, $2, $3)`, [groupId, pyJsonDumps(header), header.length]);
+    await this.sql((db) => db.run(`INSERT INTO ${CHORDS} (group_id, sub_tasks, count) VALUES (?, ?, ?)`, [groupId, pyJsonDumps(header), header.length]));
   }
 
   /**
    * One finished chord header member (django-celery-results' on_chord_part_return): the group's
-   * ChordCounter is decremented under SELECT ... FOR UPDATE; the member that brings it to 0 deletes
+   * ChordCounter is decremented in one short transaction (SELECT ... FOR UPDATE; SQLite: BEGIN IMMEDIATE); the member that brings it to 0 deletes
    * it and gets every member's state and result, in header order (`[1, id, state, result]` JSON,
    * as canvas.ts reads them). No ChordCounter (the chord was not applied through this backend): not
    * complete, as Python logs "Can't find ChordCounter" and returns.
    */
   async onChordPartReturn(groupId: string, _groupIndex: number | null, member: string): Promise<{ complete: boolean; members: string[] }> {
-    const client = await this.db().connect();
-    let subTasks: string;
-    try {
-      await client.query("BEGIN");
-      const res = await client.query<{ sub_tasks: string; count: number }>(`SELECT sub_tasks, count FROM ${CHORDS} WHERE group_id = $1 FOR UPDATE`, [groupId]);
-      const counter = res.rows[0];
-      if (!counter) {
-        await client.query("ROLLBACK");
-        return { complete: false, members: [] };
-      }
-      const left = counter.count - 1;
-      if (left !== 0) await client.query(`UPDATE ${CHORDS} SET count = $2 WHERE group_id = $1`, [groupId, left]);
-      else await client.query(`DELETE FROM ${CHORDS} WHERE group_id = $1`, [groupId]);
-      await client.query("COMMIT");
-      if (left !== 0) return { complete: false, members: [] };
-      subTasks = counter.sub_tasks;
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw explain(err);
-    } finally {
-      client.release();
-    }
+    const subTasks = await this.sql((db) =>
+      db.transaction(async (tx) => {
+        const counter = await tx.row<{ sub_tasks: string; count: number }>(`SELECT sub_tasks, count FROM ${CHORDS} WHERE group_id = ?${db.lockForUpdate}`, [groupId]);
+        if (!counter) return null;
+        const left = Number(counter.count) - 1;
+        if (left !== 0) await tx.run(`UPDATE ${CHORDS} SET count = ? WHERE group_id = ?`, [left, groupId]);
+        else await tx.run(`DELETE FROM ${CHORDS} WHERE group_id = ?`, [groupId]);
+        return left === 0 ? counter.sub_tasks : null;
+      }),
+    );
+    if (subTasks === null) return { complete: false, members: [] };
     const self = pyJsonLoads(member) as WireValue[];
     const tuples = pyJsonLoads(subTasks);
     if (!isResultTupleList(tuples)) throw new Error(`ChordCounter of group ${groupId}: sub_tasks is not a list of result tuples`);

@@ -53,6 +53,10 @@ class Command(BaseCommand):
         if conf.get("result_backend") == "django-db":
             db = settings.DATABASES["default"]
             out["django_database"] = {k: str(db.get(k) or "") for k in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT")}
+            timeout = (db.get("OPTIONS") or {}).get("timeout")
+            if timeout is not None:
+                # SQLite's busy timeout (seconds), which the Node side waits for Django's locks
+                out["django_database"]["OPTIONS"] = {"timeout": timeout}
         with open(file, "w", encoding="utf-8") as f:
             json.dump(out, f, indent=2, sort_keys=True)
             f.write("\n")
