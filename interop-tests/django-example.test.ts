@@ -90,6 +90,41 @@ print(json.dumps({"exc": exc, "status": row.status, "traceback": bool(row.traceb
     expect(out).toEqual({ exc: ["RangeError", "too far"], status: "FAILURE", traceback: true });
   });
 
+  test("except TypeError in Django catches a TypeError thrown by a Node task", async () => {
+    const out = await djangoShell(`
+import json
+from proj.celery import app
+r = app.send_task("node.length", [42])
+try:
+    r.get(timeout=30)
+    caught = None
+except TypeError as e:
+    caught = ["TypeError", type(e).__module__, str(e)]
+except Exception as e:
+    caught = ["other", type(e).__module__, repr(e)]
+print(json.dumps({"caught": caught, "ok": app.send_task("node.length", ["four"]).get(timeout=30)}))
+`);
+    expect(out).toEqual({ caught: ["TypeError", "builtins", "text must be a string, not number"], ok: 4 });
+  });
+
+  test("the admin's Task results list shows a Node task's row (a logged-in superuser's changelist, searched by id)", async () => {
+    const out = await djangoShell(`
+import json
+from django.contrib.auth.models import User
+from django.test import Client
+from proj.celery import app
+user, _ = User.objects.get_or_create(username="admin", defaults={"is_staff": True, "is_superuser": True})
+client = Client()
+client.force_login(user)
+r = app.send_task("node.double", [7])
+r.get(timeout=30)
+page = client.get("/admin/django_celery_results/taskresult/", {"q": r.id})
+html = page.content.decode()
+print(json.dumps({"status": page.status_code, "listed": r.id in html, "task": "node.double" in html, "count": "1 task result" in html}))
+`);
+    expect(out).toEqual({ status: 200, listed: true, task: true, count: true });
+  });
+
   test("an ETA and a countdown sent from Django (CELERY_TIMEZONE Europe/Berlin) hold the task on the Node worker until then", async () => {
     const out = await djangoShell(`
 import json

@@ -13,5 +13,10 @@ app.task("node.double", (x) => x * 2);
 app.task("node.fail", (message) => {
   throw new RangeError(message);
 });
+// A JS TypeError is stored as Python's builtins.TypeError: `except TypeError` catches it in Django.
+app.task("node.length", (text) => {
+  if (typeof text !== "string") throw new TypeError(`text must be a string, not ${typeof text}`);
+  return text.length;
+});
 
 module.exports = { app };
