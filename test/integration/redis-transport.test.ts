@@ -406,6 +406,32 @@ describe("no message loss while the consumer waits (BLMOVE, then FETCH)", () => 
     await r.consumer.cancel();
   });
 
+  test("a lone message costs one FETCH: none after a fetch that found the queue empty, nor when capacity frees", async () => {
+    const t = transport({ pollTimeout: 10 });
+    const q = unique();
+    const r = await record(t, [q], { prefetch: 4 });
+    await waitFor(async () => (await blockedClients()).length > 0, 5000, "consumer blocked");
+    // every FETCH names the queue among its keys and arguments; ACK and BLMOVE are not EVALSHA of it
+    const monitor = await raw.monitor();
+    const fetches: string[][] = [];
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      if (String(args[0]).toLowerCase() === "evalsha" && args.includes(q)) fetches.push(args);
+    });
+    try {
+      await sleep(50);
+      for (let i = 0; i < 3; i++) {
+        await t.publish(rawMessage(`lone-${i}`), { exchange: "", routingKey: q });
+        await waitFor(() => r.deliveries.length === i + 1, 5000, `delivery ${i}`);
+        await r.settle(r.deliveries[i]); // capacity frees: the consumer is told (poke)
+        await sleep(100);
+      }
+      expect(fetches).toHaveLength(3);
+    } finally {
+      monitor.disconnect();
+      await r.consumer.cancel();
+    }
+  });
+
   test("without BLMOVE (Redis < 6.2) the consumer falls back to BRPOP and warns once", async () => {
     const warnings: string[] = [];
     const t = transport({ onError: (err) => warnings.push(err.message) });

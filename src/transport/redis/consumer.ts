@@ -12,8 +12,10 @@
  * and only rotates one element within that same list, so a message is always either in its list
  * or in `unacked` — a SIGKILL at any instant loses nothing (kombu's BRPOP-then-HSET gap is gone).
  * A BLMOVE returning a message wakes the loop, which goes straight back to FETCH (no sleep in
- * between); one that times out is re-issued without waking it (queue changes come through
- * `poke()`). Side effects:
+ * between); one that times out is re-issued without waking it (queue changes wake it through
+ * `addQueue`/`removeQueue`). A FETCH that pops fewer messages than it asked for found the lists
+ * empty, so the loop waits next instead of fetching again; freed capacity (`poke()`) does not
+ * wake a loop waiting for messages. Side effects:
  * - the rotation can reorder messages that arrive together while a consumer is blocked (the
  *   oldest one moves to the newest end); a single pushed message is unaffected;
  * - every idle consumer blocked on a key wakes when it gets a message; they then race on FETCH
@@ -71,6 +73,11 @@ function nowSeconds(): string {
   return ((performance.timeOrigin + performance.now()) / 1000).toFixed(7);
 }
 
+/** Resolves after the process.nextTick callbacks queued so far. */
+function afterPendingTicks(): Promise<void> {
+  return new Promise((r) => process.nextTick(r));
+}
+
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -126,6 +133,8 @@ export class RedisConsumer implements Consumer {
   private queues: string[];
   private cancelled = false;
   private wake: (() => void) | null = null;
+  /** True while the loop waits for messages on empty lists (freed capacity then changes nothing). */
+  private waitingForMessages = false;
   private loop: Promise<void> = Promise.resolve();
   private restoreTimer: NodeJS.Timeout | null = null;
   private blocking: Redis | null = null;
@@ -161,7 +170,16 @@ export class RedisConsumer implements Consumer {
     this.loop = this.run();
   }
 
+  /**
+   * Capacity freed. While the loop waits on empty lists (it had room when it began to wait, and
+   * nothing is delivered meanwhile) this changes nothing: the BLMOVE waiters wake it for messages.
+   */
   poke(): void {
+    if (!this.waitingForMessages) this.wakeLoop();
+  }
+
+  /** End the loop's current wait (for capacity, messages or queues). */
+  private wakeLoop(): void {
     const w = this.wake;
     this.wake = null;
     w?.();
@@ -171,7 +189,7 @@ export class RedisConsumer implements Consumer {
     if (this.cancelled) return this.loop;
     this.cancelled = true;
     if (this.restoreTimer) clearInterval(this.restoreTimer);
-    this.poke();
+    this.wakeLoop();
     // CLIENT UNBLOCK travels on another connection and can arrive before the BRPOP blocks: repeat it.
     let finished = false;
     const loopDone = this.loop.finally(() => (finished = true));
@@ -190,14 +208,14 @@ export class RedisConsumer implements Consumer {
     this.queues.push(queue);
     if (this.host.options.queueOrderStrategy === "sorted") this.queues.sort();
     this.keyCache = null;
-    this.poke();
+    this.wakeLoop();
     this.unblock();
   }
 
   removeQueue(queue: string): void {
     this.queues = this.queues.filter((q) => q !== queue);
     this.keyCache = null;
-    this.poke(); // the loop drops the waiters of the removed queue's keys
+    this.wakeLoop(); // the loop drops the waiters of the removed queue's keys
   }
 
   get activeQueues(): readonly string[] {
@@ -207,7 +225,7 @@ export class RedisConsumer implements Consumer {
   /**
    * End an outstanding BRPOP (fallback path) now with CLIENT UNBLOCK (it returns as a timeout, so
    * no message can be lost — unlike closing the connection). The BLMOVE waiters need no unblock:
-   * `poke()` ends the loop's wait, and closing a BLMOVE connection loses nothing.
+   * the loop's wait ends by itself, and closing a BLMOVE connection loses nothing.
    */
   private unblock(): void {
     if (!this.inBrpop || this.blockingId === null) return;
@@ -285,14 +303,15 @@ export class RedisConsumer implements Consumer {
       if (room <= 0) {
         const waiting = this.waitForPoke();
         // capacity may have freed between the check and installing the waiter
-        if (this.room() > 0) this.poke();
+        if (this.room() > 0) this.wakeLoop();
         await waiting;
         continue;
       }
       try {
         if (this.orphanedFetches.length > 0) await this.restoreOrphans();
+        // Fewer than asked for: the lists were empty when the fetch ran, so wait rather than fetch again.
         const got = await this.fetch(room);
-        if (got === 0 && !this.cancelled) await (this.useBrpop ? this.blockingPop() : this.waitForMessages());
+        if (got < room && !this.cancelled) await (this.useBrpop ? this.blockingPop() : this.waitForMessages());
         failures = 0;
       } catch (err) {
         if (this.cancelled) break;
@@ -327,6 +346,8 @@ export class RedisConsumer implements Consumer {
     // Redis runs the acks first: each ZADD of the fetch scans the unacked index (a listpack up
     // to 128 entries, whose scores it parses on every insertion), so it should hold no acked tag.
     this.host.flushAcks();
+    // The fetch sees every message a BLMOVE returned for until now; one returning later flags again.
+    this.signalled = false;
     const score = nowSeconds();
     const epoch = this.host.connectionEpoch;
     const res = await this.fetchCall(keys, max, score, queues, epoch);
@@ -402,12 +423,16 @@ export class RedisConsumer implements Consumer {
   }
 
   /**
-   * Wait until a bucket key may hold a message, the pollTimeout passes, or `poke()`: one BLMOVE
+   * Wait until a bucket key may hold a message or a queue change or cancel wakes the loop: one BLMOVE
    * (rotating within the same list) per key on its own connection; a BLMOVE still outstanding from
    * an earlier wait is kept. Returns at once if one returned since the last wait.
    */
   private async waitForMessages(): Promise<void> {
     if (!this.signalled && !this.waitError) {
+      // The acks and result stores of the tasks just handed over go out first (their batches
+      // flush on nextTick): a result waited for is not queued behind the BLMOVEs' writes.
+      await afterPendingTicks();
+      if (this.cancelled) return;
       const { keys } = this.keys();
       const wanted = new Set(keys);
       for (const [key, w] of this.waiters) {
@@ -425,8 +450,13 @@ export class RedisConsumer implements Consumer {
       }
       const woken = this.waitForPoke();
       // a BLMOVE may have failed synchronously, or cancel() come, before the waiter was installed
-      if (this.signalled || this.waitError || this.cancelled) this.poke();
-      await woken;
+      if (this.signalled || this.waitError || this.cancelled) this.wakeLoop();
+      this.waitingForMessages = true;
+      try {
+        await woken;
+      } finally {
+        this.waitingForMessages = false;
+      }
     }
     this.signalled = false;
     const err = this.waitError;
@@ -449,7 +479,7 @@ export class RedisConsumer implements Consumer {
 
   /**
    * One BLMOVE on `key` (rotate within the list). A timeout re-issues it without waking the loop
-   * (queue changes come through `poke()`); a message or an error flags it and wakes the loop.
+   * (queue changes wake the loop themselves); a message or an error flags it and wakes the loop.
    */
   private blmove(key: string, w: KeyWaiter): Promise<void> {
     return w.conn.blmove(key, key, "RIGHT", "LEFT", this.host.options.pollTimeout).then(
@@ -467,7 +497,7 @@ export class RedisConsumer implements Consumer {
   private onWaitEnded(w: KeyWaiter): void {
     w.pending = null;
     this.signalled = true;
-    this.poke();
+    this.wakeLoop();
   }
 
   /** Close every BLMOVE connection (an outstanding BLMOVE only rotates, so nothing is lost). */

@@ -28,7 +28,7 @@ import { resolveOptions, type RedisTransportOptions, type ResolvedRedisTransport
 import { connectRedisClient, followRedisClient, newRedisClient } from "../../connectivity/redis";
 import { isSentinelUrl, sentinelRedisOptions } from "../../connectivity/sentinel";
 import { ConnectionStateEmitter, type ConnectionStateListener } from "../../connectivity/state";
-import { ACK_BATCH, defineTransportScripts, type ScriptedRedis } from "./scripts";
+import { ACK_BATCH, UNPIPELINED_COMMANDS, defineTransportScripts, type ScriptedRedis } from "./scripts";
 import { TickBatch } from "../tick-batch";
 
 export type { RedisTransportOptions } from "./options";
@@ -87,12 +87,16 @@ export class RedisTransport implements Transport, ConsumerHost {
 
   // ------------------------------------------------------------------ connections
 
-  /** The command connection (auto-pipelined). */
+  /**
+   * The command connection (auto-pipelined), except FETCH and ACK: their calls are batched
+   * already (an ACK per turn of the event loop, sent before each FETCH), and ioredis defers an
+   * auto-pipelined call to `setImmediate`, a wait on the path of every round trip.
+   */
   get cmd(): ScriptedRedis {
     if (!this._cmd) {
       if (this.closed) throw new Error("RedisTransport is closed");
       this._cmd = defineTransportScripts(
-        this.newClient({ lazyConnect: true, enableAutoPipelining: true }),
+        this.newClient({ lazyConnect: true, enableAutoPipelining: true, autoPipeliningIgnoredCommands: [...UNPIPELINED_COMMANDS] }),
       );
       this._cmd.on("error", () => {
         /* reconnects by itself; command errors reach their callers */
