@@ -64,10 +64,18 @@ export class RedisTransport implements Transport, ConsumerHost {
   private closed = false;
   private epoch = 0;
   private readonly connectionState = new ConnectionStateEmitter();
-  /** Acks of one turn of the event loop: one script call (ZREM + HDEL of every tag). */
-  private readonly acks = new TickBatch<string>(async (tags) => {
-    await this.cmd.celeriacAck(this.key(this.options.unackedKey), this.key(this.options.unackedIndexKey), ...tags);
-  }, ACK_BATCH);
+  /**
+   * Acks of one turn of the event loop: one script call (ZREM + HDEL of every tag), sent at the
+   * end of the turn (after the results stored in it: a write can cost a context switch, and the
+   * result is what a client waits for) or before the next FETCH or BLMOVE.
+   */
+  private readonly acks = new TickBatch<string>(
+    async (tags) => {
+      await this.cmd.celeriacAck(this.key(this.options.unackedKey), this.key(this.options.unackedIndexKey), ...tags);
+    },
+    ACK_BATCH,
+    true,
+  );
 
   /**
    * `tls`: node:tls options of a TLS link (createTransport builds them from broker_use_ssl and the
@@ -123,8 +131,9 @@ export class RedisTransport implements Transport, ConsumerHost {
     return this.connectionState.on(listener);
   }
 
-  newBlockingConnection(): Redis {
-    const conn = this.newClient({ maxRetriesPerRequest: null }, { enableAutoPipelining: false });
+  /** A connection for blocking commands (BLMOVE, BRPOP), with the transport's scripts (a FETCH follows a BLMOVE). */
+  newBlockingConnection(): ScriptedRedis {
+    const conn = defineTransportScripts(this.newClient({ maxRetriesPerRequest: null }, { enableAutoPipelining: false }));
     conn.on("error", () => {
       /* the consume loop reports failed commands */
     });
