@@ -50,8 +50,11 @@ export interface ConsumerHost {
   key(name: string): string;
   /** Ack a delivered message (with the others acked in the same turn of the event loop). */
   ack(deliveryTag: string): Promise<void>;
-  /** Send the acks gathered so far now (before a fetch, so the unacked index it inserts into is small). */
-  flushAcks(): void;
+  /**
+   * Send the acks gathered so far now (before a fetch, so the unacked index it inserts into is
+   * small), on `via` if given (a blocking connection, in the same write as its BLMOVE).
+   */
+  flushAcks(via?: ScriptedRedis): void;
   /** A new connection for blocking commands, with the transport's scripts. */
   newBlockingConnection(): ScriptedRedis;
   /** Restore expired unacked messages now (restore_visible). */
@@ -93,6 +96,17 @@ interface AttachedFetch {
 
 function nowSeconds(): string {
   return ((performance.timeOrigin + performance.now()) / 1000).toFixed(7);
+}
+
+/** Runs `send` with the connection's socket corked: the commands it sends go out in one write. */
+function inOneWrite(conn: Redis, send: () => void): void {
+  const stream = conn.status === "ready" ? conn.stream : null;
+  stream?.cork();
+  try {
+    send();
+  } finally {
+    stream?.uncork();
+  }
 }
 
 /** Resolves after the process.nextTick callbacks queued so far. */
@@ -489,11 +503,18 @@ export class RedisConsumer implements Consumer {
         let w = this.waiters.get(key);
         if (!w) w = this.newWaiter(key);
         if (w.pending) continue;
-        w.pending = this.blmove(key, w);
         // The first key's BLMOVE carries the FETCH: the message that ends the wait is taken
-        // without another round trip.
+        // without another round trip. The acks gathered go first, all three in one write.
         const room = key === keys[0] && !this.attached ? this.room() : 0;
-        if (room > 0) this.attach(w, room);
+        if (room > 0) {
+          inOneWrite(w.conn, () => {
+            this.host.flushAcks(w.conn);
+            w.pending = this.blmove(key, w);
+            this.attach(w, room);
+          });
+        } else {
+          w.pending = this.blmove(key, w);
+        }
       }
       const woken = this.waitForPoke();
       // a BLMOVE may have failed synchronously, or cancel() come, before the waiter was installed
@@ -591,7 +612,6 @@ export class RedisConsumer implements Consumer {
     const { keys } = this.keys();
     const queues = [...this.queues];
     const score = nowSeconds();
-    this.host.flushAcks();
     const reply = w.conn
       .celeriacFetch(3 + keys.length, this.host.key(o.unackedKey), this.host.key(o.unackedIndexKey), this.host.key(o.badEnvelopeKey), ...keys, room, score, queues.length, ...queues)
       .then(

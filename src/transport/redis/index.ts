@@ -64,6 +64,8 @@ export class RedisTransport implements Transport, ConsumerHost {
   private closed = false;
   private epoch = 0;
   private readonly connectionState = new ConnectionStateEmitter();
+  /** The connection flushAcks sends the acks on, while it runs (else the command connection). */
+  private ackVia: ScriptedRedis | null = null;
   /**
    * Acks of one turn of the event loop: one script call (ZREM + HDEL of every tag), sent at the
    * end of the turn (after the results stored in it: a write can cost a context switch, and the
@@ -71,7 +73,7 @@ export class RedisTransport implements Transport, ConsumerHost {
    */
   private readonly acks = new TickBatch<string>(
     async (tags) => {
-      await this.cmd.celeriacAck(this.key(this.options.unackedKey), this.key(this.options.unackedIndexKey), ...tags);
+      await (this.ackVia ?? this.cmd).celeriacAck(this.key(this.options.unackedKey), this.key(this.options.unackedIndexKey), ...tags);
     },
     ACK_BATCH,
     true,
@@ -151,9 +153,14 @@ export class RedisTransport implements Transport, ConsumerHost {
     return this.acks.add(deliveryTag);
   }
 
-  /** Send the acks gathered in this turn of the event loop now. */
-  flushAcks(): void {
-    this.acks.flush();
+  /** Send the acks gathered in this turn of the event loop now, on `via` if given (in the same write as a BLMOVE). */
+  flushAcks(via?: ScriptedRedis): void {
+    this.ackVia = via ?? null;
+    try {
+      this.acks.flush();
+    } finally {
+      this.ackVia = null;
+    }
   }
 
   /**
