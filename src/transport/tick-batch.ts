@@ -4,7 +4,9 @@
  *
  * The batch goes out on `process.nextTick`, which runs after every promise job queued in this turn
  * (a reply that resolves many commands settles many tasks: their acks and results join one
- * batch), and before the I/O of the next turn, so a call waits for no other event.
+ * batch), and before the I/O of the next turn, so a call waits for no other event. A batch made
+ * with `later` goes out on `setImmediate` instead: after the nextTick batches of the same turn
+ * (the Redis acks, after the result stores a client waits for).
  */
 export class TickBatch<T> {
   private items: T[] = [];
@@ -18,13 +20,15 @@ export class TickBatch<T> {
   constructor(
     private readonly send: (items: T[]) => Promise<void>,
     private readonly max = 1000,
+    private readonly later = false,
   ) {}
 
   /** Add one item; resolves once the batch holding it was sent and answered. */
   add(item: T): Promise<void> {
     if (!this.done) {
       this.done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
-      process.nextTick(() => this.flush());
+      if (this.later) setImmediate(() => this.flush());
+      else process.nextTick(() => this.flush());
     }
     const done = this.done;
     this.items.push(item);

@@ -406,6 +406,56 @@ describe("no message loss while the consumer waits (BLMOVE, then FETCH)", () => 
     await r.consumer.cancel();
   });
 
+  test("a lone message costs one FETCH: none after a fetch that found the queue empty, nor when capacity frees", async () => {
+    const t = transport({ pollTimeout: 10 });
+    const q = unique();
+    // FETCH calls on the command connection and on the blocking ones (a FETCH queued behind a BLMOVE)
+    let fetches = 0;
+    const counted = <C extends { celeriacFetch: (...args: never[]) => unknown }>(conn: C): C => {
+      const fetch = conn.celeriacFetch.bind(conn);
+      conn.celeriacFetch = (...args: never[]) => {
+        fetches++;
+        return fetch(...args);
+      };
+      return conn;
+    };
+    counted(t.cmd);
+    const open = t.newBlockingConnection.bind(t);
+    t.newBlockingConnection = () => counted(open());
+    const r = await record(t, [q], { prefetch: 4 });
+    try {
+      await waitFor(async () => (await blockedClients()).length > 0, 5000, "consumer blocked");
+      for (let i = 0; i < 3; i++) {
+        await t.publish(rawMessage(`lone-${i}`), { exchange: "", routingKey: q });
+        await waitFor(() => r.deliveries.length === i + 1, 5000, `delivery ${i}`);
+        await r.settle(r.deliveries[i]); // capacity frees: the consumer is told (poke)
+        await sleep(100);
+      }
+      // the first FETCH found the queue empty; then one per message, and one waiting for the next
+      expect(fetches).toBe(5);
+    } finally {
+      await r.consumer.cancel();
+    }
+  });
+
+  test("a message taken by the FETCH queued behind a BLMOVE counts its visibility from when it arrived, not from the wait", async () => {
+    const t = transport({ pollTimeout: 10 });
+    const q = unique();
+    const r = await record(t, [q]);
+    try {
+      await waitFor(async () => (await blockedClients()).length > 0, 5000, "consumer blocked");
+      await sleep(1500); // the FETCH behind the BLMOVE was sent 1.5 s before the message comes
+      const env = encodeEnvelope(rawMessage("late"), "", q);
+      await raw.lpush(q, env.text);
+      await waitFor(() => r.deliveries.length === 1, 5000, "delivery");
+      const arrived = Date.now() / 1000;
+      await waitFor(async () => Math.abs(Number(await raw.zscore("unacked_index", env.deliveryTag)) - arrived) < 0.5, 2000, "score of the arrival");
+      await r.settle(r.deliveries[0]);
+    } finally {
+      await r.consumer.cancel();
+    }
+  });
+
   test("without BLMOVE (Redis < 6.2) the consumer falls back to BRPOP and warns once", async () => {
     const warnings: string[] = [];
     const t = transport({ onError: (err) => warnings.push(err.message) });

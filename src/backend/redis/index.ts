@@ -137,7 +137,10 @@ export class RedisBackend implements ResultBackend {
   private get client(): ScriptedBackendRedis {
     if (!this._client) {
       if (this.closed) throw new Error("RedisBackend is closed");
-      this._client = defineBackendScripts(newRedisClient(this.url, this.sentinel, { lazyConnect: true, enableAutoPipelining: true, ...this.clientOptions() }));
+      // Stores are batched per turn of the event loop already: sent at once, not deferred to
+      // ioredis's auto-pipeline (setImmediate), on the path of every round trip.
+      const client = newRedisClient(this.url, this.sentinel, { lazyConnect: true, enableAutoPipelining: true, autoPipeliningIgnoredCommands: ["celeriacStore"], ...this.clientOptions() });
+      this._client = defineBackendScripts(client);
       this._client.on("error", () => {
         /* reconnects by itself; command errors reach their callers */
       });

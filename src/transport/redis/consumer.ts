@@ -11,9 +11,17 @@
  * own dedicated connection, created lazily and reused. BLMOVE returns once its list is non-empty
  * and only rotates one element within that same list, so a message is always either in its list
  * or in `unacked` — a SIGKILL at any instant loses nothing (kombu's BRPOP-then-HSET gap is gone).
- * A BLMOVE returning a message wakes the loop, which goes straight back to FETCH (no sleep in
- * between); one that times out is re-issued without waking it (queue changes come through
- * `poke()`). Side effects:
+ * The first key's BLMOVE carries a FETCH (up to the room left) queued behind it on the same
+ * connection: Redis runs it the moment the BLMOVE returns, so the message that ends a wait is
+ * taken without another round trip. The loop fetches nothing else until that FETCH has answered
+ * (it is ended with CLIENT UNBLOCK when another key, a queue change or cancel wakes the loop), so
+ * the prefetch window holds; what it took beyond the capacity left then, or after cancel, goes
+ * back at once, and what it delivered is re-scored in `unacked_index` with its arrival time.
+ * Another BLMOVE returning a message wakes the loop, which goes straight back to FETCH (no sleep
+ * in between); one that times out is re-issued without waking it (queue changes wake it through
+ * `addQueue`/`removeQueue`). A FETCH that pops fewer messages than it asked for found the lists
+ * empty, so the loop waits next instead of fetching again; freed capacity (`poke()`) does not
+ * wake a loop waiting for messages. Side effects:
  * - the rotation can reorder messages that arrive together while a consumer is blocked (the
  *   oldest one moves to the newest end); a single pushed message is unaffected;
  * - every idle consumer blocked on a key wakes when it gets a message; they then race on FETCH
@@ -42,10 +50,13 @@ export interface ConsumerHost {
   key(name: string): string;
   /** Ack a delivered message (with the others acked in the same turn of the event loop). */
   ack(deliveryTag: string): Promise<void>;
-  /** Send the acks gathered so far now (before a fetch, so the unacked index it inserts into is small). */
-  flushAcks(): void;
-  /** A new connection for blocking commands. */
-  newBlockingConnection(): Redis;
+  /**
+   * Send the acks gathered so far now (before a fetch, so the unacked index it inserts into is
+   * small), on `via` if given (a blocking connection, in the same write as its BLMOVE).
+   */
+  flushAcks(via?: ScriptedRedis): void;
+  /** A new connection for blocking commands, with the transport's scripts. */
+  newBlockingConnection(): ScriptedRedis;
   /** Restore expired unacked messages now (restore_visible). */
   restoreVisible(onError?: (err: Error, raw: string | null) => void): Promise<number>;
   /** Counts the closes of the command connection: a call that spans one may have been run twice, or run unanswered. */
@@ -62,13 +73,45 @@ const warnedNoBlmove = new WeakSet<ConsumerHost>();
 
 /** A dedicated connection waiting (BLMOVE) on one bucket key. */
 interface KeyWaiter {
-  readonly conn: Redis;
+  readonly conn: ScriptedRedis;
   /** The outstanding BLMOVE, or null when none is. */
   pending: Promise<void> | null;
+  /** CLIENT ID of the connection (for CLIENT UNBLOCK), null until known again after a reconnect. */
+  id: number | null;
+  /** The FETCH sent right behind this waiter's BLMOVE (see waitForMessages), or null. */
+  fetch: AttachedFetch | null;
+}
+
+/** A FETCH queued on a waiter's connection behind its BLMOVE: Redis runs it as soon as the BLMOVE returns. */
+interface AttachedFetch {
+  readonly score: string;
+  readonly max: number;
+  /** The queues in the order the FETCH was given them. */
+  readonly queues: string[];
+  /** Its reply, or the error it failed with (never rejects). */
+  readonly reply: Promise<(string | number)[] | Error>;
+  /** The connection closed while it was outstanding (ioredis resends it): it may have run twice. */
+  cut: boolean;
 }
 
 function nowSeconds(): string {
   return ((performance.timeOrigin + performance.now()) / 1000).toFixed(7);
+}
+
+/** Runs `send` with the connection's socket corked: the commands it sends go out in one write. */
+function inOneWrite(conn: Redis, send: () => void): void {
+  const stream = conn.status === "ready" ? conn.stream : null;
+  stream?.cork();
+  try {
+    send();
+  } finally {
+    stream?.uncork();
+  }
+}
+
+/** Resolves after the process.nextTick callbacks queued so far. */
+function afterPendingTicks(): Promise<void> {
+  return new Promise((r) => process.nextTick(r));
 }
 
 function delay(ms: number): Promise<void> {
@@ -90,6 +133,11 @@ export class RedisDelivery implements Delivery {
     /** The envelope text as popped from the list. */
     readonly raw: string,
   ) {}
+
+  /** True once acked, rejected or released. */
+  get isSettled(): boolean {
+    return this.settled !== null;
+  }
 
   /** ZREM unacked_index + HDEL unacked. */
   ack(): Promise<void> {
@@ -126,6 +174,8 @@ export class RedisConsumer implements Consumer {
   private queues: string[];
   private cancelled = false;
   private wake: (() => void) | null = null;
+  /** True while the loop waits for messages on empty lists (freed capacity then changes nothing). */
+  private waitingForMessages = false;
   private loop: Promise<void> = Promise.resolve();
   private restoreTimer: NodeJS.Timeout | null = null;
   private blocking: Redis | null = null;
@@ -145,6 +195,10 @@ export class RedisConsumer implements Consumer {
   private keyCache: { keys: string[]; byKey: Map<string, string> } | null = null;
   /** Fetches whose connection closed under them (see fetch), with the tags they delivered. */
   private orphanedFetches: Array<{ score: string; held: Set<string> }> = [];
+  /** The waiter whose BLMOVE carries a FETCH, or null. */
+  private attached: KeyWaiter | null = null;
+  /** The last attached FETCH popped fewer messages than it asked for: the lists were empty. */
+  private foundEmpty = false;
 
   constructor(
     private readonly host: ConsumerHost,
@@ -161,7 +215,16 @@ export class RedisConsumer implements Consumer {
     this.loop = this.run();
   }
 
+  /**
+   * Capacity freed. While the loop waits on empty lists (it had room when it began to wait, and
+   * nothing is delivered meanwhile) this changes nothing: the BLMOVE waiters wake it for messages.
+   */
   poke(): void {
+    if (!this.waitingForMessages) this.wakeLoop();
+  }
+
+  /** End the loop's current wait (for capacity, messages or queues). */
+  private wakeLoop(): void {
     const w = this.wake;
     this.wake = null;
     w?.();
@@ -171,7 +234,7 @@ export class RedisConsumer implements Consumer {
     if (this.cancelled) return this.loop;
     this.cancelled = true;
     if (this.restoreTimer) clearInterval(this.restoreTimer);
-    this.poke();
+    this.wakeLoop();
     // CLIENT UNBLOCK travels on another connection and can arrive before the BRPOP blocks: repeat it.
     let finished = false;
     const loopDone = this.loop.finally(() => (finished = true));
@@ -190,14 +253,14 @@ export class RedisConsumer implements Consumer {
     this.queues.push(queue);
     if (this.host.options.queueOrderStrategy === "sorted") this.queues.sort();
     this.keyCache = null;
-    this.poke();
+    this.wakeLoop();
     this.unblock();
   }
 
   removeQueue(queue: string): void {
     this.queues = this.queues.filter((q) => q !== queue);
     this.keyCache = null;
-    this.poke(); // the loop drops the waiters of the removed queue's keys
+    this.wakeLoop(); // the loop drops the waiters of the removed queue's keys
   }
 
   get activeQueues(): readonly string[] {
@@ -207,7 +270,7 @@ export class RedisConsumer implements Consumer {
   /**
    * End an outstanding BRPOP (fallback path) now with CLIENT UNBLOCK (it returns as a timeout, so
    * no message can be lost — unlike closing the connection). The BLMOVE waiters need no unblock:
-   * `poke()` ends the loop's wait, and closing a BLMOVE connection loses nothing.
+   * the loop's wait ends by itself, and closing a BLMOVE connection loses nothing.
    */
   private unblock(): void {
     if (!this.inBrpop || this.blockingId === null) return;
@@ -285,14 +348,16 @@ export class RedisConsumer implements Consumer {
       if (room <= 0) {
         const waiting = this.waitForPoke();
         // capacity may have freed between the check and installing the waiter
-        if (this.room() > 0) this.poke();
+        if (this.room() > 0) this.wakeLoop();
         await waiting;
         continue;
       }
       try {
         if (this.orphanedFetches.length > 0) await this.restoreOrphans();
-        const got = await this.fetch(room);
-        if (got === 0 && !this.cancelled) await (this.useBrpop ? this.blockingPop() : this.waitForMessages());
+        // Fewer than asked for: the lists were empty when the fetch ran, so wait rather than fetch again.
+        const empty = this.foundEmpty || (await this.fetch(room)) < room;
+        this.foundEmpty = false;
+        if (empty && !this.cancelled) await (this.useBrpop ? this.blockingPop() : this.waitForMessages());
         failures = 0;
       } catch (err) {
         if (this.cancelled) break;
@@ -321,15 +386,27 @@ export class RedisConsumer implements Consumer {
 
   /** One FETCH script call; returns how many messages it popped. */
   private async fetch(max: number): Promise<number> {
-    const o = this.host.options;
     const { keys } = this.keys();
     const queues = [...this.queues];
     // Redis runs the acks first: each ZADD of the fetch scans the unacked index (a listpack up
     // to 128 entries, whose scores it parses on every insertion), so it should hold no acked tag.
     this.host.flushAcks();
+    // The fetch sees every message a BLMOVE returned for until now; one returning later flags again.
+    this.signalled = false;
     const score = nowSeconds();
     const epoch = this.host.connectionEpoch;
     const res = await this.fetchCall(keys, max, score, queues, epoch);
+    const held = this.deliver(res, queues, Infinity);
+    if (this.host.connectionEpoch !== epoch) this.orphanedFetches.push({ score, held });
+    return res.length / 3;
+  }
+
+  /**
+   * Hand over what a FETCH popped (`res`: queue index, envelope, status), at most `allowed` of
+   * them; returns the tags handed over (`delivered`: their deliveries).
+   */
+  private deliver(res: (string | number)[], queues: string[], allowed: number, delivered?: RedisDelivery[]): Set<string> {
+    const o = this.host.options;
     const held = new Set<string>();
     for (let i = 0; i + 2 < res.length; i += 3) {
       const queue = queues[Number(res[i]) - 1];
@@ -338,12 +415,14 @@ export class RedisConsumer implements Consumer {
         this.report(new BadEnvelopeError(`${unreadableReason(raw, queue)} (queue ${queue}; moved to list ${o.badEnvelopeKey})`, raw), raw);
         continue;
       }
+      if (held.size >= allowed) continue;
       this.rotate(queue);
-      const tag = this.handOver(raw, queue);
-      if (tag !== null) held.add(tag);
+      const d = this.handOver(raw, queue);
+      if (d === null) continue;
+      held.add(d.deliveryTag);
+      delivered?.push(d);
     }
-    if (this.host.connectionEpoch !== epoch) this.orphanedFetches.push({ score, held });
-    return res.length / 3;
+    return held;
   }
 
   /** The FETCH call itself; an orphaned fetch is remembered when the connection closed meanwhile. */
@@ -368,7 +447,7 @@ export class RedisConsumer implements Consumer {
   }
 
   /** Decode a tracked message and give it to onDelivery (or park it in the bad list); returns its tag when delivered. */
-  private handOver(raw: string, queue: string): string | null {
+  private handOver(raw: string, queue: string): RedisDelivery | null {
     let decoded;
     try {
       decoded = decodeEnvelope(raw, queue);
@@ -382,7 +461,7 @@ export class RedisConsumer implements Consumer {
     } catch (err) {
       this.report(new Error(`onDelivery threw for message ${d.deliveryTag} from queue ${queue}: ${(err as Error).message}`), null);
     }
-    return d.deliveryTag;
+    return d;
   }
 
   /** Move a tracked message the decoder refused from `unacked` to the bad-envelope list, and report it. */
@@ -402,33 +481,53 @@ export class RedisConsumer implements Consumer {
   }
 
   /**
-   * Wait until a bucket key may hold a message, the pollTimeout passes, or `poke()`: one BLMOVE
+   * Wait until a bucket key may hold a message or a queue change or cancel wakes the loop: one BLMOVE
    * (rotating within the same list) per key on its own connection; a BLMOVE still outstanding from
    * an earlier wait is kept. Returns at once if one returned since the last wait.
    */
   private async waitForMessages(): Promise<void> {
     if (!this.signalled && !this.waitError) {
+      // The acks and result stores of the tasks just handed over go out first (their batches
+      // flush on nextTick): a result waited for is not queued behind the BLMOVEs' writes.
+      await afterPendingTicks();
+      if (this.cancelled) return;
       const { keys } = this.keys();
       const wanted = new Set(keys);
       for (const [key, w] of this.waiters) {
         if (wanted.has(key)) continue;
+        if (w === this.attached) await this.collectAttached(); // what its FETCH popped is handed over first
         this.waiters.delete(key); // queue no longer consumed (its pending BLMOVE just ends)
         w.conn.disconnect();
       }
       for (const key of keys) {
         let w = this.waiters.get(key);
-        if (!w) {
-          w = { conn: this.host.newBlockingConnection(), pending: null };
-          this.waiters.set(key, w);
+        if (!w) w = this.newWaiter(key);
+        if (w.pending) continue;
+        // The first key's BLMOVE carries the FETCH: the message that ends the wait is taken
+        // without another round trip. The acks gathered go first, all three in one write.
+        const room = key === keys[0] && !this.attached ? this.room() : 0;
+        if (room > 0) {
+          inOneWrite(w.conn, () => {
+            this.host.flushAcks(w.conn);
+            w.pending = this.blmove(key, w);
+            this.attach(w, room);
+          });
+        } else {
+          w.pending = this.blmove(key, w);
         }
-        if (!w.pending) w.pending = this.blmove(key, w);
       }
       const woken = this.waitForPoke();
       // a BLMOVE may have failed synchronously, or cancel() come, before the waiter was installed
-      if (this.signalled || this.waitError || this.cancelled) this.poke();
-      await woken;
+      if (this.signalled || this.waitError || this.cancelled) this.wakeLoop();
+      this.waitingForMessages = true;
+      try {
+        await woken;
+      } finally {
+        this.waitingForMessages = false;
+      }
     }
     this.signalled = false;
+    if (this.attached) await this.collectAttached();
     const err = this.waitError;
     this.waitError = null;
     if (!err || this.cancelled) return;
@@ -449,12 +548,13 @@ export class RedisConsumer implements Consumer {
 
   /**
    * One BLMOVE on `key` (rotate within the list). A timeout re-issues it without waking the loop
-   * (queue changes come through `poke()`); a message or an error flags it and wakes the loop.
+   * (queue changes wake the loop themselves); a message or an error flags it and wakes the loop.
    */
   private blmove(key: string, w: KeyWaiter): Promise<void> {
     return w.conn.blmove(key, key, "RIGHT", "LEFT", this.host.options.pollTimeout).then(
       (moved) => {
-        if (moved === null && this.waiters.get(key) === w && !this.cancelled) w.pending = this.blmove(key, w);
+        // a BLMOVE carrying a FETCH wakes the loop even on a timeout: its FETCH ran
+        if (moved === null && !w.fetch && this.waiters.get(key) === w && !this.cancelled) w.pending = this.blmove(key, w);
         else this.onWaitEnded(w);
       },
       (err: Error) => {
@@ -466,8 +566,96 @@ export class RedisConsumer implements Consumer {
 
   private onWaitEnded(w: KeyWaiter): void {
     w.pending = null;
-    this.signalled = true;
-    this.poke();
+    // the FETCH behind it sees what this BLMOVE saw: no fetch again for it
+    if (!w.fetch) this.signalled = true;
+    this.wakeLoop();
+  }
+
+  /**
+   * The visibility timeout of what an attached FETCH delivered counts from `now` (when it arrived),
+   * not from when the FETCH was sent: ZADD XX of the deliveries not settled since (acked at once
+   * by default, at the end of the turn, before this runs).
+   */
+  private rescore(delivered: RedisDelivery[], now: string): void {
+    const args: string[] = [];
+    for (const d of delivered) if (!d.isSettled) args.push(now, d.deliveryTag);
+    if (args.length > 0) this.host.cmd.zadd(this.host.key(this.host.options.unackedIndexKey), "XX", ...args).catch(() => undefined);
+  }
+
+  /** A waiter on `key`: its own connection, whose CLIENT ID is asked for on every (re)connect. */
+  private newWaiter(key: string): KeyWaiter {
+    const w: KeyWaiter = { conn: this.host.newBlockingConnection(), pending: null, id: null, fetch: null };
+    const askId = (): void => {
+      w.conn.client("ID").then((id) => (w.id = Number(id)), () => undefined);
+    };
+    w.conn.on("close", () => {
+      w.id = null;
+      if (w.fetch) w.fetch.cut = true;
+    });
+    let connects = 0;
+    w.conn.on("ready", () => {
+      if (connects++ > 0) askId(); // after a reconnect (ioredis resends the pending BLMOVE first)
+    });
+    askId();
+    this.waiters.set(key, w);
+    return w;
+  }
+
+  /**
+   * Queue a FETCH of up to `room` messages right behind `w`'s BLMOVE, on the same connection:
+   * Redis runs it as the BLMOVE returns (a message, or the pollTimeout). The loop fetches nothing
+   * else until it has its reply (collectAttached), so the prefetch window holds. Its score is the
+   * time it was sent; the entries it delivers get the time they arrived (see collectAttached).
+   */
+  private attach(w: KeyWaiter, room: number): void {
+    const o = this.host.options;
+    const { keys } = this.keys();
+    const queues = [...this.queues];
+    const score = nowSeconds();
+    const reply = w.conn
+      .celeriacFetch(3 + keys.length, this.host.key(o.unackedKey), this.host.key(o.unackedIndexKey), this.host.key(o.badEnvelopeKey), ...keys, room, score, queues.length, ...queues)
+      .then(
+        (res) => res,
+        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+      );
+    w.fetch = { score, max: room, queues, reply, cut: false };
+    this.attached = w;
+  }
+
+  /**
+   * The reply of the attached FETCH: its BLMOVE is ended first if it still blocks (CLIENT UNBLOCK:
+   * it returns as a timeout and the FETCH runs). What it popped is handed over (within the
+   * capacity left: the rest goes back at once), re-scored in `unacked_index` with the time it
+   * arrived, or given back at once when the consumer is cancelled or the reply was lost.
+   */
+  private async collectAttached(): Promise<void> {
+    const w = this.attached;
+    const f = w?.fetch;
+    if (!w || !f) return;
+    let res: (string | number)[] | Error | undefined;
+    const replied = f.reply.then((r) => (res = r));
+    while (res === undefined) {
+      if (w.pending && w.id !== null) this.host.cmd.client("UNBLOCK", w.id, "TIMEOUT").catch(() => undefined);
+      await Promise.race([replied, delay(20)]);
+    }
+    w.fetch = null;
+    this.attached = null;
+    if (res instanceof Error) {
+      this.orphanedFetches.push({ score: f.score, held: new Set() });
+      if (this.cancelled) await this.restoreOrphans().catch(() => undefined);
+      else if (this.host.connected) this.report(new Error(`redis consume error: ${res.message}`), null);
+      return;
+    }
+    const allowed = this.cancelled ? 0 : this.room();
+    const delivered: RedisDelivery[] = [];
+    const held = this.deliver(res, f.queues, allowed, delivered);
+    this.foundEmpty = res.length / 3 < f.max && !f.cut;
+    if (delivered.length > 0) setImmediate(() => this.rescore(delivered, nowSeconds()));
+    // beyond the capacity left, a cut connection, or cancelled: what was not handed over goes back now
+    if (res.length / 3 > held.size || f.cut) {
+      this.orphanedFetches.push({ score: f.score, held });
+      if (this.cancelled) await this.restoreOrphans().catch(() => undefined);
+    }
   }
 
   /** Close every BLMOVE connection (an outstanding BLMOVE only rotates, so nothing is lost). */

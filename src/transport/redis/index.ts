@@ -28,7 +28,7 @@ import { resolveOptions, type RedisTransportOptions, type ResolvedRedisTransport
 import { connectRedisClient, followRedisClient, newRedisClient } from "../../connectivity/redis";
 import { isSentinelUrl, sentinelRedisOptions } from "../../connectivity/sentinel";
 import { ConnectionStateEmitter, type ConnectionStateListener } from "../../connectivity/state";
-import { ACK_BATCH, defineTransportScripts, type ScriptedRedis } from "./scripts";
+import { ACK_BATCH, UNPIPELINED_COMMANDS, defineTransportScripts, type ScriptedRedis } from "./scripts";
 import { TickBatch } from "../tick-batch";
 
 export type { RedisTransportOptions } from "./options";
@@ -64,10 +64,20 @@ export class RedisTransport implements Transport, ConsumerHost {
   private closed = false;
   private epoch = 0;
   private readonly connectionState = new ConnectionStateEmitter();
-  /** Acks of one turn of the event loop: one script call (ZREM + HDEL of every tag). */
-  private readonly acks = new TickBatch<string>(async (tags) => {
-    await this.cmd.celeriacAck(this.key(this.options.unackedKey), this.key(this.options.unackedIndexKey), ...tags);
-  }, ACK_BATCH);
+  /** The connection flushAcks sends the acks on, while it runs (else the command connection). */
+  private ackVia: ScriptedRedis | null = null;
+  /**
+   * Acks of one turn of the event loop: one script call (ZREM + HDEL of every tag), sent at the
+   * end of the turn (after the results stored in it: a write can cost a context switch, and the
+   * result is what a client waits for) or before the next FETCH or BLMOVE.
+   */
+  private readonly acks = new TickBatch<string>(
+    async (tags) => {
+      await (this.ackVia ?? this.cmd).celeriacAck(this.key(this.options.unackedKey), this.key(this.options.unackedIndexKey), ...tags);
+    },
+    ACK_BATCH,
+    true,
+  );
 
   /**
    * `tls`: node:tls options of a TLS link (createTransport builds them from broker_use_ssl and the
@@ -87,12 +97,16 @@ export class RedisTransport implements Transport, ConsumerHost {
 
   // ------------------------------------------------------------------ connections
 
-  /** The command connection (auto-pipelined). */
+  /**
+   * The command connection (auto-pipelined), except FETCH and ACK: their calls are batched
+   * already (an ACK per turn of the event loop, sent before each FETCH), and ioredis defers an
+   * auto-pipelined call to `setImmediate`, a wait on the path of every round trip.
+   */
   get cmd(): ScriptedRedis {
     if (!this._cmd) {
       if (this.closed) throw new Error("RedisTransport is closed");
       this._cmd = defineTransportScripts(
-        this.newClient({ lazyConnect: true, enableAutoPipelining: true }),
+        this.newClient({ lazyConnect: true, enableAutoPipelining: true, autoPipeliningIgnoredCommands: [...UNPIPELINED_COMMANDS] }),
       );
       this._cmd.on("error", () => {
         /* reconnects by itself; command errors reach their callers */
@@ -119,8 +133,9 @@ export class RedisTransport implements Transport, ConsumerHost {
     return this.connectionState.on(listener);
   }
 
-  newBlockingConnection(): Redis {
-    const conn = this.newClient({ maxRetriesPerRequest: null }, { enableAutoPipelining: false });
+  /** A connection for blocking commands (BLMOVE, BRPOP), with the transport's scripts (a FETCH follows a BLMOVE). */
+  newBlockingConnection(): ScriptedRedis {
+    const conn = defineTransportScripts(this.newClient({ maxRetriesPerRequest: null }, { enableAutoPipelining: false }));
     conn.on("error", () => {
       /* the consume loop reports failed commands */
     });
@@ -138,9 +153,14 @@ export class RedisTransport implements Transport, ConsumerHost {
     return this.acks.add(deliveryTag);
   }
 
-  /** Send the acks gathered in this turn of the event loop now. */
-  flushAcks(): void {
-    this.acks.flush();
+  /** Send the acks gathered in this turn of the event loop now, on `via` if given (in the same write as a BLMOVE). */
+  flushAcks(via?: ScriptedRedis): void {
+    this.ackVia = via ?? null;
+    try {
+      this.acks.flush();
+    } finally {
+      this.ackVia = null;
+    }
   }
 
   /**

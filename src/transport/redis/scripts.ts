@@ -206,6 +206,9 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
+/** Script commands sent at once, not auto-pipelined (see RedisTransport.cmd). */
+export const UNPIPELINED_COMMANDS = ["celeriacFetch", "celeriacAck"] as const;
+
 /** The transport's commands, registered with ioredis `defineCommand` (EVALSHA, NOSCRIPT-safe). */
 export interface TransportScripts {
   celeriacFetch(numKeys: number, ...args: (string | number)[]): Promise<(string | number)[]>;
