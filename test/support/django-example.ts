@@ -41,18 +41,18 @@ export interface DjangoExample {
 
 /**
  * Starts the example on a new database of `database` (PostgreSQL unless given; `prefix` names it)
- * with the Redis db `redisDb` as broker:
+ * with the Redis db `redisDb` as broker (or the URL `broker`):
  * migrate, celeriac_config, then the Node worker, then the Django worker (second, so that its
  * mingle reaches the Node worker, which answers it). The Node worker runs without -n: its default
  * name must not clash with Django's.
  */
-export async function startDjangoExample(prefix: string, redisDb: number, database: DjangoDatabase = DJANGO_DATABASES[0]): Promise<DjangoExample> {
+export async function startDjangoExample(prefix: string, redisDb: number, database: DjangoDatabase = DJANGO_DATABASES[0], broker?: string): Promise<DjangoExample> {
   const children: ChildProcess[] = [];
   const logs = new Map<ChildProcess, string>();
   const databaseUrl = await database.create(unique(prefix).replace(/[^a-z0-9]/gi, "_").toLowerCase());
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
-    CELERY_BROKER_URL: testRedisUrl(redisDb),
+    CELERY_BROKER_URL: broker ?? testRedisUrl(redisDb),
     NODE_QUEUE: unique("node"),
     DJANGO_QUEUE: unique("django"),
   };

@@ -67,13 +67,14 @@ export function redisTlsPort(): number {
 
 /**
  * Debian's redis-server with `--port 0 --tls-port <port>` on loopback, a client certificate
- * required (`--tls-auth-clients yes`) and `password`; no persistence, data in the certs' dir.
+ * required (`--tls-auth-clients yes`; `clientCerts: false`: none asked for, as hosted Redis
+ * services run it) and `password`; no persistence, data in the certs' dir.
  */
-export async function startTlsRedis(certs: TestCerts, password: string, port = redisTlsPort()): Promise<TlsRedis> {
+export async function startTlsRedis(certs: TestCerts, password: string, port = redisTlsPort(), clientCerts = true): Promise<TlsRedis> {
   if (await portOpen(port)) throw new Error(`127.0.0.1:${port} (CELERIAC_TEST_REDIS_TLS_PORT) is taken: stop what listens there or pick another port`);
   const args = [
     "--port", "0", "--tls-port", String(port), "--bind", "127.0.0.1",
-    "--tls-cert-file", certs.serverCert, "--tls-key-file", certs.serverKey, "--tls-ca-cert-file", certs.ca, "--tls-auth-clients", "yes",
+    "--tls-cert-file", certs.serverCert, "--tls-key-file", certs.serverKey, "--tls-ca-cert-file", certs.ca, "--tls-auth-clients", clientCerts ? "yes" : "no",
     "--requirepass", password, "--save", "", "--appendonly", "no", "--dir", certs.dir, "--daemonize", "no",
   ];
   const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
