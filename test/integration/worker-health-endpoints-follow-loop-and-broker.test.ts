@@ -64,7 +64,9 @@ test("/healthz: 200, then 503 while a task blocks the event loop for 4 s, then 2
   const blocked = await until("healthz", 503, 10_000);
   expect(blocked.text).toMatch(/^unhealthy: the event loop has been blocked for \d+\.\d s\n$/);
   expect(await r.get({ timeout: 20_000 })).toBe(4);
-  expect(await probe(port, "healthz")).toEqual({ status: 200, text: "ok\n" });
+  // the result can be stored (and read here) before the freed event loop writes its next
+  // heartbeat (every 250 ms): healthy again within a beat or two
+  expect((await until("healthz", 200, 1_000)).text).toBe("ok\n");
 }, 60_000);
 
 test("/readyz: 200 while consuming, 503 naming the broker once it is gone, 200 once it is back and the worker consumes again", async () => {
