@@ -484,6 +484,23 @@ describe("no message loss while the consumer waits (BLMOVE, then FETCH)", () => 
     }
   });
 
+  test("messages that arrive together while the consumer waits are delivered oldest first (the wait does not reorder the list)", async () => {
+    const t = transport({ pollTimeout: 10 });
+    const q = unique();
+    const r = await record(t, [q]);
+    try {
+      await waitFor(async () => (await blockedClients()).length > 0, 5000, "consumer blocked");
+      // one LPUSH of three: the list holds all of them when the blocked BLMOVE is served
+      const envs = ["first", "second", "third"].map((b) => encodeEnvelope(rawMessage(b), "", q).text);
+      await raw.lpush(q, ...envs);
+      await waitFor(() => r.deliveries.length === 3, 5000, "three deliveries");
+      expect(r.deliveries.map((d) => d.message.body.toString())).toEqual(["first", "second", "third"].map((b) => rawMessage(b).body.toString()));
+      for (const d of r.deliveries) await r.settle(d);
+    } finally {
+      await r.consumer.cancel();
+    }
+  });
+
   test("a message taken by the FETCH queued behind a BLMOVE counts its visibility from when it arrived, not from the wait", async () => {
     const t = transport({ pollTimeout: 10 });
     const q = unique();

@@ -10,9 +10,10 @@
  * are stored, and what the consumer holds never exceeds the window.
  *
  * When the queues are empty the loop waits WITHOUT removing anything: one
- * `BLMOVE key key RIGHT LEFT <pollTimeout>` per bucket key (queues × priority steps), each on its
+ * `BLMOVE key key RIGHT RIGHT <pollTimeout>` per bucket key (queues × priority steps), each on its
  * own dedicated connection, created lazily and reused. BLMOVE returns once its list is non-empty
- * and only rotates one element within that same list, so a message is always either in its list
+ * and puts the element it took back where it was (RIGHT to RIGHT: the list's order is unchanged,
+ * so messages that arrived together are fetched oldest first), so a message is always either in its list
  * or in `unacked` — a SIGKILL at any instant loses nothing (kombu's BRPOP-then-HSET gap is gone).
  * The first key's BLMOVE carries a FETCH (up to the room left) queued behind it on the same
  * connection: Redis runs it the moment the BLMOVE returns, so the message that ends a wait is
@@ -25,8 +26,6 @@
  * `addQueue`/`removeQueue`). A FETCH that pops fewer messages than it asked for found the lists
  * empty, so the loop waits next instead of fetching again; freed capacity (`poke()`) does not
  * wake a loop waiting for messages. Side effects:
- * - the rotation can reorder messages that arrive together while a consumer is blocked (the
- *   oldest one moves to the newest end); a single pushed message is unaffected;
  * - every idle consumer blocked on a key wakes when it gets a message; they then race on FETCH
  *   and the losers block again;
  * - a consumer holds one extra connection per bucket key it waits on (4 per queue by default).
@@ -614,7 +613,7 @@ export class RedisConsumer implements Consumer {
    * (queue changes wake the loop themselves); a message or an error flags it and wakes the loop.
    */
   private blmove(key: string, w: KeyWaiter): Promise<void> {
-    return w.conn.blmove(key, key, "RIGHT", "LEFT", this.host.options.pollTimeout).then(
+    return w.conn.blmove(key, key, "RIGHT", "RIGHT", this.host.options.pollTimeout).then(
       (moved) => {
         // a BLMOVE carrying a FETCH wakes the loop even on a timeout: its FETCH ran
         if (moved === null && !w.fetch && this.waiters.get(key) === w && !this.cancelled) w.pending = this.blmove(key, w);
@@ -721,7 +720,7 @@ export class RedisConsumer implements Consumer {
     }
   }
 
-  /** Close every BLMOVE connection (an outstanding BLMOVE only rotates, so nothing is lost). */
+  /** Close every BLMOVE connection (an outstanding BLMOVE moves nothing out of its list, so nothing is lost). */
   private closeWaiters(): void {
     for (const w of this.waiters.values()) w.conn.disconnect();
     this.waiters.clear();
