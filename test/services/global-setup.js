@@ -94,7 +94,7 @@ function startPostgres() {
 
 /**
  * MariaDB (the django-db result backend on MySQL/MariaDB): a PRIVATE server on 127.0.0.1, port
- * CELERIAC_TEST_MYSQL_PORT (default: the base Redis port + 7, so that a run's ports stay in its
+ * CELERIAC_TEST_MYSQL_PORT (default: the base Redis port + 20, above the ports tests derive (+1..+9), so that a run's ports stay in its
  * own range), data under <repo>/.tmp/mariadb-<port> (scripts/private-mariadb.sh; as root it runs
  * with --user=root). Shared by every slot, as PostgreSQL is (test files create their own
  * databases); started with the other servers, reused and left running when already up. Tests see
@@ -104,7 +104,7 @@ function startPostgres() {
 const PRIVATE_MARIADB = path.join(ROOT, "scripts", "private-mariadb.sh");
 
 async function startMariadb(base) {
-  const port = Number(process.env.CELERIAC_TEST_MYSQL_PORT || base.redis + 7);
+  const port = Number(process.env.CELERIAC_TEST_MYSQL_PORT || base.redis + 20);
   const dir = path.join(ROOT, ".tmp", `mariadb-${port}`);
   const out = await runScript(PRIVATE_MARIADB, ["start", String(port), dir], {}, `the test MariaDB on 127.0.0.1:${port}`);
   if (out === "started") started().mariadb = { port, dir };
