@@ -417,7 +417,7 @@ describe("no message loss while the consumer waits (BLMOVE, then FETCH)", () => 
       const reply = fetch(...args);
       void reply.then(() => inFlight--, () => inFlight--);
       return reply;
-    });
+    }) as typeof t.cmd.celeriacFetch;
     const window = 8;
     let unsettled = 0;
     let maxUnsettled = 0;
