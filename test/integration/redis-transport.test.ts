@@ -406,52 +406,6 @@ describe("no message loss while the consumer waits (BLMOVE, then FETCH)", () => 
     await r.consumer.cancel();
   });
 
-  test("with a prefetch window, a full FETCH sends the next one before its batch is handed over (read-ahead), and what is held never exceeds the window", async () => {
-    const t = transport({ pollTimeout: 10 });
-    const q = unique();
-    for (let i = 0; i < 40; i++) await t.publish(rawMessage(`ahead-${i}`), { exchange: "", routingKey: q });
-    let inFlight = 0;
-    const fetch = t.cmd.celeriacFetch.bind(t.cmd);
-    t.cmd.celeriacFetch = ((...args: Parameters<typeof fetch>) => {
-      inFlight++;
-      const reply = fetch(...args);
-      void reply.then(() => inFlight--, () => inFlight--);
-      return reply;
-    }) as typeof t.cmd.celeriacFetch;
-    const window = 8;
-    let unsettled = 0;
-    let maxUnsettled = 0;
-    let deliveredWhileFetching = 0;
-    const delivered: string[] = [];
-    const consumer = await t.consume({
-      queues: [q],
-      prefetch: window,
-      hasCapacity: () => unsettled < window,
-      capacity: () => window - unsettled,
-      onDelivery: (d) => {
-        unsettled++;
-        maxUnsettled = Math.max(maxUnsettled, unsettled);
-        if (inFlight > 0) deliveredWhileFetching++;
-        delivered.push(d.message.body.toString());
-        setImmediate(() => {
-          unsettled--;
-          void d.ack().then(() => consumer.poke());
-        });
-      },
-      onTransportError: () => undefined,
-    });
-    try {
-      await waitFor(() => delivered.length === 40, 10_000, "40 deliveries");
-      expect(new Set(delivered).size).toBe(40);
-      expect(maxUnsettled).toBeLessThanOrEqual(window);
-      // each full batch of 4 (half the window) is handed over while the next FETCH is on its way
-      expect(deliveredWhileFetching).toBeGreaterThanOrEqual(20);
-      await waitFor(async () => (await raw.hlen("unacked")) === 0, 5000, "every message acked");
-    } finally {
-      await consumer.cancel();
-    }
-  });
-
   test("a lone message costs one FETCH: none after a fetch that found the queue empty, nor when capacity frees", async () => {
     const t = transport({ pollTimeout: 10 });
     const q = unique();

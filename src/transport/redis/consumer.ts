@@ -4,10 +4,7 @@
  * While `hasCapacity()` is true and messages are waiting, one FETCH script call pops up to
  * min(capacity(), fetchBatchSize) messages (bucket-major, round robin over the queues) and
  * records them in `unacked`/`unacked_index` atomically. Without capacity the loop sleeps until
- * `poke()`. With a prefetch window (`ConsumeOptions.prefetch`) a FETCH asks for at most half of
- * it, and a full batch sends the next FETCH (read-ahead, for the room left after that batch)
- * before the batch is handed over: Redis pops the next batch while this one runs and its results
- * are stored, and what the consumer holds never exceeds the window.
+ * `poke()`.
  *
  * When the queues are empty the loop waits WITHOUT removing anything: one
  * `BLMOVE key key RIGHT RIGHT <pollTimeout>` per bucket key (queues × priority steps), each on its
@@ -71,15 +68,6 @@ export interface ConsumerHost {
 }
 
 /** Hosts already warned that their server lacks BLMOVE (warn once per transport). */
-/** A FETCH call on its way: what it asked for, its queues, the score of its entries, the connection it went on. */
-interface SentFetch {
-  max: number;
-  queues: string[];
-  score: string;
-  epoch: number;
-  reply: Promise<(string | number)[]>;
-}
-
 const warnedNoBlmove = new WeakSet<ConsumerHost>();
 
 /** A dedicated connection waiting (BLMOVE) on one bucket key. */
@@ -210,8 +198,6 @@ export class RedisConsumer implements Consumer {
   private attached: KeyWaiter | null = null;
   /** The last attached FETCH popped fewer messages than it asked for: the lists were empty. */
   private foundEmpty = false;
-  /** The read-ahead FETCH (see fetch), sent before the batch before it was handed over. */
-  private ahead: SentFetch | null = null;
 
   constructor(
     private readonly host: ConsumerHost,
@@ -368,7 +354,7 @@ export class RedisConsumer implements Consumer {
       try {
         if (this.orphanedFetches.length > 0) await this.restoreOrphans();
         // Fewer than asked for: the lists were empty when the fetch ran, so wait rather than fetch again.
-        const empty = this.foundEmpty || (await this.fetch(Math.min(room, this.halfWindow())));
+        const empty = this.foundEmpty || (await this.fetch(room)) < room;
         this.foundEmpty = false;
         if (empty && !this.cancelled) await (this.useBrpop ? this.blockingPop() : this.waitForMessages());
         failures = 0;
@@ -380,7 +366,6 @@ export class RedisConsumer implements Consumer {
         await delay(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
       }
     }
-    await this.dropReadAhead();
   }
 
   /**
@@ -398,69 +383,21 @@ export class RedisConsumer implements Consumer {
     }
   }
 
-  /**
-   * One FETCH call sent now: what it asked for and where its entries are recorded. The acks gathered
-   * so far go first: each ZADD of the fetch scans the unacked index (a listpack up to 128 entries,
-   * whose scores it parses on every insertion), so it should hold no acked tag.
-   */
-  private sendFetch(max: number): SentFetch {
+  /** One FETCH script call; returns how many messages it popped. */
+  private async fetch(max: number): Promise<number> {
     const { keys } = this.keys();
     const queues = [...this.queues];
+    // Redis runs the acks first: each ZADD of the fetch scans the unacked index (a listpack up
+    // to 128 entries, whose scores it parses on every insertion), so it should hold no acked tag.
     this.host.flushAcks();
     // The fetch sees every message a BLMOVE returned for until now; one returning later flags again.
     this.signalled = false;
     const score = nowSeconds();
     const epoch = this.host.connectionEpoch;
-    const reply = this.fetchCall(keys, max, score, queues, epoch);
-    reply.catch(() => undefined); // awaited by fetch(); a read-ahead may be awaited a turn later
-    return { max, queues, score, epoch, reply };
-  }
-
-  /**
-   * Hand over the messages of one FETCH (the read-ahead one when it was sent); returns true when it
-   * got fewer than it asked for (the lists were empty). A full batch says more is waiting: the next
-   * FETCH is sent before this batch is handed over (read-ahead), for the room the window keeps after
-   * it, so Redis pops the next batch while this one runs and its results are stored. What the
-   * worker holds stays within the window: the read-ahead asks only for room left after this batch,
-   * and is handed over within the capacity there is when it is used (the rest goes back at once).
-   */
-  private async fetch(max: number): Promise<boolean> {
-    const sent = this.ahead ?? this.sendFetch(max);
-    this.ahead = null;
-    const res = await sent.reply;
-    const got = res.length / 3;
-    if (got === sent.max && !this.cancelled) {
-      const next = Math.min(this.capacityLeft() - got, this.host.options.fetchBatchSize, this.halfWindow());
-      if (next > 0 && this.opts.capacity) this.ahead = this.sendFetch(next);
-    }
-    const held = this.deliver(res, sent.queues, this.cancelled ? 0 : Math.max(this.capacityLeft(), 0));
-    if (this.host.connectionEpoch !== sent.epoch || held.size < got) this.orphanedFetches.push({ score: sent.score, held });
-    return got < sent.max;
-  }
-
-  /**
-   * The most one FETCH asks for with a prefetch window: half of it, so that the read-ahead FETCH
-   * has the other half while a batch runs (see fetch). Without a window: no limit here.
-   */
-  private halfWindow(): number {
-    const w = this.opts.prefetch;
-    return this.opts.capacity && w && w > 1 ? Math.ceil(w / 2) : Infinity;
-  }
-
-  /** Messages the consumer may still take (its capacity; 1 or 0 without a capacity function). */
-  private capacityLeft(): number {
-    if (!this.opts.hasCapacity()) return 0;
-    return this.opts.capacity ? Math.floor(this.opts.capacity()) : 1;
-  }
-
-  /** A read-ahead FETCH not used when the loop ends: what it popped goes back at once. */
-  private async dropReadAhead(): Promise<void> {
-    const sent = this.ahead;
-    this.ahead = null;
-    if (!sent) return;
-    await sent.reply.catch(() => undefined);
-    this.orphanedFetches.push({ score: sent.score, held: new Set() });
-    await this.restoreOrphans().catch(() => undefined);
+    const res = await this.fetchCall(keys, max, score, queues, epoch);
+    const held = this.deliver(res, queues, Infinity);
+    if (this.host.connectionEpoch !== epoch) this.orphanedFetches.push({ score, held });
+    return res.length / 3;
   }
 
   /**
