@@ -252,6 +252,36 @@ describe("consuming and ack emulation (R7, R8)", () => {
     await r.consumer.cancel();
   });
 
+  test("the FETCH records the tag of the envelope's own properties whatever the key order, and never a nested or quoted decoy's", async () => {
+    const t = transport();
+    const q = unique();
+    const decoy = { delivery_tag: "decoy", delivery_info: { exchange: "decoy-ex", routing_key: "decoy-rk" } };
+    const base = JSON.parse(encodeEnvelope(rawMessage("base"), "", q).text) as { [k: string]: unknown; properties: { [k: string]: unknown } };
+    const variants = [
+      // properties first (not kombu's order): the whole envelope is decoded
+      (tag: string) => ({ properties: { ...base.properties, delivery_tag: tag }, body: base.body, "content-encoding": "utf-8", "content-type": "application/json", headers: { id: tag } }),
+      // a nested "properties" object in the headers before the real one, at the end of the envelope
+      (tag: string) => ({ ...base, headers: { id: tag, properties: decoy }, properties: { ...base.properties, delivery_tag: tag } }),
+      // a header whose text holds what looks like a properties object
+      (tag: string) => ({ ...base, headers: { id: tag, note: `"properties": ${JSON.stringify(decoy)}}` }, properties: { ...base.properties, delivery_tag: tag } }),
+      // headers last, ending in a nested "properties" object
+      (tag: string) => ({ body: base.body, properties: { ...base.properties, delivery_tag: tag }, headers: { id: tag, properties: decoy } }),
+    ];
+    const tags = variants.map((_, i) => `${q}-tag-${i}`);
+    for (let i = 0; i < variants.length; i++) await raw.lpush(q, pyJsonDumps(variants[i](tags[i])));
+    const r = await record(t, [q]);
+    await waitFor(() => r.deliveries.length === variants.length);
+    expect(r.deliveries.map((d) => d.deliveryTag)).toEqual(tags);
+    for (const d of r.deliveries) {
+      expect(d.routingKey).toBe(q);
+      expect(await raw.zscore("unacked_index", d.deliveryTag)).not.toBeNull();
+      expect((JSON.parse((await raw.hget("unacked", d.deliveryTag)) ?? "[]") as unknown[])[2]).toBe(q);
+    }
+    expect(await raw.hexists("unacked", "decoy")).toBe(0);
+    for (const d of r.deliveries) await r.settle(d);
+    await r.consumer.cancel();
+  });
+
   test("several queues are consumed fairly (round robin), batch fetch", async () => {
     const t = transport();
     const qs = [unique(), unique(), unique()];

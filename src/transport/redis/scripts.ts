@@ -10,8 +10,15 @@ import type Redis from "ioredis";
  */
 const PYSTR = `
 local SHORT = {[8]='\\\\b', [9]='\\\\t', [10]='\\\\n', [12]='\\\\f', [13]='\\\\r', [34]='\\\\"', [92]='\\\\\\\\'}
+local PYSTR_SEEN = {}
 local function pystr(s)
-  if not string.find(s, '[%z\\1-\\31"\\\\\\127-\\255]') then return '"' .. s .. '"' end
+  local seen = PYSTR_SEEN[s]
+  if seen then return seen end
+  if not string.find(s, '[%z\\1-\\31"\\\\\\127-\\255]') then
+    seen = '"' .. s .. '"'
+    PYSTR_SEEN[s] = seen
+    return seen
+  end
   local out = {}
   local i, n = 1, #s
   while i <= n do
@@ -47,12 +54,30 @@ local function pystr(s)
 end
 `;
 
-/** Lua `envelope_ids(msg)` → tag, exchange, routing_key (nil tag = unreadable envelope). */
+/**
+ * Lua `envelope_ids(msg)` → tag, exchange, routing_key (nil tag = unreadable envelope).
+ *
+ * Only `properties` is read, and decoding a whole envelope (its body and headers) costs ~4 µs in
+ * Redis. So when the first `"properties": ` in the text is the envelope's last key (as kombu and
+ * celeriac write it) only that object is decoded: the text from it to the envelope's closing
+ * brace must decode as one value. That fails for any other occurrence, so nothing else can be
+ * taken for it: inside a string the quotes are escaped, and one in a nested object is followed by
+ * at least two closing braces. Every other envelope is decoded whole, as before.
+ */
 const ENVELOPE_IDS = `
-local function envelope_ids(msg)
+local PROPS_KEY = '"properties": '
+local function envelope_props(msg)
+  local at = string.find(msg, PROPS_KEY, 1, true)
+  if at and string.byte(msg, -1) == 125 then
+    local ok, props = pcall(cjson.decode, string.sub(msg, at + #PROPS_KEY, -2))
+    if ok then return props end
+  end
   local ok, env = pcall(cjson.decode, msg)
   if not ok or type(env) ~= 'table' then return nil end
-  local props = env['properties']
+  return env['properties']
+end
+local function envelope_ids(msg)
+  local props = envelope_props(msg)
   if type(props) ~= 'table' then return nil end
   local tag = props['delivery_tag']
   if type(tag) ~= 'string' or tag == '' then return nil end
