@@ -71,7 +71,7 @@ async function main() {
         rows.push(row);
         console.log(
           `${kind.padEnd(5)} ${fmt(depth).padStart(9)} queued: ${fmt(row.tasksPerSec).padStart(7)} tasks/s  CPU ${fmt(row.cpuMsPerTask, 3)} ms/task (servers ${fmt(row.serverCpuMsPerTask, 3)})` +
-            `  RSS idle ${fmt(row.idleRss)} peak ${fmt(row.peakRss)} MB  (queued in ${fmt(row.fillSeconds, 1)} s, drained in ${fmt(row.seconds, 1)} s)`,
+            `  RSS start ${fmt(row.startRss)} peak ${fmt(row.peakRss)} MB  (queued in ${fmt(row.fillSeconds, 1)} s, drained in ${fmt(row.seconds, 1)} s)`,
         );
       }
       const [base, deep] = rows;

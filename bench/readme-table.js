@@ -43,7 +43,7 @@ function drainTable(run) {
     [k, false],
     [k, true],
   ]);
-  const head = ["worker", ...modes.map(([k, ig]) => `${BROKER_NAMES[k]}, ${ig ? "ignore_result" : "results"}`), "worker CPU per task¹", "RSS idle / peak¹", "round trip p50, Python / celeriac client¹"];
+  const head = ["worker", ...modes.map(([k, ig]) => `${BROKER_NAMES[k]}, ${ig ? "ignore_result" : "results"}`), "worker CPU per task¹", "RSS start / idle / peak¹", "round trip p50, Python / celeriac client¹"];
   const lines = [`| ${head.join(" | ")} |`, `|---|${head.slice(1).map(() => "---:").join("|")}|`];
   for (const label of labels) {
     const d = find(label, detail, false);
@@ -51,12 +51,15 @@ function drainTable(run) {
       label,
       ...modes.map(([k, ig]) => rate(find(label, k, ig)?.tasksPerSec)),
       d ? `${fmt(d.cpuMsPerTask, 3)} ms` : "",
-      d ? `${fmt(d.idleRss)} / ${fmt(d.peakRss)} MB` : "",
+      d ? `${fmt(d.startRss ?? d.idleRss)} / ${d.startRss === undefined ? "-" : fmt(d.idleRss)} / ${fmt(d.peakRss)} MB` : "",
       rt(d),
     ];
     lines.push(`| ${cells.join(" | ")} |`);
   }
-  lines.push("", `¹ ${BROKER_NAMES[detail]}, with results; CPU: utime + stime of the worker's processes over the drain / N.`);
+  lines.push(
+    "",
+    `¹ ${BROKER_NAMES[detail]}, with results; CPU: utime + stime of the worker's processes over the drain / N; RSS of the worker's processes 0.3 s after it was ready (start), after ${fmt((run.idleMs ?? 10000) / 1000)} s ready with nothing to do (idle), and the most during the drain (peak).`,
+  );
   return lines;
 }
 

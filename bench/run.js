@@ -12,9 +12,11 @@
 //   BENCH_TASK=io            drain I/O-bound tasks.io (awaits a timer of BENCH_IO_MS, default 10)
 //   BENCH_REDIS_PORT, BENCH_AMQP_PORT   where the bench starts its own Redis and RabbitMQ (default 16391, 5692)
 //   BENCH_PYTHON=/usr/bin/python3       the Python whose Celery runs
+//   BENCH_IDLE_MS=10000                 how long a ready worker idles before its idle RSS is read
 // Drains (bench/lib/drain.js, bench/lib/bullmq.js): N tasks queued, then drained; per row tasks/s, the
 // worker's CPU per task (its process tree's utime + stime over the drain / N) and the servers' (Redis,
-// RabbitMQ), idle and peak RSS, and after a drain with results the round trip p50/p99 of a Python and a
+// RabbitMQ), RSS 0.3 s after ready (start), after BENCH_IDLE_MS ready and without work (idle; Redis with
+// results only; default 10,000) and at peak, and after a drain with results the round trip p50/p99 of a Python and a
 // celeriac client (BullMQ: add -> waitUntilFinished). Rows: Python Celery's pools; celeriac's event loop
 // (-c 16, -c 2), prefork -c 2 (the main process consumes and hands each job to an idle child), "celeriac 2
 // procs eventloop -c 1" (two independent workers on one queue: what prefork children consuming directly
@@ -25,7 +27,7 @@
 // turns it into the README's table). The queue-depth benchmark is bench/depth.js.
 const path = require("node:path");
 const config = require("./lib/config");
-const { ROOT, N, RT, PY, BROKERS, SECTIONS, BROKER_URLS, BACKEND } = config;
+const { ROOT, N, RT, PY, BROKERS, SECTIONS, BROKER_URLS, BACKEND, IDLE_MS } = config;
 const { redisDrain, amqpDrain } = require("./lib/drain");
 const { bullmqDrain } = require("./lib/bullmq");
 const { publishRows, publishRatios } = require("./lib/publish");
@@ -65,7 +67,8 @@ async function drains(kind, servers, broker, backend) {
       const ctx = { broker, backend, env, serverPids: servers.pids(kind), brokerUrl: BROKER_URLS.redis, amqpUrl: BROKER_URLS.amqp };
       const during = ignoreResult ? undefined : async () => ({ rt: roundTrips(env) });
       const drain = kind === "redis" ? redisDrain : amqpDrain;
-      const row = w.peer ? await bullmqDrain(w, ignoreResult, N, ctx) : await drain(w, ignoreResult, N, pythonStage(env), ctx, { during });
+      const idleMs = kind === "redis" && !ignoreResult ? IDLE_MS : 0;
+      const row = w.peer ? await bullmqDrain(w, ignoreResult, N, ctx, { idleMs }) : await drain(w, ignoreResult, N, pythonStage(env), ctx, { during, idleMs });
       rows.push(row);
       console.log(drainLine(row, width));
     }
@@ -86,7 +89,7 @@ async function main() {
       `${task} N=${N} round trips=${RT}; ${m.cores} cores ${m.cpuModel}, ${m.ramGb} GB; node ${v.node}, celeriac ${v.celeriac}, Python Celery ${v.pythonCelery} (${PY}),` +
         ` celery-node ${v.celeryNode}, BullMQ ${v.bullmq}, Redis ${v.redis}, RabbitMQ ${v.rabbitmq}`,
     );
-    const results = { date: new Date().toISOString(), command: "node bench/run.js", settings: settings(), task, n: N, roundTrips: RT, machine: m, versions: v, drains: {}, publish: null, targets: [] };
+    const results = { date: new Date().toISOString(), command: "node bench/run.js", settings: settings(), task, n: N, roundTrips: RT, idleMs: IDLE_MS, machine: m, versions: v, drains: {}, publish: null, targets: [] };
     if (SECTIONS.includes("drain")) {
       for (const kind of BROKERS) {
         console.log(`\n== drain, broker ${kind} (${BROKER_URLS[kind].replace(/\/\/guest:guest@/, "//")}), results in Redis`);

@@ -5,8 +5,8 @@
 // return value stays in the job's hash); "ignore_result" removes them (removeOnComplete: true).
 const path = require("node:path");
 const { ROOT, RT } = require("./config");
-const { rowOf } = require("./drain");
-const { sleep, waitUntil, rssOfTree, runJson, Meter, stopChild, spawnWorker } = require("./proc");
+const { rowOf, readyRss } = require("./drain");
+const { waitUntil, runJson, Meter, stopChild, spawnWorker } = require("./proc");
 
 const QUEUE = "bench";
 
@@ -26,7 +26,7 @@ function connectionOf(url) {
 }
 
 /** `ctx`: { broker (ioredis), brokerUrl, env, serverPids }. */
-async function bullmqDrain(worker, ignoreResult, n, ctx) {
+async function bullmqDrain(worker, ignoreResult, n, ctx, { idleMs = 0 } = {}) {
   const { Queue } = bullmq();
   await ctx.broker.flushall();
   const queue = new Queue(QUEUE, { connection: connectionOf(ctx.brokerUrl) });
@@ -42,8 +42,7 @@ async function bullmqDrain(worker, ignoreResult, n, ctx) {
     const w = spawnWorker(worker, ctx.env);
     try {
       await waitUntil(async () => w.stdout.includes("ready"), 60000, `${worker.label} ready\n${w.stderr}`);
-      await sleep(300);
-      const idleRss = rssOfTree(w.child.pid);
+      const rss = await readyRss(w.child.pid, idleMs);
       const meter = new Meter(w.child.pid, ctx.serverPids).start();
       await queue.resume();
       const left = async () => (await queue.getJobCountByTypes("wait", "paused", "prioritized", "active")) === 0;
@@ -52,7 +51,7 @@ async function bullmqDrain(worker, ignoreResult, n, ctx) {
       const failed = await queue.getFailedCount();
       if (failed) throw new Error(`${failed} BullMQ jobs failed\n${w.stderr}`);
       const rt = ignoreResult ? null : { bullmq: runJson(process.execPath, [path.join(ROOT, "bench/bullmq-roundtrip.js"), String(RT)], ctx.env, ROOT) };
-      return { ...rowOf(worker, ignoreResult, n, idleRss, m), rt };
+      return { ...rowOf(worker, ignoreResult, n, rss, m), rt };
     } finally {
       await stopChild(w.child);
     }

@@ -11,6 +11,11 @@ module.exports = {
   ROOT,
   /** Tasks per drain (and messages per publish row). */
   N: Number(env.BENCH_N || 10000),
+  /**
+   * How long a worker, ready and with nothing queued, idles before its idle RSS is read (the Redis
+   * drains with results; V8's memory reducer gives back startup garbage after ~8 s idle).
+   */
+  IDLE_MS: Number(env.BENCH_IDLE_MS || 10000),
   /** Sequential round trips per client, after a drain with results. */
   RT: Number(env.BENCH_RT || 500),
   PY: env.BENCH_PYTHON || "/usr/bin/python3",

@@ -11,7 +11,8 @@
 // stage(queue, n) puts the messages on `queue`. Options: during() runs after the drain while the worker
 // still runs (round trips), its fields join the row; skip (with results only) starts the clock once that
 // many tasks are done, so a warming-up worker (JIT, heap growth) weighs the same on drains of any length;
-// splitAt (with results only) also times the drain up to that many tasks done (row.split).
+// splitAt (with results only) also times the drain up to that many tasks done (row.split); idleMs (Redis)
+// lets the ready worker idle that long before its idle RSS is read (readyRss).
 const { STAGING } = require("./config");
 const { sleep, waitUntil, rssOfTree, lastBusy, Meter, stopChild, spawnWorker } = require("./proc");
 
@@ -22,14 +23,15 @@ const { sleep, waitUntil, rssOfTree, lastBusy, Meter, stopChild, spawnWorker } =
  * @property {number} n
  * @property {number} tasksPerSec
  * @property {number} seconds
- * @property {number | null} idleRss MB, once ready, before the drain
+ * @property {number | null} startRss MB, 300 ms after it was ready (one warm-up task done), before the drain
+ * @property {number | null} idleRss MB, ready and idle for `idleMs` (Redis with results only), else null
  * @property {number} peakRss MB
  * @property {number} cpuMsPerTask the worker's process tree, utime + stime over the timed drain / tasks
  * @property {number | null} serverCpuMsPerTask Redis (+ RabbitMQ) over the same window / tasks
  */
 
 /** @returns {DrainRow} */
-function rowOf(worker, ignoreResult, tasks, idleRss, m) {
+function rowOf(worker, ignoreResult, tasks, rss, m) {
   return {
     label: worker.label,
     baselineOf: worker.baselineOf,
@@ -37,8 +39,9 @@ function rowOf(worker, ignoreResult, tasks, idleRss, m) {
     n: tasks,
     tasksPerSec: tasks / m.seconds,
     seconds: m.seconds,
-    idleRss,
-    peakRss: Math.max(idleRss || 0, m.peakRss),
+    startRss: rss.start,
+    idleRss: rss.idle,
+    peakRss: Math.max(rss.start || 0, rss.idle || 0, m.peakRss),
     cpuMsPerTask: m.cpuMs / tasks,
     serverCpuMsPerTask: m.serverCpuMs === null ? null : m.serverCpuMs / tasks,
   };
@@ -64,8 +67,22 @@ function resultsStored(backend, n, splitAt) {
   };
 }
 
+/**
+ * RSS of a worker that just became ready: 300 ms later (`start`), and, with `idleMs`, that long after
+ * it was ready (`idle`): V8 gives back the garbage of startup (module loading) only after some
+ * seconds without work (its memory reducer), so a worker's idle footprint is read once it has
+ * idled, as it does between bursts; every worker, celeriac or peer, is read the same way.
+ */
+async function readyRss(pid, idleMs) {
+  await sleep(300);
+  const start = rssOfTree(pid);
+  if (!idleMs) return { start, idle: null };
+  await sleep(Math.max(0, idleMs - 300));
+  return { start, idle: rssOfTree(pid) };
+}
+
 /** Drain through a Redis broker; `ctx`: { broker, backend (ioredis), env, serverPids }. */
-async function redisDrain(worker, ignoreResult, n, stage, ctx, { during, skip = 0, splitAt = 0 } = {}) {
+async function redisDrain(worker, ignoreResult, n, stage, ctx, { during, skip = 0, splitAt = 0, idleMs = 0 } = {}) {
   const { broker, backend } = ctx;
   await broker.flushall();
   await stage(STAGING, n);
@@ -77,8 +94,7 @@ async function redisDrain(worker, ignoreResult, n, stage, ctx, { during, skip = 
     await broker.lpush("celery", await broker.lindex(STAGING, 0));
     const empty = async () => (await broker.llen("celery")) === 0 && (await broker.hlen("unacked")) === 0;
     await waitUntil(empty, 60000, `${worker.label} ready\n${w.stderr}`);
-    await sleep(300);
-    const idleRss = rssOfTree(w.child.pid);
+    const rss = await readyRss(w.child.pid, idleMs);
     const meter = new Meter(w.child.pid, ctx.serverPids);
     if (!skip) meter.start();
     await broker.rename(STAGING, "celery");
@@ -89,7 +105,7 @@ async function redisDrain(worker, ignoreResult, n, stage, ctx, { during, skip = 
     }
     const stored = resultsStored(backend, n, splitAt);
     await waitUntil(ignoreResult ? empty : stored.done, 1800000, `${worker.label} drain\n${w.stderr}`);
-    const r = rowOf(worker, ignoreResult, n - skip, idleRss, meter.stop());
+    const r = rowOf(worker, ignoreResult, n - skip, rss, meter.stop());
     return { ...r, split: stored.split(meter, skip), ...(during ? await during() : {}) };
   } finally {
     await stopChild(w.child);
@@ -120,7 +136,7 @@ async function amqpDrain(worker, ignoreResult, n, stage, ctx, { during, skip = 0
       const stored = resultsStored(backend, n, splitAt);
       await waitUntil(ignoreResult ? async () => (await ready()) === 0 : stored.done, 1800000, `${worker.label} drain\n${w.stderr}`);
       const end = ignoreResult ? await lastBusy(w.child.pid) : undefined;
-      const r = rowOf(worker, ignoreResult, counted, null, meter.stop(end));
+      const r = rowOf(worker, ignoreResult, counted, { start: null, idle: null }, meter.stop(end));
       return { ...r, split: stored.split(meter, n - counted), ...(during ? await during() : {}) };
     } finally {
       await stopChild(w.child);
@@ -130,4 +146,4 @@ async function amqpDrain(worker, ignoreResult, n, stage, ctx, { during, skip = 0
   }
 }
 
-module.exports = { redisDrain, amqpDrain, rowOf };
+module.exports = { redisDrain, amqpDrain, rowOf, readyRss };
