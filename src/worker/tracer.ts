@@ -173,7 +173,7 @@ export class Tracer {
     const t = request.task;
     const tracksStarted = this.storesResult(task, request) && (task.options.trackStarted ?? this.app.conf.taskTrackStarted);
     // As Python's instrumentation, the span starts with task_prerun and ends with task_postrun.
-    const span = startRunSpan(request.info);
+    const span = startRunSpan(request);
     if (span) this.spans.set(request, span);
     if (this.heard("taskPrerun")) this.emit("taskPrerun", { taskId: t.id, task: t.task, request: request.info, args: t.args, kwargs: t.kwargs });
     const started = performance.now();
