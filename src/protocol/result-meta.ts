@@ -4,7 +4,7 @@
  */
 import { isWireObject } from "./message";
 import type { WireObject, WireValue } from "./message";
-import { pyJsonDumps, pyJsonLoads } from "./serializers/json";
+import { pyJsonDumps, pyJsonLoads, pyJsonString } from "./serializers/json";
 import { encodingWith } from "./serializers";
 import type { AuthCodec } from "./serializers";
 import { NO_LIMITS } from "./limits";
@@ -73,6 +73,8 @@ export const PROPAGATE_STATES: ReadonlySet<string> = new Set(["FAILURE", "REVOKE
 
 /** The last `dateDone` text and its millisecond. */
 let lastDateDone = { ms: NaN, text: "" };
+/** `YYYY-MM-DDTHH:MM:SS.` of the last second `dateDone` wrote, and that second (ms since the epoch / 1000). */
+let lastDateSecond = { second: NaN, prefix: "" };
 
 /**
  * `date_done` as Celery 5.7 writes it with timezone UTC: aware isoformat,
@@ -82,8 +84,15 @@ let lastDateDone = { ms: NaN, text: "" };
  */
 export function dateDone(now?: Date): string {
   const ms = now ? now.getTime() : Date.now();
-  // Tasks that end in the same millisecond share the text (a worker ends several per ms).
-  if (ms !== lastDateDone.ms) lastDateDone = { ms, text: isoformatUtc(now ?? new Date(ms), true) };
+  // Tasks that end in the same millisecond share the text (a worker ends several per ms); within
+  // a second only the fraction is written anew (isoformatUtc's general path once per second).
+  if (ms === lastDateDone.ms) return lastDateDone.text;
+  const second = Math.floor(ms / 1000);
+  if (second !== lastDateSecond.second) {
+    lastDateSecond = { second, prefix: isoformatUtc(new Date(second * 1000), true).slice(0, -"000000+00:00".length) };
+  }
+  const frac = ms - second * 1000;
+  lastDateDone = { ms, text: `${lastDateSecond.prefix}${frac < 10 ? "00" : frac < 100 ? "0" : ""}${frac}000+00:00` };
   return lastDateDone.text;
 }
 
@@ -161,7 +170,37 @@ export function decodeStoredValue(text: string | Buffer, auth?: AuthCodec | null
 
 /** The text Celery's Redis backend stores for a meta: JSON, or signed with `auth` (result_serializer "auth"). */
 export function encodeResultMeta(meta: ResultMeta | GroupMeta, auth?: AuthCodec | null): string {
-  return encodeStoredValue(meta, auth);
+  if (auth || Object.getPrototypeOf(meta) !== Object.prototype || typeof (meta as { toJSON?: unknown }).toJSON === "function") {
+    return encodeStoredValue(meta, auth);
+  }
+  try {
+    return metaJson(meta);
+  } catch {
+    return encodeStoredValue(meta, auth); // its error, as EncodeError
+  }
+}
+
+/** `"key": ` as pyJsonDumps writes each key a meta has (task and group metas). */
+const META_KEY_TEXT = new Map(
+  ["status", "result", "traceback", "children", "date_done", "group_id", "parent_id", "name", "args", "kwargs", "worker", "retries", "queue", "task_id"].map(
+    (key) => [key, `${pyJsonString(key)}: `],
+  ),
+);
+
+/**
+ * `pyJsonDumps(meta)` for a plain object, byte for byte (the same keys in the same order, the same
+ * values skipped), without its generic walk for the meta itself: key texts are written once, and
+ * the null, string and empty-list values most metas hold are written directly.
+ */
+function metaJson(meta: object): string {
+  let out = "";
+  for (const key of Object.keys(meta)) {
+    const v = (meta as { [key: string]: unknown })[key];
+    if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
+    const value = v === null ? "null" : typeof v === "string" ? pyJsonString(v) : Array.isArray(v) && v.length === 0 ? "[]" : pyJsonDumps(v);
+    out += (out ? ", " : "{") + (META_KEY_TEXT.get(key) ?? `${pyJsonString(key)}: `) + value;
+  }
+  return out ? out + "}" : "{}";
 }
 
 /** Thrown when a stored meta is not a JSON object. */

@@ -42,6 +42,8 @@ export interface OtelApi {
     getSpan(context: OtelContext): OtelSpan | undefined;
     setSpan(context: OtelContext, span: OtelSpan): OtelContext;
     isSpanContextValid(spanContext: OtelSpanContext): boolean;
+    /** The global provider: a ProxyTracerProvider (API 1.x). */
+    getTracerProvider?(): unknown;
   };
   context: {
     active(): OtelContext;
@@ -50,7 +52,11 @@ export interface OtelApi {
   propagation: {
     inject(context: OtelContext, carrier: Record<string, unknown>): void;
     extract(context: OtelContext, carrier: Record<string, unknown>): OtelContext;
+    /** The header names the global propagator reads and writes (none without one). */
+    fields?(): string[];
   };
+  /** What the global provider is: it delegates to the registered one, or to a no-op provider. */
+  ProxyTracerProvider?: new () => { getDelegate(): unknown };
   ROOT_CONTEXT: OtelContext;
   SpanKind: { PRODUCER: number; CONSUMER: number };
   SpanStatusCode: { ERROR: number };

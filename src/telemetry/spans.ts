@@ -148,9 +148,10 @@ export interface RunSpan {
  * Start the `run/<task>` span of a request, child of the context its headers carry. Null without
  * `@opentelemetry/api`, and when the span neither records (no SDK) nor continues a trace.
  */
-export function startRunSpan(info: RequestInfo): RunSpan | null {
+export function startRunSpan(request: { readonly info: RequestInfo }): RunSpan | null {
   const api = otelApi();
-  if (!api) return null;
+  if (!api || nothingRegistered(api)) return null;
+  const info = request.info;
   const parent = api.propagation.extract(api.ROOT_CONTEXT, info.headers);
   const span = tracerOf(api).startSpan(`run/${info.task}`, { kind: api.SpanKind.CONSUMER }, parent);
   if (!span.isRecording() && !api.trace.isSpanContextValid(span.spanContext())) return null;
@@ -179,6 +180,24 @@ export function startRunSpan(info: RequestInfo): RunSpan | null {
       span.end();
     },
   };
+}
+
+/** The no-op provider a ProxyTracerProvider delegates to until one is registered (of this copy of the API). */
+let noopProvider: unknown;
+
+/**
+ * True when neither a tracer provider nor a propagator is registered globally: no span can record,
+ * and none can be continued from a message's headers (nothing extracts them), so a run span would
+ * be the API's invalid no-op one. Checked per run: the application may register its SDK later.
+ * Any doubt (a provider from another copy of the API, an API without these) says false.
+ */
+function nothingRegistered(api: OtelApi): boolean {
+  const Proxy = api.ProxyTracerProvider;
+  if (typeof Proxy !== "function" || typeof api.trace.getTracerProvider !== "function" || typeof api.propagation.fields !== "function") return false;
+  const provider = api.trace.getTracerProvider();
+  if (!(provider instanceof Proxy)) return false;
+  noopProvider ??= new Proxy().getDelegate();
+  return provider.getDelegate() === noopProvider && api.propagation.fields().length === 0;
 }
 
 /** Run `fn` in `context` (the run span's), so what it starts is the span's child. */

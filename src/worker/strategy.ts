@@ -90,11 +90,12 @@ export function classify(
 }
 
 /** True when the task's `expires` has passed. */
-export function isExpired(task: DecodedTask, now = Date.now()): boolean {
-  return task.expires !== null && task.expires.getTime() <= now;
+export function isExpired(task: DecodedTask, now?: number): boolean {
+  // The clock is read only for a task that expires (not as a default parameter: every task would pay).
+  return task.expires !== null && task.expires.getTime() <= (now ?? Date.now());
 }
 
 /** Milliseconds until the ETA, or 0 when due. */
-export function etaDelay(task: DecodedTask, now = Date.now()): number {
-  return task.eta ? Math.max(0, task.eta.getTime() - now) : 0;
+export function etaDelay(task: DecodedTask, now?: number): number {
+  return task.eta ? Math.max(0, task.eta.getTime() - (now ?? Date.now())) : 0;
 }

@@ -88,8 +88,11 @@ export class Tracer {
    * cycle, nesting too deep) FAILURE EncodeError is stored instead, as Celery does; when the
    * backend refuses the write, FAILURE with the backend's error is tried once.
    */
-  async store(request: Request, status: TaskState, result: WireValue, traceback: string | null = null, children: ResultTuple[] = [], fallback = false): Promise<void> {
+  store(request: Request, status: TaskState, result: WireValue, traceback: string | null = null, children: ResultTuple[] = [], fallback = false): Promise<void> {
     const t = request.task;
+    // Not an async function: the backend's promise is returned with the fallback attached (one
+    // promise per store instead of two; with async_hooks on, every promise costs).
+    let stored: Promise<void>;
     try {
       if (typeof result === "function" || typeof result === "symbol") {
         throw new EncodeError(`Object of type ${typeof result} is not JSON serializable`);
@@ -107,17 +110,24 @@ export class Tracer {
           ? { name: t.task, args: t.args, kwargs: t.kwargs, worker: this.hostname, retries: t.retries, queue: request.delivery.routingKey }
           : null,
       });
-      await this.backend.store(t.id, meta, { replyTo: t.replyTo, correlationId: t.correlationId });
+      stored = this.backend.store(t.id, meta, { replyTo: t.replyTo, correlationId: t.correlationId });
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      if (fallback) {
-        this.logger.error(`Failed to store ${status} for task ${taskLabel(t)} (${message}): nothing is stored, the task stays PENDING`);
-        return;
-      }
-      this.logger.error(`Failed to store ${status} for task ${taskLabel(t)}: ${message}; storing FAILURE instead`);
-      const info = err instanceof EncodeError ? encodeError(message) : errorToExceptionInfo(err);
-      await this.store(request, "FAILURE", info, formatTraceback(err), [], true);
+      return this.storeFailed(request, status, err, fallback);
     }
+    return stored.then(undefined, (err: unknown) => this.storeFailed(request, status, err, fallback));
+  }
+
+  /** A store that failed: logged, and FAILURE stored instead once (`fallback`: this was that FAILURE). */
+  private async storeFailed(request: Request, status: TaskState, err: unknown, fallback: boolean): Promise<void> {
+    const t = request.task;
+    const message = err instanceof Error ? err.message : String(err);
+    if (fallback) {
+      this.logger.error(`Failed to store ${status} for task ${taskLabel(t)} (${message}): nothing is stored, the task stays PENDING`);
+      return;
+    }
+    this.logger.error(`Failed to store ${status} for task ${taskLabel(t)}: ${message}; storing FAILURE instead`);
+    const info = err instanceof EncodeError ? encodeError(message) : errorToExceptionInfo(err);
+    await this.store(request, "FAILURE", info, formatTraceback(err), [], true);
   }
 
   /** Store a FAILURE/REVOKED made by the worker itself (NotRegistered, expired, ...). */
@@ -152,8 +162,88 @@ export class Tracer {
    * until its retry, replacement or failure is recorded.
    */
   async run(task: RegisteredTask, request: Request, pool: ExecutionPool, limits: TimeLimits, handlerDone: () => void = () => undefined): Promise<TraceOutcome> {
+    // The trace is this function's body (not a call awaited here): one promise less per task.
     try {
-      return await this.trace(task, request, pool, limits, handlerDone);
+      const t = request.task;
+      const tracksStarted = this.storesResult(task, request) && (task.options.trackStarted ?? this.app.conf.taskTrackStarted);
+      // As Python's instrumentation, the span starts with task_prerun and ends with task_postrun.
+      const span = startRunSpan(request);
+      if (span) this.spans.set(request, span);
+      if (this.heard("taskPrerun")) this.emit("taskPrerun", { taskId: t.id, task: t.task, request: request.info, args: t.args, kwargs: t.kwargs });
+      const started = performance.now();
+      let args: unknown[];
+      try {
+        args = handlerArguments(t.args, t.kwargs, task);
+      } catch (err) {
+        if (tracksStarted) await this.storeStarted(request, process.pid);
+        return this.finish(task, request, await this.fail(task, request, err), null);
+      }
+      const current = new RunningTask(this, request, this.logger, span);
+      // STARTED carries the pid of the process running the handler (Celery's: the pool child's), known
+      // once the pool has given the job to one; states the handler sets are stored after it.
+      let markStored = (): void => undefined;
+      if (tracksStarted) current.startedStored = new Promise<void>((resolve) => (markStored = resolve));
+      const handlerTask = pool.kind === "eventloop" && task.options.bind ? withReplace(task) : task;
+      // Only a handler on the event loop runs here; a prefork child makes the job its own current
+      // task. Never entering the context keeps async_hooks' promise hooks off in this process.
+      const start = (): Execution => pool.start(handlerTask, request, args, current);
+      const execution = pool.kind === "eventloop" ? runAsTask(current, span ? () => inSpanContext(span.context, start) : start) : start();
+      request.workerPid = execution.pid ?? process.pid;
+      if (tracksStarted) {
+        await this.storeStarted(request, request.workerPid);
+        markStored();
+      }
+      let first: HandlerOutcome | Stop;
+      if (execution.outcome) {
+        // The handler returned (or threw) before start() returned: nothing to wait for or limit.
+        first = execution.outcome;
+        current.done = true;
+      } else {
+        first = await this.outcomeOrStop(task, execution, request, limits, current);
+      }
+      // Once the run is stopped or over, the concurrency slot goes to the next request (handlerDone)
+      // while this one's outcome is stored; a raised error keeps it until recorded (below).
+      if (first.kind === "abandon" || first.kind === "hard") execution.kill();
+      if (first.kind === "terminated") {
+        const { signal } = first;
+        await this.terminated(task, request, signal, () => execution.kill(signal));
+      }
+      if (first.kind !== "throw") handlerDone();
+      if (first.kind === "abandon") {
+        this.endSpan(request, null);
+        return "ABANDONED";
+      }
+      if (first.kind === "terminated") return this.finish(task, request, "REVOKED", null);
+      if (first.kind === "hard") return this.finish(task, request, await this.timeLimit(task, request, first.seconds), null);
+      if (first.kind === "lost") return this.finish(task, request, await this.lost(task, request, first.error), null);
+      if (first.kind === "return") {
+        const result = (first.value === undefined ? null : first.value) as WireValue;
+        // Spec §3.6: callbacks and the next chain step go out before the result is stored.
+        const sent = hasFollowUps(t) ? await this.canvas.afterSuccess(request, result) : [];
+        const children = [...current.children, ...(first.children ?? []), ...sent];
+        if (this.storesResult(task, request)) await this.store(request, "SUCCESS", result, null, children);
+        if (isChordPart(t)) await this.canvas.chordPartReturn(request, "SUCCESS", result);
+        // Celery's T: measured after the result is stored; logged and sent in task-succeeded alike.
+        const runtime = (performance.now() - started) / 1000;
+        if (this.logger.enabled("INFO")) this.logger.info(`Task ${taskLabel(t)} succeeded in ${runtime}s: ${safeRepr(result, task.options.resultReprMaxsize ?? CELERY_RESULTREPR_MAXSIZE)}`, { taskId: t.id, taskName: t.task });
+        if (this.heard("taskSuccess")) this.emit("taskSuccess", { taskId: t.id, task: t.task, request: request.info, result, runtime });
+        return this.finish(task, request, "SUCCESS", result);
+      }
+      // A raised error keeps its slot until it is recorded: a retry (or replacement) published here
+      // is part of the run, as Celery's task.retry() sends from the task body, so it never starts
+      // before the run it follows has stored RETRY and sent its signals.
+      try {
+        const err = first.error;
+        if (err instanceof ReplaceRequest) return this.finish(task, request, await this.replaced(task, request, err), null);
+        const retry = err instanceof RetryRequest ? err : (() => {
+          const auto = autoretryFor(err, request, task.options);
+          return auto ? new RetryRequest(auto) : null;
+        })();
+        if (retry) return this.finish(task, request, await this.retry(task, request, retry), null);
+        return this.finish(task, request, await this.fail(task, request, err), null);
+      } finally {
+        handlerDone();
+      }
     } catch (err) {
       return this.traceFailed(task, request, err);
     }
@@ -166,89 +256,6 @@ export class Tracer {
       return this.finish(task, request, await this.fail(task, request, err), null);
     } catch {
       return "FAILURE";
-    }
-  }
-
-  private async trace(task: RegisteredTask, request: Request, pool: ExecutionPool, limits: TimeLimits, handlerDone: () => void): Promise<TraceOutcome> {
-    const t = request.task;
-    const tracksStarted = this.storesResult(task, request) && (task.options.trackStarted ?? this.app.conf.taskTrackStarted);
-    // As Python's instrumentation, the span starts with task_prerun and ends with task_postrun.
-    const span = startRunSpan(request.info);
-    if (span) this.spans.set(request, span);
-    if (this.heard("taskPrerun")) this.emit("taskPrerun", { taskId: t.id, task: t.task, request: request.info, args: t.args, kwargs: t.kwargs });
-    const started = performance.now();
-    let args: unknown[];
-    try {
-      args = handlerArguments(t.args, t.kwargs, task);
-    } catch (err) {
-      if (tracksStarted) await this.storeStarted(request, process.pid);
-      return this.finish(task, request, await this.fail(task, request, err), null);
-    }
-    const current = new RunningTask(this, request, this.logger, span);
-    // STARTED carries the pid of the process running the handler (Celery's: the pool child's), known
-    // once the pool has given the job to one; states the handler sets are stored after it.
-    let markStored = (): void => undefined;
-    if (tracksStarted) current.startedStored = new Promise<void>((resolve) => (markStored = resolve));
-    const handlerTask = pool.kind === "eventloop" && task.options.bind ? withReplace(task) : task;
-    // Only a handler on the event loop runs here; a prefork child makes the job its own current
-    // task. Never entering the context keeps async_hooks' promise hooks off in this process.
-    const start = (): Execution => pool.start(handlerTask, request, args, current);
-    const execution = pool.kind === "eventloop" ? runAsTask(current, span ? () => inSpanContext(span.context, start) : start) : start();
-    request.workerPid = execution.pid ?? process.pid;
-    if (tracksStarted) {
-      await this.storeStarted(request, request.workerPid);
-      markStored();
-    }
-    let first: HandlerOutcome | Stop;
-    if (execution.outcome) {
-      // The handler returned (or threw) before start() returned: nothing to wait for or limit.
-      first = execution.outcome;
-      current.done = true;
-    } else {
-      first = await this.outcomeOrStop(task, execution, request, limits, current);
-    }
-    // Once the run is stopped or over, the concurrency slot goes to the next request (handlerDone)
-    // while this one's outcome is stored; a raised error keeps it until recorded (below).
-    if (first.kind === "abandon" || first.kind === "hard") execution.kill();
-    if (first.kind === "terminated") {
-      const { signal } = first;
-      await this.terminated(task, request, signal, () => execution.kill(signal));
-    }
-    if (first.kind !== "throw") handlerDone();
-    if (first.kind === "abandon") {
-      this.endSpan(request, null);
-      return "ABANDONED";
-    }
-    if (first.kind === "terminated") return this.finish(task, request, "REVOKED", null);
-    if (first.kind === "hard") return this.finish(task, request, await this.timeLimit(task, request, first.seconds), null);
-    if (first.kind === "lost") return this.finish(task, request, await this.lost(task, request, first.error), null);
-    if (first.kind === "return") {
-      const result = (first.value === undefined ? null : first.value) as WireValue;
-      // Spec §3.6: callbacks and the next chain step go out before the result is stored.
-      const sent = hasFollowUps(t) ? await this.canvas.afterSuccess(request, result) : [];
-      const children = [...current.children, ...(first.children ?? []), ...sent];
-      if (this.storesResult(task, request)) await this.store(request, "SUCCESS", result, null, children);
-      if (isChordPart(t)) await this.canvas.chordPartReturn(request, "SUCCESS", result);
-      // Celery's T: measured after the result is stored; logged and sent in task-succeeded alike.
-      const runtime = (performance.now() - started) / 1000;
-      if (this.logger.enabled("INFO")) this.logger.info(`Task ${taskLabel(t)} succeeded in ${runtime}s: ${safeRepr(result, task.options.resultReprMaxsize ?? CELERY_RESULTREPR_MAXSIZE)}`, { taskId: t.id, taskName: t.task });
-      if (this.heard("taskSuccess")) this.emit("taskSuccess", { taskId: t.id, task: t.task, request: request.info, result, runtime });
-      return this.finish(task, request, "SUCCESS", result);
-    }
-    // A raised error keeps its slot until it is recorded: a retry (or replacement) published here
-    // is part of the run, as Celery's task.retry() sends from the task body, so it never starts
-    // before the run it follows has stored RETRY and sent its signals.
-    try {
-      const err = first.error;
-      if (err instanceof ReplaceRequest) return this.finish(task, request, await this.replaced(task, request, err), null);
-      const retry = err instanceof RetryRequest ? err : (() => {
-        const auto = autoretryFor(err, request, task.options);
-        return auto ? new RetryRequest(auto) : null;
-      })();
-      if (retry) return this.finish(task, request, await this.retry(task, request, retry), null);
-      return this.finish(task, request, await this.fail(task, request, err), null);
-    } finally {
-      handlerDone();
     }
   }
 

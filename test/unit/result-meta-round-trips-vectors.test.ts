@@ -9,6 +9,8 @@ import {
   type ResultMeta,
 } from "../../src/protocol/result-meta";
 import type { WireValue } from "../../src/protocol/message";
+import { pyJsonDumps } from "../../src/protocol/serializers/json";
+import { isoformatUtc } from "../../src/protocol/isotime";
 import { loadVector, vectorNames } from "../support/vectors";
 
 // JS cannot tell 3.0 from 3 (documented loss): compare with Python's integral floats unwrapped.
@@ -60,6 +62,28 @@ describe("result meta", () => {
     const berlin = (loadVector("backend-redis-date-done-celery57-europe-berlin").decoded as ResultMeta).date_done as string;
     expect(berlin.endsWith("+01:00")).toBe(true);
     expect(parseDateDone(berlin)?.getTime()).toBe((parseDateDone(berlin.slice(0, -6)) as Date).getTime() - 3_600_000);
+  });
+
+  test("date_done is isoformat's text for every millisecond, within a second and across seconds, years and eras", () => {
+    const at = Date.UTC(2026, 11, 31, 23, 59, 59, 0);
+    for (const ms of [at, at + 1, at + 9, at + 10, at + 99, at + 100, at + 999, at + 1000, at + 1001, at, 0, -1, -1000, -1001, Date.parse("0001-01-01T00:00:00Z"), Date.UTC(9999, 11, 31, 23, 59, 59, 999)]) {
+      expect(dateDone(new Date(ms))).toBe(isoformatUtc(new Date(ms), true));
+    }
+    expect(() => dateDone(new Date(NaN))).toThrow("Invalid Date");
+    expect(() => dateDone(new Date(Date.parse("0001-01-01T00:00:00Z") - 1))).toThrow("out of range");
+  });
+
+  test("a meta is encoded as pyJsonDumps writes it: any keys, in their order, unencodable ones skipped", () => {
+    const metas: object[] = [
+      { status: "SUCCESS", result: { "caf\u00e9": [1, 2.5, null, 'x"y'], at: new Date(0), raw: Buffer.from([255]) }, traceback: "tb\n", children: [[["id", null], null]], date_done: null, task_id: "t" },
+      { task_id: "t", "sn\u2603w": NaN, gone: undefined, fn: () => 1, big: 12345678901234567890n, result: [], status: "PENDING" },
+      { result: [[]] },
+      {},
+    ];
+    for (const meta of metas) expect(encodeResultMeta(meta as ResultMeta)).toBe(pyJsonDumps(meta));
+    const cyclic: { [k: string]: unknown } = { status: "SUCCESS" };
+    cyclic.result = cyclic;
+    expect(() => encodeResultMeta(cyclic as ResultMeta)).toThrow(expect.objectContaining({ name: "EncodeError", message: "Circular reference detected" }) as Error);
   });
 
   test("date_done is set only for ready states", () => {

@@ -114,19 +114,20 @@ export function decodeEnvelope(raw: string, defaultRoutingKey = ""): DecodedEnve
   if (typeof tag !== "string" || tag === "") throw new BadEnvelopeError("kombu envelope without properties.delivery_tag", raw);
   const headers = env.headers ?? {};
   if (!isPlainObject(headers)) throw new BadEnvelopeError(`kombu envelope ${logText(tag)}: headers is not an object`, raw);
-  const what = deliveryLabel(tag, headers);
+  // Named in errors only: not built for the messages that have none.
+  const what = (): string => deliveryLabel(tag, headers);
   const bodyValue = env.body ?? "";
-  if (typeof bodyValue !== "string") throw new BadEnvelopeError(`kombu envelope ${what}: body is not a string`, raw);
+  if (typeof bodyValue !== "string") throw new BadEnvelopeError(`kombu envelope ${what()}: body is not a string`, raw);
   const bodyEncoding = typeof props.body_encoding === "string" ? props.body_encoding.toLowerCase() : props.body_encoding;
   let body: Buffer;
   if (bodyEncoding === "base64") {
-    if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(bodyValue)) throw new BadEnvelopeError(`kombu envelope ${what}: body is not valid base64`, raw);
+    if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(bodyValue)) throw new BadEnvelopeError(`kombu envelope ${what()}: body is not valid base64`, raw);
     body = Buffer.from(bodyValue, "base64");
   } else if (bodyEncoding === undefined || bodyEncoding === null || bodyEncoding === "utf-8") {
     // kombu's decode_body: no encoding, or "utf-8" (celery-ts's uncompressed messages), is the text as is.
     body = Buffer.from(bodyValue, "utf8");
   } else {
-    throw new BadEnvelopeError(`kombu envelope ${what}: unknown body_encoding ${logText(wireText(bodyEncoding))}`, raw);
+    throw new BadEnvelopeError(`kombu envelope ${what()}: unknown body_encoding ${logText(wireText(bodyEncoding))}`, raw);
   }
   const info = isPlainObject(props.delivery_info) ? props.delivery_info : {};
   const exchange = typeof info.exchange === "string" ? info.exchange : "";
