@@ -632,10 +632,15 @@ export class RedisConsumer implements Consumer {
     const f = w?.fetch;
     if (!w || !f) return;
     let res: (string | number)[] | Error | undefined;
-    const replied = f.reply.then((r) => (res = r));
-    while (res === undefined) {
-      if (w.pending && w.id !== null) this.host.cmd.client("UNBLOCK", w.id, "TIMEOUT").catch(() => undefined);
-      await Promise.race([replied, delay(20)]);
+    if (!w.pending) {
+      // its BLMOVE has returned (the usual wake): the FETCH's reply is next on that connection
+      res = await f.reply;
+    } else {
+      const replied = f.reply.then((r) => (res = r));
+      while (res === undefined) {
+        if (w.pending !== null && w.id !== null) this.host.cmd.client("UNBLOCK", w.id, "TIMEOUT").catch(() => undefined);
+        await Promise.race([replied, delay(20)]);
+      }
     }
     w.fetch = null;
     this.attached = null;
