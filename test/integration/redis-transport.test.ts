@@ -669,15 +669,21 @@ describe("bad envelopes are kept, reported and skipped", () => {
     const badBody = encodeEnvelope(rawMessage("bad-body"), "", q);
     const badBodyText = badBody.text.replace(/"body": "[^"]*"/, '"body": 42');
     await raw.lpush(q, badBodyText); // readable by Lua, rejected by the decoder
+    // not JSON before well-formed trailing properties: the FETCH reads only those, the decoder refuses it
+    const brokenHead = encodeEnvelope(rawMessage("broken-head"), "", q);
+    const brokenHeadText = brokenHead.text.replace('"headers": {', '"headers": {{');
+    await raw.lpush(q, brokenHeadText);
     await t.publish(rawMessage("good"), { exchange: "", routingKey: q });
     const r = await record(t, [q], { autoAck: true });
-    await waitFor(() => r.deliveries.length === 1 && r.errors.length === 3);
+    await waitFor(() => r.deliveries.length === 1 && r.errors.length === 4);
     expect(r.deliveries[0].message.headers.id).toBe("good");
-    expect(r.errors.map((e) => e.error.name)).toEqual(["BadEnvelopeError", "BadEnvelopeError", "BadEnvelopeError"]);
+    expect(r.errors.map((e) => e.error.name)).toEqual(["BadEnvelopeError", "BadEnvelopeError", "BadEnvelopeError", "BadEnvelopeError"]);
     expect(r.errors[0].raw).toBe("this is not json");
     const kept = await raw.lrange("celeriac.bad-envelopes", 0, -1);
-    expect(kept.sort()).toEqual(["this is not json", badBodyText, pyJsonDumps({ body: "", headers: {}, properties: { delivery_info: {} } })].sort());
+    expect(kept.sort()).toEqual(["this is not json", badBodyText, brokenHeadText, pyJsonDumps({ body: "", headers: {}, properties: { delivery_info: {} } })].sort());
     expect(await raw.hexists("unacked", badBody.deliveryTag)).toBe(0);
+    expect(await raw.hexists("unacked", brokenHead.deliveryTag)).toBe(0);
+    expect(await raw.zscore("unacked_index", brokenHead.deliveryTag)).toBeNull();
     await r.consumer.cancel();
   });
 
