@@ -9,6 +9,7 @@ import { AmqpTransport, PublishTimeoutError, publishProperties } from "../../src
 import * as amqplib from "amqplib";
 import type { RawMessage, WireValue } from "../../src/protocol/message";
 import type { AmqpTransportOptions } from "../../src/transport/amqp";
+import { ChannelAcks } from "../../src/transport/amqp/channel-acks";
 import { createTransport } from "../../src/connections";
 import { resolveConfig } from "../../src/settings";
 import { loadLooseVector } from "../support/vectors";
@@ -292,6 +293,54 @@ describe("acks sent together (basic.ack multiple=true for the oldest run)", () =
     expect(r2.deliveries[0].message.headers.id).toBe("m2");
     expect(r2.deliveries[0].redelivered).toBe(true);
     await r2.settle(r2.deliveries[0]);
+  });
+});
+
+describe("settlement frames leave when they are sent (not at amqplib's next setImmediate)", () => {
+  test("a flush's basic.ack(multiple) and a basic.nack are on the socket when the call returns, and RabbitMQ settles them", async () => {
+    const q = unique("direct-acks");
+    const conn = await amqplib.connect(amqpUrl(vhost));
+    try {
+      const ch = await conn.createChannel();
+      await ch.assertQueue(q, { durable: false });
+      for (let i = 0; i < 4; i++) ch.sendToQueue(q, Buffer.from(`m${i}`));
+      const acks = new ChannelAcks(ch);
+      const got: amqplib.ConsumeMessage[] = [];
+      await ch.prefetch(10, true);
+      await ch.consume(q, (m) => {
+        if (!m) return;
+        acks.delivered(m.fields.deliveryTag);
+        got.push(m);
+      });
+      await waitFor(() => got.length === 4, 10000, "4 deliveries");
+      // every write to the connection's socket, as [class, method, delivery tag, flags] of a basic method frame
+      const stream = (conn as unknown as { connection: { stream: { write: (b: Buffer, ...rest: unknown[]) => boolean } } }).connection.stream;
+      const written: number[][] = [];
+      const write = stream.write;
+      stream.write = function (this: unknown, b: Buffer, ...rest: unknown[]): boolean {
+        if (b.length === 21 && b[0] === 1) written.push([b.readUInt16BE(7), b.readUInt16BE(9), Number(b.readBigUInt64BE(11)), b[19]]);
+        return write.call(this, b, ...rest);
+      };
+      acks.release(got[3]);
+      expect(written).toEqual([[60, 120, got[3].fields.deliveryTag, 2]]); // basic.nack, requeue
+      for (const m of got.slice(0, 3)) acks.ack(m);
+      expect(written.length).toBe(1); // noted, not sent before the flush
+      acks.flush();
+      expect(written[1]).toEqual([60, 80, got[2].fields.deliveryTag, 1]); // basic.ack multiple=true up to m2
+      stream.write = write;
+      await waitFor(() => got.length === 5, 10000, "m3 delivered again");
+      expect(got[4].content.toString()).toBe("m3");
+      expect(got[4].fields.redelivered).toBe(true);
+      acks.delivered(got[4].fields.deliveryTag);
+      acks.ack(got[4]);
+      acks.flush();
+      await waitFor(async () => {
+        const rows = await listJson<{ name: string; messages: number }>("queues", vhost, "name", "messages");
+        return rows.find((r) => r.name === q)?.messages === 0;
+      }, 10000, "queue empty: every message settled");
+    } finally {
+      await conn.close();
+    }
   });
 });
 

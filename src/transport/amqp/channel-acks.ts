@@ -12,11 +12,16 @@
  * set: a later `multiple=true` never covers it (the broker already settled it, in frame order).
  *
  * Why: amqplib writes every frame to the socket on its own (one write system call per ack), the
- * largest cost of a drain; a frame sent now would only leave at amqplib's next setImmediate
- * anyway. Until the flush an ack is in memory, as it was in amqplib's channel buffer before: a
- * lost channel loses it, and RabbitMQ delivers the message again (at least once).
+ * largest cost of a drain. Until the flush an ack is in memory: a lost channel loses it, and
+ * RabbitMQ delivers the message again (at least once).
+ *
+ * The frames are written straight to the socket (settle-frames.ts), so the flush's acks leave in
+ * the turn of the flush, not at amqplib's next setImmediate a turn later; after `close()`, or
+ * when that is not possible, amqplib's own methods send them.
  */
 import type { Channel, Message } from "amqplib";
+import { directFrames } from "./settle-frames";
+import type { DirectFrames } from "./settle-frames";
 
 export class ChannelAcks {
   /** Delivered on the channel and not settled at the broker yet, in tag order (insertion order). */
@@ -26,8 +31,17 @@ export class ChannelAcks {
   private scheduled = false;
   private closed = false;
   private readonly flushNow = (): void => this.flush();
+  private readonly frames: DirectFrames | null;
 
-  constructor(private readonly ch: Channel) {}
+  constructor(private readonly ch: Channel) {
+    this.frames = directFrames(ch);
+  }
+
+  /** The direct frame writer, unless closed or unusable (then amqplib's methods). */
+  private direct(): DirectFrames | null {
+    const f = this.frames;
+    return f && !this.closed && f.usable ? f : null;
+  }
 
   /** A delivery arrived on the channel (call for every one, in arrival order). */
   delivered(tag: number): void {
@@ -49,13 +63,17 @@ export class ChannelAcks {
 
   /** basic.reject now (throws when the channel is gone). */
   reject(msg: Message, requeue: boolean): void {
-    this.ch.reject(msg, requeue);
+    const f = this.direct();
+    if (f) f.reject(msg.fields.deliveryTag, requeue);
+    else this.ch.reject(msg, requeue);
     this.outstanding.delete(msg.fields.deliveryTag);
   }
 
   /** basic.nack(requeue=true) now (throws when the channel is gone). */
   release(msg: Message): void {
-    this.ch.nack(msg, false, true);
+    const f = this.direct();
+    if (f) f.nack(msg.fields.deliveryTag, true);
+    else this.ch.nack(msg, false, true);
     this.outstanding.delete(msg.fields.deliveryTag);
   }
 
@@ -74,16 +92,22 @@ export class ChannelAcks {
         this.outstanding.delete(tag);
         this.acked.delete(tag);
       }
-      if (upTo) this.ch.ack(upTo, run > 1);
+      if (upTo) this.send(upTo, run > 1);
       for (const [tag, msg] of this.acked) {
         this.outstanding.delete(tag);
-        this.ch.ack(msg);
+        this.send(msg, false);
       }
     } catch {
       // the channel is gone: RabbitMQ requeued every unacked message
     } finally {
       this.acked.clear();
     }
+  }
+
+  private send(msg: Message, multiple: boolean): void {
+    const f = this.direct();
+    if (f) f.ack(msg.fields.deliveryTag, multiple);
+    else this.ch.ack(msg, multiple);
   }
 
   /** Flush, then send every later ack at once (the channel is about to close). */
