@@ -254,6 +254,83 @@ describe("publisher confirms and errors", () => {
   });
 });
 
+describe("the prefetch window: the single consumer's until it changes, then the channel's (global, as Celery)", () => {
+  type Held = import("../../src/transport/types").Delivery;
+  /** The window RabbitMQ keeps: our consumers' own prefetch and the vhost's channels with consumers. */
+  async function windows(queues: string[]): Promise<{ consumers: number[]; global: number[]; unacked: number }> {
+    const consumers = await listJson<{ queue_name: string; prefetch_count: number }>("consumers", vhost, "queue_name", "prefetch_count");
+    const channels = await listJson<{ vhost: string; consumer_count: number; global_prefetch_count: number; messages_unacknowledged: number }>(
+      "channels", vhost, "vhost", "consumer_count", "global_prefetch_count", "messages_unacknowledged");
+    const ours = channels.filter((c) => c.vhost === vhost && c.consumer_count > 0);
+    return {
+      consumers: consumers.filter((c) => queues.includes(c.queue_name)).map((c) => c.prefetch_count),
+      global: ours.map((c) => c.global_prefetch_count),
+      unacked: ours.reduce((n, c) => n + c.messages_unacknowledged, 0),
+    };
+  }
+  async function consumeHolding(t: AmqpTransport, queues: string[], prefetch: number): Promise<{ held: Held[]; consumer: Awaited<ReturnType<AmqpTransport["consume"]>> }> {
+    const held: Held[] = [];
+    const consumer = await t.consume({ queues, prefetch, hasCapacity: () => true, onDelivery: (d) => held.push(d) });
+    return { held, consumer };
+  }
+
+  test("one queue: the consumer's window (global=false) holds the same bound; setPrefetch makes it the channel's, consumed again, the bound held throughout", async () => {
+    const t = transport();
+    const q = unique("window");
+    await t.declareQueue({ name: q });
+    for (let i = 0; i < 7; i++) await t.publish(rawMessage(`w${i}`), { exchange: "", routingKey: q });
+    const { held, consumer } = await consumeHolding(t, [q], 2);
+    await waitFor(() => held.length === 2, 5000, "window of 2");
+    await sleep(300);
+    expect(held.length).toBe(2);
+    expect(await windows([q])).toEqual({ consumers: [2], global: [0], unacked: 2 });
+    consumer.setPrefetch(4);
+    await waitFor(() => held.length === 4, 5000, "window of 4");
+    await sleep(300);
+    expect(held.length).toBe(4); // the new consumer did not get a window of its own on top
+    expect(await windows([q])).toEqual({ consumers: [0], global: [4], unacked: 4 });
+    consumer.setPrefetch(3); // lowered: nothing more until fewer than 3 are unacked
+    await sleep(100);
+    await held[0].ack();
+    await held[1].ack();
+    await waitFor(() => held.length === 5, 5000, "one more once 2 of 4 were acked");
+    await sleep(300);
+    expect(held.length).toBe(5);
+    for (const d of held.slice(2)) await d.ack();
+    await waitFor(() => held.length === 7, 5000, "the rest");
+    for (const d of held.slice(5)) await d.ack();
+    await consumer.cancel();
+  });
+
+  test("two queues: the channel's window from the start; a queue added to a one-queue consumer makes it the channel's first", async () => {
+    const t = transport();
+    const [a, b] = [unique("win-a"), unique("win-b")];
+    for (const q of [a, b]) {
+      await t.declareQueue({ name: q });
+      for (let i = 0; i < 3; i++) await t.publish(rawMessage(`${q}-${i}`), { exchange: "", routingKey: q });
+    }
+    const both = await consumeHolding(t, [a, b], 2);
+    await waitFor(() => both.held.length === 2, 5000, "window of 2 over two queues");
+    await sleep(300);
+    expect(both.held.length).toBe(2);
+    expect(await windows([a, b])).toEqual({ consumers: [0, 0], global: [2], unacked: 2 });
+    await both.consumer.cancel();
+    for (const d of both.held) await d.reject(true);
+
+    const one = await consumeHolding(t, [a], 2);
+    await waitFor(() => one.held.length === 2, 5000, "window of 2 on one queue");
+    one.consumer.addQueue(b);
+    await waitFor(async () => (await windows([a, b])).consumers.length === 2, 5000, "both queues consumed");
+    await sleep(300);
+    expect(one.held.length).toBe(2);
+    expect(await windows([a, b])).toEqual({ consumers: [0, 0], global: [2], unacked: 2 });
+    for (const d of one.held) await d.ack();
+    await waitFor(() => one.held.length === 4, 5000, "two more over both queues");
+    await one.consumer.cancel();
+    for (const d of one.held.slice(2)) await d.reject(true);
+  });
+});
+
 describe("acks sent together (basic.ack multiple=true for the oldest run)", () => {
   /** The queue's ready and unacked counts as RabbitMQ reports them. */
   async function counts(q: string): Promise<{ ready: number; unacked: number }> {

@@ -51,7 +51,7 @@ export async function deleteVhost(vhost: string): Promise<void> {
 }
 
 /** `rabbitmqctl list_* --formatter json` parsed. */
-export async function listJson<T = Record<string, unknown>>(what: "queues" | "exchanges" | "bindings", vhost: string, ...columns: string[]): Promise<T[]> {
+export async function listJson<T = Record<string, unknown>>(what: "queues" | "exchanges" | "bindings" | "consumers" | "channels", vhost: string, ...columns: string[]): Promise<T[]> {
   const out = await rabbitmqctl("-q", `list_${what}`, "-p", vhost, "--formatter", "json", ...columns);
   return JSON.parse(out) as T[];
 }

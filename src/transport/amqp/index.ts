@@ -8,7 +8,7 @@ import type { RawMessage } from "../../protocol/message";
 import type { ConnectOptions, ConsumeOptions, Consumer, PublishTarget, QueueDeclaration, Transport } from "../types";
 import type { ConnectionStateListener } from "../../connectivity/state";
 import { AmqpConnection, type ConnectionListener } from "./connection";
-import { AmqpConsumer } from "./consumer";
+import { AmqpConsumer, type WindowScope } from "./consumer";
 import { publishProperties } from "./message";
 import { resolveAmqpOptions, type AmqpTransportOptions, type ResolvedAmqpTransportOptions } from "./options";
 import { AmqpSubscription } from "./subscription";
@@ -132,8 +132,11 @@ export class AmqpTransport implements Transport, ConnectionListener {
       throw new Error(`global QoS is not supported by quorum queues (queue '${quorum()}'): unset broker_transport_options globalQos`);
     }
     // Celery's worker_detect_quorum_queues: a consumed quorum queue turns global QoS off
-    const globalQos = (): boolean => this.options.globalQos ?? !(this.options.detectQuorumQueues && quorum() !== undefined);
-    const consumer = new AmqpConsumer(this.conn, options, prefetch, globalQos, this.warn, (c) => this.consumers.delete(c));
+    const scope = (): WindowScope => {
+      if (this.options.globalQos !== null) return this.options.globalQos ? "channel" : "consumer";
+      return this.options.detectQuorumQueues && quorum() !== undefined ? "consumer" : "auto";
+    };
+    const consumer = new AmqpConsumer(this.conn, options, prefetch, scope, this.warn, (c) => this.consumers.delete(c));
     this.consumers.add(consumer);
     await consumer.start();
     return consumer;
