@@ -42,8 +42,10 @@ export interface AmqpTransportOptions {
   prefetchCount?: number;
   /**
    * basic.qos global flag (Celery: true on RabbitMQ, i.e. one window shared by the channel's
-   * consumers). Default: true, false when a consumed queue is a quorum queue (not supported;
-   * detectQuorumQueues). true with a quorum queue is refused.
+   * consumers). Unset (the default): the window is the single consumer's until it changes, then
+   * the channel's (the same bound; see consumer.ts), and the consumer's when a consumed queue is
+   * a quorum queue (global is not supported there; detectQuorumQueues). true: always the
+   * channel's (refused with a quorum queue); false: always each consumer's.
    */
   globalQos?: boolean;
   /**
