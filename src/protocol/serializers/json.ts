@@ -116,70 +116,103 @@ export function bytesEnvelope(buf: Buffer): { __type__: string; __value__: strin
  */
 const CYCLE_CHECK_DEPTH = 32;
 
-function dump(value: unknown, depth: number, path: Set<object> | null): string {
+/**
+ * Appends the JSON text of `value` to `out` (the parts are joined once by pyJsonDumps: no
+ * intermediate string per container, no cons-string per key).
+ */
+function dump(value: unknown, depth: number, path: Set<object> | null, out: string[]): void {
   switch (typeof value) {
     case "string":
-      return pyJsonString(value);
+      out.push(pyJsonString(value));
+      return;
     case "number":
-      return dumpNumber(value);
+      out.push(dumpNumber(value));
+      return;
     case "boolean":
-      return value ? "true" : "false";
+      out.push(value ? "true" : "false");
+      return;
     case "bigint":
-      return value.toString();
+      out.push(value.toString());
+      return;
     case "undefined":
-      return "null";
+      out.push("null");
+      return;
     case "object":
       break;
     default:
       throw new TypeError(`Object of type ${typeof value} is not JSON serializable`);
   }
-  if (value === null) return "null";
-  if (value instanceof PyFloat) return Number.isFinite(value.value) ? pyFloatRepr(value.value) : dumpNumber(value.value);
-  if (value instanceof Date) return pyJsonString(kombu52DatetimeString(value));
-  if (Buffer.isBuffer(value)) return dump(bytesEnvelope(value), depth, path);
-  if (value instanceof Uint8Array) return dump(bytesEnvelope(Buffer.from(value)), depth, path);
-  if (depth < CYCLE_CHECK_DEPTH) return dumpContainer(value, depth, path);
+  if (value === null) {
+    out.push("null");
+    return;
+  }
+  if (value instanceof PyFloat) {
+    out.push(Number.isFinite(value.value) ? pyFloatRepr(value.value) : dumpNumber(value.value));
+    return;
+  }
+  if (value instanceof Date) {
+    out.push(pyJsonString(kombu52DatetimeString(value)));
+    return;
+  }
+  if (Buffer.isBuffer(value)) return dump(bytesEnvelope(value), depth, path, out);
+  if (value instanceof Uint8Array) return dump(bytesEnvelope(Buffer.from(value)), depth, path, out);
+  if (depth < CYCLE_CHECK_DEPTH) return dumpContainer(value, depth, path, out);
   const inside = path ?? new Set<object>();
   if (inside.has(value)) throw new TypeError("Circular reference detected");
   inside.add(value);
   try {
-    return dumpContainer(value, depth, inside);
+    dumpContainer(value, depth, inside, out);
   } finally {
     inside.delete(value);
   }
 }
 
-function dumpContainer(value: object, depth: number, path: Set<object> | null): string {
+function dumpContainer(value: object, depth: number, path: Set<object> | null, out: string[]): void {
   const next = depth + 1;
   if (Array.isArray(value)) {
-    if (value.length === 0) return "[]";
-    let out = "[" + dump(value[0], next, path);
-    for (let i = 1; i < value.length; i++) out += ", " + dump(value[i], next, path);
-    return out + "]";
+    if (value.length === 0) {
+      out.push("[]");
+      return;
+    }
+    out.push("[");
+    dump(value[0], next, path, out);
+    for (let i = 1; i < value.length; i++) {
+      out.push(", ");
+      dump(value[i], next, path, out);
+    }
+    out.push("]");
+    return;
   }
   if (value instanceof Map) {
-    let out = "";
+    let first = true;
     for (const [k, v] of value) {
       if (v === undefined) continue;
-      out += (out ? ", " : "{") + pyJsonString(String(k)) + ": " + dump(v, next, path);
+      out.push(first ? "{" : ", ", pyJsonString(String(k)), ": ");
+      first = false;
+      dump(v, next, path, out);
     }
-    return out ? out + "}" : "{}";
+    out.push(first ? "{}" : "}");
+    return;
   }
-  if (value instanceof Set) return dump([...value], next, path);
+  if (value instanceof Set) return dump([...value], next, path, out);
   const toJSON = (value as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === "function") return dump(toJSON.call(value), next, path);
-  let out = "";
+  if (typeof toJSON === "function") return dump(toJSON.call(value), next, path, out);
+  let first = true;
   for (const key of Object.keys(value)) {
     const v = (value as { [k: string]: unknown })[key];
     if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
-    out += (out ? ", " : "{") + pyJsonString(key) + ": " + dump(v, next, path);
+    out.push(first ? "{" : ", ", pyJsonString(key), ": ");
+    first = false;
+    dump(v, next, path, out);
   }
-  return out ? out + "}" : "{}";
+  out.push(first ? "{}" : "}");
 }
 
 /** Byte-identical to Python `json.dumps(value)` for the equivalent Python value (see top). */
 export function pyJsonDumps(value: unknown): string {
-  return dump(value, 0, null);
+  const out: string[] = [];
+  dump(value, 0, null, out);
+  return out.length === 1 ? out[0] : out.join("");
 }
 
 // ---------------------------------------------------------------------------------------------
