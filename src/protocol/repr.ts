@@ -303,10 +303,34 @@ export function safeRepr(value: unknown, maxlen: number | null = CELERY_REPR_MAX
 
 /** `argsrepr` header value: saferepr of the args tuple, e.g. `(2, 2)`, `(1,)`, `()`. */
 export function argsRepr(args: readonly unknown[], maxlen: number | null = CELERY_REPR_MAXSIZE): string {
-  return safeRepr(new PyTuple(args), maxlen);
+  return flatScalarTuple(args, maxlen) ?? safeRepr(new PyTuple(args), maxlen);
+}
+
+/**
+ * saferepr of a short tuple of numbers, booleans and None, built directly (what safeRepr gives for
+ * it, without its token stack; most tasks' args look so); null for anything else or longer.
+ */
+function flatScalarTuple(args: readonly unknown[], maxlen: number | null): string | null {
+  if (args.length > 16) return null;
+  let text = "(";
+  for (let i = 0; i < args.length; i++) {
+    const v = args[i];
+    const t = typeof v;
+    if (t !== "number" && t !== "boolean" && v !== null && v !== undefined) return null;
+    if (i > 0) text += ", ";
+    text += scalarRepr(v) as string;
+  }
+  text += args.length === 1 ? ",)" : ")";
+  return maxlen === null || text.length * 2 < maxlen ? text : null;
 }
 
 /** `kwargsrepr` header value: saferepr of the kwargs dict, e.g. `{'k': 'v'}`. */
 export function kwargsRepr(kwargs: { readonly [k: string]: unknown }, maxlen: number | null = CELERY_REPR_MAXSIZE): string {
-  return safeRepr(kwargs, maxlen);
+  return isEmptyPlainObject(kwargs) ? "{}" : safeRepr(kwargs, maxlen);
+}
+
+function isEmptyPlainObject(value: object): boolean {
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key in value) if (Object.prototype.hasOwnProperty.call(value, key)) return false;
+  return true;
 }

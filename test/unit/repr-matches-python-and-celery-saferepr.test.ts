@@ -77,3 +77,26 @@ describe("argsRepr/kwargsRepr/safeRepr equal Celery's saferepr(…, 1024)", () =
     }
   });
 });
+
+describe("argsrepr/kwargsrepr of flat scalars take a direct path with saferepr's exact output", () => {
+  const tuples: unknown[][] = [
+    [],
+    [0],
+    [0, 0],
+    [1.5, -0, NaN, Infinity, -Infinity, true, false, null, undefined, 1e16, 2 ** 53, -7],
+    Array.from({ length: 16 }, (_, i) => i * 1000003),
+    Array.from({ length: 17 }, (_, i) => i),
+  ];
+  test.each(tuples.map((t) => [JSON.stringify(t), t]))("%s", (_label, args) => {
+    for (const maxlen of [null, 1024, 40, 12, 3]) {
+      expect(argsRepr(args as unknown[], maxlen)).toBe(safeRepr(new PyTuple(args as unknown[]), maxlen));
+    }
+  });
+  test("an empty plain object is {}; other objects take saferepr", () => {
+    expect(kwargsRepr({})).toBe(safeRepr({}));
+    expect(kwargsRepr({})).toBe("{}");
+    const bare = Object.create(null) as { [k: string]: unknown };
+    expect(kwargsRepr(bare)).toBe(safeRepr(bare));
+    expect(kwargsRepr({ a: undefined })).toBe(safeRepr({ a: undefined }));
+  });
+});
