@@ -89,7 +89,7 @@ describe("argsrepr/kwargsrepr of flat scalars take a direct path with saferepr's
   ];
   test.each(tuples.map((t) => [JSON.stringify(t), t]))("%s", (_label, args) => {
     for (const maxlen of [null, 1024, 40, 12, 3]) {
-      expect(argsRepr(args as unknown[], maxlen)).toBe(safeRepr(new PyTuple(args as unknown[]), maxlen));
+      expect(argsRepr(args, maxlen)).toBe(safeRepr(new PyTuple(args), maxlen));
     }
   });
   test("an empty plain object is {}; other objects take saferepr", () => {
