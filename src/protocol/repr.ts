@@ -330,7 +330,8 @@ export function kwargsRepr(kwargs: { readonly [k: string]: unknown }, maxlen: nu
 }
 
 function isEmptyPlainObject(value: object): boolean {
-  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  // typed as an object, but a JavaScript caller may pass null: saferepr then says None, as before
+  if (typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
   for (const key in value) if (Object.prototype.hasOwnProperty.call(value, key)) return false;
   return true;
 }

@@ -98,5 +98,6 @@ describe("argsrepr/kwargsrepr of flat scalars take a direct path with saferepr's
     const bare = Object.create(null) as { [k: string]: unknown };
     expect(kwargsRepr(bare)).toBe(safeRepr(bare));
     expect(kwargsRepr({ a: undefined })).toBe(safeRepr({ a: undefined }));
+    expect(kwargsRepr(null as unknown as { [k: string]: unknown })).toBe("None");
   });
 });
