@@ -12,6 +12,10 @@ export class TickBatch<T> {
   private items: T[] = [];
   private done: Promise<void> | null = null;
   private settle: { resolve: (p: Promise<void>) => void; reject: (err: unknown) => void } | null = null;
+  /** How many items the last send held (eagerWhenLone). */
+  private lastSize = 0;
+  /** A call went out at once in this turn: the others of the turn are gathered. */
+  private eagerThisTurn = false;
 
   /**
    * `send` does the batched work for the items of one batch, in the order they were added (at
@@ -21,10 +25,20 @@ export class TickBatch<T> {
     private readonly send: (items: T[]) => Promise<void>,
     private readonly max = 1000,
     private readonly later = false,
+    private readonly eagerWhenLone = false,
   ) {}
 
   /** Add one item; resolves once the batch holding it was sent and answered. */
   add(item: T): Promise<void> {
+    if (this.eagerWhenLone && this.lastSize === 1 && !this.done && !this.eagerThisTurn) {
+      this.eagerThisTurn = true;
+      process.nextTick(() => (this.eagerThisTurn = false));
+      try {
+        return this.send([item]);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     if (!this.done) {
       this.done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
       if (this.later) setImmediate(() => this.flush());
@@ -42,6 +56,7 @@ export class TickBatch<T> {
     const settle = this.settle;
     if (!settle || items.length === 0) return;
     this.items = [];
+    this.lastSize = items.length;
     this.done = null;
     this.settle = null;
     try {

@@ -111,7 +111,7 @@ export class RedisBackend implements ResultBackend {
   private closed = false;
   private readonly connectionState = new ConnectionStateEmitter();
   private readonly auth: AuthCodec | null;
-  private readonly stores = new TickBatch<{ key: string; value: string }>((metas) => this.storeMany(metas), STORE_BATCH);
+  private readonly stores = new TickBatch<{ key: string; value: string }>((metas) => this.storeMany(metas), STORE_BATCH, false, true);
 
   constructor(url: string, options: RedisBackendOptions = {}) {
     this.url = url;
