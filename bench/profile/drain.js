@@ -4,7 +4,8 @@
 // -P eventloop -c 16` against the same PROF_N staged tasks.add messages, the dists alternating,
 // PROF_REPEAT times (default 3). For every run it prints tasks/s, the worker's CPU (utime+stime
 // from /proc/<pid>/stat over the drain) per task, Redis's CPU per task (INFO cpu) and the
-// context switches and read/write syscalls of the worker. Shares the machine with others:
+// context switches and read/write syscalls of the worker, and the worker's CPU per task by thread
+// (main: the event loop; node: V8's compiler and GC helper threads). Shares the machine with others:
 // compare dists in one run.
 //   PROF_N=20000  PROF_IGNORE=1 (task_ignore_result)  PROF_CONCURRENCY=16  PROF_REPEAT=3
 //   PROF_CPUPROF=<dir>  run the worker under `node --cpu-prof`, then print its top self-time
@@ -61,6 +62,22 @@ function usage(pid) {
     vcs: num(/voluntary_ctxt_switches:\s+(\d+)/),
     ivcs: num(/nonvoluntary_ctxt_switches:\s+(\d+)/),
   };
+}
+
+/** CPU ms of each thread of a process, summed by thread name (main = the process's own name). */
+function threadCpu(pid) {
+  const out = {};
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const name = tid === String(pid) ? "main" : stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out[name] = (out[name] ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / TICK;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
 }
 
 async function redisCpuMs(redis) {
@@ -134,6 +151,7 @@ async function run(dist, i, broker, backend) {
     await pollUntil(async () => (await broker.llen("celery")) === 0 && (await broker.hlen("unacked")) === 0, 60000, `ready\n${stderr}`);
     await sleep(300);
     const u0 = usage(child.pid);
+    const th0 = threadCpu(child.pid);
     const r0 = await redisCpuMs(broker);
     if (process.env.PROF_COMMANDSTATS) await broker.config("RESETSTAT");
     const perfData = PERF ? path.join(PERF, `${path.basename(path.dirname(dist))}-${i}.data`) : null;
@@ -149,6 +167,7 @@ async function run(dist, i, broker, backend) {
     await pollUntil(done, 600000, `drain\n${stderr}`);
     const t1 = process.hrtime.bigint();
     const u1 = usage(child.pid);
+    const th1 = threadCpu(child.pid);
     const r1 = await redisCpuMs(broker);
     if (perf) await stopPerf(perf);
     if (redisPerf) await stopPerf(redisPerf);
@@ -159,6 +178,7 @@ async function run(dist, i, broker, backend) {
       cpuPerTask: (u1.cpuMs - u0.cpuMs) / N,
       sysPerTask: (u1.sysMs - u0.sysMs) / N,
       redisPerTask: (r1 - r0) / N,
+      threads: Object.entries(th1).map(([k, v]) => `${k} ${((v - (th0[k] ?? 0)) * 1000 / N).toFixed(1)}`).join(", "),
       vcs: u1.vcs - u0.vcs,
       ivcs: u1.ivcs - u0.ivcs,
       reads: (u1.syscr - u0.syscr) / N,
@@ -192,6 +212,7 @@ async function main() {
             `  redis CPU ${(r.redisPerTask * 1000).toFixed(1).padStart(5)} µs/task  ctx switches ${r.vcs}+${r.ivcs}` +
             `  syscalls/task read ${r.reads.toFixed(2)} write ${r.writes.toFixed(2)}, bytes/task in ${r.rbytes.toFixed(0)} out ${r.wbytes.toFixed(0)}`,
         );
+        console.log(`  threads (µs/task): ${r.threads}`);
         if (r.perfData) console.log(perfTop(r.perfData));
         if (r.redisPerfData) console.log(`  -- redis-server\n${perfTop(r.redisPerfData)}`);
         if (r.profDir) {
