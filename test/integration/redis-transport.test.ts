@@ -468,6 +468,42 @@ describe("no message loss while the consumer waits (BLMOVE, then FETCH)", () => 
     }
   });
 
+  test("while the consumer waits, a message on a priority bucket or a second queue is delivered at once, with one FETCH at most", async () => {
+    const t = transport({ pollTimeout: 10 });
+    const [q1, q2] = [unique(), unique()];
+    let fetches = 0;
+    const fetch = t.cmd.celeriacFetch.bind(t.cmd);
+    t.cmd.celeriacFetch = (...args: Parameters<typeof fetch>) => {
+      fetches++;
+      return fetch(...args);
+    };
+    const r = await record(t, [q1, q2], { prefetch: 8 });
+    try {
+      // 4 bucket keys per queue, each with its waiter
+      await waitFor(async () => (await blockedClients()).length === 8, 5000, "consumer blocked on every bucket");
+      const sends: Array<[string, number | undefined, string]> = [
+        [q1, 9, "q1 priority 9"],
+        [q2, undefined, "q2"],
+        [q2, 5, "q2 priority 5"],
+        [q1, undefined, "q1"],
+      ];
+      for (const [i, [queue, priority, body]] of sends.entries()) {
+        const before = fetches;
+        await t.publish(rawMessage(body), { exchange: "", routingKey: queue, priority });
+        await waitFor(() => r.deliveries.length === i + 1, 5000, `delivery of ${body}`);
+        expect(r.deliveries[i].message.body.toString()).toBe(rawMessage(body).body.toString());
+        await r.settle(r.deliveries[i]);
+        await sleep(100);
+        // the FETCH behind the first key's BLMOVE takes it, or one FETCH on the command connection:
+        // never a loop of FETCHes that cannot reach it (a wake's FETCH reading the first list only did)
+        expect(fetches - before).toBeLessThanOrEqual(1);
+      }
+      expect(await raw.hlen("unacked")).toBe(0);
+    } finally {
+      await r.consumer.cancel();
+    }
+  });
+
   test("messages that arrive together while the consumer waits are delivered oldest first (the wait does not reorder the list)", async () => {
     const t = transport({ pollTimeout: 10 });
     const q = unique();
