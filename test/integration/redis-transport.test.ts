@@ -116,6 +116,21 @@ describe("publish / declare (R3, R4, R5, R6)", () => {
     expect(await raw.llen(q)).toBe(2);
   });
 
+  test("publishes of one turn go out together, each settling with its own LPUSH's outcome", async () => {
+    const t = transport();
+    const [ok1, bad, ok2] = [unique(), unique(), unique()];
+    await raw.set(bad, "not a list"); // LPUSH there fails with WRONGTYPE
+    const outcomes = await Promise.allSettled([ok1, bad, ok2].map((q, i) => t.publish(rawMessage(`m${i}`), { exchange: "", routingKey: q })));
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
+    expect([await raw.llen(ok1), await raw.llen(ok2)]).toEqual([1, 1]);
+    // one at a time (each written at once after a lone one), in order
+    for (let i = 0; i < 3; i++) await t.publish(rawMessage(`seq${i}`), { exchange: "", routingKey: ok1 });
+    const bodies = (await raw.lrange(ok1, 0, -1)).map((text) => Buffer.from((JSON.parse(text) as { body: string }).body, "base64").toString());
+    expect(bodies).toEqual(["seq2", "seq1", "seq0", "m0"].map((b) => rawMessage(b).body.toString()));
+    await raw.del(ok1, bad, ok2);
+  });
+
   test("priority buckets: 0,2 → q; 5 → q␆␖3; 9 → q␆␖9 (redis-priority); lower number served first", async () => {
     const t = transport();
     const q = unique();

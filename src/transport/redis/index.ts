@@ -35,6 +35,14 @@ export type { RedisTransportOptions } from "./options";
 export { RedisDelivery, RedisConsumer } from "./consumer";
 export { BadEnvelopeError, encodeEnvelope, decodeEnvelope } from "./envelope";
 
+/** One single publish's LPUSH, waiting for its turn's pipeline. */
+interface Push {
+  key: string;
+  text: string;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 /** Publishing to a named exchange whose bindings route the routing key nowhere. */
 export class UndeliverableError extends Error {
   constructor(exchange: string, routingKey: string) {
@@ -80,6 +88,14 @@ export class RedisTransport implements Transport, ConsumerHost {
   );
 
   /**
+   * The LPUSHes of single publishes: those of one turn go out in one pipeline, and one that follows
+   * a lone one is written at once (a client sending one task at a time waits for no other event).
+   * LPUSH is not auto-pipelined: ioredis builds a pipeline per turn for it and writes it on
+   * `setImmediate`.
+   */
+  private readonly pushes = new TickBatch<Push>((items) => this.pushAll(items), 1000, false, true);
+
+  /**
    * `tls`: node:tls options of a TLS link (createTransport builds them from broker_use_ssl and the
    * URL's ssl_* parameters), called when a connection is made; `redisOptions.tls` wins over it.
    */
@@ -98,9 +114,10 @@ export class RedisTransport implements Transport, ConsumerHost {
   // ------------------------------------------------------------------ connections
 
   /**
-   * The command connection (auto-pipelined), except FETCH and ACK: their calls are batched
-   * already (an ACK per turn of the event loop, sent before each FETCH), and ioredis defers an
-   * auto-pipelined call to `setImmediate`, a wait on the path of every round trip.
+   * The command connection (auto-pipelined), except FETCH, ACK and LPUSH: their calls are batched
+   * already (an ACK per turn of the event loop, sent before each FETCH; the publishes' LPUSHes per
+   * turn), and ioredis defers an auto-pipelined call to `setImmediate`, a wait on the path of every
+   * round trip.
    */
   get cmd(): ScriptedRedis {
     if (!this._cmd) {
@@ -182,6 +199,7 @@ export class RedisTransport implements Transport, ConsumerHost {
     if (this.closed) return;
     await Promise.all([...this.consumers].map((c) => c.cancel()));
     this.acks.flush();
+    this.pushes.flush();
     this.closed = true;
     for (const c of this.blockingConnections) c.disconnect();
     this.blockingConnections.clear();
@@ -236,7 +254,8 @@ export class RedisTransport implements Transport, ConsumerHost {
   // ------------------------------------------------------------------ publishing
 
   /**
-   * LPUSH the envelope to the queue's priority bucket. A named exchange is resolved through its
+   * LPUSH the envelope to the queue's priority bucket (with the other single publishes of the turn,
+   * see `pushes`; each resolves or rejects with its own LPUSH). A named exchange is resolved through its
    * binding set (kombu drops an unroutable message with a warning; we reject with
    * UndeliverableError so the caller knows). An exchange declared fanout here is broadcast.
    */
@@ -248,12 +267,33 @@ export class RedisTransport implements Transport, ConsumerHost {
     const env = encodeEnvelope(message, exchange, routingKey, target.priority);
     const { prioritySteps, sep } = this.options;
     if (queues.length === 1) {
-      await this.cmd.lpush(this.key(queueForPriority(queues[0], env.priority, prioritySteps, sep)), env.text);
-      return;
+      const key = this.key(queueForPriority(queues[0], env.priority, prioritySteps, sep));
+      return new Promise<void>((resolve, reject) => void this.pushes.add({ key, text: env.text, resolve, reject }));
     }
     const multi = this.cmd.multi();
     for (const q of queues) multi.lpush(this.key(queueForPriority(q, env.priority, prioritySteps, sep)), env.text);
     await multi.exec();
+  }
+
+  /** LPUSH each item (one pipeline for several); each item's own outcome settles it. Never rejects. */
+  private async pushAll(items: Push[]): Promise<void> {
+    try {
+      if (items.length === 1) {
+        await this.cmd.lpush(items[0].key, items[0].text);
+        items[0].resolve();
+        return;
+      }
+      const pipeline = this.cmd.pipeline();
+      for (const { key, text } of items) pipeline.lpush(key, text);
+      const results = (await pipeline.exec()) ?? [];
+      items.forEach((item, i) => {
+        const err = results[i]?.[0];
+        if (err) item.reject(err);
+        else item.resolve();
+      });
+    } catch (err) {
+      for (const item of items) item.reject(err);
+    }
   }
 
   /**

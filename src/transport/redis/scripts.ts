@@ -231,8 +231,8 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
-/** Script commands sent at once, not auto-pipelined (see RedisTransport.cmd). */
-export const UNPIPELINED_COMMANDS = ["celeriacFetch", "celeriacAck"] as const;
+/** Commands sent at once, not auto-pipelined (see RedisTransport.cmd). */
+export const UNPIPELINED_COMMANDS = ["celeriacFetch", "celeriacAck", "lpush"] as const;
 
 /** The transport's commands, registered with ioredis `defineCommand` (EVALSHA, NOSCRIPT-safe). */
 export interface TransportScripts {
