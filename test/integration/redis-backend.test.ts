@@ -111,6 +111,21 @@ describe("task meta (B1, B2, B4, B5)", () => {
     }
   });
 
+  test("the reads of one turn go out together, each settling with its own GET's reply", async () => {
+    const b = backend();
+    const [stored, missing, broken] = [unique(), unique(), unique()];
+    await b.store(stored, meta(stored, "SUCCESS", 4));
+    await raw.rpush(b.taskKey(broken), "not a string"); // GET there fails with WRONGTYPE
+    const outcomes = await Promise.allSettled([stored, missing, broken].map((id) => b.get(id)));
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "fulfilled", "rejected"]);
+    expect((outcomes[0] as PromiseFulfilledResult<ResultMeta | null>).value?.result).toBe(4);
+    expect((outcomes[1] as PromiseFulfilledResult<ResultMeta | null>).value).toBeNull();
+    expect(String((outcomes[2] as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
+    // one at a time (each sent at once after a lone one)
+    for (let i = 0; i < 3; i++) expect((await b.get(stored))?.status).toBe("SUCCESS");
+    await raw.del(b.taskKey(stored), b.taskKey(broken));
+  });
+
   test("get of a missing key is null (PENDING); forget deletes", async () => {
     const b = backend();
     const id = unique("t");

@@ -43,6 +43,13 @@ export interface RedisBackendOptions {
   sentinel?: SentinelTransportOptions;
 }
 
+/** One GET waiting for its turn's pipeline. */
+interface Read {
+  key: string;
+  resolve: (text: string | null) => void;
+  reject: (err: unknown) => void;
+}
+
 /** Rejection of waitForReady when the timeout passes. */
 export class ResultTimeoutError extends Error {
   constructor(taskId: string, timeoutMs: number) {
@@ -112,6 +119,11 @@ export class RedisBackend implements ResultBackend {
   private readonly connectionState = new ConnectionStateEmitter();
   private readonly auth: AuthCodec | null;
   private readonly stores = new TickBatch<{ key: string; value: string }>((metas) => this.storeMany(metas), STORE_BATCH, false, true);
+  /**
+   * The GETs of one turn (a pipeline), one after a lone one at once: GET is not auto-pipelined
+   * (ioredis builds a pipeline per turn for it and writes it on `setImmediate`).
+   */
+  private readonly reads = new TickBatch<Read>((items) => this.readAll(items), 1000, false, true);
 
   constructor(url: string, options: RedisBackendOptions = {}) {
     this.url = url;
@@ -139,7 +151,7 @@ export class RedisBackend implements ResultBackend {
       if (this.closed) throw new Error("RedisBackend is closed");
       // Stores are batched per turn of the event loop already: sent at once, not deferred to
       // ioredis's auto-pipeline (setImmediate), on the path of every round trip.
-      const client = newRedisClient(this.url, this.sentinel, { lazyConnect: true, enableAutoPipelining: true, autoPipeliningIgnoredCommands: ["celeriacStore"], ...this.clientOptions() });
+      const client = newRedisClient(this.url, this.sentinel, { lazyConnect: true, enableAutoPipelining: true, autoPipeliningIgnoredCommands: ["celeriacStore", "get"], ...this.clientOptions() });
       this._client = defineBackendScripts(client);
       this._client.on("error", () => {
         /* reconnects by itself; command errors reach their callers */
@@ -178,6 +190,7 @@ export class RedisBackend implements ResultBackend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.stores.flush();
+    this.reads.flush();
     this.closed = true;
     for (const ch of this.channels.values()) {
       for (const w of ch.waiters) w.reject(new Error("RedisBackend closed while waiting for a result"));
@@ -220,8 +233,33 @@ export class RedisBackend implements ResultBackend {
     await this.client.celeriacStore(metas.length, ...args);
   }
 
+  /** GET `key` (with the other reads of this turn); null when absent. */
+  private read(key: string): Promise<string | null> {
+    return new Promise((resolve, reject) => void this.reads.add({ key, resolve, reject }));
+  }
+
+  /** GET each item's key (one pipeline for several); each item's own reply settles it. Never rejects. */
+  private async readAll(items: Read[]): Promise<void> {
+    try {
+      if (items.length === 1) {
+        items[0].resolve(await this.client.get(items[0].key));
+        return;
+      }
+      const pipeline = this.client.pipeline();
+      for (const { key } of items) pipeline.get(key);
+      const results = (await pipeline.exec()) ?? [];
+      items.forEach((item, i) => {
+        const [err, text] = results[i] ?? [new Error("no reply"), null];
+        if (err) item.reject(err);
+        else item.resolve(typeof text === "string" ? text : null);
+      });
+    } catch (err) {
+      for (const item of items) item.reject(err);
+    }
+  }
+
   async get(taskId: string): Promise<ResultMeta | null> {
-    const text = await this.client.get(this.taskKey(taskId));
+    const text = await this.read(this.taskKey(taskId));
     return text === null ? null : decodeResultMeta(text, this.auth);
   }
 
@@ -358,7 +396,7 @@ export class RedisBackend implements ResultBackend {
   /** GET the key of a channel and wake its waiters when it is ready. */
   private async check(channel: string): Promise<void> {
     try {
-      const text = await this.client.get(channel);
+      const text = await this.read(channel);
       if (text === null) return;
       const meta = decodeResultMeta(text, this.auth);
       for (const listener of [...(this.channels.get(channel)?.listeners ?? [])]) listener(meta);
@@ -412,7 +450,7 @@ export class RedisBackend implements ResultBackend {
       async () => {
         if (stopped) return;
         try {
-          const text = await this.client.get(channel);
+          const text = await this.read(channel);
           if (text !== null && !heard && !stopped) each(decodeResultMeta(text));
         } catch (err) {
           if (!stopped) onError(err as Error);
@@ -445,7 +483,7 @@ export class RedisBackend implements ResultBackend {
         async () => {
           if (waiter.done()) return;
           try {
-            const text = await this.client.get(channel);
+            const text = await this.read(channel);
             if (text === null || waiter.done()) return;
             const meta = decodeResultMeta(text, this.auth);
             if (READY_STATES.has(meta.status)) waiter.resolve(meta);
@@ -473,7 +511,7 @@ export class RedisBackend implements ResultBackend {
   }
 
   async restoreGroup(groupId: string): Promise<GroupMeta | null> {
-    const text = await this.client.get(this.groupKey(groupId));
+    const text = await this.read(this.groupKey(groupId));
     if (text === null) return null;
     return decodeGroupMeta(text, this.auth);
   }
