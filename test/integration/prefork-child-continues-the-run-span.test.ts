@@ -46,7 +46,10 @@ afterAll(async () => {
 test("producer → run (main process) → publish (child) → run: one trace, each span the child of the one before; the leaf's log fields name it", async () => {
   const r = await app.sendTask("traced.hop", [3]);
   const leafId = (await r.get({ timeout: 20_000 })) as string;
-  await waitFor(() => spansInFile(file).some((s) => s.name === "run/traced.leaf"), 20_000, "run/traced.leaf");
+  // Each run span is written when its run ends: hop's after its result is stored, which may come
+  // after the leaf's whole run (its slot is free once its handler returned), so wait for all three.
+  const names = ["run/traced.hop", "apply_async/traced.leaf", "run/traced.leaf"];
+  await waitFor(() => names.every((n) => spansInFile(file).some((s) => s.name === n)), 20_000, names.join(", "));
   const produced = theSpan(finishedSpans(exporter), "apply_async/traced.hop");
   const spans = spansInFile(file);
   const run = theSpan(spans, "run/traced.hop") as SpanOfPid;
