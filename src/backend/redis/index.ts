@@ -149,8 +149,8 @@ export class RedisBackend implements ResultBackend {
   private get client(): ScriptedBackendRedis {
     if (!this._client) {
       if (this.closed) throw new Error("RedisBackend is closed");
-      // Stores are batched per turn of the event loop already: sent at once, not deferred to
-      // ioredis's auto-pipeline (setImmediate), on the path of every round trip.
+      // Stores and GETs are batched per turn of the event loop already (stores, reads): sent at
+      // once, not deferred to ioredis's auto-pipeline (setImmediate), on the path of every round trip.
       const client = newRedisClient(this.url, this.sentinel, { lazyConnect: true, enableAutoPipelining: true, autoPipeliningIgnoredCommands: ["celeriacStore", "get"], ...this.clientOptions() });
       this._client = defineBackendScripts(client);
       this._client.on("error", () => {
