@@ -9,7 +9,7 @@ import type { RawMessage } from "../../src/protocol/message";
 import type { Delivery } from "../../src/transport/types";
 import { loadLooseVector, parseEnvelope, type RedisVector } from "../support/vectors";
 import { unique } from "../support/app";
-import { rawMessage, rawRedis, record, SEP, testRedisUrl } from "../support/redis";
+import { isKeptSomewhere, rawMessage, rawRedis, record, SEP, testRedisUrl } from "../support/redis";
 import { sleep, waitFor } from "../support/wait";
 
 jest.setTimeout(30000);
@@ -389,8 +389,8 @@ describe("consuming and ack emulation (R7, R8)", () => {
   });
 });
 
-describe("no message loss while the consumer waits (BLMOVE, then FETCH)", () => {
-  test("a message pushed while the consumer waits is never out of Redis until it is recorded in unacked", async () => {
+describe("no message loss while the consumer waits (the wake pops into a held list)", () => {
+  test("a message pushed while the consumer waits is always in its list, a held list or unacked, and in unacked once delivered", async () => {
     const t = transport();
     const q = unique();
     const r = await record(t, [q]);
@@ -402,15 +402,10 @@ describe("no message loss while the consumer waits (BLMOVE, then FETCH)", () => 
         const tag = env.deliveryTag;
         const snapshots: boolean[] = [];
         await raw.lpush(q, env.text);
-        // from the push on: atomic snapshots (MULTI) of list + unacked, as fast as possible
+        // from the push on: atomic snapshots (one script) of the list, unacked and the held lists, as fast as possible
         let stop = false;
         const watching = (async () => {
-          while (!stop) {
-            const res = await watcher.multi().lrange(q, 0, -1).hexists("unacked", tag).exec();
-            const inList = (res?.[0][1] as string[]).includes(env.text);
-            const inUnacked = res?.[1][1] === 1;
-            snapshots.push(inList || inUnacked);
-          }
+          while (!stop) snapshots.push(await isKeptSomewhere(watcher, q, env.text, tag));
         })();
         await waitFor(() => r.deliveries.length === i + 1, 5000, `delivery ${i}`);
         await sleep(5);
@@ -440,10 +435,9 @@ describe("no message loss while the consumer waits (BLMOVE, then FETCH)", () => 
       const p = raw.pipeline().lpush(q, env.text);
       for (const id of ids) p.client("KILL", "ID", id);
       await p.exec();
-      const inList = (await raw.lrange(q, 0, -1)).includes(env.text);
-      const inUnacked = (await raw.hexists("unacked", env.deliveryTag)) === 1;
-      expect(inList || inUnacked).toBe(true);
-      // the consumer reconnects and takes it
+      // in its list, or in the consumer's held list (its pop's reply was lost), or in unacked
+      expect(await isKeptSomewhere(raw, q, env.text, env.deliveryTag)).toBe(true);
+      // the consumer reconnects and takes it (what its held list holds goes back first)
       await waitFor(() => r.deliveries.length === i + 1, 10000, `delivery ${i}`);
       expect(r.deliveries[i].deliveryTag).toBe(env.deliveryTag);
       await r.settle(r.deliveries[i]);
@@ -451,7 +445,55 @@ describe("no message loss while the consumer waits (BLMOVE, then FETCH)", () => 
     await r.consumer.cancel();
   });
 
-  test("a lone message costs one FETCH: none after a fetch that found the queue empty, nor when capacity frees", async () => {
+  test("a message a dead consumer popped into its held list goes back, redelivered, once that consumer was silent for the visibility timeout", async () => {
+    const t = transport({ visibilityTimeout: 2 });
+    const q = unique();
+    const [deadList, liveList] = [`celeriac.held.${unique()}`, `celeriac.held.${unique()}`];
+    const [dead, live] = [encodeEnvelope(rawMessage("popped-by-the-dead"), "", q), encodeEnvelope(rawMessage("popped-by-the-living"), "", q)];
+    await raw.lpush(deadList, dead.text);
+    await raw.lpush(liveList, live.text);
+    const now = Date.now() / 1000;
+    await raw.zadd("celeriac.held", now - 5, deadList, now, liveList);
+    try {
+      expect(await t.restoreVisible()).toBeGreaterThanOrEqual(1);
+      const back = (await raw.lrange(q, 0, -1)).map((text) => JSON.parse(text) as { headers: { id: string; redelivered?: boolean } });
+      expect(back.map((e) => [e.headers.id, e.headers.redelivered])).toEqual([["popped-by-the-dead", true]]);
+      expect(await raw.llen(deadList)).toBe(0);
+      expect(await raw.zscore("celeriac.held", deadList)).toBeNull(); // emptied: out of the registry
+      expect(await raw.lrange(liveList, 0, -1)).toEqual([live.text]); // its consumer said it was alive
+    } finally {
+      await raw.zrem("celeriac.held", deadList, liveList);
+      await raw.del(liveList, q);
+    }
+  });
+
+  test("a popped message acked at once leaves no trace, and one requeued at once is back in its list: neither waits for nor outruns its track", async () => {
+    const t = transport({ pollTimeout: 10 });
+    const [q1, q2] = [unique(), unique()];
+    const acked = await record(t, [q1], { autoAck: true });
+    const requeued: Delivery[] = [];
+    const r2 = await t.consume({ queues: [q2], hasCapacity: () => requeued.length === 0, onDelivery: (d) => requeued.push(d) && void d.reject(true) });
+    try {
+      await waitFor(async () => (await blockedClients()).length === 8, 5000, "both consumers blocked");
+      for (let i = 0; i < 3; i++) {
+        await t.publish(rawMessage(`acked-${i}`), { exchange: "", routingKey: q1 });
+        await waitFor(() => acked.deliveries.length === i + 1, 5000, `delivery ${i}`);
+      }
+      await t.publish(rawMessage("requeued"), { exchange: "", routingKey: q2 });
+      await waitFor(() => requeued.length === 1, 5000, "the requeued one delivered");
+      await waitFor(async () => (await raw.llen(q2)) === 1, 5000, "the requeued one back in its list");
+      await sleep(50);
+      const tags = [...acked.deliveries, ...requeued].map((d) => d.deliveryTag);
+      expect(await Promise.all(tags.map((tag) => raw.hexists("unacked", tag)))).toEqual([0, 0, 0, 0]);
+      for (const list of await raw.zrange("celeriac.held", 0, -1)) expect(await raw.llen(list)).toBe(0);
+      expect((JSON.parse((await raw.lrange(q2, 0, -1))[0]) as { headers: { redelivered: boolean } }).headers.redelivered).toBe(true);
+    } finally {
+      await acked.consumer.cancel();
+      await r2.cancel();
+    }
+  });
+
+  test("a lone message costs no FETCH: the wake pops it; none after a fetch that found the queue empty, nor when capacity frees", async () => {
     const t = transport({ pollTimeout: 10 });
     const q = unique();
     // FETCH calls on the command connection and on the blocking ones (a FETCH queued behind a BLMOVE)
@@ -476,8 +518,9 @@ describe("no message loss while the consumer waits (BLMOVE, then FETCH)", () => 
         await r.settle(r.deliveries[i]); // capacity frees: the consumer is told (poke)
         await sleep(100);
       }
-      // the first FETCH found the queue empty; then one per message, and one waiting for the next
-      expect(fetches).toBe(5);
+      // the first FETCH found the queue empty; then every message came with the pop that woke the consumer
+      expect(fetches).toBe(1);
+      expect(await raw.hlen("unacked")).toBe(0);
     } finally {
       await r.consumer.cancel();
     }
@@ -536,13 +579,13 @@ describe("no message loss while the consumer waits (BLMOVE, then FETCH)", () => 
     }
   });
 
-  test("a message taken by the FETCH queued behind a BLMOVE counts its visibility from when it arrived, not from the wait", async () => {
+  test("a message a wake took counts its visibility from when it arrived, not from when the wait began", async () => {
     const t = transport({ pollTimeout: 10 });
     const q = unique();
     const r = await record(t, [q]);
     try {
       await waitFor(async () => (await blockedClients()).length > 0, 5000, "consumer blocked");
-      await sleep(1500); // the FETCH behind the BLMOVE was sent 1.5 s before the message comes
+      await sleep(1500); // the wait began 1.5 s before the message comes
       const env = encodeEnvelope(rawMessage("late"), "", q);
       await raw.lpush(q, env.text);
       await waitFor(() => r.deliveries.length === 1, 5000, "delivery");

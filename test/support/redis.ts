@@ -91,3 +91,21 @@ export async function unackedTaskIds(db: number): Promise<string[]> {
     redis.disconnect();
   }
 }
+
+/**
+ * Lua: 1 when the envelope text ARGV[1] is in the list KEYS[1], its tag ARGV[2] in `unacked`
+ * (KEYS[2]), or the text in a held list registered in KEYS[3] (the transport's `celeriac.held`).
+ */
+const WHERE_IS_IT = `
+for _, m in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do if m == ARGV[1] then return 1 end end
+if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return 1 end
+for _, l in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  for _, m in ipairs(redis.call('LRANGE', l, 0, -1)) do if m == ARGV[1] then return 1 end end
+end
+return 0
+`;
+
+/** True when a message is in its list, in `unacked`, or in a consumer's held list (one atomic look). */
+export async function isKeptSomewhere(redis: Redis, list: string, text: string, tag: string): Promise<boolean> {
+  return Number(await redis.eval(WHERE_IS_IT, 3, list, "unacked", "celeriac.held", text, tag)) === 1;
+}

@@ -6,31 +6,36 @@
  * records them in `unacked`/`unacked_index` atomically. Without capacity the loop sleeps until
  * `poke()`.
  *
- * When the queues are empty the loop waits WITHOUT removing anything: one
- * `BLMOVE key key RIGHT RIGHT <pollTimeout>` per bucket key (queues × priority steps), each on its
- * own dedicated connection, created lazily and reused. BLMOVE returns once its list is non-empty
- * and puts the element it took back where it was (RIGHT to RIGHT: the list's order is unchanged,
- * so messages that arrived together are fetched oldest first), so a message is always either in its list
- * or in `unacked` — a SIGKILL at any instant loses nothing (kombu's BRPOP-then-HSET gap is gone).
- * The first key's BLMOVE carries a FETCH (up to the room left) queued behind it on the same
- * connection: Redis runs it the moment the BLMOVE returns, so the message that ends a wait is
- * taken without another round trip. The loop fetches nothing else until that FETCH has answered
- * (it is ended with CLIENT UNBLOCK when another key, a queue change or cancel wakes the loop), so
- * the prefetch window holds; what it took beyond the capacity left then, or after cancel, goes
- * back at once, and what it delivered is re-scored in `unacked_index` with its arrival time.
- * Another BLMOVE returning a message wakes the loop, which goes straight back to FETCH (no sleep
- * in between); one that times out is re-issued without waking it (queue changes wake it through
- * `addQueue`/`removeQueue`). A FETCH that pops fewer messages than it asked for found the lists
- * empty, so the loop waits next instead of fetching again; freed capacity (`poke()`) does not
- * wake a loop waiting for messages. Side effects:
- * - every idle consumer blocked on a key wakes when it gets a message; they then race on FETCH
- *   and the losers block again;
+ * When the queues are empty the loop waits: one BLMOVE per bucket key (queues × priority steps),
+ * each on its own dedicated connection, created lazily and reused.
+ * - **The wake pops.** The first key's BLMOVE (while there is room) moves the oldest message
+ *   straight into the consumer's own held list (`<heldKey>.<consumer id>`, held.ts): its reply is
+ *   the message, handed over at once, with no second round trip. A track call (sent with the
+ *   turn's acks, before them) then records it in `unacked`/`unacked_index` as a FETCH does; one
+ *   acked before that (the default, acks early) only leaves the held list. An LLEN behind the
+ *   BLMOVE tells whether more wait on that key: then the loop FETCHes, else it waits again. So a
+ *   message is always in its list, a held list or `unacked`: a SIGKILL at any instant loses
+ *   nothing (kombu's BRPOP-then-HSET gap is gone). What a pop brings beyond the room left, or
+ *   after cancel, goes back to the front of its list; what its connection's loss may have left in
+ *   the held list goes back before the next pop; the held lists of consumers silent for the
+ *   visibility timeout are put back by restore_visible.
+ * - **The other keys rotate.** Their BLMOVE returns once the list is non-empty and puts the
+ *   element it took back where it was (RIGHT to RIGHT: the order is unchanged), waking the loop,
+ *   which FETCHes; one that times out is re-issued without waking it (queue changes wake it
+ *   through `addQueue`/`removeQueue`).
+ *
+ * A FETCH that pops fewer messages than it asked for found the lists empty, so the loop waits
+ * next instead of fetching again; freed capacity (`poke()`) does not wake a loop waiting for
+ * messages. Side effects:
+ * - idle consumers blocked on the first key are served one per message; those blocked on the
+ *   others all wake, race on FETCH, and the losers block again;
  * - a consumer holds one extra connection per bucket key it waits on (4 per queue by default).
  *
  * Redis < 6.2 has no BLMOVE: the loop then falls back to kombu's
  * `BRPOP q1 q2 … q1␆␖3 … <pollTimeout>` on one dedicated connection and records the message right
  * after — the gap kombu also has, warned about once.
  */
+import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
 import type { ConsumeOptions, Consumer, Delivery } from "../types";
 import type { RawMessage } from "../../protocol/message";
@@ -38,6 +43,7 @@ import { BadEnvelopeError, decodeEnvelope, redeliveredEnvelope, unackedValue, un
 import { bucketKeys, queueForPriority } from "./keys";
 import type { ResolvedRedisTransportOptions } from "./options";
 import type { ScriptedRedis } from "./scripts";
+import { HeldEntry, nowSeconds } from "./held";
 
 /** What the consumer needs from its transport. */
 export interface ConsumerHost {
@@ -49,8 +55,12 @@ export interface ConsumerHost {
   key(name: string): string;
   /** Ack a delivered message (with the others acked in the same turn of the event loop). */
   ack(deliveryTag: string): Promise<void>;
+  /** Record a message a wake popped into a held list in `unacked` (with the turn's other tracks, before its acks). */
+  track(entry: HeldEntry): Promise<void>;
+  /** Put back what the held list `list` holds but for what `keep` claims; returns how many. */
+  restoreHeld(list: string, keep: (raw: string) => boolean, onError: (err: Error, raw: string | null) => void): Promise<number>;
   /**
-   * Send the acks gathered so far now (before a fetch, so the unacked index it inserts into is
+   * Send the tracks and acks gathered so far now (before a fetch, so the unacked index it inserts into is
    * small), on `via` if given (a blocking connection, in the same write as its BLMOVE).
    */
   flushAcks(via?: ScriptedRedis): void;
@@ -77,24 +87,8 @@ interface KeyWaiter {
   pending: Promise<void> | null;
   /** CLIENT ID of the connection (for CLIENT UNBLOCK), null until known again after a reconnect. */
   id: number | null;
-  /** The FETCH sent right behind this waiter's BLMOVE (see waitForMessages), or null. */
-  fetch: AttachedFetch | null;
-}
-
-/** A FETCH queued on a waiter's connection behind its BLMOVE: Redis runs it as soon as the BLMOVE returns. */
-interface AttachedFetch {
-  readonly score: string;
-  readonly max: number;
-  /** The queues in the order the FETCH was given them. */
-  readonly queues: string[];
-  /** Its reply, or the error it failed with (never rejects). */
-  readonly reply: Promise<(string | number)[] | Error>;
-  /** The connection closed while it was outstanding (ioredis resends it): it may have run twice. */
-  cut: boolean;
-}
-
-function nowSeconds(): string {
-  return ((performance.timeOrigin + performance.now()) / 1000).toFixed(7);
+  /** Its outstanding BLMOVE pops into the held list (the wake pops), rather than rotating. */
+  popping: boolean;
 }
 
 /** Runs `send` with the connection's socket corked: the commands it sends go out in one write. */
@@ -131,6 +125,8 @@ export class RedisDelivery implements Delivery {
     readonly deliveryTag: string,
     /** The envelope text as popped from the list. */
     readonly raw: string,
+    /** Set when a wake popped it into a held list: settling waits for its track. */
+    private readonly held: HeldEntry | null = null,
   ) {}
 
   /** True once acked, rejected or released. */
@@ -140,7 +136,7 @@ export class RedisDelivery implements Delivery {
 
   /** ZREM unacked_index + HDEL unacked. */
   ack(): Promise<void> {
-    return (this.settled ??= this.host.ack(this.deliveryTag));
+    return (this.settled ??= this.held ? this.held.ack(() => this.host.ack(this.deliveryTag)) : this.host.ack(this.deliveryTag));
   }
 
   /** requeue=false: same as ack (kombu). requeue=true: back to the END of the queue (LPUSH) with redelivered flags. */
@@ -160,6 +156,7 @@ export class RedisDelivery implements Delivery {
 
   private async requeue(side: "L" | "R"): Promise<void> {
     const h = this.host;
+    await this.held?.done; // in `unacked` once its track has answered
     const queues = await h.lookup(this.exchange, this.routingKey);
     const text = redeliveredEnvelope(this.raw);
     const priority = this.message.properties.priority;
@@ -194,10 +191,20 @@ export class RedisConsumer implements Consumer {
   private keyCache: { keys: string[]; byKey: Map<string, string> } | null = null;
   /** Fetches whose connection closed under them (see fetch), with the tags they delivered. */
   private orphanedFetches: Array<{ score: string; held: Set<string> }> = [];
-  /** The waiter whose BLMOVE carries a FETCH, or null. */
-  private attached: KeyWaiter | null = null;
-  /** The last attached FETCH popped fewer messages than it asked for: the lists were empty. */
+  /** The waiter whose BLMOVE pops into the held list, while it is outstanding, or null. */
+  private popper: KeyWaiter | null = null;
+  /** The LLEN sent behind the pop that delivered: how many more wait on its key. */
+  private popLeft: Promise<number> | null = null;
+  /** Nothing waits: the last FETCH popped fewer than it asked for, or the last pop found nothing or left its key empty. */
   private foundEmpty = false;
+  /** This consumer's held list (see held.ts). */
+  private readonly heldList: string;
+  /** Envelopes popped and delivered whose track has not answered (a held-list restore keeps them). */
+  private readonly untracked = new Map<string, number>();
+  /** A popping connection closed: what the held list holds and no delivery claims goes back before the next pop. */
+  private heldCut = false;
+  /** Popped messages going back to their list (cancel waits for them). */
+  private readonly givingBack = new Set<Promise<void>>();
 
   constructor(
     private readonly host: ConsumerHost,
@@ -205,6 +212,7 @@ export class RedisConsumer implements Consumer {
   ) {
     this.queues = [...new Set(opts.queues)];
     if (host.options.queueOrderStrategy === "sorted") this.queues.sort();
+    this.heldList = host.key(`${host.options.heldKey}.${randomUUID()}`);
   }
 
   start(): void {
@@ -243,6 +251,10 @@ export class RedisConsumer implements Consumer {
     }
     this.blocking?.disconnect();
     this.blocking = null;
+    // a pop still blocking is ended first: what it brings goes back before its connection closes
+    await this.endPop();
+    await Promise.all(this.givingBack);
+    if (this.heldCut) await this.restoreOwnHeld().catch((err: Error) => this.report(new Error(`redis consume error: ${err.message}`), null));
     this.closeWaiters();
     this.host.consumerClosed(this);
   }
@@ -288,6 +300,8 @@ export class RedisConsumer implements Consumer {
   private async restore(): Promise<void> {
     if (this.cancelled) return;
     try {
+      // alive: this consumer's held list is not put back by others' restore passes
+      await this.host.cmd.zadd(this.host.key(this.host.options.heldKey), (Date.now() / 1000).toFixed(3), this.heldList);
       await this.host.restoreVisible((err, raw) => this.report(err, raw));
     } catch (err) {
       this.report(new Error(`restore of unacked messages failed: ${(err as Error).message}`), null);
@@ -445,16 +459,34 @@ export class RedisConsumer implements Consumer {
     }
   }
 
-  /** Decode a tracked message and give it to onDelivery (or park it in the bad list); returns its tag when delivered. */
-  private handOver(raw: string, queue: string): RedisDelivery | null {
+  /**
+   * Decode a tracked message, or one popped into the held list (`heldList`: tracked from here),
+   * and give it to onDelivery (or park it in the bad list); returns its delivery.
+   */
+  private handOver(raw: string, queue: string, heldList: string | null = null): RedisDelivery | null {
     let decoded;
     try {
       decoded = decodeEnvelope(raw, queue);
     } catch (err) {
-      void this.parkBad(raw, queue, err as Error);
+      void this.parkBad(raw, queue, err as Error, heldList);
       return null;
     }
-    const d = new RedisDelivery(this.host, decoded.message, queue, decoded.exchange, decoded.routingKey, decoded.redelivered, decoded.deliveryTag, raw);
+    let held: HeldEntry | null = null;
+    if (heldList) {
+      held = new HeldEntry(heldList, raw, decoded.deliveryTag, unackedValue(raw, decoded.exchange, decoded.routingKey));
+      this.claim(raw);
+      held.start((e) => this.host.track(e));
+      held.done.then(
+        () => this.unclaim(raw),
+        (err: Error) => {
+          // still in the held list, maybe: it goes back before the next pop
+          this.unclaim(raw);
+          this.heldCut = true;
+          this.report(new Error(`redis consume error: message ${decoded.deliveryTag} could not be recorded as unacked: ${err.message}`), null);
+        },
+      );
+    }
+    const d = new RedisDelivery(this.host, decoded.message, queue, decoded.exchange, decoded.routingKey, decoded.redelivered, decoded.deliveryTag, raw, held);
     try {
       this.opts.onDelivery(d);
     } catch (err) {
@@ -463,16 +495,28 @@ export class RedisConsumer implements Consumer {
     return d;
   }
 
-  /** Move a tracked message the decoder refused from `unacked` to the bad-envelope list, and report it. */
-  private async parkBad(raw: string, queue: string, err: Error): Promise<void> {
+  private claim(raw: string): void {
+    this.untracked.set(raw, (this.untracked.get(raw) ?? 0) + 1);
+  }
+
+  private unclaim(raw: string): void {
+    const n = this.untracked.get(raw) ?? 0;
+    if (n <= 1) this.untracked.delete(raw);
+    else this.untracked.set(raw, n - 1);
+  }
+
+  /** Move a tracked (or held) message the decoder refused from `unacked` (or the held list) to the bad-envelope list, and report it. */
+  private async parkBad(raw: string, queue: string, err: Error, heldList: string | null): Promise<void> {
     const o = this.host.options;
     const tag = tagOf(raw);
     try {
-      if (tag !== null) {
+      if (heldList) {
+        await this.host.cmd.celeriacHeldMove(2, heldList, this.host.key(o.badEnvelopeKey), raw, raw, "L");
+      } else if (tag !== null) {
         await this.host.cmd.celeriacBad(this.host.key(o.unackedKey), this.host.key(o.unackedIndexKey), this.host.key(o.badEnvelopeKey), tag, raw);
       }
     } catch (moveErr) {
-      // it stays in `unacked`: restored after the visibility timeout, and refused again then
+      // it stays in `unacked` (or the held list): restored later, and refused again then
       if (this.host.connected) this.report(new Error(`redis consume error: ${(moveErr as Error).message}`), null);
       return;
     }
@@ -481,8 +525,9 @@ export class RedisConsumer implements Consumer {
 
   /**
    * Wait until a bucket key may hold a message or a queue change or cancel wakes the loop: one BLMOVE
-   * (rotating within the same list) per key on its own connection; a BLMOVE still outstanding from
-   * an earlier wait is kept. Returns at once if one returned since the last wait.
+   * per key on its own connection (the first key's pops, while there is room; the others rotate
+   * within their list); a BLMOVE still outstanding from an earlier wait is kept. Returns at once if
+   * one returned since the last wait.
    */
   private async waitForMessages(): Promise<void> {
     if (!this.signalled && !this.waitError) {
@@ -494,7 +539,7 @@ export class RedisConsumer implements Consumer {
       const wanted = new Set(keys);
       for (const [key, w] of this.waiters) {
         if (wanted.has(key)) continue;
-        if (w === this.attached) await this.collectAttached(); // what its FETCH popped is handed over first
+        if (w === this.popper) await this.endPop(); // what it popped goes back first
         this.waiters.delete(key); // queue no longer consumed (its pending BLMOVE just ends)
         w.conn.disconnect();
       }
@@ -502,15 +547,9 @@ export class RedisConsumer implements Consumer {
         let w = this.waiters.get(key);
         if (!w) w = this.newWaiter(key);
         if (w.pending) continue;
-        // The first key's BLMOVE carries the FETCH: the message that ends the wait is taken
-        // without another round trip. The acks gathered go first, all three in one write.
-        const room = key === keys[0] && !this.attached ? this.room() : 0;
-        if (room > 0) {
-          inOneWrite(w.conn, () => {
-            this.host.flushAcks(w.conn);
-            w.pending = this.blmove(key, w);
-            this.attach(w, room);
-          });
+        if (key === keys[0] && !this.popper && this.room() > 0) {
+          if (this.heldCut) await this.restoreOwnHeld();
+          this.pop(key, w);
         } else {
           w.pending = this.blmove(key, w);
         }
@@ -526,7 +565,9 @@ export class RedisConsumer implements Consumer {
       }
     }
     this.signalled = false;
-    if (this.attached) await this.collectAttached();
+    const left = this.popLeft;
+    this.popLeft = null;
+    if (left) this.foundEmpty = (await left) === 0;
     const err = this.waitError;
     this.waitError = null;
     if (!err || this.cancelled) return;
@@ -550,46 +591,118 @@ export class RedisConsumer implements Consumer {
    * (queue changes wake the loop themselves); a message or an error flags it and wakes the loop.
    */
   private blmove(key: string, w: KeyWaiter): Promise<void> {
+    w.popping = false;
     return w.conn.blmove(key, key, "RIGHT", "RIGHT", this.host.options.pollTimeout).then(
       (moved) => {
-        // a BLMOVE carrying a FETCH wakes the loop even on a timeout: its FETCH ran
-        if (moved === null && !w.fetch && this.waiters.get(key) === w && !this.cancelled) w.pending = this.blmove(key, w);
-        else this.onWaitEnded(w);
+        if (moved === null && this.waiters.get(key) === w && !this.cancelled) {
+          w.pending = this.blmove(key, w);
+          return;
+        }
+        w.pending = null;
+        this.signalled = true;
+        this.wakeLoop();
       },
-      (err: Error) => {
-        if (this.waiters.get(key) === w && !this.cancelled && !this.waitError) this.waitError = err;
-        this.onWaitEnded(w);
-      },
+      (err: Error) => this.waitFailed(key, w, err),
     );
   }
 
-  private onWaitEnded(w: KeyWaiter): void {
+  private waitFailed(key: string, w: KeyWaiter, err: Error): void {
+    if (this.waiters.get(key) === w && !this.cancelled && !this.waitError) this.waitError = err;
     w.pending = null;
-    // the FETCH behind it sees what this BLMOVE saw: no fetch again for it
-    if (!w.fetch) this.signalled = true;
+    if (this.popper === w) this.popper = null;
+    this.signalled = true;
     this.wakeLoop();
   }
 
   /**
-   * The visibility timeout of what an attached FETCH delivered counts from `now` (when it arrived),
-   * not from when the FETCH was sent: ZADD XX of the deliveries not settled since (acked at once
-   * by default, at the end of the turn, before this runs).
+   * The first key's wait (the wake pops): BLMOVE its oldest message into the held list, with an
+   * LLEN of the key behind it (how many more wait), after the turn's tracks and acks, all in one
+   * write.
    */
-  private rescore(delivered: RedisDelivery[], now: string): void {
-    const args: string[] = [];
-    for (const d of delivered) if (!d.isSettled) args.push(now, d.deliveryTag);
-    if (args.length > 0) this.host.cmd.zadd(this.host.key(this.host.options.unackedIndexKey), "XX", ...args).catch(() => undefined);
+  private pop(key: string, w: KeyWaiter): void {
+    this.popper = w;
+    w.popping = true;
+    inOneWrite(w.conn, () => {
+      this.host.flushAcks(w.conn);
+      let left: Promise<number> | null = null;
+      w.pending = w.conn.blmove(key, this.heldList, "RIGHT", "LEFT", this.host.options.pollTimeout).then(
+        (raw) => this.popped(key, w, raw, left),
+        (err: Error) => this.waitFailed(key, w, err),
+      );
+      left = w.conn.llen(key).then(
+        (n) => n,
+        () => 1,
+      );
+    });
+  }
+
+  /**
+   * A pop returned: nothing (it timed out), or a message, handed over at once, or put back to the
+   * front of its list when there is no room for it any more, its queue is no longer consumed or
+   * the consumer is cancelled.
+   */
+  private popped(key: string, w: KeyWaiter, raw: string | null, left: Promise<number> | null): void {
+    w.pending = null;
+    if (this.popper === w) this.popper = null;
+    if (raw === null) {
+      this.foundEmpty = true;
+    } else {
+      const queue = this.keys().byKey.get(key);
+      if (queue === undefined || this.cancelled || this.room() <= 0) {
+        this.giveBack(key, raw);
+      } else {
+        this.popLeft = left;
+        this.rotate(queue);
+        this.handOver(raw, queue, this.heldList);
+      }
+    }
+    this.wakeLoop();
+  }
+
+  /** A popped message that is not delivered goes back to the front of its list, unchanged. */
+  private giveBack(key: string, raw: string): void {
+    const back: Promise<void> = this.host.cmd.celeriacHeldMove(2, this.heldList, key, raw, raw, "R").then(
+      () => undefined,
+      (err: Error) => {
+        this.heldCut = true; // it goes back before the next pop
+        this.report(new Error(`redis consume error: ${err.message}`), null);
+      },
+    );
+    this.givingBack.add(back);
+    void back.finally(() => this.givingBack.delete(back));
+  }
+
+  /** End the pop still blocking with CLIENT UNBLOCK (it returns as a timeout, or with a message, which goes back). */
+  private async endPop(): Promise<void> {
+    const w = this.popper;
+    while (w && this.popper === w && w.pending) {
+      if (w.id !== null) this.host.cmd.client("UNBLOCK", w.id, "TIMEOUT").catch(() => undefined);
+      await Promise.race([w.pending, delay(20)]);
+    }
+  }
+
+  /** Put back what the held list holds and no delivery claims (a pop whose reply was lost with its connection). */
+  private async restoreOwnHeld(): Promise<void> {
+    this.heldCut = false;
+    try {
+      await this.host.restoreHeld(this.heldList, (raw) => this.untracked.has(raw), (err, raw) => this.report(err, raw));
+    } catch (err) {
+      this.heldCut = true;
+      throw err;
+    }
   }
 
   /** A waiter on `key`: its own connection, whose CLIENT ID is asked for on every (re)connect. */
   private newWaiter(key: string): KeyWaiter {
-    const w: KeyWaiter = { conn: this.host.newBlockingConnection(), pending: null, id: null, fetch: null };
+    const w: KeyWaiter = { conn: this.host.newBlockingConnection(), pending: null, id: null, popping: false };
     const askId = (): void => {
       w.conn.client("ID").then((id) => (w.id = Number(id)), () => undefined);
     };
     w.conn.on("close", () => {
       w.id = null;
-      if (w.fetch) w.fetch.cut = true;
+      // a pop's reply may be lost: ioredis resends it, and once it has returned, what the held list
+      // holds and no delivery claims goes back (restoreOwnHeld, before the next pop)
+      if (w.popping && w.pending) this.heldCut = true;
     });
     let connects = 0;
     w.conn.on("ready", () => {
@@ -598,68 +711,6 @@ export class RedisConsumer implements Consumer {
     askId();
     this.waiters.set(key, w);
     return w;
-  }
-
-  /**
-   * Queue a FETCH of up to `room` messages right behind `w`'s BLMOVE, on the same connection:
-   * Redis runs it as the BLMOVE returns (a message, or the pollTimeout). The loop fetches nothing
-   * else until it has its reply (collectAttached), so the prefetch window holds. Its score is the
-   * time it was sent; the entries it delivers get the time they arrived (see collectAttached).
-   */
-  private attach(w: KeyWaiter, room: number): void {
-    const o = this.host.options;
-    const { keys } = this.keys();
-    const queues = [...this.queues];
-    const score = nowSeconds();
-    const reply = w.conn
-      .celeriacFetch(3 + keys.length, this.host.key(o.unackedKey), this.host.key(o.unackedIndexKey), this.host.key(o.badEnvelopeKey), ...keys, room, score, queues.length, ...queues)
-      .then(
-        (res) => res,
-        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
-      );
-    w.fetch = { score, max: room, queues, reply, cut: false };
-    this.attached = w;
-  }
-
-  /**
-   * The reply of the attached FETCH: its BLMOVE is ended first if it still blocks (CLIENT UNBLOCK:
-   * it returns as a timeout and the FETCH runs). What it popped is handed over (within the
-   * capacity left: the rest goes back at once), re-scored in `unacked_index` with the time it
-   * arrived, or given back at once when the consumer is cancelled or the reply was lost.
-   */
-  private async collectAttached(): Promise<void> {
-    const w = this.attached;
-    const f = w?.fetch;
-    if (!w || !f) return;
-    let res: (string | number)[] | Error | undefined;
-    if (!w.pending) {
-      // its BLMOVE has returned (the usual wake): the FETCH's reply is next on that connection
-      res = await f.reply;
-    } else {
-      const replied = f.reply.then((r) => (res = r));
-      while (res === undefined) {
-        if (w.pending !== null && w.id !== null) this.host.cmd.client("UNBLOCK", w.id, "TIMEOUT").catch(() => undefined);
-        await Promise.race([replied, delay(20)]);
-      }
-    }
-    w.fetch = null;
-    this.attached = null;
-    if (res instanceof Error) {
-      this.orphanedFetches.push({ score: f.score, held: new Set() });
-      if (this.cancelled) await this.restoreOrphans().catch(() => undefined);
-      else if (this.host.connected) this.report(new Error(`redis consume error: ${res.message}`), null);
-      return;
-    }
-    const allowed = this.cancelled ? 0 : this.room();
-    const delivered: RedisDelivery[] = [];
-    const held = this.deliver(res, f.queues, allowed, delivered);
-    this.foundEmpty = res.length / 3 < f.max && !f.cut;
-    if (delivered.length > 0) setImmediate(() => this.rescore(delivered, nowSeconds()));
-    // beyond the capacity left, a cut connection, or cancelled: what was not handed over goes back now
-    if (res.length / 3 > held.size || f.cut) {
-      this.orphanedFetches.push({ score: f.score, held });
-      if (this.cancelled) await this.restoreOrphans().catch(() => undefined);
-    }
   }
 
   /** Close every BLMOVE connection (an outstanding BLMOVE moves nothing out of its list, so nothing is lost). */

@@ -28,8 +28,9 @@ import { resolveOptions, type RedisTransportOptions, type ResolvedRedisTransport
 import { connectRedisClient, followRedisClient, newRedisClient } from "../../connectivity/redis";
 import { isSentinelUrl, sentinelRedisOptions } from "../../connectivity/sentinel";
 import { ConnectionStateEmitter, type ConnectionStateListener } from "../../connectivity/state";
-import { ACK_BATCH, UNPIPELINED_COMMANDS, defineTransportScripts, type ScriptedRedis } from "./scripts";
+import { ACK_BATCH, TRACK_BATCH, UNPIPELINED_COMMANDS, defineTransportScripts, type ScriptedRedis } from "./scripts";
 import { TickBatch } from "../tick-batch";
+import { restoreDeadHeld, restoreHeld, sendTracks, type HeldEntry } from "./held";
 
 export type { RedisTransportOptions } from "./options";
 export { RedisDelivery, RedisConsumer } from "./consumer";
@@ -86,6 +87,12 @@ export class RedisTransport implements Transport, ConsumerHost {
     ACK_BATCH,
     true,
   );
+
+  /**
+   * Tracks of the messages wakes popped into held lists, gathered like the acks (and sent before
+   * them, on the same connection): one script call per turn.
+   */
+  private readonly tracks = new TickBatch<HeldEntry>((items) => sendTracks(this, this.ackVia ?? this.cmd, items), TRACK_BATCH, true);
 
   /**
    * The LPUSHes of single publishes: those of one turn go out in one pipeline, and one that follows
@@ -170,10 +177,16 @@ export class RedisTransport implements Transport, ConsumerHost {
     return this.acks.add(deliveryTag);
   }
 
-  /** Send the acks gathered in this turn of the event loop now, on `via` if given (in the same write as a BLMOVE). */
+  /** Record a message a wake popped into a held list in `unacked`, with the other tracks of this turn (ConsumerHost). */
+  track(entry: HeldEntry): Promise<void> {
+    return this.tracks.add(entry);
+  }
+
+  /** Send the tracks and acks gathered in this turn of the event loop now, on `via` if given (in the same write as a BLMOVE). */
   flushAcks(via?: ScriptedRedis): void {
     this.ackVia = via ?? null;
     try {
+      this.tracks.flush();
       this.acks.flush();
     } finally {
       this.ackVia = null;
@@ -353,8 +366,9 @@ export class RedisTransport implements Transport, ConsumerHost {
    * than visibilityTimeout is put back with RPUSH (front of the queue) to the queues its stored
    * exchange/routing key resolve to (priority bucket kept, as current kombu does), with
    * headers.redelivered and properties.delivery_info.redelivered set. Entries that cannot be read
-   * or routed are moved to the bad-envelope list. Returns how many were restored (0 when another
-   * process holds the mutex).
+   * or routed are moved to the bad-envelope list. Then the held lists of consumers silent for the
+   * visibility timeout are put back the same way (held.ts). Returns how many were restored (0 when
+   * another process holds the mutex).
    */
   async restoreVisible(onError?: (err: Error, raw: string | null) => void): Promise<number> {
     const o = this.options;
@@ -384,6 +398,7 @@ export class RedisTransport implements Transport, ConsumerHost {
         }
         if (tags.length < page) break;
       }
+      restored += await restoreDeadHeld(this, report);
     } finally {
       await cmd.celeriacUnlock(mutex, token).catch(() => undefined);
     }
@@ -401,6 +416,11 @@ export class RedisTransport implements Transport, ConsumerHost {
       if (!held.has(tag) && (await this.restoreTag(tag, score, onError)) === 1) restored++;
     }
     return restored;
+  }
+
+  /** Put back what the held list `list` holds but for what `keep` claims (ConsumerHost; see held.ts). */
+  restoreHeld(list: string, keep: (raw: string) => boolean, onError: (err: Error, raw: string | null) => void): Promise<number> {
+    return restoreHeld(this, list, keep, false, onError);
   }
 
   /** 1 restored, 0 gone, -1 skipped (changed meanwhile). */

@@ -44,6 +44,11 @@ export interface RedisTransportOptions extends SentinelTransportOptions {
    * unchanged, so nothing is lost (kombu would crash-loop on them). Default "celeriac.bad-envelopes".
    */
   badEnvelopeKey?: string;
+  /**
+   * Sorted set of the consumers' held lists (`<heldKey>.<consumer id>`: where a wake pops the
+   * message that ends it, until it is recorded in `unacked`). Default "celeriac.held".
+   */
+  heldKey?: string;
   /** Errors that belong to no consumer (bad fanout message, restore problems). Default: console.warn. */
   onError?: (error: Error, raw: string | Buffer | null) => void;
   /** Extra ioredis options (TLS, password, timeouts, ...). */
@@ -68,6 +73,7 @@ export interface ResolvedRedisTransportOptions {
   unackedMutexExpire: number;
   fetchBatchSize: number;
   badEnvelopeKey: string;
+  heldKey: string;
   onError: (error: Error, raw: string | Buffer | null) => void;
   redisOptions: RedisOptions;
 }
@@ -121,6 +127,7 @@ export function resolveOptions(url: string, o: RedisTransportOptions = {}): Reso
     unackedMutexExpire: o.unackedMutexExpire ?? 300,
     fetchBatchSize: Math.max(1, Math.floor(o.fetchBatchSize ?? 100)),
     badEnvelopeKey: o.badEnvelopeKey ?? DEFAULT_BAD_ENVELOPE_KEY,
+    heldKey: o.heldKey ?? "celeriac.held",
     onError: o.onError ?? defaultOnError,
     redisOptions: o.redisOptions ?? {},
   };

@@ -225,6 +225,55 @@ redis.call('LPUSH', KEYS[3], ARGV[2])
 return 1
 `;
 
+/**
+ * track what wakes popped into a consumer's held list (see consumer.ts, "the wake pops"): per
+ * entry, LREM it from the held list, and in mode 't' record it in unacked_index (score ARGV[1]) +
+ * unacked (its value), as FETCH does; mode 'd' (acked before its track went out) only removes it.
+ * A tracked entry already in unacked counts as tracked (the call was resent after a lost reply).
+ *   KEYS: held list, unacked, unacked_index
+ *   ARGV: now, then mode ('t' | 'd'), envelope, tag, unacked value per entry
+ *   → per entry 1, or 0 when it was in neither place (restored from the held list meanwhile)
+ */
+export const TRACK_LUA = `
+local out = {}
+local index, values = {}, {}
+for i = 2, #ARGV, 4 do
+  local mode, tag = ARGV[i], ARGV[i + 2]
+  local n = redis.call('LREM', KEYS[1], 1, ARGV[i + 1])
+  if mode == 't' then
+    if n == 1 then
+      index[#index + 1] = ARGV[1]
+      index[#index + 1] = tag
+      values[#values + 1] = tag
+      values[#values + 1] = ARGV[i + 3]
+    elseif redis.call('HEXISTS', KEYS[2], tag) == 1 then
+      n = 1
+    end
+  end
+  out[#out + 1] = n
+end
+if #index > 0 then
+  redis.call('ZADD', KEYS[3], unpack(index))
+  redis.call('HSET', KEYS[2], unpack(values))
+end
+return out
+`;
+
+/** Most entries one track call carries (4 arguments each; Lua's unpack is bounded by 8000). */
+export const TRACK_BATCH = 500;
+
+/**
+ * move one entry out of a held list: if LREM removes ARGV[1] from KEYS[1], push ARGV[2] to every
+ * KEYS[2..] (ARGV[3] 'R': RPUSH, the front of a queue; 'L': LPUSH). → 1 moved, 0 not there.
+ */
+export const HELD_MOVE_LUA = `
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+for i = 2, #KEYS do
+  if ARGV[3] == 'L' then redis.call('LPUSH', KEYS[i], ARGV[2]) else redis.call('RPUSH', KEYS[i], ARGV[2]) end
+end
+return 1
+`;
+
 /** release the restore mutex only if we still own it (redis-py Lock.release). */
 export const UNLOCK_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -232,7 +281,7 @@ return 0
 `;
 
 /** Commands sent at once, not auto-pipelined (see RedisTransport.cmd). */
-export const UNPIPELINED_COMMANDS = ["celeriacFetch", "celeriacAck", "lpush"] as const;
+export const UNPIPELINED_COMMANDS = ["celeriacFetch", "celeriacAck", "celeriacTrack", "lpush"] as const;
 
 /** The transport's commands, registered with ioredis `defineCommand` (EVALSHA, NOSCRIPT-safe). */
 export interface TransportScripts {
@@ -242,6 +291,8 @@ export interface TransportScripts {
   celeriacRestore(numKeys: number, ...args: string[]): Promise<number>;
   celeriacBad(...args: string[]): Promise<number>;
   celeriacUnlock(...args: string[]): Promise<number>;
+  celeriacTrack(held: string, unacked: string, unackedIndex: string, ...args: string[]): Promise<number[]>;
+  celeriacHeldMove(numKeys: number, ...args: string[]): Promise<number>;
 }
 
 export type ScriptedRedis = Redis & TransportScripts;
@@ -253,5 +304,7 @@ export function defineTransportScripts(redis: Redis): ScriptedRedis {
   redis.defineCommand("celeriacRestore", { lua: RESTORE_LUA });
   redis.defineCommand("celeriacBad", { lua: BAD_LUA, numberOfKeys: 3 });
   redis.defineCommand("celeriacUnlock", { lua: UNLOCK_LUA, numberOfKeys: 1 });
+  redis.defineCommand("celeriacTrack", { lua: TRACK_LUA, numberOfKeys: 3 });
+  redis.defineCommand("celeriacHeldMove", { lua: HELD_MOVE_LUA });
   return redis as ScriptedRedis;
 }

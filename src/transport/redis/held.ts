@@ -1,0 +1,165 @@
+/**
+ * The held lists of the Redis transport. A consumer's wake pops the message that ends it straight
+ * into the consumer's own held list (BLMOVE queue → held list: one command, the message in hand
+ * with its reply), and a track call then records it in `unacked` as a FETCH would, with the
+ * turn's acks. So a message is always in its queue, a held list or `unacked`. Held lists are
+ * registered in a sorted set (`heldKey`, score: when their consumer last said it was alive);
+ * those of a consumer silent for the visibility timeout are put back by restore_visible.
+ */
+import { BadEnvelopeError, decodeEnvelope, redeliveredEnvelope } from "./envelope";
+import { queueForPriority } from "./keys";
+import type { ResolvedRedisTransportOptions } from "./options";
+import type { ScriptedRedis } from "./scripts";
+
+/**
+ * A message a consumer's wake popped into its held list (BLMOVE queue → held list), from its
+ * delivery until the track call has recorded it in `unacked` (or dropped it: acked before the
+ * track went out). See consumer.ts, "the wake pops".
+ */
+export class HeldEntry {
+  private dropped = false;
+  private sent = false;
+  private answered: Promise<void> | null = null;
+
+  constructor(
+    /** The consumer's held list (full key). */
+    readonly list: string,
+    /** The envelope text as popped. */
+    readonly raw: string,
+    readonly tag: string,
+    /** What `unacked` holds for it: `[envelope, exchange, routing key]`. */
+    readonly value: string,
+  ) {}
+
+  /** Start the track (once): `track` sends it with the turn's others, and settles when answered. */
+  start(track: (entry: HeldEntry) => Promise<void>): void {
+    this.answered ??= track(this);
+  }
+
+  /** The track's answer. */
+  get done(): Promise<void> {
+    return this.answered ?? Promise.resolve();
+  }
+
+  /** Called as the track goes out: 't' records the entry in `unacked`, 'd' only removes it from the held list. */
+  take(): "t" | "d" {
+    this.sent = true;
+    return this.dropped ? "d" : "t";
+  }
+
+  /**
+   * Ack: before the track went out it becomes a drop (one LREM, nothing recorded); after it,
+   * `ackTracked` runs once the track has answered (an ack must not reach Redis before the entry
+   * is in `unacked`, and the two may travel on different connections).
+   */
+  ack(ackTracked: () => Promise<void>): Promise<void> {
+    if (!this.sent) {
+      this.dropped = true;
+      return this.done;
+    }
+    return this.done.then(ackTracked);
+  }
+}
+
+/** What the held-list functions need from the transport. */
+export interface HeldHost {
+  readonly options: ResolvedRedisTransportOptions;
+  readonly cmd: ScriptedRedis;
+  key(name: string): string;
+  /** Queues a stored exchange/routing key resolves to (kombu `_lookup`). */
+  lookup(exchange: string, routingKey: string): Promise<string[]>;
+}
+
+/** Seconds since the epoch, as the unacked index scores them. */
+export function nowSeconds(): string {
+  return ((performance.timeOrigin + performance.now()) / 1000).toFixed(7);
+}
+
+/**
+ * Send one batch of tracks on `via` (again on the command connection if that fails: the script
+ * is safe to run twice). An entry to record that was in neither the held list nor `unacked` had
+ * been restored meanwhile (its consumer taken for dead): reported, as it may run twice.
+ */
+export async function sendTracks(host: HeldHost, via: ScriptedRedis, items: HeldEntry[]): Promise<void> {
+  const o = host.options;
+  const byList = new Map<string, HeldEntry[]>();
+  for (const e of items) {
+    const entries = byList.get(e.list);
+    if (entries) entries.push(e);
+    else byList.set(e.list, [e]);
+  }
+  const now = nowSeconds();
+  for (const [list, entries] of byList) {
+    const args = [now];
+    const modes = entries.map((e) => {
+      const mode = e.take();
+      args.push(mode, e.raw, e.tag, e.value);
+      return mode;
+    });
+    const call = (conn: ScriptedRedis): Promise<number[]> => conn.celeriacTrack(list, host.key(o.unackedKey), host.key(o.unackedIndexKey), ...args);
+    let res: number[];
+    try {
+      res = await call(via);
+    } catch (err) {
+      if (via === host.cmd) throw err;
+      res = await call(host.cmd);
+    }
+    entries.forEach((e, i) => {
+      if (modes[i] === "t" && Number(res[i]) !== 1) {
+        o.onError(new Error(`message ${e.tag} had left its held list before it was recorded as unacked (restored meanwhile: it may run twice)`), null);
+      }
+    });
+  }
+}
+
+/**
+ * Put back what a held list holds, but for what `keep` claims: each entry to the front of the
+ * queues its exchange/routing key resolve to (its priority bucket kept), with the redelivered
+ * flags when `redelivered`; an entry that cannot be read or routed to the bad-envelope list.
+ * Returns how many were put back.
+ */
+export async function restoreHeld(
+  host: HeldHost,
+  list: string,
+  keep: (raw: string) => boolean,
+  redelivered: boolean,
+  report: (err: Error, raw: string | null) => void,
+): Promise<number> {
+  const o = host.options;
+  let restored = 0;
+  for (const raw of await host.cmd.lrange(list, 0, 999)) {
+    if (keep(raw)) continue;
+    let dests: string[];
+    let text: string;
+    try {
+      const d = decodeEnvelope(raw);
+      const queues = await host.lookup(d.exchange, d.routingKey);
+      if (queues.length === 0) throw new BadEnvelopeError(`held message ${d.deliveryTag} routes nowhere (exchange '${d.exchange}', routing key '${d.routingKey}')`, raw);
+      dests = queues.map((q) => host.key(queueForPriority(q, d.message.properties.priority, o.prioritySteps, o.sep)));
+      text = redelivered ? redeliveredEnvelope(raw) : raw;
+    } catch (err) {
+      if ((await host.cmd.celeriacHeldMove(2, list, host.key(o.badEnvelopeKey), raw, raw, "L")) === 1) {
+        report(new BadEnvelopeError(`${(err as Error).message}; moved to list ${o.badEnvelopeKey}`, raw), raw);
+      }
+      continue;
+    }
+    restored += Number(await host.cmd.celeriacHeldMove(1 + dests.length, list, ...dests, raw, text, "R"));
+  }
+  return restored;
+}
+
+/**
+ * The held lists of consumers not heard from for the visibility timeout (the registry's score is
+ * when each last said it was alive) go back to their queues, redelivered, as restore_visible does
+ * for `unacked`; an emptied list leaves the registry.
+ */
+export async function restoreDeadHeld(host: HeldHost, report: (err: Error, raw: string | null) => void): Promise<number> {
+  const registry = host.key(host.options.heldKey);
+  const ceil = (Date.now() / 1000 - host.options.visibilityTimeout).toFixed(3);
+  let restored = 0;
+  for (const list of await host.cmd.zrangebyscore(registry, "-inf", ceil, "LIMIT", 0, 100)) {
+    restored += await restoreHeld(host, list, () => false, true, report);
+    if ((await host.cmd.llen(list)) === 0) await host.cmd.zrem(registry, list);
+  }
+  return restored;
+}
