@@ -467,6 +467,27 @@ describe("no message loss while the consumer waits (the wake pops into a held li
     }
   });
 
+  test("the track script is safe to run twice (a resend after a lost reply): the tracked entry counts as recorded, and nothing is recorded for a drop", async () => {
+    const t = transport();
+    const q = unique();
+    const list = `celeriac.held.${unique()}`;
+    const [kept, dropped] = [encodeEnvelope(rawMessage("kept"), "", q), encodeEnvelope(rawMessage("dropped"), "", q)];
+    await raw.lpush(list, kept.text, dropped.text);
+    const value = unackedValue(kept.text, "", q);
+    const args = ["1700000000.0000000", "t", kept.text, kept.deliveryTag, value, "d", dropped.text, dropped.deliveryTag, ""];
+    try {
+      expect(await t.cmd.celeriacTrack(list, "unacked", "unacked_index", ...args)).toEqual([1, 1]);
+      expect(await t.cmd.celeriacTrack(list, "unacked", "unacked_index", ...args)).toEqual([1, 0]);
+      expect(await raw.llen(list)).toBe(0);
+      expect(await raw.hget("unacked", kept.deliveryTag)).toBe(value);
+      expect(await raw.zscore("unacked_index", kept.deliveryTag)).toBe("1700000000");
+      expect(await raw.hexists("unacked", dropped.deliveryTag)).toBe(0);
+    } finally {
+      await raw.hdel("unacked", kept.deliveryTag);
+      await raw.zrem("unacked_index", kept.deliveryTag);
+    }
+  });
+
   test("a popped message acked at once leaves no trace, and one requeued at once is back in its list: neither waits for nor outruns its track", async () => {
     const t = transport({ pollTimeout: 10 });
     const [q1, q2] = [unique(), unique()];

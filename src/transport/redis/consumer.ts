@@ -199,8 +199,8 @@ export class RedisConsumer implements Consumer {
   private foundEmpty = false;
   /** This consumer's held list (see held.ts). */
   private readonly heldList: string;
-  /** Envelopes popped and delivered whose track has not answered (a held-list restore keeps them). */
-  private readonly untracked = new Map<string, number>();
+  /** Entries popped and delivered whose track has not answered (a held-list restore keeps them); pruned as it runs. */
+  private readonly untracked = new Set<HeldEntry>();
   /** A popping connection closed: what the held list holds and no delivery claims goes back before the next pop. */
   private heldCut = false;
   /** Popped messages going back to their list (cancel waits for them). */
@@ -473,18 +473,16 @@ export class RedisConsumer implements Consumer {
     }
     let held: HeldEntry | null = null;
     if (heldList) {
-      held = new HeldEntry(heldList, raw, decoded.deliveryTag, unackedValue(raw, decoded.exchange, decoded.routingKey));
-      this.claim(raw);
-      held.start((e) => this.host.track(e));
-      held.done.then(
-        () => this.unclaim(raw),
-        (err: Error) => {
-          // still in the held list, maybe: it goes back before the next pop
-          this.unclaim(raw);
-          this.heldCut = true;
-          this.report(new Error(`redis consume error: message ${decoded.deliveryTag} could not be recorded as unacked: ${err.message}`), null);
-        },
-      );
+      const entry = (held = new HeldEntry(heldList, raw, decoded.deliveryTag, decoded.exchange, decoded.routingKey));
+      if (this.untracked.size >= 256) for (const e of this.untracked) if (e.settled) this.untracked.delete(e);
+      this.untracked.add(entry);
+      entry.start((e) => this.host.track(e));
+      entry.done.then(entry.finish, (err: Error) => {
+        // still in the held list, maybe: it goes back before the next pop
+        entry.finish();
+        this.heldCut = true;
+        this.report(new Error(`redis consume error: message ${entry.tag} could not be recorded as unacked: ${err.message}`), null);
+      });
     }
     const d = new RedisDelivery(this.host, decoded.message, queue, decoded.exchange, decoded.routingKey, decoded.redelivered, decoded.deliveryTag, raw, held);
     try {
@@ -493,16 +491,6 @@ export class RedisConsumer implements Consumer {
       this.report(new Error(`onDelivery threw for message ${d.deliveryTag} from queue ${queue}: ${(err as Error).message}`), null);
     }
     return d;
-  }
-
-  private claim(raw: string): void {
-    this.untracked.set(raw, (this.untracked.get(raw) ?? 0) + 1);
-  }
-
-  private unclaim(raw: string): void {
-    const n = this.untracked.get(raw) ?? 0;
-    if (n <= 1) this.untracked.delete(raw);
-    else this.untracked.set(raw, n - 1);
   }
 
   /** Move a tracked (or held) message the decoder refused from `unacked` (or the held list) to the bad-envelope list, and report it. */
@@ -685,7 +673,9 @@ export class RedisConsumer implements Consumer {
   private async restoreOwnHeld(): Promise<void> {
     this.heldCut = false;
     try {
-      await this.host.restoreHeld(this.heldList, (raw) => this.untracked.has(raw), (err, raw) => this.report(err, raw));
+      const kept = new Set<string>();
+      for (const e of this.untracked) if (!e.settled) kept.add(e.raw);
+      await this.host.restoreHeld(this.heldList, (raw) => kept.has(raw), (err, raw) => this.report(err, raw));
     } catch (err) {
       this.heldCut = true;
       throw err;

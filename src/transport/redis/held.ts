@@ -6,7 +6,7 @@
  * registered in a sorted set (`heldKey`, score: when their consumer last said it was alive);
  * those of a consumer silent for the visibility timeout are put back by restore_visible.
  */
-import { BadEnvelopeError, decodeEnvelope, redeliveredEnvelope } from "./envelope";
+import { BadEnvelopeError, decodeEnvelope, redeliveredEnvelope, unackedValue } from "./envelope";
 import { queueForPriority } from "./keys";
 import type { ResolvedRedisTransportOptions } from "./options";
 import type { ScriptedRedis } from "./scripts";
@@ -20,6 +20,8 @@ export class HeldEntry {
   private dropped = false;
   private sent = false;
   private answered: Promise<void> | null = null;
+  /** The track has answered (or failed): a held-list restore no longer keeps the entry for it. */
+  settled = false;
 
   constructor(
     /** The consumer's held list (full key). */
@@ -27,14 +29,24 @@ export class HeldEntry {
     /** The envelope text as popped. */
     readonly raw: string,
     readonly tag: string,
-    /** What `unacked` holds for it: `[envelope, exchange, routing key]`. */
-    readonly value: string,
+    private readonly exchange: string,
+    private readonly routingKey: string,
   ) {}
+
+  /** What `unacked` holds for it: `[envelope, exchange, routing key]` (built only when it is recorded). */
+  get value(): string {
+    return unackedValue(this.raw, this.exchange, this.routingKey);
+  }
 
   /** Start the track (once): `track` sends it with the turn's others, and settles when answered. */
   start(track: (entry: HeldEntry) => Promise<void>): void {
     this.answered ??= track(this);
   }
+
+  /** Mark the track answered (or failed). */
+  readonly finish = (): void => {
+    this.settled = true;
+  };
 
   /** The track's answer. */
   get done(): Promise<void> {
@@ -93,7 +105,7 @@ export async function sendTracks(host: HeldHost, via: ScriptedRedis, items: Held
     const args = [now];
     const modes = entries.map((e) => {
       const mode = e.take();
-      args.push(mode, e.raw, e.tag, e.value);
+      args.push(mode, e.raw, e.tag, mode === "t" ? e.value : "");
       return mode;
     });
     const call = (conn: ScriptedRedis): Promise<number[]> => conn.celeriacTrack(list, host.key(o.unackedKey), host.key(o.unackedIndexKey), ...args);
