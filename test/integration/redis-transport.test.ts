@@ -467,6 +467,31 @@ describe("no message loss while the consumer waits (the wake pops into a held li
     }
   });
 
+  test("a message a pop brings when the room is gone goes back to the front of its list, and is delivered once there is room again", async () => {
+    const t = transport({ pollTimeout: 10 });
+    const q = unique();
+    let full = false;
+    const got: Delivery[] = [];
+    const consumer = await t.consume({ queues: [q], hasCapacity: () => !full, capacity: () => (full ? 0 : 4), onDelivery: (d) => got.push(d) });
+    try {
+      await waitFor(async () => (await blockedClients()).length === 4, 5000, "consumer blocked");
+      full = true; // the room shrinks while the pop waits (a pool giving up slots, say)
+      const [older, newer] = [encodeEnvelope(rawMessage("older"), "", q), encodeEnvelope(rawMessage("newer"), "", q)];
+      await raw.lpush(q, older.text, newer.text);
+      await sleep(200);
+      expect(got).toHaveLength(0);
+      expect(await raw.lrange(q, 0, -1)).toEqual([newer.text, older.text]); // order kept: the oldest is served first
+      for (const list of await raw.zrange("celeriac.held", 0, -1)) expect(await raw.llen(list)).toBe(0);
+      full = false;
+      consumer.poke();
+      await waitFor(() => got.length === 2, 5000, "both delivered once there is room");
+      expect(got.map((d) => d.deliveryTag)).toEqual([older.deliveryTag, newer.deliveryTag]);
+      for (const d of got) await d.ack();
+    } finally {
+      await consumer.cancel();
+    }
+  });
+
   test("the track script is safe to run twice (a resend after a lost reply): the tracked entry counts as recorded, and nothing is recorded for a drop", async () => {
     const t = transport();
     const q = unique();
