@@ -211,6 +211,7 @@ export class RedisTransport implements Transport, ConsumerHost {
   async close(): Promise<void> {
     if (this.closed) return;
     await Promise.all([...this.consumers].map((c) => c.cancel()));
+    this.tracks.flush(); // before the acks: an ack after its track waits for it
     this.acks.flush();
     this.pushes.flush();
     this.closed = true;
