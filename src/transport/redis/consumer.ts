@@ -255,6 +255,7 @@ export class RedisConsumer implements Consumer {
     await this.endPop();
     await Promise.all(this.givingBack);
     if (this.heldCut) await this.restoreOwnHeld().catch((err: Error) => this.report(new Error(`redis consume error: ${err.message}`), null));
+    await this.unregister().catch(() => undefined);
     this.closeWaiters();
     this.host.consumerClosed(this);
   }
@@ -300,8 +301,9 @@ export class RedisConsumer implements Consumer {
   private async restore(): Promise<void> {
     if (this.cancelled) return;
     try {
-      // alive: this consumer's held list is not put back by others' restore passes
-      await this.host.cmd.zadd(this.host.key(this.host.options.heldKey), (Date.now() / 1000).toFixed(3), this.heldList);
+      // alive: this consumer's held list is not put back before this deadline (its own visibility timeout from now)
+      const deadline = Date.now() / 1000 + this.host.options.visibilityTimeout;
+      await this.host.cmd.zadd(this.host.key(this.host.options.heldKey), deadline.toFixed(3), this.heldList);
       await this.host.restoreVisible((err, raw) => this.report(err, raw));
     } catch (err) {
       this.report(new Error(`restore of unacked messages failed: ${(err as Error).message}`), null);
@@ -667,6 +669,12 @@ export class RedisConsumer implements Consumer {
       if (w.id !== null) this.host.cmd.client("UNBLOCK", w.id, "TIMEOUT").catch(() => undefined);
       await Promise.race([w.pending, delay(20)]);
     }
+  }
+
+  /** Leave the registry of held lists when nothing is held any more (else the list is put back after its deadline). */
+  private async unregister(): Promise<void> {
+    for (const e of this.untracked) if (!e.settled) return;
+    if ((await this.host.cmd.llen(this.heldList)) === 0) await this.host.cmd.zrem(this.host.key(this.host.options.heldKey), this.heldList);
   }
 
   /** Put back what the held list holds and no delivery claims (a pop whose reply was lost with its connection). */

@@ -3,8 +3,8 @@
  * into the consumer's own held list (BLMOVE queue → held list: one command, the message in hand
  * with its reply), and a track call then records it in `unacked` as a FETCH would, with the
  * turn's acks. So a message is always in its queue, a held list or `unacked`. Held lists are
- * registered in a sorted set (`heldKey`, score: when their consumer last said it was alive);
- * those of a consumer silent for the visibility timeout are put back by restore_visible.
+ * registered in a sorted set (`heldKey`, score: a deadline, when their consumer last said it was
+ * alive plus its visibility timeout); those past it are put back after restore_visible.
  */
 import { BadEnvelopeError, decodeEnvelope, redeliveredEnvelope, unackedValue } from "./envelope";
 import { queueForPriority } from "./keys";
@@ -161,13 +161,14 @@ export async function restoreHeld(
 }
 
 /**
- * The held lists of consumers not heard from for the visibility timeout (the registry's score is
- * when each last said it was alive) go back to their queues, redelivered, as restore_visible does
- * for `unacked`; an emptied list leaves the registry.
+ * The held lists whose consumer let its deadline pass (the registry's score: when it last said it
+ * was alive, plus its own visibility timeout) go back to their queues, redelivered, as
+ * restore_visible does for `unacked`; an emptied list leaves the registry. Each move is guarded by
+ * its LREM, so concurrent passes never move a message twice.
  */
 export async function restoreDeadHeld(host: HeldHost, report: (err: Error, raw: string | null) => void): Promise<number> {
   const registry = host.key(host.options.heldKey);
-  const ceil = (Date.now() / 1000 - host.options.visibilityTimeout).toFixed(3);
+  const ceil = (Date.now() / 1000).toFixed(3);
   let restored = 0;
   for (const list of await host.cmd.zrangebyscore(registry, "-inf", ceil, "LIMIT", 0, 100)) {
     restored += await restoreHeld(host, list, () => false, true, report);

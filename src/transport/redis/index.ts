@@ -367,8 +367,8 @@ export class RedisTransport implements Transport, ConsumerHost {
    * than visibilityTimeout is put back with RPUSH (front of the queue) to the queues its stored
    * exchange/routing key resolve to (priority bucket kept, as current kombu does), with
    * headers.redelivered and properties.delivery_info.redelivered set. Entries that cannot be read
-   * or routed are moved to the bad-envelope list. Then the held lists of consumers silent for the
-   * visibility timeout are put back the same way (held.ts). Returns how many were restored (0 when
+   * or routed are moved to the bad-envelope list. Then, with the mutex released, the held lists of
+   * consumers past their deadline are put back the same way (held.ts). Returns how many were restored (0 when
    * another process holds the mutex).
    */
   async restoreVisible(onError?: (err: Error, raw: string | null) => void): Promise<number> {
@@ -399,11 +399,11 @@ export class RedisTransport implements Transport, ConsumerHost {
         }
         if (tags.length < page) break;
       }
-      restored += await restoreDeadHeld(this, report);
     } finally {
       await cmd.celeriacUnlock(mutex, token).catch(() => undefined);
     }
-    return restored;
+    // outside the mutex: each move is guarded by its own LREM
+    return restored + (await restoreDeadHeld(this, report));
   }
 
   /**

@@ -46,7 +46,8 @@ export interface RedisTransportOptions extends SentinelTransportOptions {
   badEnvelopeKey?: string;
   /**
    * Sorted set of the consumers' held lists (`<heldKey>.<consumer id>`: where a wake pops the
-   * message that ends it, until it is recorded in `unacked`). Default "celeriac.held".
+   * message that ends it, until it is recorded in `unacked`), scored with a deadline (when the
+   * consumer last said it was alive plus its visibility timeout). Default "celeriac.held".
    */
   heldKey?: string;
   /** Errors that belong to no consumer (bad fanout message, restore problems). Default: console.warn. */
