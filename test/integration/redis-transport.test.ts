@@ -543,7 +543,7 @@ describe("no message loss while the consumer waits (the wake pops into a held li
   test("a lone message costs no FETCH: the wake pops it; none after a fetch that found the queue empty, nor when capacity frees", async () => {
     const t = transport({ pollTimeout: 10 });
     const q = unique();
-    // FETCH calls on the command connection and on the blocking ones (a FETCH queued behind a BLMOVE)
+    // FETCH calls on the command connection and on the blocking ones (none is sent there now: the wake pops)
     let fetches = 0;
     const counted = <C extends { celeriacFetch: (...args: never[]) => unknown }>(conn: C): C => {
       const fetch = conn.celeriacFetch.bind(conn);
