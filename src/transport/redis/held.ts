@@ -88,40 +88,46 @@ export function nowSeconds(): string {
 }
 
 /**
- * Send one batch of tracks on `via` (again on the command connection if that fails: the script
- * is safe to run twice). An entry to record that was in neither the held list nor `unacked` had
- * been restored meanwhile (its consumer taken for dead): reported, as it may run twice.
+ * Send one batch of tracks on `via` (again on the command connection if that fails: both forms
+ * are safe to run twice). An entry acked before its track went out (a drop) is one plain `LREM`,
+ * far cheaper for Redis than a script call; the others go in one track script call per held list.
+ * An entry to record that was in neither the held list nor `unacked` had been restored meanwhile
+ * (its consumer taken for dead): reported, as it may run twice.
  */
 export async function sendTracks(host: HeldHost, via: ScriptedRedis, items: HeldEntry[]): Promise<void> {
   const o = host.options;
   const byList = new Map<string, HeldEntry[]>();
+  const drops: HeldEntry[] = [];
   for (const e of items) {
+    if (e.take() === "d") {
+      drops.push(e);
+      continue;
+    }
     const entries = byList.get(e.list);
     if (entries) entries.push(e);
     else byList.set(e.list, [e]);
   }
+  const onceMore = async <R>(call: (conn: ScriptedRedis) => Promise<R>): Promise<R> => {
+    try {
+      return await call(via);
+    } catch (err) {
+      if (via === host.cmd) throw err;
+      return call(host.cmd);
+    }
+  };
+  const dropped = drops.length === 0 ? null : Promise.all(drops.map((e) => onceMore((conn) => conn.lrem(e.list, 1, e.raw))));
   const now = nowSeconds();
   for (const [list, entries] of byList) {
     const args = [now];
-    const modes = entries.map((e) => {
-      const mode = e.take();
-      args.push(mode, e.raw, e.tag, mode === "t" ? e.value : "");
-      return mode;
-    });
-    const call = (conn: ScriptedRedis): Promise<number[]> => conn.celeriacTrack(list, host.key(o.unackedKey), host.key(o.unackedIndexKey), ...args);
-    let res: number[];
-    try {
-      res = await call(via);
-    } catch (err) {
-      if (via === host.cmd) throw err;
-      res = await call(host.cmd);
-    }
+    for (const e of entries) args.push("t", e.raw, e.tag, e.value);
+    const res = await onceMore((conn) => conn.celeriacTrack(list, host.key(o.unackedKey), host.key(o.unackedIndexKey), ...args));
     entries.forEach((e, i) => {
-      if (modes[i] === "t" && Number(res[i]) !== 1) {
+      if (Number(res[i]) !== 1) {
         o.onError(new Error(`message ${e.tag} had left its held list before it was recorded as unacked (restored meanwhile: it may run twice)`), null);
       }
     });
   }
+  await dropped;
 }
 
 /**

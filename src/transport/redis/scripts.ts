@@ -281,7 +281,7 @@ return 0
 `;
 
 /** Commands sent at once, not auto-pipelined (see RedisTransport.cmd). */
-export const UNPIPELINED_COMMANDS = ["celeriacFetch", "celeriacAck", "celeriacTrack", "lpush"] as const;
+export const UNPIPELINED_COMMANDS = ["celeriacFetch", "celeriacAck", "celeriacTrack", "lrem", "lpush"] as const;
 
 /** The transport's commands, registered with ioredis `defineCommand` (EVALSHA, NOSCRIPT-safe). */
 export interface TransportScripts {
