@@ -1,4 +1,6 @@
 /** RedisBackend against a real redis-server, checked against Celery's captured values. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type Redis from "ioredis";
 import { RedisBackend, chordMember, normalizeKeyPrefix } from "../../src/backend/redis";
 import { decodeResultMeta } from "../../src/protocol/result-meta";
@@ -98,6 +100,22 @@ describe("task meta (B1, B2, B4, B5)", () => {
     await b.store(id2, meta(id2, "STARTED"));
     await b.store(id2, meta(id2, "FAILURE"));
     expect((await b.get(id2))?.status).toBe("FAILURE");
+  });
+
+  test("a SUCCESS Celery stored signed (result_serializer auth) is never overwritten either", async () => {
+    // the value Python Celery 5.7 wrote for a signed SUCCESS: base64 of signer, signature, JSON joined by \x00\x01
+    const signed = (JSON.parse(readFileSync(join(__dirname, "../fixtures/vectors/auth/celery-5.7.json"), "utf8")) as { result_meta: string }).result_meta;
+    const id = unique("t");
+    const key = `celery-task-meta-${id}`;
+    await raw.set(key, signed);
+    await backend().store(id, meta(id, "FAILURE"));
+    expect(await raw.get(key)).toBe(signed);
+    // a signed value of another state is overwritten
+    const started = Buffer.from(Buffer.from(signed, "base64").toString("latin1").replace(/"status": ?"SUCCESS"/, '"status": "STARTED"'), "latin1").toString("base64");
+    expect(started).not.toBe(signed);
+    await raw.set(key, started);
+    await backend().store(id, meta(id, "FAILURE"));
+    expect(await raw.get(key)).not.toBe(started);
   });
 
   test("TTL follows resultExpires; null or 0 stores without TTL", async () => {

@@ -6,39 +6,44 @@ import type Redis from "ioredis";
  * before every write); then SETEX (or SET when ttl is 0) + PUBLISH on the key name, atomically.
  * A signed meta (result_serializer "auth": base64 of fields joined by \x00\x01, the JSON body
  * last) is unwrapped to read its status, unverified: it only decides whether to write.
- *   KEYS: meta keys; ARGV: ttl seconds (0 = no TTL), then one value per key → how many were written
+ *   KEYS: meta keys; ARGV: ttl seconds, an integer's text (0 = no TTL), then one value per key → how many were written
  */
 export const STORE_LUA = `
-local B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
-local function unbase64(s)
-  s = string.gsub(s, '[^%w%+/]', '')
-  local out, bits, n = {}, 0, 0
-  for i = 1, #s do
-    bits = bits * 64 + string.find(B64, string.sub(s, i, i), 1, true) - 1
-    n = n + 6
-    if n >= 8 then
-      n = n - 8
-      local byte = math.floor(bits / 2 ^ n)
-      bits = bits - byte * 2 ^ n
-      out[#out + 1] = string.char(byte)
+-- what reads a value already stored is made only when there is one (most stores find none)
+local function reader()
+  local B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+  local function unbase64(s)
+    s = string.gsub(s, '[^%w%+/]', '')
+    local out, bits, n = {}, 0, 0
+    for i = 1, #s do
+      bits = bits * 64 + string.find(B64, string.sub(s, i, i), 1, true) - 1
+      n = n + 6
+      if n >= 8 then
+        n = n - 8
+        local byte = math.floor(bits / 2 ^ n)
+        bits = bits - byte * 2 ^ n
+        out[#out + 1] = string.char(byte)
+      end
     end
+    return table.concat(out)
   end
-  return table.concat(out)
-end
-local function status_of(cur)
-  local ok, d = pcall(cjson.decode, cur)
-  if ok and type(d) == 'table' then return d['status'] end
-  local raw = unbase64(cur)
-  local last, at = nil, string.find(raw, '\\0\\1', 1, true)
-  while at do
-    last = at
-    at = string.find(raw, '\\0\\1', at + 2, true)
+  local function status_of(cur)
+    local ok, d = pcall(cjson.decode, cur)
+    if ok and type(d) == 'table' then return d['status'] end
+    local raw = unbase64(cur)
+    local last, at = nil, string.find(raw, '\\0\\1', 1, true)
+    while at do
+      last = at
+      at = string.find(raw, '\\0\\1', at + 2, true)
+    end
+    if not last then return nil end
+    ok, d = pcall(cjson.decode, string.sub(raw, last + 2))
+    if ok and type(d) == 'table' then return d['status'] end
+    return nil
   end
-  if not last then return nil end
-  ok, d = pcall(cjson.decode, string.sub(raw, last + 2))
-  if ok and type(d) == 'table' then return d['status'] end
-  return nil
+  return status_of
 end
+local status_of
 local ttl = tonumber(ARGV[1])
 local written = 0
 for i = 1, #KEYS do
@@ -46,11 +51,12 @@ for i = 1, #KEYS do
   local cur = redis.call('GET', key)
   local keep = false
   if cur then
+    status_of = status_of or reader()
     keep = status_of(cur) == 'SUCCESS'
   end
   if not keep then
     if ttl and ttl > 0 then
-      redis.call('SETEX', key, ttl, value)
+      redis.call('SETEX', key, ARGV[1], value) -- the text as given: no number formatting
     else
       redis.call('SET', key, value)
     end
