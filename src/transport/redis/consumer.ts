@@ -197,6 +197,8 @@ export class RedisConsumer implements Consumer {
   private popLeft: Promise<number> | null = null;
   /** Nothing waits: the last FETCH popped fewer than it asked for, or the last pop found nothing or left its key empty. */
   private foundEmpty = false;
+  /** Sends a held entry's track (HeldEntry). */
+  private readonly trackHeld = (entry: HeldEntry): Promise<void> => this.host.track(entry);
   /** This consumer's held list (see held.ts). */
   private readonly heldList: string;
   /** Entries popped and delivered whose track has not answered (a held-list restore keeps them); pruned as it runs. */
@@ -475,15 +477,18 @@ export class RedisConsumer implements Consumer {
     }
     let held: HeldEntry | null = null;
     if (heldList) {
-      const entry = (held = new HeldEntry(heldList, raw, decoded.deliveryTag, decoded.exchange, decoded.routingKey));
+      const entry = (held = new HeldEntry(heldList, raw, decoded.deliveryTag, decoded.exchange, decoded.routingKey, this.trackHeld));
       if (this.untracked.size >= 256) for (const e of this.untracked) if (e.settled) this.untracked.delete(e);
       this.untracked.add(entry);
-      entry.start((e) => this.host.track(e));
-      entry.done.then(entry.finish, (err: Error) => {
-        // still in the held list, maybe: it goes back before the next pop
-        entry.finish();
-        this.heldCut = true;
-        this.report(new Error(`redis consume error: message ${entry.tag} could not be recorded as unacked: ${err.message}`), null);
+      // after onDelivery's synchronous part: a lone task's result is written first
+      queueMicrotask(() => {
+        entry.start();
+        entry.done.then(entry.finish, (err: Error) => {
+          // still in the held list, maybe: it goes back before the next pop
+          entry.finish();
+          this.heldCut = true;
+          this.report(new Error(`redis consume error: message ${entry.tag} could not be recorded as unacked: ${err.message}`), null);
+        });
       });
     }
     const d = new RedisDelivery(this.host, decoded.message, queue, decoded.exchange, decoded.routingKey, decoded.redelivered, decoded.deliveryTag, raw, held);

@@ -19,7 +19,10 @@ import type { ScriptedRedis } from "./scripts";
 export class HeldEntry {
   private dropped = false;
   private sent = false;
+  private started = false;
   private answered: Promise<void> | null = null;
+  /** Settles `answered` when it was asked for before the track started. */
+  private settle: { resolve: () => void; reject: (err: unknown) => void } | null = null;
   /** The track has answered (or failed): a held-list restore no longer keeps the entry for it. */
   settled = false;
 
@@ -31,6 +34,8 @@ export class HeldEntry {
     readonly tag: string,
     private readonly exchange: string,
     private readonly routingKey: string,
+    /** Sends the track with the turn's others; settles when answered. */
+    private readonly track: (entry: HeldEntry) => Promise<void>,
   ) {}
 
   /** What `unacked` holds for it: `[envelope, exchange, routing key]` (built only when it is recorded). */
@@ -38,9 +43,18 @@ export class HeldEntry {
     return unackedValue(this.raw, this.exchange, this.routingKey);
   }
 
-  /** Start the track (once): `track` sends it with the turn's others, and settles when answered. */
-  start(track: (entry: HeldEntry) => Promise<void>): void {
-    this.answered ??= track(this);
+  /**
+   * Start the track (once). The consumer starts it after the delivery was handed over, so the
+   * result of a lone task is written before the track is even gathered; an ack, reject or release
+   * before that only waits for it.
+   */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const answer = this.track(this);
+    const settle = this.settle;
+    if (settle) answer.then(settle.resolve, settle.reject);
+    else this.answered = answer;
   }
 
   /** Mark the track answered (or failed). */
@@ -48,9 +62,9 @@ export class HeldEntry {
     this.settled = true;
   };
 
-  /** The track's answer. */
+  /** The track's answer (once started). */
   get done(): Promise<void> {
-    return this.answered ?? Promise.resolve();
+    return (this.answered ??= new Promise<void>((resolve, reject) => (this.settle = { resolve, reject })));
   }
 
   /** Called as the track goes out: 't' records the entry in `unacked`, 'd' only removes it from the held list. */
