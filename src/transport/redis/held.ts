@@ -101,47 +101,53 @@ export function nowSeconds(): string {
   return ((performance.timeOrigin + performance.now()) / 1000).toFixed(7);
 }
 
+/** `call` on `via`, and once more on the command connection if that fails (calls safe to run twice). */
+function viaOrCmd<R>(host: HeldHost, via: ScriptedRedis, call: (conn: ScriptedRedis) => Promise<R>): Promise<R> {
+  const first = call(via);
+  return via === host.cmd ? first : first.catch(() => call(host.cmd));
+}
+
 /**
  * Send one batch of tracks on `via` (again on the command connection if that fails: both forms
  * are safe to run twice). An entry acked before its track went out (a drop) is one plain `LREM`,
- * far cheaper for Redis than a script call; the others go in one track script call per held list.
- * An entry to record that was in neither the held list nor `unacked` had been restored meanwhile
- * (its consumer taken for dead): reported, as it may run twice.
+ * far cheaper for Redis than a script call; the others go in one track script call per held list
+ * (recordTracks). Kept small: it is on the path of every lone task, which a drain does not warm.
  */
-export async function sendTracks(host: HeldHost, via: ScriptedRedis, items: HeldEntry[]): Promise<void> {
+export function sendTracks(host: HeldHost, via: ScriptedRedis, items: HeldEntry[]): Promise<void> {
+  const answers: Promise<unknown>[] = [];
+  let tracked: HeldEntry[] | null = null;
+  for (const e of items) {
+    if (e.take() === "d") answers.push(viaOrCmd(host, via, (conn) => conn.lrem(e.list, 1, e.raw)));
+    else (tracked ??= []).push(e);
+  }
+  if (tracked) answers.push(recordTracks(host, via, tracked));
+  return Promise.all(answers).then(() => undefined);
+}
+
+/**
+ * Record entries in `unacked` (the track script, one call per held list, in turn). An entry that
+ * was in neither the held list nor `unacked` had been restored meanwhile (its consumer taken for
+ * dead): reported, as it may run twice.
+ */
+async function recordTracks(host: HeldHost, via: ScriptedRedis, items: HeldEntry[]): Promise<void> {
   const o = host.options;
   const byList = new Map<string, HeldEntry[]>();
-  const drops: HeldEntry[] = [];
   for (const e of items) {
-    if (e.take() === "d") {
-      drops.push(e);
-      continue;
-    }
     const entries = byList.get(e.list);
     if (entries) entries.push(e);
     else byList.set(e.list, [e]);
   }
-  const onceMore = async <R>(call: (conn: ScriptedRedis) => Promise<R>): Promise<R> => {
-    try {
-      return await call(via);
-    } catch (err) {
-      if (via === host.cmd) throw err;
-      return call(host.cmd);
-    }
-  };
-  const dropped = drops.length === 0 ? null : Promise.all(drops.map((e) => onceMore((conn) => conn.lrem(e.list, 1, e.raw))));
   const now = nowSeconds();
   for (const [list, entries] of byList) {
     const args = [now];
     for (const e of entries) args.push("t", e.raw, e.tag, e.value);
-    const res = await onceMore((conn) => conn.celeriacTrack(list, host.key(o.unackedKey), host.key(o.unackedIndexKey), ...args));
+    const res = await viaOrCmd(host, via, (conn) => conn.celeriacTrack(list, host.key(o.unackedKey), host.key(o.unackedIndexKey), ...args));
     entries.forEach((e, i) => {
       if (Number(res[i]) !== 1) {
         o.onError(new Error(`message ${e.tag} had left its held list before it was recorded as unacked (restored meanwhile: it may run twice)`), null);
       }
     });
   }
-  await dropped;
 }
 
 /**
