@@ -477,19 +477,9 @@ export class RedisConsumer implements Consumer {
     }
     let held: HeldEntry | null = null;
     if (heldList) {
-      const entry = (held = new HeldEntry(heldList, raw, decoded.deliveryTag, decoded.exchange, decoded.routingKey, this.trackHeld));
+      held = new HeldEntry(heldList, raw, decoded.deliveryTag, decoded.exchange, decoded.routingKey, this.trackHeld);
       if (this.untracked.size >= 256) for (const e of this.untracked) if (e.settled) this.untracked.delete(e);
-      this.untracked.add(entry);
-      // after onDelivery's synchronous part: a lone task's result is written first
-      queueMicrotask(() => {
-        entry.start();
-        entry.done.then(entry.finish, (err: Error) => {
-          // still in the held list, maybe: it goes back before the next pop
-          entry.finish();
-          this.heldCut = true;
-          this.report(new Error(`redis consume error: message ${entry.tag} could not be recorded as unacked: ${err.message}`), null);
-        });
-      });
+      this.untracked.add(held);
     }
     const d = new RedisDelivery(this.host, decoded.message, queue, decoded.exchange, decoded.routingKey, decoded.redelivered, decoded.deliveryTag, raw, held);
     try {
@@ -497,7 +487,19 @@ export class RedisConsumer implements Consumer {
     } catch (err) {
       this.report(new Error(`onDelivery threw for message ${d.deliveryTag} from queue ${queue}: ${(err as Error).message}`), null);
     }
+    // after onDelivery's synchronous part: a lone task's result is written before its track is gathered
+    if (held) this.startTrack(held);
     return d;
+  }
+
+  /** Gather a popped entry's track; a failed one leaves the entry in the held list, put back before the next pop. */
+  private startTrack(entry: HeldEntry): void {
+    entry.start();
+    entry.done.then(entry.finish, (err: Error) => {
+      entry.finish();
+      this.heldCut = true;
+      this.report(new Error(`redis consume error: message ${entry.tag} could not be recorded as unacked: ${err.message}`), null);
+    });
   }
 
   /** Move a tracked (or held) message the decoder refused from `unacked` (or the held list) to the bad-envelope list, and report it. */
