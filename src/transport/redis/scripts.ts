@@ -228,7 +228,8 @@ return 1
 /**
  * track what wakes popped into a consumer's held list (see consumer.ts, "the wake pops"): per
  * entry, LREM it from the held list, and in mode 't' record it in unacked_index (score ARGV[1]) +
- * unacked (its value), as FETCH does; mode 'd' (acked before its track went out) only removes it.
+ * unacked (its value), as FETCH does; mode 'd' (acked before its track went out) only removes it
+ * (the transport itself sends those as plain LREMs, cheaper for Redis: held.ts sendTracks).
  * A tracked entry already in unacked counts as tracked (the call was resent after a lost reply).
  *   KEYS: held list, unacked, unacked_index
  *   ARGV: now, then mode ('t' | 'd'), envelope, tag, unacked value per entry
