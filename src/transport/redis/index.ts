@@ -368,8 +368,8 @@ export class RedisTransport implements Transport, ConsumerHost {
    * exchange/routing key resolve to (priority bucket kept, as current kombu does), with
    * headers.redelivered and properties.delivery_info.redelivered set. Entries that cannot be read
    * or routed are moved to the bad-envelope list. Then, with the mutex released, the held lists of
-   * consumers past their deadline are put back the same way (held.ts). Returns how many were restored (0 when
-   * another process holds the mutex).
+   * consumers past their deadline are put back the same way (held.ts). Returns how many were
+   * restored (0 when another process holds the mutex).
    */
   async restoreVisible(onError?: (err: Error, raw: string | null) => void): Promise<number> {
     const o = this.options;
