@@ -15,13 +15,15 @@ export class ConcurrencyGate<T> {
   private draining = false;
 
   /**
-   * `runner` runs one item (its rejection is ignored: the runner reports its own failures); it may
-   * call `release` to free the item's slot before it settles (later calls do nothing). `onSettled`
-   * is called after each item finishes and its slot went to the next one.
+   * `runner` starts one item and calls `settled` once it is over (later calls do nothing; a runner
+   * that throws is settled at once: it reports its own failures). It may call `release` to free the
+   * item's slot before it settles (later calls do nothing). `onSettled` is called after each item
+   * finishes and its slot went to the next one. A callback, not a returned promise: the runner
+   * chains what it needs, and with async_hooks on (the current task's context) every promise costs.
    */
   constructor(
     size: number,
-    private readonly runner: (item: T, release: () => void) => Promise<void>,
+    private readonly runner: (item: T, release: () => void, settled: () => void) => void,
     private readonly onSettled: () => void = () => undefined,
   ) {
     if (!(size >= 1)) throw new Error(`concurrency must be >= 1, got ${size}`);
@@ -87,13 +89,20 @@ export class ConcurrencyGate<T> {
         this.running--;
         this.drain();
       };
+      let open = true;
       const settled = (): void => {
+        if (!open) return;
+        open = false;
         this.unsettled--;
         release();
         this.onSettled();
         if (this.unsettled === 0 && this.waiting.length === 0) this.notifyIdle();
       };
-      this.runner(item, release).then(settled, settled);
+      try {
+        this.runner(item, release, settled);
+      } catch {
+        settled();
+      }
     }
   }
 

@@ -95,7 +95,7 @@ export class Consumer {
     this.logger = options.logger;
     this.queueNames = [...options.queues];
     this.window = Math.max(1, options.prefetchMultiplier * options.concurrency);
-    this.gate = new ConcurrencyGate<Request>(options.concurrency, (r, release) => this.execute(r, release), () => this.poke());
+    this.gate = new ConcurrencyGate<Request>(options.concurrency, (r, release, settled) => this.execute(r, release, settled), () => this.poke());
     this.holds = new EtaHolds(() => this.syncBrokerPrefetch());
     this.buckets = new RateBuckets((name) => this.rateOf(name), (r) => this.gate.submit(r));
     this.hooks = {
@@ -447,7 +447,7 @@ export class Consumer {
    * holds the slot until the request settles: one task at a time, signals included (postrun
    * before the next prerun), as a Celery pool process does.
    */
-  private async execute(request: Request, gateRelease: () => void): Promise<void> {
+  private execute(request: Request, gateRelease: () => void, settled: () => void): void {
     let outstanding = false;
     const serial = this.options.executor.kind === "eventloop" && this.gate.size === 1;
     const release = (): void => {
@@ -459,29 +459,40 @@ export class Consumer {
     const task = this.app.tasks.get(request.task.task) as RegisteredTask;
     const tracer = (this.connection as ConsumerConnection).tracer;
     if (this.cold) {
-      await request.settle("release");
+      request.settle("release").then(settled, settled);
       return;
     }
     if (this.isRevoked(request)) {
-      await this.discardRevoked(request);
+      this.discardRevoked(request).then(settled, settled);
       return;
     }
     const policy = ackPolicy(task.options, this.app.conf);
     request.begin(policy);
     this.running.add(request);
-    let outcome: TraceOutcome = "FAILURE";
-    try {
-      outcome = await tracer.run(task, request, this.options.executor, request.timeLimits(this.timeLimitsOf(request.task.task, task)), release);
-    } finally {
+    const done = (): void => {
+      if (outstanding) this.unsettled--; // the gate pokes the transport once this settles
+      settled();
+    };
+    // Chained, not awaited in an async function: one promise per run instead of three (with
+    // async_hooks on, every promise costs). The trace never rejects; if it did, FAILURE is counted.
+    const after = (outcome: TraceOutcome): void => {
       this.running.delete(request);
       if (outcome !== "ABANDONED") {
         const stats = this.options.stats;
         stats.processed++;
         stats.total[request.task.task] = (stats.total[request.task.task] ?? 0) + 1;
       }
-      if (policy.acksLate) await request.finish(outcome, policy);
-      if (outstanding) this.unsettled--; // the gate pokes the transport once this settles
+      if (policy.acksLate) request.finish(outcome, policy).then(done, done);
+      else done();
+    };
+    let traced: Promise<TraceOutcome>;
+    try {
+      traced = tracer.run(task, request, this.options.executor, request.timeLimits(this.timeLimitsOf(request.task.task, task)), release);
+    } catch {
+      after("FAILURE");
+      return;
     }
+    traced.then(after, () => after("FAILURE"));
   }
 }
 

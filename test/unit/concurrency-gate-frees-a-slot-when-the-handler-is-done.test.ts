@@ -7,7 +7,7 @@ import { ConcurrencyGate } from "../../src/worker/concurrency-gate";
 
 /** A runner whose items stay "handler running" until `done(item)`, then "storing" until `settle(item)`. */
 function steppedRunner(): {
-  run: (item: string, release: () => void) => Promise<void>;
+  run: (item: string, release: () => void, settled: () => void) => void;
   started: string[];
   done(item: string): void;
   settle(item: string): void;
@@ -17,10 +17,10 @@ function steppedRunner(): {
   const started: string[] = [];
   return {
     started,
-    run: (item, release) => {
+    run: (item, release, settled) => {
       started.push(item);
       releases.set(item, release);
-      return new Promise<void>((resolve) => settles.set(item, resolve));
+      settles.set(item, settled);
     },
     done: (item) => releases.get(item)?.(),
     settle: (item) => settles.get(item)?.(),
@@ -68,17 +68,18 @@ test("a runner that releases its slot before it returns: the next item starts af
   let depth = 0;
   let deepest = 0;
   let unblock: () => void = () => undefined;
-  const gate = new ConcurrencyGate<number>(1, (item, release) => {
+  const gate = new ConcurrencyGate<number>(1, (item, release, settled) => {
     if (item < 0) {
       unblock = release; // holds the slot while the others queue up
-      return new Promise<void>((resolve) => setImmediate(resolve));
+      setImmediate(settled);
+      return;
     }
     deepest = Math.max(deepest, ++depth);
     events.push(`start ${item}`);
     release(); // a synchronous handler is done at once; its outcome is stored later
     events.push(`released ${item}`);
     depth--;
-    return Promise.resolve();
+    void Promise.resolve().then(settled);
   });
   gate.submit(-1);
   for (let i = 0; i < 10000; i++) gate.submit(i);
@@ -87,4 +88,28 @@ test("a runner that releases its slot before it returns: the next item starts af
   expect(deepest).toBe(1);
   expect(events.slice(0, 4)).toEqual(["start 0", "released 0", "start 1", "released 1"]);
   expect(events).toHaveLength(20000);
+});
+
+test("a runner that throws is settled at once; a second settled() does nothing", async () => {
+  const started: string[] = [];
+  const settles = new Map<string, () => void>();
+  const gate = new ConcurrencyGate<string>(2, (item, _release, settled) => {
+    started.push(item);
+    if (item === "bad") throw new Error("runner failed");
+    settles.set(item, settled);
+  });
+  gate.submit("bad");
+  gate.submit("a");
+  gate.submit("c");
+  expect(started).toEqual(["bad", "a", "c"]);
+  let idle = false;
+  void gate.onIdle().then(() => (idle = true));
+  settles.get("a")?.();
+  settles.get("a")?.();
+  await flush();
+  expect(idle).toBe(false); // "c" has not settled: the second call for "a" counted nothing
+  expect(gate.active).toBe(1);
+  settles.get("c")?.();
+  await flush();
+  expect(idle).toBe(true);
 });
