@@ -20,18 +20,21 @@ const BURST = Number(process.env.AFTER_BURST || 10000);
 const BLOCKS = (process.env.AFTER_BLOCKS || "500,500,2000").split(",").map(Number);
 const REPEAT = Number(process.env.AFTER_REPEAT || 1);
 const labels = (process.env.BENCH_WORKERS || "celeriac -c 16,celery-node").split(",");
+const NAMES = process.env.AFTER_NAMES === "1"; // also print the functions compiled after the burst
 
 /** Counts of the worker's --trace-opt / --trace-deopt lines, read as they come. */
 function jitCounter(stream) {
-  const c = { compiles: 0, compileMs: 0, deopts: 0 };
+  const c = { compiles: 0, compileMs: 0, deopts: 0, names: [], lines: 0 };
   let rest = "";
   stream.on("data", (d) => {
     const lines = (rest + d.toString()).split("\n");
     rest = lines.pop();
+    c.lines += lines.length;
     for (const line of lines) {
       const m = /^\[completed compiling .*took ([\d.]+), ([\d.]+), ([\d.]+) ms\]/.exec(line);
       if (m) {
         c.compiles++;
+        if (NAMES) c.names.push(/<JSFunction (\S*)[^>]*>/.exec(line)?.[1] ?? "?");
         c.compileMs += Number(m[1]) + Number(m[2]) + Number(m[3]);
       } else if (line.startsWith("[bailout (kind")) c.deopts++;
     }
@@ -60,6 +63,7 @@ withServers(["redis"], async ({ broker }) => {
       // V8 writes its traces with C stdio: line-buffered through stdbuf, so each block counts its own
       const child = spawn("stdbuf", ["-oL", base.cmd, "--trace-opt", "--trace-deopt", ...args], { cwd: base.cwd, env, stdio: ["ignore", "pipe", "ignore"] });
       const jit = jitCounter(child.stdout);
+      if (process.env.AFTER_TRACE) child.stdout.pipe(require("node:fs").createWriteStream(`${process.env.AFTER_TRACE}.${name.replace(/\W+/g, "_")}`));
       try {
         await sleep(2000);
         // not execFileSync: the worker's trace lines are read while the clients run (a full pipe would stall it)
@@ -68,6 +72,8 @@ withServers(["redis"], async ({ broker }) => {
         await run(20);
         await exec(process.execPath, ["-e", burstScript], { cwd: ROOT, env });
         await sleep(200);
+        const namesAt = jit.names.length;
+        if (process.env.AFTER_TRACE) console.log(`${label}: burst done at trace line ${jit.lines}`);
         const parts = [];
         for (const n of BLOCKS) {
           const before = { ...jit };
@@ -76,6 +82,7 @@ withServers(["redis"], async ({ broker }) => {
           parts.push(`${n} RT p50 ${rt.p50_ms.toFixed(3)} ms, ${jit.compiles - before.compiles} compiles ${(jit.compileMs - before.compileMs).toFixed(0)} ms, ${jit.deopts - before.deopts} deopts`);
         }
         console.log(`${label.padEnd(24)} after ${BURST}: ${parts.join("; ")}`);
+        if (NAMES) console.log(`  compiled after the burst: ${jit.names.slice(namesAt).join(" ")}`);
       } finally {
         await stopChild(child);
       }

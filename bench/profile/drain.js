@@ -149,7 +149,7 @@ async function run(dist, i, broker, backend) {
   try {
     await broker.lpush("celery", await broker.lindex(STAGING, 0));
     await pollUntil(async () => (await broker.llen("celery")) === 0 && (await broker.hlen("unacked")) === 0, 60000, `ready\n${stderr}`);
-    await sleep(300);
+    await sleep(Number(process.env.PROF_IDLE_MS || 300)); // PROF_IDLE_MS: idle that long first, as npm run bench's Redis drains do (10 s)
     const u0 = usage(child.pid);
     const th0 = threadCpu(child.pid);
     const r0 = await redisCpuMs(broker);
