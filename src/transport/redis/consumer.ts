@@ -91,6 +91,12 @@ interface KeyWaiter {
   popping: boolean;
 }
 
+/** The LLEN sent behind a pop: how many more wait on its key (`count` once answered; 1 if it failed). */
+interface LeftBehind {
+  count: number | null;
+  answer: Promise<number> | null;
+}
+
 /** Runs `send` with the connection's socket corked: the commands it sends go out in one write. */
 function inOneWrite(conn: Redis, send: () => void): void {
   const stream = conn.status === "ready" ? conn.stream : null;
@@ -194,7 +200,7 @@ export class RedisConsumer implements Consumer {
   /** The waiter whose BLMOVE pops into the held list, while it is outstanding, or null. */
   private popper: KeyWaiter | null = null;
   /** The LLEN sent behind the pop that delivered: how many more wait on its key. */
-  private popLeft: Promise<number> | null = null;
+  private popLeft: LeftBehind | null = null;
   /** Nothing waits: the last FETCH popped fewer than it asked for, or the last pop found nothing or left its key empty. */
   private foundEmpty = false;
   /** Sends a held entry's track (HeldEntry). */
@@ -494,11 +500,9 @@ export class RedisConsumer implements Consumer {
 
   /** Gather a popped entry's track; a failed one leaves the entry in the held list, put back before the next pop. */
   private startTrack(entry: HeldEntry): void {
-    entry.start();
-    entry.done.then(entry.finish, (err: Error) => {
-      entry.finish();
+    entry.start((err) => {
       this.heldCut = true;
-      this.report(new Error(`redis consume error: message ${entry.tag} could not be recorded as unacked: ${err.message}`), null);
+      this.report(new Error(`redis consume error: message ${entry.tag} could not be recorded as unacked: ${(err as Error).message}`), null);
     });
   }
 
@@ -564,7 +568,8 @@ export class RedisConsumer implements Consumer {
     this.signalled = false;
     const left = this.popLeft;
     this.popLeft = null;
-    if (left) this.foundEmpty = (await left) === 0;
+    // its reply came with the pop's, so it is mostly known by now (no await, no promise)
+    if (left) this.foundEmpty = (left.count ?? (await left.answer)) === 0;
     const err = this.waitError;
     this.waitError = null;
     if (!err || this.cancelled) return;
@@ -621,14 +626,14 @@ export class RedisConsumer implements Consumer {
     w.popping = true;
     inOneWrite(w.conn, () => {
       this.host.flushAcks(w.conn);
-      let left: Promise<number> | null = null;
+      const left: LeftBehind = { count: null, answer: null };
       w.pending = w.conn.blmove(key, this.heldList, "RIGHT", "LEFT", this.host.options.pollTimeout).then(
         (raw) => this.popped(key, w, raw, left),
         (err: Error) => this.waitFailed(key, w, err),
       );
-      left = w.conn.llen(key).then(
-        (n) => n,
-        () => 1,
+      left.answer = w.conn.llen(key).then(
+        (n) => (left.count = n),
+        () => (left.count = 1),
       );
     });
   }
@@ -638,7 +643,7 @@ export class RedisConsumer implements Consumer {
    * front of its list when there is no room for it any more, its queue is no longer consumed or
    * the consumer is cancelled.
    */
-  private popped(key: string, w: KeyWaiter, raw: string | null, left: Promise<number> | null): void {
+  private popped(key: string, w: KeyWaiter, raw: string | null, left: LeftBehind): void {
     w.pending = null;
     if (this.popper === w) this.popper = null;
     if (raw === null) {

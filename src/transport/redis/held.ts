@@ -46,21 +46,28 @@ export class HeldEntry {
   /**
    * Start the track (once). The consumer starts it after the delivery was handed over, so the
    * result of a lone task is written before the track is even gathered; an ack, reject or release
-   * before that only waits for it.
+   * before that only waits for it. `onFailed` hears a track that failed. One reaction to the
+   * answer marks the entry settled and settles a `done` asked for before the start.
    */
-  start(): void {
+  start(onFailed: (err: unknown) => void): void {
     if (this.started) return;
     this.started = true;
     const answer = this.track(this);
     const settle = this.settle;
-    if (settle) answer.then(settle.resolve, settle.reject);
-    else this.answered = answer;
+    this.settle = null;
+    if (!settle) this.answered = answer;
+    answer.then(
+      () => {
+        this.settled = true;
+        settle?.resolve();
+      },
+      (err: unknown) => {
+        this.settled = true;
+        settle?.reject(err);
+        onFailed(err);
+      },
+    );
   }
-
-  /** Mark the track answered (or failed). */
-  readonly finish = (): void => {
-    this.settled = true;
-  };
 
   /** The track's answer (once started). */
   get done(): Promise<void> {
@@ -121,7 +128,12 @@ export function sendTracks(host: HeldHost, via: ScriptedRedis, items: HeldEntry[
     else (tracked ??= []).push(e);
   }
   if (tracked) answers.push(recordTracks(host, via, tracked));
-  return Promise.all(answers).then(() => undefined);
+  // a lone task's drop is the only answer: no Promise.all (with async_hooks on, every promise costs)
+  return (answers.length === 1 ? answers[0] : Promise.all(answers)).then(noAnswer);
+}
+
+function noAnswer(): void {
+  /* the batch's callers only wait */
 }
 
 /**
