@@ -7,6 +7,8 @@
 // and the TurboFan compiles (count and ms, as V8 reports them) and deopts the worker made
 // during the blocks. `npm run bench` measures its round trips right after a 10,000-task drain:
 // this shows how much of them the JIT weighs on.
+//   AFTER_NAMES=1 also prints the functions compiled after the burst; AFTER_TRACE=<prefix> writes
+//   each worker's whole trace to <prefix>.<label> (with the trace line the burst ended at).
 //   BENCH_REDIS_PORT=16391 AFTER_BURST=10000 AFTER_REPEAT=1 node bench/profile/after-drain.js
 const path = require("node:path");
 const { spawn, execFile } = require("node:child_process");

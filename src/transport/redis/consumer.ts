@@ -108,11 +108,6 @@ function inOneWrite(conn: Redis, send: () => void): void {
   }
 }
 
-/** Resolves after the process.nextTick callbacks queued so far. */
-function afterPendingTicks(): Promise<void> {
-  return new Promise((r) => process.nextTick(r));
-}
-
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -380,7 +375,14 @@ export class RedisConsumer implements Consumer {
         // Fewer than asked for: the lists were empty when the fetch ran, so wait rather than fetch again.
         const empty = this.foundEmpty || (await this.fetch(room)) < room;
         this.foundEmpty = false;
-        if (empty && !this.cancelled) await (this.useBrpop ? this.blockingPop() : this.waitForMessages());
+        if (empty && !this.cancelled) {
+          if (this.useBrpop) await this.blockingPop();
+          else {
+            await this.waitForMessages();
+            const ended = this.endWait(); // a promise only when the LLEN has not answered yet
+            if (ended) await ended;
+          }
+        }
         failures = 0;
       } catch (err) {
         if (this.cancelled) break;
@@ -528,48 +530,78 @@ export class RedisConsumer implements Consumer {
    * Wait until a bucket key may hold a message or a queue change or cancel wakes the loop: one BLMOVE
    * per key on its own connection (the first key's pops, while there is room; the others rotate
    * within their list); a BLMOVE still outstanding from an earlier wait is kept. Returns at once if
-   * one returned since the last wait.
+   * one returned since the last wait. The waits are issued on the next tick, after the acks and
+   * result stores of the tasks just handed over (their batches flush on nextTick): a result waited
+   * for is not queued behind the BLMOVEs' writes. Not an async function, and no promise per step:
+   * it runs once per lone task (with async_hooks on, every promise costs). `endWait` follows it.
    */
-  private async waitForMessages(): Promise<void> {
-    if (!this.signalled && !this.waitError) {
-      // The acks and result stores of the tasks just handed over go out first (their batches
-      // flush on nextTick): a result waited for is not queued behind the BLMOVEs' writes.
-      await afterPendingTicks();
-      if (this.cancelled) return;
-      const { keys } = this.keys();
-      const wanted = new Set(keys);
+  private waitForMessages(): Promise<void> {
+    if (this.signalled || this.waitError) return Promise.resolve();
+    const woken = this.waitForPoke();
+    this.waitingForMessages = true;
+    process.nextTick(this.issueWaits);
+    return woken;
+  }
+
+  /** Issue the waits (waitForMessages, on the next tick); a failure is the wait's error. */
+  private readonly issueWaits = (): void => {
+    if (this.cancelled) return this.wakeLoop();
+    const { keys } = this.keys();
+    let dropped = false;
+    for (const key of this.waiters.keys()) if (!keys.includes(key)) dropped = true;
+    if (dropped || this.heldCut) {
+      void this.issueWaitsAfterCleanup(keys);
+      return;
+    }
+    this.issueEach(keys);
+  };
+
+  /** The waiters of keys no longer consumed go first (a pop's message back to its list), a cut held list is put back. */
+  private async issueWaitsAfterCleanup(keys: string[]): Promise<void> {
+    try {
       for (const [key, w] of this.waiters) {
-        if (wanted.has(key)) continue;
+        if (keys.includes(key)) continue;
         if (w === this.popper) await this.endPop(); // what it popped goes back first
         this.waiters.delete(key); // queue no longer consumed (its pending BLMOVE just ends)
         w.conn.disconnect();
       }
-      for (const key of keys) {
-        let w = this.waiters.get(key);
-        if (!w) w = this.newWaiter(key);
-        if (w.pending) continue;
-        if (key === keys[0] && !this.popper && this.room() > 0) {
-          if (this.heldCut) await this.restoreOwnHeld();
-          this.pop(key, w);
-        } else {
-          w.pending = this.blmove(key, w);
-        }
-      }
-      const woken = this.waitForPoke();
-      // a BLMOVE may have failed synchronously, or cancel() come, before the waiter was installed
-      if (this.signalled || this.waitError || this.cancelled) this.wakeLoop();
-      this.waitingForMessages = true;
-      try {
-        await woken;
-      } finally {
-        this.waitingForMessages = false;
-      }
+      if (this.heldCut && !this.popper && this.room() > 0) await this.restoreOwnHeld();
+    } catch (err) {
+      if (!this.waitError) this.waitError = err as Error;
+      this.wakeLoop();
+      return;
     }
+    if (this.cancelled) return this.wakeLoop();
+    this.issueEach(keys);
+  }
+
+  private issueEach(keys: string[]): void {
+    for (const key of keys) {
+      let w = this.waiters.get(key);
+      if (!w) w = this.newWaiter(key);
+      if (w.pending) continue;
+      if (key === keys[0] && !this.popper && this.room() > 0 && !this.heldCut) this.pop(key, w);
+      else w.pending = this.blmove(key, w);
+    }
+    // a BLMOVE may have failed synchronously, or cancel() come, before now
+    if (this.signalled || this.waitError || this.cancelled) this.wakeLoop();
+  }
+
+  /**
+   * After a wait (waitForMessages): whether the pop left its key empty (the LLEN behind it, whose
+   * reply came with the pop's, so mostly known by now: no await), then the wait's error, thrown.
+   */
+  private endWait(): Promise<void> | void {
+    this.waitingForMessages = false;
     this.signalled = false;
     const left = this.popLeft;
     this.popLeft = null;
-    // its reply came with the pop's, so it is mostly known by now (no await, no promise)
-    if (left) this.foundEmpty = (left.count ?? (await left.answer)) === 0;
+    if (left && left.count === null) return (left.answer as Promise<number>).then((n) => this.endWaitWith(n));
+    return this.endWaitWith(left ? left.count : null);
+  }
+
+  private endWaitWith(left: number | null): void {
+    if (left !== null) this.foundEmpty = left === 0;
     const err = this.waitError;
     this.waitError = null;
     if (!err || this.cancelled) return;
