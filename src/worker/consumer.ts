@@ -476,14 +476,18 @@ export class Consumer {
     // Chained, not awaited in an async function: one promise per run instead of three (with
     // async_hooks on, every promise costs). The trace never rejects; if it did, FAILURE is counted.
     const after = (outcome: TraceOutcome): void => {
-      this.running.delete(request);
-      if (outcome !== "ABANDONED") {
-        const stats = this.options.stats;
-        stats.processed++;
-        stats.total[request.task.task] = (stats.total[request.task.task] ?? 0) + 1;
+      try {
+        this.running.delete(request);
+        if (outcome !== "ABANDONED") {
+          const stats = this.options.stats;
+          stats.processed++;
+          stats.total[request.task.task] = (stats.total[request.task.task] ?? 0) + 1;
+        }
+      } finally {
+        // settled whatever happened above: the gate never loses a slot
+        if (policy.acksLate) request.finish(outcome, policy).then(done, done);
+        else done();
       }
-      if (policy.acksLate) request.finish(outcome, policy).then(done, done);
-      else done();
     };
     let traced: Promise<TraceOutcome>;
     try {
