@@ -3,8 +3,11 @@
 the GET that Celery's Redis backend sends first (``ready_at_get``) and how many waited for the
 PUBLISH instead (``waited``), and the gap from the task's LPUSH to that GET being sent (µs
 percentiles): a worker that stores its result within that gap spares the client the wait.
+With PROBE_ROWS=<file> it also writes each counted round trip there as JSON, [LPUSH sent, GET
+sent (µs of time.perf_counter, CLOCK_MONOTONIC: 0 if not seen), ms, found at the GET].
 """
 import json
+import os
 import sys
 import time
 
@@ -41,16 +44,22 @@ def counted(self, meta, message):
 
 
 consumer.on_state_change = counted
-times, gaps = [], []
+times, gaps, rows = [], [], []
 for i in range(n + WARMUP):
     marks.clear()
     marks['count'] = i >= WARMUP
+    ready_before = found['ready_at_get']
     start = time.perf_counter()
     add.delay(i, 1).get(timeout=30)
     if i >= WARMUP:
         times.append((time.perf_counter() - start) * 1000)
+        rows.append([marks.get('lpush', 0) * 1e6, marks.get('get', 0) * 1e6, times[-1],
+                     found['ready_at_get'] > ready_before])
         if 'get' in marks and 'lpush' in marks:
             gaps.append((marks['get'] - marks['lpush']) * 1e6)
+if os.environ.get('PROBE_ROWS'):
+    with open(os.environ['PROBE_ROWS'], 'w') as f:
+        json.dump(rows, f)
 times.sort()
 gaps.sort()
 
