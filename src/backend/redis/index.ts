@@ -227,7 +227,10 @@ export class RedisBackend implements ResultBackend {
   }
 
   private storeMany(metas: Array<{ key: string; value: string }>): Promise<void> {
-    const args: Array<string | number> = metas.map((m) => m.key);
+    // One array grown by push (not metas.map, whose result's elements kind varies with the batch's
+    // size): V8 deoptimized this function on it once per worker.
+    const args: Array<string | number> = [];
+    for (const m of metas) args.push(m.key);
     args.push(this.expires);
     for (const m of metas) args.push(m.value);
     // not an async function: one promise per batch less (with async_hooks on, every promise costs)
