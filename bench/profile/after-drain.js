@@ -17,6 +17,7 @@ const { ROOT, BROKER_URLS, BACKEND } = require("../lib/config");
 const { withServers } = require("../lib/servers");
 const { sleep, stopChild } = require("../lib/proc");
 const { WORKERS } = require("../lib/workers");
+const { burstScript } = require("../lib/burst");
 
 const BURST = Number(process.env.AFTER_BURST || 10000);
 const BLOCKS = (process.env.AFTER_BLOCKS || "500,500,2000").split(",").map(Number);
@@ -44,15 +45,6 @@ function jitCounter(stream) {
   return c;
 }
 
-const burstScript = `
-const { Celery } = require(process.env.BENCH_CELERIAC_DIST || ${JSON.stringify(path.join(ROOT, "dist"))});
-(async () => {
-  const app = new Celery("burst", { broker: process.env.BENCH_BROKER, backend: process.env.BENCH_BACKEND });
-  const rs = await app.sendTasks(Array.from({ length: ${BURST} }, (_, i) => ({ name: "tasks.add", args: [i, 1] })));
-  await rs[rs.length - 1].get({ timeout: 120000 });
-  await app.close();
-})().catch((e) => { console.error(e); process.exit(1); });`;
-
 withServers(["redis"], async ({ broker }) => {
   for (let r = 0; r < REPEAT; r++) {
     for (const label of labels) {
@@ -72,7 +64,7 @@ withServers(["redis"], async ({ broker }) => {
         const exec = promisify(execFile);
         const run = async (n) => JSON.parse((await exec(process.execPath, [path.join(ROOT, "bench/roundtrip-celeriac.js"), String(n)], { cwd: ROOT, env })).stdout);
         await run(20);
-        await exec(process.execPath, ["-e", burstScript], { cwd: ROOT, env });
+        await exec(process.execPath, ["-e", burstScript(BURST, path.join(ROOT, "dist"))], { cwd: ROOT, env });
         await sleep(200);
         const namesAt = jit.names.length;
         if (process.env.AFTER_TRACE) console.log(`${label}: burst done at trace line ${jit.lines}`);

@@ -4,7 +4,7 @@
 // Exported functions also mark their return (`name returned`). Every 2 s it prints to stderr one line `MARKS name@median(count) ...`, earliest first.
 // LONE_DIST=<dist> names the dist the worker runs (its modules are wrapped, not changed on disk).
 // The wrapping costs a few µs per mark: compare dists with the same preload, read the gaps.
-const net = require("node:net");
+const { tapData, tapWrites, text } = require("../lib/socket-taps");
 const path = require("node:path");
 
 const DIST = path.resolve(process.env.LONE_DIST || path.join(__dirname, "../../dist"));
@@ -19,20 +19,15 @@ function mark(name) {
   marks.set(name, list);
 }
 
-const emit = net.Socket.prototype.emit; // eslint-disable-line @typescript-eslint/unbound-method -- called with apply on the socket
-net.Socket.prototype.emit = function (event, data) {
-  if (event === "data" && !since && Buffer.isBuffer(data) && data.includes("content-encoding")) since = now();
-  return emit.apply(this, arguments);
-};
-const text = (d) => (typeof d === "string" ? d : Buffer.isBuffer(d) ? d.toString("latin1") : Array.isArray(d) ? d.map((x) => text(x.chunk ?? x)).join("") : String(d));
-const writeGeneric = net.Socket.prototype._writeGeneric;
-net.Socket.prototype._writeGeneric = function (writev, data) {
+tapData((data) => {
+  if (!since && data.includes("content-encoding")) since = now();
+});
+tapWrites((data) => {
   if (since && text(data).includes("celery-task-meta")) {
     mark("store write");
     since = 0;
   }
-  return writeGeneric.apply(this, arguments);
-};
+});
 
 function wrapExport(file, fn) {
   const m = require(path.join(DIST, file));

@@ -22,6 +22,7 @@ const { ROOT, BROKER_URLS, BACKEND, PY } = require("../lib/config");
 const { withServers } = require("../lib/servers");
 const { sleep, stopChild, spawnWorker } = require("../lib/proc");
 const { WORKERS } = require("../lib/workers");
+const { burstScript } = require("../lib/burst");
 
 const N = Number(process.env.PROBE_N || 600);
 const REPEAT = Number(process.env.PROBE_REPEAT || 2);
@@ -31,16 +32,6 @@ const labels = (process.env.BENCH_WORKERS || "celeriac -c 16,celery-node").split
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "celeriac-race-"));
 const MARKS_OUT = path.join(tmp, "marks.json");
 const ROWS_OUT = path.join(tmp, "rows.json");
-
-/** A client that sends `n` tasks.add at once and waits for the last result. */
-const burstScript = (dist, n) => `
-const { Celery } = require(${JSON.stringify(dist)});
-(async () => {
-  const app = new Celery("burst", { broker: process.env.BENCH_BROKER, backend: process.env.BENCH_BACKEND });
-  const rs = await app.sendTasks(Array.from({ length: ${n} }, (_, i) => ({ name: "tasks.add", args: [i, 1] })));
-  await rs[rs.length - 1].get({ timeout: 120000 });
-  await app.close();
-})().catch((e) => { console.error(e); process.exit(1); });`;
 
 /** utime + stime (clock ticks) of a process's main thread and of all its threads. */
 function threadTicks(pid) {
@@ -97,7 +88,7 @@ withServers(["redis"], async ({ broker }) => {
         const roundTrips = (n) => execFileSync(process.execPath, [path.join(ROOT, "bench/roundtrip-celeriac.js"), String(n)], { cwd: ROOT, env: runEnv });
         if (BURST) {
           roundTrips(20);
-          execFileSync(process.execPath, ["-e", burstScript(distDir, BURST)], { cwd: ROOT, env: runEnv });
+          execFileSync(process.execPath, ["-e", burstScript(BURST, distDir)], { cwd: ROOT, env: runEnv });
         }
         if (WARM) roundTrips(WARM);
         await sleep(200);

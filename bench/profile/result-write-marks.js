@@ -5,28 +5,23 @@
 // (BLMOVE, BRPOP) was written. SIGUSR2 forgets what was marked; SIGUSR1 writes
 // {"tasks": [[data, write], ...], "pops": [...]} to MARKS_OUT. Used by python-get-race.js.
 const fs = require("node:fs");
-const net = require("node:net");
+const { tapData, tapWrites, text } = require("../lib/socket-taps");
 
 const now = () => Number(process.hrtime.bigint()) / 1e3;
 let since = 0;
 let tasks = [];
 let pops = [];
 
-const emit = net.Socket.prototype.emit; // eslint-disable-line @typescript-eslint/unbound-method -- called with apply on the socket
-net.Socket.prototype.emit = function (event, data) {
-  if (event === "data" && !since && Buffer.isBuffer(data) && data.includes("content-encoding")) since = now();
-  return emit.apply(this, arguments);
-};
-const text = (d) => (typeof d === "string" ? d : Buffer.isBuffer(d) ? d.toString("latin1") : Array.isArray(d) ? d.map((x) => text(x.chunk ?? x)).join("") : String(d));
-const writeGeneric = net.Socket.prototype._writeGeneric;
-net.Socket.prototype._writeGeneric = function (writev, data) {
+tapData((data) => {
+  if (!since && data.includes("content-encoding")) since = now();
+});
+tapWrites((data) => {
   const t = text(data);
   if (since && t.includes("celery-task-meta")) {
     tasks.push([since, now()]);
     since = 0;
   } else if (/blmove|brpop/i.test(t)) pops.push(now());
-  return writeGeneric.apply(this, arguments);
-};
+});
 process.on("SIGUSR2", () => {
   tasks = [];
   pops = [];
