@@ -25,6 +25,19 @@ afterAll(async () => {
   await node.stop();
 }, 120_000);
 
+interface QueueRow {
+  name: string;
+  durable: boolean;
+  messages: number;
+  messages_persistent: number;
+}
+
+/** The broker's own count of `queue`'s messages (rabbitmqctl list_queues). */
+async function queueRow(queue: string): Promise<QueueRow | undefined> {
+  const out = await node.ctl("-q", "list_queues", "--formatter", "json", "name", "durable", "messages", "messages_persistent");
+  return (JSON.parse(out) as QueueRow[]).find((q) => q.name === queue);
+}
+
 /** Registers ts.slow_add (20 ms, then x + y) on `app`; returns the ids it ran, in order. */
 function slowAdd(app: Celery): string[] {
   const runs: string[] = [];
@@ -56,14 +69,19 @@ describe.each(PYTHONS)("RabbitMQ stop_app/start_app mid-batch, Python ($label) p
       expect(ids).toHaveLength(N);
       expect(new Set(ids).size).toBe(N);
 
-      // durable queue, persistent messages (delivery_mode 2): all N survive a broker restart
-      const listed = JSON.parse(await node.ctl("-q", "list_queues", "--formatter", "json", "name", "durable", "messages", "messages_persistent")) as {
-        name: string;
-        durable: boolean;
-        messages: number;
-        messages_persistent: number;
-      }[];
-      expect(listed.find((q) => q.name === queue)).toEqual({ name: queue, durable: true, messages: N, messages_persistent: N });
+      // durable queue, persistent messages (delivery_mode 2): all N survive a broker restart.
+      // Celery publishes without confirms, so the broker may still be routing the last ones when
+      // the Python process exits: wait until the queue holds N (or time out and show what it holds).
+      let row: QueueRow | undefined;
+      await waitFor(
+        async () => {
+          row = await queueRow(queue);
+          return row?.messages === N;
+        },
+        15_000,
+        `${N} messages in ${queue}`,
+      ).catch(() => undefined);
+      expect(row).toEqual({ name: queue, durable: true, messages: N, messages_persistent: N });
 
       worker = app.worker({ concurrency: 4, logger });
       await worker.start();
