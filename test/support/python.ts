@@ -262,7 +262,10 @@ import json, sys
 from pyapp import app
 req = json.load(sys.stdin)
 ids = []
-with app.producer_or_acquire() as producer:
+# its own connection, closed with the broker's handshake on leaving: every publish is routed
+# before this process exits (Celery publishes without confirms)
+with app.connection_for_write() as conn:
+    producer = app.amqp.Producer(conn)
     for args in req['argsList']:
         ids.append(app.send_task(req['task'], args=args, queue=req['queue'], producer=producer).id)
 print(json.dumps(ids))
