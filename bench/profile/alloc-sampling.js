@@ -3,6 +3,8 @@
 // and at exit writes ALLOC_OUT (default .tmp/profiles/alloc-<pid>.txt): the total sampled, the
 // bytes by area (the nearest caller in celeriac's dist or in a package) and the top allocation
 // sites by self size. Used by amqp-drain.js ALLOC=1.
+// ALLOC_MINOR=0: leave out what a scavenge collected, so the profile holds only what outlived the
+// young generation (promoted to old space, or still alive): where promotion comes from.
 const inspector = require("node:inspector");
 const fs = require("node:fs");
 const path = require("node:path");
@@ -11,7 +13,7 @@ const out = process.env.ALLOC_OUT || path.resolve(__dirname, "../../.tmp/profile
 const session = new inspector.Session();
 session.connect();
 session.post("HeapProfiler.enable");
-session.post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+session.post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: process.env.ALLOC_MINOR !== "0" });
 
 function areaOf(url, inherited) {
   const nm = url.lastIndexOf("node_modules/");
