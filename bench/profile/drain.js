@@ -15,6 +15,8 @@
 //                       with PROF_PERF_REDIS=1 the redis-server too
 //   PROF_COMMANDSTATS=1 print Redis's INFO commandstats of the drain (µs per task by command)
 //   PROF_NODE_ARGS="--trace-deopt"  extra node flags for the worker (its stdout is shown then)
+//   PROF_GC=1           run the worker with --trace-gc-nvp and print what its scavenges kept
+//                       (bench/lib/gc-survival.js)
 //   PROF_WORKER_ARGS="--prefetch-multiplier 1"  extra `celeriac worker` options
 //   PROF_USR2_AFTER_MS=1000  send the worker SIGUSR2 that long into the drain (with a preload in
 //                            PROF_NODE_ARGS that takes a heap snapshot on it, say)
@@ -25,6 +27,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const Redis = require("ioredis");
 const { topOfProfile } = require("./top");
+const { gcSurvival, survivalText } = require("../lib/gc-survival");
 
 const ROOT = path.resolve(__dirname, "../..");
 const N = Number(process.env.PROF_N || 20000);
@@ -35,6 +38,7 @@ const PORT = Number(process.env.BENCH_REDIS_PORT || 16391);
 const CPUPROF = process.env.PROF_CPUPROF ? path.resolve(process.env.PROF_CPUPROF) : null;
 const WORKER_ARGS = process.env.PROF_WORKER_ARGS ? process.env.PROF_WORKER_ARGS.split(" ") : [];
 const NODE_ARGS = process.env.PROF_NODE_ARGS ? process.env.PROF_NODE_ARGS.split(" ") : [];
+const GC = process.env.PROF_GC === "1";
 const PERF = process.env.PROF_PERF ? path.resolve(process.env.PROF_PERF) : null;
 const BROKER = `redis://127.0.0.1:${PORT}/0`;
 const BACKEND = `redis://127.0.0.1:${PORT}/1`;
@@ -140,12 +144,14 @@ async function run(dist, i, broker, backend) {
   await broker.del("celery", "unacked", "unacked_index");
   await backend.flushdb();
   const profDir = CPUPROF ? path.join(CPUPROF, `${path.basename(path.dirname(dist))}-${i}`) : null;
-  const nodeArgs = [...(profDir ? ["--cpu-prof", "--cpu-prof-dir", profDir] : PERF ? ["--perf-basic-prof"] : []), ...NODE_ARGS];
+  const nodeArgs = [...(profDir ? ["--cpu-prof", "--cpu-prof-dir", profDir] : PERF ? ["--perf-basic-prof"] : []), ...(GC ? ["--trace-gc-nvp"] : []), ...NODE_ARGS];
   const args = [...nodeArgs, path.join(dist, "cli/main.js"), "worker", "-A", "bench/tsapp.js", "-P", "eventloop", "-c", CONCURRENCY, "-l", "warning", ...WORKER_ARGS];
   const env = { ...process.env, BENCH_BROKER: BROKER, BENCH_BACKEND: BACKEND, BENCH_IGNORE_RESULT: IGNORE ? "1" : "0", BENCH_CELERIAC_DIST: dist };
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", NODE_ARGS.length ? "inherit" : "ignore", "pipe"] });
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", GC ? "pipe" : NODE_ARGS.length ? "inherit" : "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
+  let stdout = "";
+  child.stdout?.on("data", (d) => (stdout += d));
   try {
     await broker.lpush("celery", await broker.lindex(STAGING, 0));
     await pollUntil(async () => (await broker.llen("celery")) === 0 && (await broker.hlen("unacked")) === 0, 60000, `ready\n${stderr}`);
@@ -187,6 +193,7 @@ async function run(dist, i, broker, backend) {
       wbytes: (u1.wchar - u0.wchar) / N,
       window: [Number(t0 / 1000n), Number(t1 / 1000n)],
       profDir,
+      gcLines: () => stdout.split("\n"),
       perfData,
       redisPerfData,
     };
@@ -213,6 +220,7 @@ async function main() {
             `  syscalls/task read ${r.reads.toFixed(2)} write ${r.writes.toFixed(2)}, bytes/task in ${r.rbytes.toFixed(0)} out ${r.wbytes.toFixed(0)}`,
         );
         console.log(`  threads (µs/task): ${r.threads}`);
+        if (GC) console.log(`  of the allocation: ${survivalText(gcSurvival(r.gcLines()))}`);
         if (r.perfData) console.log(perfTop(r.perfData));
         if (r.redisPerfData) console.log(`  -- redis-server\n${perfTop(r.redisPerfData)}`);
         if (r.profDir) {

@@ -13,6 +13,7 @@
 const { spawn, execFileSync } = require("node:child_process");
 const path = require("node:path");
 const Redis = require("ioredis");
+const { gcSurvival, survivalText } = require("../lib/gc-survival");
 
 const ROOT = path.resolve(__dirname, "../..");
 const N = Number(process.env.PROF_N || 20000);
@@ -59,15 +60,6 @@ async function child(dist) {
   redis.disconnect();
 }
 
-/** Shares of the allocation that survived a scavenge and that were promoted, last 15 scavenges. */
-function survival(nvpLines) {
-  const field = (k, l) => Number((new RegExp(` ${k}=([0-9.]+)`).exec(l) || [])[1] || 0);
-  const rows = nvpLines.filter((l) => l.includes("gc=s") && field("allocated", l) > 3e6).slice(-15);
-  const sum = (k) => rows.reduce((s, l) => s + field(k, l), 0);
-  const allocated = sum("allocated");
-  return { scavenges: rows.length, survived: sum("new_space_survived") / allocated, promoted: sum("promoted") / allocated };
-}
-
 function runChild(dist) {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ["--trace-gc-nvp", __filename, "--child", dist], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
@@ -77,7 +69,7 @@ function runChild(dist) {
       const lines = out.split("\n");
       const result = lines.find((l) => l.startsWith("{"));
       if (code !== 0 || !result) return reject(new Error(`child for ${dist} exited ${code}`));
-      resolve({ ...JSON.parse(result), ...survival(lines) });
+      resolve({ ...JSON.parse(result), gc: gcSurvival(lines) });
     });
   });
 }
@@ -97,8 +89,7 @@ async function main() {
     for (let i = 0; i < REPEAT; i++) {
       for (const dist of dists) {
         const r = await runChild(dist);
-        const pct = (x) => `${(100 * x).toFixed(1)}%`;
-        console.log(`${dist}  ${Math.round(r.perSec)} msgs/s  CPU ${r.cpuUs.toFixed(1)} µs/msg  of the allocation: survived a scavenge ${pct(r.survived)}, promoted ${pct(r.promoted)} (${r.scavenges} scavenges)`);
+        console.log(`${dist}  ${Math.round(r.perSec)} msgs/s  CPU ${r.cpuUs.toFixed(1)} µs/msg  of the allocation: ${survivalText(r.gc)}`);
       }
     }
   } finally {

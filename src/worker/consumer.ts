@@ -26,6 +26,7 @@ import type { RequestHooks, TimeLimits, TraceOutcome } from "./request";
 import type { RevokedStamps } from "./revoked-stamps";
 import type { LimitedSet } from "./state";
 import { classify, decodeLimitsOf, etaDelay, isExpired } from "./strategy";
+import { RunningList } from "./running-list";
 import type { DecodeLimits } from "../protocol/limits";
 import { taskLabel } from "./task-label";
 import type { Tracer } from "./tracer";
@@ -76,7 +77,7 @@ export class Consumer {
   private readonly gate: ConcurrencyGate<Request>;
   private readonly holds: EtaHolds;
   private readonly buckets: RateBuckets;
-  private readonly running = new Set<Request>();
+  private readonly running = new RunningList<Request>();
   private readonly queueNames: string[];
   private readonly overrides = new Map<string, TaskOverrides>();
   private readonly hooks: RequestHooks;
@@ -125,7 +126,7 @@ export class Consumer {
 
   /** Requests running now. */
   get active(): readonly Request[] {
-    return [...this.running];
+    return this.running.toArray();
   }
 
   /** Requests received and waiting for a free slot. */
