@@ -6,6 +6,8 @@
 //   BENCH_REDIS_PORT / BENCH_AMQP_PORT   private brokers started (or reused) here (16391 / 5692)
 //   BENCH_IGNORE_RESULT=1                task_ignore_result (no result stored)
 //   NODE_ARGS="--trace-gc"               extra node flags for the worker
+//   GC=1                                 run the worker with --trace-gc-nvp and add what its
+//                                        scavenges kept to the line (bench/lib/gc-survival.js)
 //   BENCH_WORKER_ARGS="--prefetch-multiplier 8"   extra `celeriac worker` options
 //   BENCH_CELERIAC_DIST=<dir>/dist       the built celeriac to run (default: this checkout's)
 //   ALLOC=1                              also sample every allocation of the worker
@@ -31,6 +33,7 @@ const Redis = require("ioredis");
 const amqplib = require("amqplib");
 const { setInterval: every } = require("node:timers/promises");
 const { summarize } = require("./summarize");
+const { gcSurvival } = require("../lib/gc-survival");
 
 const ROOT = path.resolve(__dirname, "../..");
 const N = Number(process.argv[2] || 20000);
@@ -116,11 +119,15 @@ async function main() {
   const nodeArgs = [...(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${profName}`] : []), ...(PERF ? ["--perf-basic-prof"] : [])];
   const allocOut = path.join(PROFILE_DIR, profName.replace(/\.cpuprofile$/, ".alloc.txt"));
   if (ALLOC) nodeArgs.push("--require", path.join(__dirname, "alloc-sampling.js"));
+  const GC = process.env.GC === "1";
+  if (GC) nodeArgs.push("--trace-gc-nvp");
   if (process.env.NODE_ARGS) nodeArgs.push(...process.env.NODE_ARGS.split(" ").filter(Boolean));
   const perfData = path.join(PROFILE_DIR, profName.replace(/\.cpuprofile$/, ".perf.data"));
   const cli = path.join(DIST, "cli/main.js");
   const workerArgs = process.env.WORKER === "celery-node" ? [path.join(ROOT, "bench/celery-node-worker.js")] : [cli, "worker", "-A", "bench/tsapp.js", "-P", "eventloop", "-c", process.env.BENCH_CONCURRENCY || "16", "-l", "warning", ...(process.env.BENCH_WORKER_ARGS || "").split(" ").filter(Boolean)];
-  const child = spawn(process.execPath, [...nodeArgs, ...workerArgs], { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, [...nodeArgs, ...workerArgs], { cwd: ROOT, env, stdio: ["ignore", GC ? "pipe" : "ignore", "pipe"] });
+  let stdout = "";
+  child.stdout?.on("data", (d) => (stdout += d.toString()));
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d.toString()));
   const exited = new Promise((r) => child.on("exit", r));
@@ -163,6 +170,7 @@ async function main() {
     await exited;
     clearTimeout(t);
   }
+  if (GC && out) out.gc = gcSurvival(stdout.split("\n"));
   console.log(JSON.stringify(out));
   if (PERF) {
     const report = execFileSync("perf", ["report", "-i", perfData, "--no-children", "--sort", "dso,symbol", "--stdio", "-g", "none", "--percent-limit", "0.4"], { encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "ignore"] });
