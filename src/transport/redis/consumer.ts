@@ -427,7 +427,7 @@ export class RedisConsumer implements Consumer {
     // Empty the reply once handed over. The promises it was resolved with (ioredis's command and
     // ours) can sit in V8's old space, dead but uncollected until the next full GC, and through them
     // every envelope text of the reply would outlive two scavenges and be promoted: with a full
-    // window that was ~30% of the drain's allocation (bench/NOTES.md, "The FETCH reply").
+    // window that was ~30% of the allocation (bench/NOTES.md, "What a drain promotes").
     res.length = 0;
     return popped;
   }
