@@ -28,6 +28,7 @@ const path = require("node:path");
 const Redis = require("ioredis");
 const { topOfProfile } = require("./top");
 const { gcSurvival, survivalText } = require("../lib/gc-survival");
+const { stage, stagingKey } = require("../lib/staging");
 
 const ROOT = path.resolve(__dirname, "../..");
 const N = Number(process.env.PROF_N || 20000);
@@ -42,7 +43,7 @@ const GC = process.env.PROF_GC === "1";
 const PERF = process.env.PROF_PERF ? path.resolve(process.env.PROF_PERF) : null;
 const BROKER = `redis://127.0.0.1:${PORT}/0`;
 const BACKEND = `redis://127.0.0.1:${PORT}/1`;
-const STAGING = `profile-staging-${N}`;
+const STAGING = stagingKey(N);
 const REDIS_DIR = path.join(ROOT, ".tmp", `redis-profile-${PORT}`);
 const TICK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 const dists = (process.argv.slice(2).length ? process.argv.slice(2) : [path.join(ROOT, "dist")]).map((d) => path.resolve(d));
@@ -133,13 +134,6 @@ function perfTop(file) {
     .join("\n");
 }
 
-async function stage(broker) {
-  if ((await broker.llen(STAGING)) === N) return;
-  await broker.del(STAGING);
-  const env = { ...process.env, BENCH_BROKER: BROKER, BENCH_BACKEND: BACKEND, BENCH_QUEUE: STAGING };
-  execFileSync(process.env.BENCH_PYTHON || "/usr/bin/python3", [path.join(ROOT, "bench/py/enqueue.py"), String(N)], { env, cwd: path.join(ROOT, "bench/py"), stdio: ["ignore", "ignore", "inherit"] });
-}
-
 async function run(dist, i, broker, backend) {
   await broker.del("celery", "unacked", "unacked_index");
   await backend.flushdb();
@@ -209,7 +203,7 @@ async function main() {
   const broker = new Redis(BROKER);
   const backend = new Redis(BACKEND);
   try {
-    await stage(broker);
+    await stage(broker, PORT, N);
     console.log(`tasks.add N=${N} ${IGNORE ? "ignore_result" : "results in Redis"}, -P eventloop -c ${CONCURRENCY}, node ${process.version}`);
     for (let i = 0; i < REPEAT; i++) {
       for (const dist of dists) {

@@ -9,18 +9,19 @@
 // (copied) and that were promoted, over the last 15 scavenges.
 //   BENCH_REDIS_PORT=16391  where the private Redis runs (started and stopped here, unless one
 //                           answers there already); the envelopes are staged once by
-//                           bench/py/enqueue.py into `profile-staging-<N>` (as drain.js does)
+//                           bench/py/enqueue.py (bench/lib/staging.js, as drain.js does)
 const { spawn, execFileSync } = require("node:child_process");
 const path = require("node:path");
 const Redis = require("ioredis");
 const { gcSurvival, survivalText } = require("../lib/gc-survival");
+const { stage, stagingKey } = require("../lib/staging");
 
 const ROOT = path.resolve(__dirname, "../..");
 const N = Number(process.env.PROF_N || 20000);
 const WINDOW = Number(process.env.PROF_WINDOW || 64);
 const REPEAT = Number(process.env.PROF_REPEAT || 2);
 const PORT = Number(process.env.BENCH_REDIS_PORT || 16391);
-const STAGING = `profile-staging-${N}`;
+const STAGING = stagingKey(N);
 
 /** The child: consume the staged envelopes once through `dist`'s transport; print one JSON line. */
 async function child(dist) {
@@ -80,11 +81,7 @@ async function main() {
   const started = execFileSync("bash", [path.join(ROOT, "scripts/private-redis.sh"), "start", String(PORT), dir], { encoding: "utf8" }).trim() === "started";
   const redis = new Redis({ port: PORT });
   try {
-    if ((await redis.llen(STAGING)) !== N) {
-      await redis.del(STAGING);
-      const env = { ...process.env, BENCH_BROKER: `redis://127.0.0.1:${PORT}/0`, BENCH_BACKEND: `redis://127.0.0.1:${PORT}/1`, BENCH_QUEUE: STAGING };
-      execFileSync(process.env.BENCH_PYTHON || "/usr/bin/python3", [path.join(ROOT, "bench/py/enqueue.py"), String(N)], { env, cwd: path.join(ROOT, "bench/py"), stdio: ["ignore", "ignore", "inherit"] });
-    }
+    await stage(redis, PORT, N);
     console.log(`RedisTransport alone: ${N} tasks.add envelopes, window ${WINDOW}, acked on the next macrotask; node ${process.version}`);
     for (let i = 0; i < REPEAT; i++) {
       for (const dist of dists) {
